@@ -1,0 +1,17 @@
+//! Codecs for sluice: the Kafka record-batch model in Arrow ([`record`]), the Connect
+//! data model mapped onto Arrow ([`schema`], [`column`]) and converters between raw
+//! Kafka bytes and Connect data ([`converter`]). Nothing in this crate does I/O.
+
+pub mod column;
+pub mod converter;
+pub mod display;
+pub mod error;
+pub mod record;
+pub mod schema;
+mod json_text;
+
+pub use column::ConnectColumn;
+pub use converter::{Converter, ConverterConfig, ConverterRole};
+pub use error::{CodecError, RowFailure, Stage};
+pub use record::{RawBatch, RawBatchBuilder, RawHeader};
+pub use schema::{ConnectSchema, SchemaType};

@@ -1,0 +1,12 @@
+//! Connector and task contracts ([`task`]) and the built-in connectors ([`file`]): what a
+//! connector class is ([`registry`]), how its typed config is parsed and validated, and the
+//! tasks that the engine's runtime drives batch by batch.
+
+pub mod error;
+pub mod file;
+pub mod registry;
+pub mod task;
+
+pub use error::{ConnectorError, Result};
+pub use registry::{ConnectorKind, ConnectorSpec, Plugin};
+pub use task::{SinkBatch, SinkTask, SourceBatch, SourceOffsets, SourceTask};

@@ -1,0 +1,65 @@
+//! The task contracts. A source task returns whole batches of Connect data with the source
+//! offsets reached at the end of the batch; a sink task takes whole batches (raw record
+//! columns plus converted key/value) and is told when to make what it has taken durable.
+
+use serde_json::{Map, Value};
+use sluice_codecs::{ConnectColumn, RawBatch};
+
+use crate::Result;
+
+/// A source partition (`{"filename": "..."}`) and the offset reached in it
+/// (`{"position": 42}`), as Kafka Connect's `SourceRecord` carries them.
+pub type SourceOffsets = Vec<(Map<String, Value>, Map<String, Value>)>;
+
+/// A batch of records produced by a source task, all to one topic.
+#[derive(Debug)]
+pub struct SourceBatch {
+    pub topic: String,
+    pub key: ConnectColumn,
+    pub value: ConnectColumn,
+    /// Record timestamp (epoch ms) shared by the batch; `None` lets the producer set it.
+    pub timestamp: Option<i64>,
+    /// For every source partition touched, the offset after the batch's last record in it.
+    pub offsets: SourceOffsets,
+}
+
+impl SourceBatch {
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Reads the committed offset of a source partition when a task starts.
+pub trait OffsetReader {
+    fn offset(&self, partition: &Map<String, Value>) -> Option<Map<String, Value>>;
+}
+
+pub trait SourceTask: Send {
+    /// Starts the task, resuming from the committed offsets.
+    fn start(&mut self, offsets: &dyn OffsetReader) -> Result<()>;
+    /// The next batch, or `None` when nothing is available yet (the runtime waits briefly).
+    fn poll(&mut self) -> Result<Option<SourceBatch>>;
+    fn stop(&mut self) {}
+}
+
+/// A batch handed to a sink task: the raw records and their converted key and value.
+#[derive(Debug)]
+pub struct SinkBatch<'a> {
+    pub raw: &'a RawBatch,
+    pub key: &'a ConnectColumn,
+    pub value: &'a ConnectColumn,
+}
+
+pub trait SinkTask: Send {
+    /// Takes a batch. It need not be durable until [`SinkTask::flush`] returns.
+    fn put(&mut self, batch: &SinkBatch<'_>) -> Result<()>;
+    /// Makes everything put so far durable; the runtime commits consumer offsets after it.
+    fn flush(&mut self) -> Result<()>;
+    fn stop(&mut self) -> Result<()> {
+        self.flush()
+    }
+}
