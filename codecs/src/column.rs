@@ -20,7 +20,10 @@ impl ConnectColumn {
 
     /// A column of `len` nulls with no schema (Connect's `SchemaAndValue.NULL`).
     pub fn nulls(len: usize) -> Self {
-        Self { schema: None, array: arrow::array::new_null_array(&arrow::datatypes::DataType::Null, len) }
+        Self {
+            schema: None,
+            array: arrow::array::new_null_array(&arrow::datatypes::DataType::Null, len),
+        }
     }
 
     pub fn len(&self) -> usize {

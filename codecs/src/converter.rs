@@ -97,11 +97,16 @@ impl ConverterConfig {
         props: &HashMap<String, String>,
         role: ConverterRole,
     ) -> Result<Self> {
-        let kind = ConverterKind::from_class(class.trim()).ok_or_else(|| CodecError::UnknownConverter {
-            key: key.to_string(),
-            class: class.to_string(),
+        let kind = ConverterKind::from_class(class.trim()).ok_or_else(|| {
+            CodecError::UnknownConverter {
+                key: key.to_string(),
+                class: class.to_string(),
+            }
         })?;
-        let schemas_enable = match props.get("schemas.enable").map(|v| v.trim().to_ascii_lowercase()) {
+        let schemas_enable = match props
+            .get("schemas.enable")
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
             None => true,
             Some(v) if v == "true" => true,
             Some(v) if v == "false" => false,
@@ -113,12 +118,19 @@ impl ConverterConfig {
                 });
             }
         };
-        Ok(Self { kind, role, schemas_enable })
+        Ok(Self {
+            kind,
+            role,
+            schemas_enable,
+        })
     }
 
     pub fn build(&self) -> Arc<dyn Converter> {
         match self.kind {
-            ConverterKind::Json => Arc::new(JsonConverter { role: self.role, schemas_enable: self.schemas_enable }),
+            ConverterKind::Json => Arc::new(JsonConverter {
+                role: self.role,
+                schemas_enable: self.schemas_enable,
+            }),
             ConverterKind::String => Arc::new(StringConverter { role: self.role }),
             ConverterKind::ByteArray => Arc::new(ByteArrayConverter { role: self.role }),
         }
@@ -141,7 +153,10 @@ impl Converter for StringConverter {
                 .map(|v| v.map(|b| String::from_utf8_lossy(b).into_owned()))
                 .collect::<StringViewArray>(),
         };
-        Decoded { column: ConnectColumn::new(Some(ConnectSchema::optional_string()), Arc::new(strings)), failures: vec![] }
+        Decoded {
+            column: ConnectColumn::new(Some(ConnectSchema::optional_string()), Arc::new(strings)),
+            failures: vec![],
+        }
     }
 
     fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
@@ -150,10 +165,15 @@ impl Converter for StringConverter {
             DataType::Utf8View => array.as_string_view().clone().to_binary_view(),
             DataType::BinaryView => array.as_binary_view().clone(),
             DataType::Null => BinaryViewArray::new_null(array.len()),
-            _ => render_each(array, |out, i| crate::display::write_java_display(out, array, i))?,
+            _ => render_each(array, |out, i| {
+                crate::display::write_java_display(out, array, i)
+            })?,
         };
         let _ = self.role;
-        Ok(Encoded { bytes, failures: vec![] })
+        Ok(Encoded {
+            bytes,
+            failures: vec![],
+        })
     }
 }
 
@@ -166,22 +186,51 @@ pub struct ByteArrayConverter {
 
 impl Converter for ByteArrayConverter {
     fn to_connect(&self, input: &BinaryViewArray) -> Decoded {
-        Decoded { column: ConnectColumn::new(Some(ConnectSchema::optional_bytes()), Arc::new(input.clone())), failures: vec![] }
+        Decoded {
+            column: ConnectColumn::new(
+                Some(ConnectSchema::optional_bytes()),
+                Arc::new(input.clone()),
+            ),
+            failures: vec![],
+        }
     }
 
     fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
         match (column.schema.as_deref(), array.data_type()) {
-            (_, DataType::Null) => Ok(Encoded { bytes: BinaryViewArray::new_null(array.len()), failures: vec![] }),
-            (None | Some(ConnectSchema { schema_type: SchemaType::Bytes, .. }), DataType::BinaryView) => {
-                Ok(Encoded { bytes: array.as_binary_view().clone(), failures: vec![] })
-            }
+            (_, DataType::Null) => Ok(Encoded {
+                bytes: BinaryViewArray::new_null(array.len()),
+                failures: vec![],
+            }),
+            (
+                None
+                | Some(ConnectSchema {
+                    schema_type: SchemaType::Bytes,
+                    ..
+                }),
+                DataType::BinaryView,
+            ) => Ok(Encoded {
+                bytes: array.as_binary_view().clone(),
+                failures: vec![],
+            }),
             (Some(s), _) => {
-                let message = format!("Invalid schema type for ByteArrayConverter: {}", s.schema_type.json_name().to_uppercase());
-                let failures = (0..array.len()).filter(|&i| array.is_valid(i)).map(|i| RowFailure::data(i, self.role.stage(), message.clone())).collect();
-                Ok(Encoded { bytes: BinaryViewArray::new_null(array.len()), failures })
+                let message = format!(
+                    "Invalid schema type for ByteArrayConverter: {}",
+                    s.schema_type.json_name().to_uppercase()
+                );
+                let failures = (0..array.len())
+                    .filter(|&i| array.is_valid(i))
+                    .map(|i| RowFailure::data(i, self.role.stage(), message.clone()))
+                    .collect();
+                Ok(Encoded {
+                    bytes: BinaryViewArray::new_null(array.len()),
+                    failures,
+                })
             }
-            (None, other) => Err(CodecError::UnsupportedColumn { converter: "ByteArrayConverter", found: other.to_string() }),
+            (None, other) => Err(CodecError::UnsupportedColumn {
+                converter: "ByteArrayConverter",
+                found: other.to_string(),
+            }),
         }
     }
 }
@@ -202,24 +251,41 @@ enum JsonColumnBuilder {
 }
 
 impl JsonConverter {
-    fn decode_one(&self, bytes: &[u8]) -> std::result::Result<(Option<SchemaType>, serde_json::Value), String> {
-        let doc: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))?;
+    fn decode_one(
+        &self,
+        bytes: &[u8],
+    ) -> std::result::Result<(Option<SchemaType>, serde_json::Value), String> {
+        let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "Converting byte[] to Kafka Connect data failed due to serialization error: {e}"
+            )
+        })?;
         if !self.schemas_enable {
             return Ok((None, doc));
         }
         let serde_json::Value::Object(mut envelope) = doc else {
             return Err(ENVELOPE_REQUIRED.into());
         };
-        if envelope.len() != 2 || !envelope.contains_key("schema") || !envelope.contains_key("payload") {
+        if envelope.len() != 2
+            || !envelope.contains_key("schema")
+            || !envelope.contains_key("payload")
+        {
             return Err(ENVELOPE_REQUIRED.into());
         }
-        let payload = envelope.remove("payload").unwrap_or(serde_json::Value::Null);
+        let payload = envelope
+            .remove("payload")
+            .unwrap_or(serde_json::Value::Null);
         let schema_type = match envelope.get("schema") {
             Some(serde_json::Value::Null) | None => None,
             Some(serde_json::Value::Object(s)) => {
-                let name = s.get("type").and_then(|t| t.as_str()).ok_or("Schema must contain 'type' field")?;
-                Some(SchemaType::from_json_name(name).ok_or_else(|| format!("Unknown schema type: {name}"))?)
+                let name = s
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .ok_or("Schema must contain 'type' field")?;
+                Some(
+                    SchemaType::from_json_name(name)
+                        .ok_or_else(|| format!("Unknown schema type: {name}"))?,
+                )
             }
             Some(_) => return Err("Schema must be an object".into()),
         };
@@ -237,7 +303,11 @@ impl Converter for JsonConverter {
         let mut builder = JsonColumnBuilder::None;
         let mut pending_nulls = 0usize;
         for i in 0..input.len() {
-            let decoded = if input.is_null(i) { Ok((None, serde_json::Value::Null)) } else { self.decode_one(input.value(i)) };
+            let decoded = if input.is_null(i) {
+                Ok((None, serde_json::Value::Null))
+            } else {
+                self.decode_one(input.value(i))
+            };
             let (row_schema, value) = match decoded {
                 Ok(v) => v,
                 Err(message) => {
@@ -266,7 +336,14 @@ impl Converter for JsonConverter {
                 }
             }
             if !append_value(&mut builder, &mut pending_nulls, &value) {
-                failures.push(RowFailure::data(i, stage, format!("JSON value {value} does not match the batch's schema type {}", schema.map_or("null", |s| s.json_name()))));
+                failures.push(RowFailure::data(
+                    i,
+                    stage,
+                    format!(
+                        "JSON value {value} does not match the batch's schema type {}",
+                        schema.map_or("null", |s| s.json_name())
+                    ),
+                ));
                 append_null(&mut builder, &mut pending_nulls);
             }
         }
@@ -281,16 +358,30 @@ impl Converter for JsonConverter {
             (true, Some(t)) => Some(Arc::new(ConnectSchema::new(t, false))),
             _ => None,
         };
-        Decoded { column: ConnectColumn::new(schema, array), failures }
+        Decoded {
+            column: ConnectColumn::new(schema, array),
+            failures,
+        }
     }
 
     fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
+        if column.schema.is_none() && array.data_type() == &DataType::Null {
+            // fromConnectData(null schema, null value) is null bytes, envelope or not.
+            return Ok(Encoded {
+                bytes: BinaryViewArray::new_null(array.len()),
+                failures: vec![],
+            });
+        }
         let schema_json = column.schema.as_deref().map(|s| {
             let mut v = Vec::new();
             v.extend_from_slice(b"{\"type\":\"");
             v.extend_from_slice(s.schema_type.json_name().as_bytes());
-            v.extend_from_slice(if s.optional { b"\",\"optional\":true}" } else { b"\",\"optional\":false}" });
+            v.extend_from_slice(if s.optional {
+                b"\",\"optional\":true}"
+            } else {
+                b"\",\"optional\":false}"
+            });
             v
         });
         let mut builder = BinaryViewBuilder::with_capacity(array.len());
@@ -315,7 +406,10 @@ impl Converter for JsonConverter {
             }
             builder.append_value(&buf);
         }
-        Ok(Encoded { bytes: builder.finish(), failures: vec![] })
+        Ok(Encoded {
+            bytes: builder.finish(),
+            failures: vec![],
+        })
     }
 }
 
@@ -334,8 +428,12 @@ fn infer_kind(value: &serde_json::Value) -> Option<SchemaType> {
 fn new_builder(kind: SchemaType, cap: usize) -> Option<JsonColumnBuilder> {
     Some(match kind {
         SchemaType::String => JsonColumnBuilder::String(StringViewBuilder::with_capacity(cap)),
-        SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64 => JsonColumnBuilder::Int(Int64Builder::with_capacity(cap)),
-        SchemaType::Float32 | SchemaType::Float64 => JsonColumnBuilder::Float(Float64Builder::with_capacity(cap)),
+        SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64 => {
+            JsonColumnBuilder::Int(Int64Builder::with_capacity(cap))
+        }
+        SchemaType::Float32 | SchemaType::Float64 => {
+            JsonColumnBuilder::Float(Float64Builder::with_capacity(cap))
+        }
         SchemaType::Boolean => JsonColumnBuilder::Bool(BooleanBuilder::with_capacity(cap)),
         _ => return None,
     })
@@ -374,15 +472,31 @@ fn write_json_value(out: &mut Vec<u8>, array: &ArrayRef, i: usize) -> Result<()>
     match array.data_type() {
         DataType::Utf8View => json_text::write_string(out, array.as_string_view().value(i)),
         DataType::Int64 => {
-            let _ = write!(out, "{}", array.as_primitive::<arrow::datatypes::Int64Type>().value(i));
+            let _ = write!(
+                out,
+                "{}",
+                array.as_primitive::<arrow::datatypes::Int64Type>().value(i)
+            );
         }
-        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(i) { b"true" } else { b"false" }),
-        other => return Err(CodecError::UnsupportedColumn { converter: "JsonConverter", found: other.to_string() }),
+        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(i) {
+            b"true"
+        } else {
+            b"false"
+        }),
+        other => {
+            return Err(CodecError::UnsupportedColumn {
+                converter: "JsonConverter",
+                found: other.to_string(),
+            });
+        }
     }
     Ok(())
 }
 
-fn render_each(array: &ArrayRef, mut f: impl FnMut(&mut Vec<u8>, usize) -> Result<()>) -> Result<BinaryViewArray> {
+fn render_each(
+    array: &ArrayRef,
+    mut f: impl FnMut(&mut Vec<u8>, usize) -> Result<()>,
+) -> Result<BinaryViewArray> {
     let mut builder = BinaryViewBuilder::with_capacity(array.len());
     let mut buf = Vec::new();
     for i in 0..array.len() {
@@ -403,20 +517,38 @@ mod tests {
 
     fn conv(class: &str, schemas: &str, role: ConverterRole) -> Arc<dyn Converter> {
         let props = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);
-        ConverterConfig::parse("value.converter", class, &props, role).expect("config").build()
+        ConverterConfig::parse("value.converter", class, &props, role)
+            .expect("config")
+            .build()
     }
 
     #[test]
     fn json_envelope_round_trip_of_strings() {
-        let c = conv("org.apache.kafka.connect.json.JsonConverter", "true", ConverterRole::Value);
-        let col = ConnectColumn::new(Some(ConnectSchema::string()), Arc::new(StringViewArray::from(vec!["foo", "bar \"q\""])));
+        let c = conv(
+            "org.apache.kafka.connect.json.JsonConverter",
+            "true",
+            ConverterRole::Value,
+        );
+        let col = ConnectColumn::new(
+            Some(ConnectSchema::string()),
+            Arc::new(StringViewArray::from(vec!["foo", "bar \"q\""])),
+        );
         let enc = c.from_connect(&col).expect("encode");
-        assert_eq!(enc.bytes.value(0), br#"{"schema":{"type":"string","optional":false},"payload":"foo"}"#);
-        assert_eq!(enc.bytes.value(1), br#"{"schema":{"type":"string","optional":false},"payload":"bar \"q\""}"#);
+        assert_eq!(
+            enc.bytes.value(0),
+            br#"{"schema":{"type":"string","optional":false},"payload":"foo"}"#
+        );
+        assert_eq!(
+            enc.bytes.value(1),
+            br#"{"schema":{"type":"string","optional":false},"payload":"bar \"q\""}"#
+        );
         let dec = c.to_connect(&enc.bytes);
         assert!(dec.failures.is_empty());
         assert_eq!(dec.column.array.as_string_view().value(1), "bar \"q\"");
-        assert_eq!(dec.column.schema.as_deref().map(|s| s.schema_type), Some(SchemaType::String));
+        assert_eq!(
+            dec.column.schema.as_deref().map(|s| s.schema_type),
+            Some(SchemaType::String)
+        );
     }
 
     #[test]
@@ -429,9 +561,31 @@ mod tests {
             Some(&br#"{"payload":1}"#[..]),
         ]);
         let dec = c.to_connect(&input);
-        assert_eq!(dec.failures.iter().map(|f| (f.row, f.stage)).collect::<Vec<_>>(), vec![(1, Stage::KeyConverter), (3, Stage::KeyConverter)]);
-        assert_eq!(dec.column.array.as_primitive::<arrow::datatypes::Int64Type>().value(0), 7);
+        assert_eq!(
+            dec.failures
+                .iter()
+                .map(|f| (f.row, f.stage))
+                .collect::<Vec<_>>(),
+            vec![(1, Stage::KeyConverter), (3, Stage::KeyConverter)]
+        );
+        assert_eq!(
+            dec.column
+                .array
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0),
+            7
+        );
         assert!(dec.column.array.is_null(2));
+    }
+
+    #[test]
+    fn json_null_column_encodes_to_null_bytes() {
+        for schemas in ["true", "false"] {
+            let enc = conv("JsonConverter", schemas, ConverterRole::Key)
+                .from_connect(&ConnectColumn::nulls(3))
+                .expect("encode");
+            assert_eq!(enc.bytes.null_count(), 3);
+        }
     }
 
     #[test]
@@ -439,17 +593,42 @@ mod tests {
         let long = "a string long enough to live in a data block";
         let input = BinaryViewArray::from(vec![Some(long.as_bytes()), None]);
         let s = conv("StringConverter", "true", ConverterRole::Value).to_connect(&input);
-        assert_eq!(s.column.array.as_string_view().data_buffers()[0].as_ptr(), input.data_buffers()[0].as_ptr());
-        let b = conv("org.apache.kafka.connect.converters.ByteArrayConverter", "true", ConverterRole::Value).to_connect(&input);
-        assert_eq!(b.column.array.as_binary_view().data_buffers()[0].as_ptr(), input.data_buffers()[0].as_ptr());
+        assert_eq!(
+            s.column.array.as_string_view().data_buffers()[0].as_ptr(),
+            input.data_buffers()[0].as_ptr()
+        );
+        let b = conv(
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "true",
+            ConverterRole::Value,
+        )
+        .to_connect(&input);
+        assert_eq!(
+            b.column.array.as_binary_view().data_buffers()[0].as_ptr(),
+            input.data_buffers()[0].as_ptr()
+        );
     }
 
     #[test]
     fn unknown_class_and_bad_flag_name_the_key() {
-        let e = ConverterConfig::parse("value.converter", "com.example.Nope", &HashMap::new(), ConverterRole::Value).unwrap_err();
-        assert!(e.to_string().contains("value.converter") && e.to_string().contains("com.example.Nope"));
+        let e = ConverterConfig::parse(
+            "value.converter",
+            "com.example.Nope",
+            &HashMap::new(),
+            ConverterRole::Value,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("value.converter") && e.to_string().contains("com.example.Nope")
+        );
         let props = HashMap::from([("schemas.enable".to_string(), "maybe".to_string())]);
-        let e = ConverterConfig::parse("value.converter", "JsonConverter", &props, ConverterRole::Value).unwrap_err();
+        let e = ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &props,
+            ConverterRole::Value,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("value.converter.schemas.enable"));
     }
 }

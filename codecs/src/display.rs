@@ -24,8 +24,17 @@ pub fn write_java_display(out: &mut Vec<u8>, array: &ArrayRef, i: usize) -> Resu
         DataType::Float64 => {
             let _ = write!(out, "{:?}", array.as_primitive::<Float64Type>().value(i));
         }
-        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(i) { b"true" } else { b"false" }),
-        other => return Err(CodecError::UnsupportedColumn { converter: "toString", found: other.to_string() }),
+        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(i) {
+            b"true"
+        } else {
+            b"false"
+        }),
+        other => {
+            return Err(CodecError::UnsupportedColumn {
+                converter: "toString",
+                found: other.to_string(),
+            });
+        }
     }
     Ok(())
 }

@@ -59,13 +59,22 @@ pub struct RowFailure {
 
 impl RowFailure {
     pub fn data(row: usize, stage: Stage, message: impl Into<String>) -> Self {
-        Self { row, stage, exception: exception::DATA, message: message.into() }
+        Self {
+            row,
+            stage,
+            exception: exception::DATA,
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for RowFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "row {} failed in stage {}: {}: {}", self.row, self.stage, self.exception, self.message)
+        write!(
+            f,
+            "row {} failed in stage {}: {}: {}",
+            self.row, self.stage, self.exception, self.message
+        )
     }
 }
 
@@ -75,11 +84,18 @@ pub enum CodecError {
     #[error("{key}: unknown converter class '{class}'")]
     UnknownConverter { key: String, class: String },
     #[error("Invalid value {value} for configuration {key}: {reason}")]
-    InvalidConfig { key: String, value: String, reason: String },
+    InvalidConfig {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("expected a {expected} batch, found {found}")]
     SchemaMismatch { expected: String, found: String },
     #[error("{converter} cannot encode a column of {found}")]
-    UnsupportedColumn { converter: &'static str, found: String },
+    UnsupportedColumn {
+        converter: &'static str,
+        found: String,
+    },
     #[error(transparent)]
     Arrow(#[from] ArrowError),
 }

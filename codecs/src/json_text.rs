@@ -57,7 +57,10 @@ mod tests {
     fn escapes_like_jackson() {
         assert_eq!(esc("foo"), r#""foo""#);
         assert_eq!(esc("a\"b\\c/d"), r#""a\"b\\c/d""#);
-        assert_eq!(esc("\n\r\t\u{8}\u{c}\u{1}\u{1f}"), r#""\n\r\t\b\f\u0001\u001F""#);
+        assert_eq!(
+            esc("\n\r\t\u{8}\u{c}\u{1}\u{1f}"),
+            r#""\n\r\t\b\f\u0001\u001F""#
+        );
         assert_eq!(esc("é€\u{7f}"), "\"é€\u{7f}\"");
         assert_eq!(esc("x😀y"), r#""x\uD83D\uDE00y""#);
     }

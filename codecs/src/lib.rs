@@ -6,9 +6,9 @@ pub mod column;
 pub mod converter;
 pub mod display;
 pub mod error;
+mod json_text;
 pub mod record;
 pub mod schema;
-mod json_text;
 
 pub use column::ConnectColumn;
 pub use converter::{Converter, ConverterConfig, ConverterRole};

@@ -102,7 +102,9 @@ pub struct RawBatchBuilder {
 
 impl std::fmt::Debug for RawBatchBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawBatchBuilder").field("rows", &self.rows).finish_non_exhaustive()
+        f.debug_struct("RawBatchBuilder")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
     }
 }
 
@@ -286,10 +288,30 @@ impl RawBatch {
     }
 
     /// Replaces the topic column (routing); every other column is shared as is.
-    pub fn with_topics(&self, topics: DictionaryArray<Int32Type>) -> Result<Self, crate::CodecError> {
+    pub fn with_topics(
+        &self,
+        topics: DictionaryArray<Int32Type>,
+    ) -> Result<Self, crate::CodecError> {
         let mut columns = self.0.columns().to_vec();
         columns[col::TOPIC] = Arc::new(topics);
         Ok(Self(RecordBatch::try_new(self.0.schema(), columns)?))
+    }
+
+    /// The highest offset per (topic, partition) in the batch, without per-row allocation.
+    pub fn max_offsets(&self) -> Vec<(&str, i32, i64)> {
+        let topics = self.topics();
+        let names: &StringArray = topics.values().as_string::<i32>();
+        let (keys, partitions, offsets) = (topics.keys(), self.partitions(), self.offsets());
+        let mut max: std::collections::HashMap<(i32, i32), i64> = std::collections::HashMap::new();
+        for i in 0..self.num_rows() {
+            let slot = max
+                .entry((keys.value(i), partitions.value(i)))
+                .or_insert(i64::MIN);
+            *slot = (*slot).max(offsets.value(i));
+        }
+        max.into_iter()
+            .map(|((k, p), o)| (names.value(k as usize), p, o))
+            .collect()
     }
 
     pub fn slice(&self, offset: usize, len: usize) -> Self {
@@ -306,14 +328,26 @@ mod tests {
         let mut b = RawBatchBuilder::with_capacity(n);
         for i in 0..n {
             let value = format!("value number {i:05} with enough bytes to not be inlined");
-            let h = [RawHeader { key: "h", value: Some(b"hv") }, RawHeader { key: "n", value: None }];
+            let h = [
+                RawHeader {
+                    key: "h",
+                    value: Some(b"hv"),
+                },
+                RawHeader {
+                    key: "n",
+                    value: None,
+                },
+            ];
             b.append(
                 if i % 2 == 0 { "even" } else { "odd" },
                 (i % 3) as i32,
                 i as i64,
                 (i % 5 != 0).then_some(1_700_000_000_000 + i as i64),
                 timestamp_type::CREATE_TIME,
-                (i % 4 != 0).then_some(format!("k{i}").as_bytes()).map(|k| k.to_vec()).as_deref(),
+                (i % 4 != 0)
+                    .then_some(format!("k{i}").as_bytes())
+                    .map(|k| k.to_vec())
+                    .as_deref(),
                 Some(value.as_bytes()),
                 if i % 2 == 0 { &h[..] } else { &h[..0] }.iter().copied(),
             );
@@ -332,8 +366,14 @@ mod tests {
         assert!(b.keys().is_null(4));
         assert_eq!(b.keys().value(5), b"k5");
         assert!(b.values().value(2).starts_with(b"value number 00002"));
-        let h: Vec<_> = b.row_headers(2).map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect();
-        assert_eq!(h, vec![("h".into(), Some(b"hv".to_vec())), ("n".into(), None)]);
+        let h: Vec<_> = b
+            .row_headers(2)
+            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+            .collect();
+        assert_eq!(
+            h,
+            vec![("h".into(), Some(b"hv".to_vec())), ("n".into(), None)]
+        );
         assert_eq!(b.row_headers(3).count(), 0);
         assert!(RawBatch::try_new(b.batch().clone()).is_ok());
     }
@@ -350,10 +390,23 @@ mod tests {
         assert_eq!(filtered.values().value(1), b.values().value(3));
 
         let routed_topics: DictionaryArray<Int32Type> =
-            filtered.topics().with_values(Arc::new(StringArray::from(vec!["even-routed", "odd-routed"])));
+            filtered
+                .topics()
+                .with_values(Arc::new(StringArray::from(vec![
+                    "even-routed",
+                    "odd-routed",
+                ])));
         let routed = filtered.with_topics(routed_topics).expect("route");
         assert_eq!(routed.topic(1), "odd-routed");
-        assert!(Arc::ptr_eq(routed.batch().column(col::VALUE), filtered.batch().column(col::VALUE)));
+        assert!(Arc::ptr_eq(
+            routed.batch().column(col::VALUE),
+            filtered.batch().column(col::VALUE)
+        ));
+
+        let mut max = b.max_offsets();
+        max.sort();
+        assert_eq!(max[0], ("even", 0, 996));
+        assert_eq!(max.len(), 6);
 
         let sliced = routed.slice(10, 5);
         assert_eq!(sliced.values().data_buffers()[0].as_ptr(), original);

@@ -88,7 +88,13 @@ pub struct ConnectSchema {
 
 impl ConnectSchema {
     pub fn new(schema_type: SchemaType, optional: bool) -> Self {
-        Self { schema_type, optional, name: None, version: None, doc: None }
+        Self {
+            schema_type,
+            optional,
+            name: None,
+            version: None,
+            doc: None,
+        }
     }
 
     /// `Schema.STRING_SCHEMA`.

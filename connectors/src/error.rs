@@ -8,11 +8,24 @@ pub enum ConnectorError {
     #[error("Missing required configuration \"{key}\" which has no default value.")]
     MissingConfig { key: String },
     #[error("Invalid value {value} for configuration {key}: {reason}")]
-    InvalidConfig { key: String, value: String, reason: String },
+    InvalidConfig {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("{key}: cannot use file {}: {source}", path.display())]
-    File { key: String, path: PathBuf, #[source] source: std::io::Error },
+    File {
+        key: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("I/O error on {}: {source}", path.display())]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Codec(#[from] sluice_codecs::CodecError),
 }

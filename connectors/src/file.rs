@@ -30,7 +30,10 @@ const POSITION_FIELD: &str = "position";
 const READ_CHUNK: usize = 1 << 20;
 
 fn non_empty(props: &HashMap<String, String>, key: &str) -> Option<String> {
-    props.get(key).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    props
+        .get(key)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// Typed config of `FileStreamSourceConnector`.
@@ -43,7 +46,9 @@ pub struct FileStreamSourceConfig {
 
 impl FileStreamSourceConfig {
     pub fn parse(props: &HashMap<String, String>) -> Result<Self> {
-        let topic = non_empty(props, TOPIC_CONFIG).ok_or(ConnectorError::MissingConfig { key: TOPIC_CONFIG.into() })?;
+        let topic = non_empty(props, TOPIC_CONFIG).ok_or(ConnectorError::MissingConfig {
+            key: TOPIC_CONFIG.into(),
+        })?;
         if topic.contains(',') {
             return Err(ConnectorError::InvalidConfig {
                 key: TOPIC_CONFIG.into(),
@@ -53,32 +58,55 @@ impl FileStreamSourceConfig {
         }
         let batch_size = match props.get(BATCH_SIZE_CONFIG) {
             None => DEFAULT_BATCH_SIZE,
-            Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConnectorError::InvalidConfig {
-                key: BATCH_SIZE_CONFIG.into(),
-                value: v.clone(),
-                reason: "Value must be a positive integer".into(),
-            })?,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConnectorError::InvalidConfig {
+                    key: BATCH_SIZE_CONFIG.into(),
+                    value: v.clone(),
+                    reason: "Value must be a positive integer".into(),
+                })?,
         };
         let file = non_empty(props, FILE_CONFIG).map(PathBuf::from);
         if let Some(path) = &file {
             // A missing file is waited for (as Kafka does); one that exists but cannot be
             // read (a directory, no permission) is a configuration error.
             if path.exists() {
-                File::open(path).and_then(|f| {
-                    if f.metadata()?.is_dir() {
-                        Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"))
-                    } else {
-                        Ok(())
-                    }
-                })
-                .map_err(|source| ConnectorError::File { key: FILE_CONFIG.into(), path: path.clone(), source })?;
+                File::open(path)
+                    .and_then(|f| {
+                        if f.metadata()?.is_dir() {
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::IsADirectory,
+                                "is a directory",
+                            ))
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(|source| ConnectorError::File {
+                        key: FILE_CONFIG.into(),
+                        path: path.clone(),
+                        source,
+                    })?;
             }
         }
-        Ok(Self { file, topic, batch_size })
+        Ok(Self {
+            file,
+            topic,
+            batch_size,
+        })
     }
 
     pub fn build(&self) -> FileStreamSourceTask {
-        FileStreamSourceTask { config: self.clone(), input: None, buf: Vec::new(), position: 0, waiting_logged: false }
+        FileStreamSourceTask {
+            config: self.clone(),
+            input: None,
+            buf: Vec::new(),
+            position: 0,
+            waiting_logged: false,
+        }
     }
 }
 
@@ -101,7 +129,10 @@ impl FileStreamSourceTask {
     fn source_partition(&self) -> Option<Map<String, Value>> {
         let file = self.config.file.as_ref()?;
         let mut m = Map::new();
-        m.insert(FILENAME_FIELD.into(), Value::String(file.to_string_lossy().into_owned()));
+        m.insert(
+            FILENAME_FIELD.into(),
+            Value::String(file.to_string_lossy().into_owned()),
+        );
         Some(m)
     }
 
@@ -113,7 +144,12 @@ impl FileStreamSourceTask {
         match File::open(&path) {
             Ok(mut f) => {
                 if start_position > 0 {
-                    f.seek(SeekFrom::Start(start_position)).map_err(|source| ConnectorError::Io { path: path.clone(), source })?;
+                    f.seek(SeekFrom::Start(start_position)).map_err(|source| {
+                        ConnectorError::Io {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
                 }
                 tracing::info!(file = %path.display(), position = start_position, "FileStreamSource reading");
                 self.position = start_position;
@@ -122,12 +158,19 @@ impl FileStreamSourceTask {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !self.waiting_logged {
-                    tracing::warn!("Couldn't find file {} for FileStreamSourceTask, sleeping to wait for it to be created", path.display());
+                    tracing::warn!(
+                        "Couldn't find file {} for FileStreamSourceTask, sleeping to wait for it to be created",
+                        path.display()
+                    );
                     self.waiting_logged = true;
                 }
                 Ok(false)
             }
-            Err(source) => Err(ConnectorError::File { key: FILE_CONFIG.into(), path, source }),
+            Err(source) => Err(ConnectorError::File {
+                key: FILE_CONFIG.into(),
+                path,
+                source,
+            }),
         }
     }
 }
@@ -160,7 +203,11 @@ impl SourceTask for FileStreamSourceTask {
                 None => Ok(0),
             };
             let n = read.map_err(|source| ConnectorError::Io {
-                path: self.config.file.clone().unwrap_or_else(|| PathBuf::from("<stdin>")),
+                path: self
+                    .config
+                    .file
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("<stdin>")),
                 source,
             })?;
             self.buf.truncate(old + n);
@@ -212,7 +259,10 @@ impl SourceTask for FileStreamSourceTask {
 }
 
 fn memchr_count_lines(buf: &[u8], limit: usize) -> usize {
-    buf.iter().filter(|&&b| b == b'\n' || b == b'\r').take(limit).count()
+    buf.iter()
+        .filter(|&&b| b == b'\n' || b == b'\r')
+        .take(limit)
+        .count()
 }
 
 /// Splits complete lines (ended by `\n`, `\r\n` or `\r`) off the front of `buf`, at most
@@ -264,7 +314,11 @@ impl FileStreamSinkConfig {
             Some(path) => Box::new(open_append(path)?),
             None => Box::new(std::io::stdout()),
         };
-        Ok(FileStreamSinkTask { out: BufWriter::with_capacity(1 << 20, out), path: self.file.clone(), line: Vec::new() })
+        Ok(FileStreamSinkTask {
+            out: BufWriter::with_capacity(1 << 20, out),
+            path: self.file.clone(),
+            line: Vec::new(),
+        })
     }
 }
 
@@ -273,7 +327,11 @@ fn open_append(path: &PathBuf) -> Result<File> {
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|source| ConnectorError::File { key: FILE_CONFIG.into(), path: path.clone(), source })
+        .map_err(|source| ConnectorError::File {
+            key: FILE_CONFIG.into(),
+            path: path.clone(),
+            source,
+        })
 }
 
 pub struct FileStreamSinkTask {
@@ -284,7 +342,13 @@ pub struct FileStreamSinkTask {
 
 impl FileStreamSinkTask {
     fn io_error(&self, source: std::io::Error) -> ConnectorError {
-        ConnectorError::Io { path: self.path.clone().unwrap_or_else(|| PathBuf::from("<stdout>")), source }
+        ConnectorError::Io {
+            path: self
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("<stdout>")),
+            source,
+        }
     }
 }
 
@@ -334,12 +398,17 @@ mod tests {
     }
 
     fn props(kv: &[(&str, &str)]) -> HashMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn splits_lines_like_kafka() {
-        assert_eq!(split_lines(b"a\nbb\r\nc\rd", 10), (vec![(0, 1), (2, 2), (6, 1)], 8));
+        assert_eq!(
+            split_lines(b"a\nbb\r\nc\rd", 10),
+            (vec![(0, 1), (2, 2), (6, 1)], 8)
+        );
         assert_eq!(split_lines(b"a\r", 10), (vec![], 0));
         assert_eq!(split_lines(b"\n\nx", 10), (vec![(0, 0), (1, 0)], 2));
         assert_eq!(split_lines(b"a\nb\nc\n", 2), (vec![(0, 1), (2, 1)], 4));
@@ -350,11 +419,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("in.txt");
         std::fs::write(&path, "foo\nbar\nbaz\npartial").expect("write");
-        let cfg = FileStreamSourceConfig::parse(&props(&[("file", path.to_str().expect("utf8")), ("topic", "t"), ("batch.size", "2")])).expect("cfg");
+        let cfg = FileStreamSourceConfig::parse(&props(&[
+            ("file", path.to_str().expect("utf8")),
+            ("topic", "t"),
+            ("batch.size", "2"),
+        ]))
+        .expect("cfg");
         let mut task = cfg.build();
         task.start(&NoOffsets).expect("start");
         let b1 = task.poll().expect("poll").expect("batch");
-        assert_eq!(b1.value.array.as_string_view().iter().flatten().collect::<Vec<_>>(), ["foo", "bar"]);
+        assert_eq!(
+            b1.value
+                .array
+                .as_string_view()
+                .iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            ["foo", "bar"]
+        );
         assert_eq!(b1.offsets[0].1["position"], 8);
         let b2 = task.poll().expect("poll").expect("batch");
         assert_eq!(b2.value.array.as_string_view().value(0), "baz");
@@ -364,17 +446,33 @@ mod tests {
         let mut resumed = cfg.build();
         resumed.start(&At(8)).expect("start");
         let b = resumed.poll().expect("poll").expect("batch");
-        assert_eq!(b.value.array.as_string_view().iter().flatten().collect::<Vec<_>>(), ["baz"]);
+        assert_eq!(
+            b.value
+                .array
+                .as_string_view()
+                .iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            ["baz"]
+        );
     }
 
     #[test]
     fn source_config_errors_name_the_key() {
         let e = FileStreamSourceConfig::parse(&props(&[("file", "/tmp/x")])).unwrap_err();
-        assert_eq!(e.to_string(), "Missing required configuration \"topic\" which has no default value.");
+        assert_eq!(
+            e.to_string(),
+            "Missing required configuration \"topic\" which has no default value."
+        );
         let dir = tempfile::tempdir().expect("tmp");
-        let e = FileStreamSourceConfig::parse(&props(&[("file", dir.path().to_str().expect("utf8")), ("topic", "t")])).unwrap_err();
+        let e = FileStreamSourceConfig::parse(&props(&[
+            ("file", dir.path().to_str().expect("utf8")),
+            ("topic", "t"),
+        ]))
+        .unwrap_err();
         assert!(e.to_string().starts_with("file: cannot use file"), "{e}");
-        let e = FileStreamSourceConfig::parse(&props(&[("topic", "t"), ("batch.size", "zero")])).unwrap_err();
+        let e = FileStreamSourceConfig::parse(&props(&[("topic", "t"), ("batch.size", "zero")]))
+            .unwrap_err();
         assert!(e.to_string().contains("batch.size"));
     }
 
@@ -382,15 +480,24 @@ mod tests {
     fn sink_appends_values_as_lines() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("out.txt");
-        let cfg = FileStreamSinkConfig::parse(&props(&[("file", path.to_str().expect("utf8"))])).expect("cfg");
+        let cfg = FileStreamSinkConfig::parse(&props(&[("file", path.to_str().expect("utf8"))]))
+            .expect("cfg");
         let mut task = cfg.build().expect("build");
         let mut b = sluice_codecs::RawBatchBuilder::with_capacity(2);
         b.append("t", 0, 0, None, 0, None, Some(b"x"), []);
         b.append("t", 0, 1, None, 0, None, None, []);
         let raw = b.finish();
-        let value = ConnectColumn::new(None, Arc::new(arrow::array::StringViewArray::from(vec![Some("foo"), None])));
+        let value = ConnectColumn::new(
+            None,
+            Arc::new(arrow::array::StringViewArray::from(vec![Some("foo"), None])),
+        );
         let key = ConnectColumn::nulls(2);
-        task.put(&SinkBatch { raw: &raw, key: &key, value: &value }).expect("put");
+        task.put(&SinkBatch {
+            raw: &raw,
+            key: &key,
+            value: &value,
+        })
+        .expect("put");
         task.flush().expect("flush");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "foo\nnull\n");
         assert!(value.array.is_valid(0));

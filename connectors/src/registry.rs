@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::Result;
 use crate::file::{FileStreamSinkConfig, FileStreamSourceConfig};
 use crate::task::{SinkTask, SourceTask};
-use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
@@ -50,8 +50,12 @@ impl Plugin {
     /// Parses and validates the connector's own keys.
     pub fn parse(self, props: &HashMap<String, String>) -> Result<ConnectorSpec> {
         Ok(match self {
-            Plugin::FileStreamSource => ConnectorSpec::FileStreamSource(FileStreamSourceConfig::parse(props)?),
-            Plugin::FileStreamSink => ConnectorSpec::FileStreamSink(FileStreamSinkConfig::parse(props)?),
+            Plugin::FileStreamSource => {
+                ConnectorSpec::FileStreamSource(FileStreamSourceConfig::parse(props)?)
+            }
+            Plugin::FileStreamSink => {
+                ConnectorSpec::FileStreamSink(FileStreamSinkConfig::parse(props)?)
+            }
         })
     }
 }
@@ -89,7 +93,9 @@ impl ConnectorSpec {
 
     pub fn sink_task(&self) -> Option<Result<Box<dyn SinkTask>>> {
         match self {
-            ConnectorSpec::FileStreamSink(c) => Some(c.build().map(|t| Box::new(t) as Box<dyn SinkTask>)),
+            ConnectorSpec::FileStreamSink(c) => {
+                Some(c.build().map(|t| Box::new(t) as Box<dyn SinkTask>))
+            }
             ConnectorSpec::FileStreamSource(_) => None,
         }
     }
@@ -101,10 +107,17 @@ mod tests {
 
     #[test]
     fn resolves_aliases() {
-        for c in ["org.apache.kafka.connect.file.FileStreamSourceConnector", "FileStreamSourceConnector", "FileStreamSource"] {
+        for c in [
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            "FileStreamSourceConnector",
+            "FileStreamSource",
+        ] {
             assert_eq!(Plugin::from_class(c), Some(Plugin::FileStreamSource), "{c}");
         }
-        assert_eq!(Plugin::from_class("FileStreamSink"), Some(Plugin::FileStreamSink));
+        assert_eq!(
+            Plugin::from_class("FileStreamSink"),
+            Some(Plugin::FileStreamSink)
+        );
         assert_eq!(Plugin::from_class("com.example.Nope"), None);
     }
 }

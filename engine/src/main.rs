@@ -1,1 +1,127 @@
-fn main() {}
+//! The `sluice` command line: `sluice standalone WORKER.properties CONNECTOR...` runs a
+//! standalone worker like `connect-standalone.sh`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sluice_engine::config::{ConnectorConfig, WorkerConfig, read_props};
+use sluice_engine::worker::Worker;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Kafka Connect's data plane as a columnar batch engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a standalone worker, like connect-standalone.sh.
+    Standalone {
+        /// Worker properties (e.g. connect-standalone.properties).
+        worker: PathBuf,
+        /// Connector configs, as .properties or .json.
+        #[arg(required = true)]
+        connectors: Vec<PathBuf>,
+    },
+}
+
+/// Exit code for configuration errors: nothing was started.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Failure::Config(e)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+            Err(Failure::Runtime(e)) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+enum Failure {
+    Config(String),
+    Runtime(anyhow::Error),
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn standalone(worker_path: &PathBuf, connector_paths: &[PathBuf]) -> Result<(), Failure> {
+    let config_err = |e: sluice_engine::EngineError| Failure::Config(e.to_string());
+    let worker_props = read_props(worker_path).map_err(config_err)?;
+    let worker = WorkerConfig::parse(worker_props)
+        .map_err(|e| Failure::Config(format!("{}: {e}", worker_path.display())))?;
+    // Validate every connector before starting anything.
+    let mut connectors = Vec::new();
+    for path in connector_paths {
+        let props = read_props(path).map_err(config_err)?;
+        let c = ConnectorConfig::parse(props, &worker, &path.display().to_string())
+            .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;
+        if connectors
+            .iter()
+            .any(|o: &ConnectorConfig| o.name == c.name)
+        {
+            return Err(Failure::Config(format!(
+                "{}: Connector {} already exists",
+                path.display(),
+                c.name
+            )));
+        }
+        connectors.push(c);
+    }
+    if !worker.unknown_keys.is_empty() {
+        tracing::warn!(
+            "worker config {}: ignoring keys sluice does not use: {}",
+            worker_path.display(),
+            worker.unknown_keys.join(", ")
+        );
+    }
+    if worker.props.contains_key("plugin.path") {
+        tracing::info!("plugin.path is accepted but not needed: sluice's connectors are built in");
+    }
+    let mut running = Worker::new(worker).map_err(config_err)?;
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| Failure::Runtime(e.into()))?;
+    for c in connectors {
+        running
+            .start_connector(c)
+            .map_err(|e| Failure::Runtime(e.into()))?;
+    }
+    tracing::info!("sluice standalone worker started");
+    let mut signals = signals;
+    if let Some(sig) = signals.forever().next() {
+        tracing::info!("received signal {sig}, stopping: flushing sinks and committing offsets");
+    }
+    running.shutdown().map_err(|e| Failure::Runtime(e.into()))?;
+    tracing::info!("sluice stopped cleanly");
+    Ok(())
+}

@@ -1,0 +1,452 @@
+//! Worker and connector configuration, parsed from Kafka Connect's string properties into
+//! typed structs with errors that name the key. `connect-standalone.properties` and
+//! connector `.properties`/`.json` files run unchanged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use sluice_codecs::{ConverterConfig, ConverterRole};
+use sluice_connectors::{ConnectorKind, ConnectorSpec, Plugin};
+
+use crate::error::{EngineError, Result};
+use crate::properties;
+
+pub type Props = BTreeMap<String, String>;
+
+pub const DEFAULT_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+/// Reads a `.properties` file, or a `.json` connector file (`{"name":..,"config":{..}}` as
+/// POSTed to the REST API, or a flat object of properties).
+pub fn read_props(path: &Path) -> Result<Props> {
+    let text = std::fs::read_to_string(path).map_err(|source| EngineError::ReadConfig {
+        path: path.into(),
+        source,
+    })?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || text.trim_start().starts_with('{');
+    if !is_json {
+        return Ok(properties::parse(&text));
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| EngineError::ConfigJson {
+            path: path.into(),
+            source,
+        })?;
+    let shape = |message: &str| EngineError::ConfigShape {
+        path: path.into(),
+        message: message.into(),
+    };
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| shape("expected a JSON object"))?;
+    let (name, config) = match obj.get("config") {
+        Some(serde_json::Value::Object(c)) => (obj.get("name").and_then(|n| n.as_str()), c),
+        Some(_) => return Err(shape("\"config\" must be an object of strings")),
+        None => (None, obj),
+    };
+    let mut props = Props::new();
+    for (k, v) in config {
+        let v = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        props.insert(k.clone(), v);
+    }
+    if let Some(name) = name {
+        props
+            .entry("name".into())
+            .or_insert_with(|| name.to_string());
+    }
+    Ok(props)
+}
+
+/// Keys of a Kafka Connect worker that sluice reads.
+const WORKER_KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "key.converter",
+    "value.converter",
+    "header.converter",
+    "offset.storage.file.filename",
+    "offset.flush.interval.ms",
+    "offset.flush.timeout.ms",
+    "listeners",
+    "plugin.path",
+];
+/// Prefixes of worker keys that are passed on (converters, clients).
+const WORKER_PREFIXES: &[&str] = &[
+    "key.converter.",
+    "value.converter.",
+    "header.converter.",
+    "producer.",
+    "consumer.",
+    "admin.",
+];
+
+/// Typed worker config (`connect-standalone.properties`).
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub bootstrap_servers: String,
+    pub offset_file: Option<PathBuf>,
+    pub offset_flush_interval: Duration,
+    pub listeners: Vec<String>,
+    pub props: Props,
+    /// Keys sluice does not know; warned about once at start.
+    pub unknown_keys: Vec<String>,
+}
+
+impl WorkerConfig {
+    pub fn parse(props: Props) -> Result<Self> {
+        let bootstrap_servers = props
+            .get("bootstrap.servers")
+            .cloned()
+            .unwrap_or_else(|| "localhost:9092".into());
+        let offset_flush_interval = Duration::from_millis(parse_u64(
+            &props,
+            "offset.flush.interval.ms",
+            60_000,
+            |k, m| EngineError::Worker { key: k, message: m },
+        )?);
+        let offset_file = props
+            .get("offset.storage.file.filename")
+            .filter(|s| !s.trim().is_empty())
+            .map(PathBuf::from);
+        let listeners = props
+            .get("listeners")
+            .map(|l| {
+                l.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["http://127.0.0.1:8083".to_string()]);
+        for role in ["key.converter", "value.converter"] {
+            let class = props
+                .get(role)
+                .map(String::as_str)
+                .unwrap_or(DEFAULT_CONVERTER);
+            ConverterConfig::parse(role, class, &sub_props(&props, role), converter_role(role))
+                .map_err(|e| EngineError::Worker {
+                    key: role.into(),
+                    message: e.to_string(),
+                })?;
+        }
+        let unknown_keys = props
+            .keys()
+            .filter(|k| {
+                !WORKER_KEYS.contains(&k.as_str())
+                    && !WORKER_PREFIXES.iter().any(|p| k.starts_with(p))
+            })
+            .cloned()
+            .collect();
+        Ok(Self {
+            bootstrap_servers,
+            offset_file,
+            offset_flush_interval,
+            listeners,
+            props,
+            unknown_keys,
+        })
+    }
+
+    /// `producer.*` / `consumer.*` client settings, prefix removed.
+    pub fn client_overrides(&self, prefix: &str) -> HashMap<String, String> {
+        sub_props(&self.props, prefix)
+    }
+}
+
+fn converter_role(key: &str) -> ConverterRole {
+    if key.starts_with("key") {
+        ConverterRole::Key
+    } else {
+        ConverterRole::Value
+    }
+}
+
+/// `prefix.*` entries with `prefix.` removed.
+pub fn sub_props(props: &Props, prefix: &str) -> HashMap<String, String> {
+    let dotted = format!("{prefix}.");
+    props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
+        .collect()
+}
+
+fn parse_u64(
+    props: &Props,
+    key: &str,
+    default: u64,
+    err: impl Fn(String, String) -> EngineError,
+) -> Result<u64> {
+    match props.get(key) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| {
+            err(
+                key.into(),
+                format!("Invalid value {v} for configuration {key}: Not a number of type LONG"),
+            )
+        }),
+    }
+}
+
+/// Which topics a sink consumes.
+#[derive(Debug, Clone)]
+pub enum TopicSelection {
+    List(Vec<String>),
+    Regex(String),
+}
+
+/// Typed connector config: the Connect-level keys plus the plugin's validated spec.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub name: String,
+    pub plugin: Plugin,
+    pub spec: ConnectorSpec,
+    pub tasks_max: usize,
+    pub key_converter: ConverterConfig,
+    pub value_converter: ConverterConfig,
+    pub topics: Option<TopicSelection>,
+    pub props: Props,
+}
+
+impl ConnectorConfig {
+    /// Validates a connector's properties against the worker's; `source` names the file for
+    /// messages.
+    pub fn parse(props: Props, worker: &WorkerConfig, source: &str) -> Result<Self> {
+        let name = props
+            .get("name")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| EngineError::Connector {
+                connector: source.into(),
+                message: "Missing required configuration \"name\" which has no default value."
+                    .into(),
+            })?;
+        let err = |message: String| EngineError::Connector {
+            connector: name.clone(),
+            message,
+        };
+        let class = props.get("connector.class").map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or_else(|| {
+            err("Missing required configuration \"connector.class\" which has no default value.".into())
+        })?;
+        let plugin = Plugin::from_class(class).ok_or_else(|| {
+            let known: Vec<_> = Plugin::ALL.iter().map(|p| p.class_name()).collect();
+            err(format!("connector.class: Failed to find any class that implements Connector and which name matches {class}; available: {}", known.join(", ")))
+        })?;
+        let tasks_max = match props.get("tasks.max") {
+            None => 1,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    err(format!(
+                        "Invalid value {v} for configuration tasks.max: Value must be at least 1"
+                    ))
+                })?,
+        };
+        let converter = |role: &str| -> Result<ConverterConfig> {
+            // As in Kafka, a connector that names a converter class configures it from its
+            // own prefixed keys; otherwise the worker's converter and settings apply.
+            let from = if props.contains_key(role) {
+                &props
+            } else {
+                &worker.props
+            };
+            let class = from
+                .get(role)
+                .map(String::as_str)
+                .unwrap_or(DEFAULT_CONVERTER);
+            ConverterConfig::parse(role, class, &sub_props(from, role), converter_role(role))
+                .map_err(|e| err(e.to_string()))
+        };
+        let key_converter = converter("key.converter")?;
+        let value_converter = converter("value.converter")?;
+        let topics = match plugin.kind() {
+            ConnectorKind::Source => None,
+            ConnectorKind::Sink => Some(sink_topics(&props).map_err(err)?),
+        };
+        let plugin_props: HashMap<String, String> =
+            props.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let spec = plugin
+            .parse(&plugin_props)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            name,
+            plugin,
+            spec,
+            tasks_max,
+            key_converter,
+            value_converter,
+            topics,
+            props,
+        })
+    }
+
+    pub fn client_overrides(&self, prefix: &str) -> HashMap<String, String> {
+        sub_props(&self.props, prefix)
+    }
+}
+
+fn sink_topics(props: &Props) -> std::result::Result<TopicSelection, String> {
+    let list: Vec<String> = props
+        .get("topics")
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let regex = props
+        .get("topics.regex")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    match (list.is_empty(), regex) {
+        (false, Some(_)) => {
+            Err("topics and topics.regex are mutually exclusive options, but both are set.".into())
+        }
+        (true, None) => Err("Must configure one of topics or topics.regex".into()),
+        (false, None) => Ok(TopicSelection::List(list)),
+        (true, Some(r)) => {
+            Regex::new(&r)
+                .map_err(|e| format!("Invalid value {r} for configuration topics.regex: {e}"))?;
+            Ok(TopicSelection::Regex(r))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(kv: &[(&str, &str)]) -> Props {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn worker() -> WorkerConfig {
+        WorkerConfig::parse(props(&[
+            ("bootstrap.servers", "127.0.0.1:9092"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("key.converter.schemas.enable", "true"),
+            ("value.converter.schemas.enable", "false"),
+            ("offset.flush.interval.ms", "10000"),
+            ("some.unknown.key", "x"),
+        ]))
+        .expect("worker")
+    }
+
+    #[test]
+    fn worker_keys_and_unknowns() {
+        let w = worker();
+        assert_eq!(w.offset_flush_interval, Duration::from_secs(10));
+        assert_eq!(w.unknown_keys, vec!["some.unknown.key".to_string()]);
+        let e = WorkerConfig::parse(props(&[("offset.flush.interval.ms", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("offset.flush.interval.ms"));
+    }
+
+    #[test]
+    fn connector_converters_fall_back_to_worker() {
+        let w = worker();
+        let c = ConnectorConfig::parse(
+            props(&[
+                ("name", "s"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "a, b"),
+            ]),
+            &w,
+            "f",
+        )
+        .expect("cfg");
+        assert!(!c.value_converter.schemas_enable);
+        assert!(matches!(c.topics, Some(TopicSelection::List(ref l)) if l == &["a", "b"]));
+        let c = ConnectorConfig::parse(
+            props(&[
+                ("name", "s"),
+                ("connector.class", "FileStreamSink"),
+                ("topics.regex", "a.*"),
+                ("value.converter", "JsonConverter"),
+            ]),
+            &w,
+            "f",
+        )
+        .expect("cfg");
+        assert!(
+            c.value_converter.schemas_enable,
+            "connector-level converter uses its own (default) settings"
+        );
+    }
+
+    #[test]
+    fn connector_errors_name_the_key() {
+        let w = worker();
+        let e = ConnectorConfig::parse(props(&[("name", "x")]), &w, "f")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"connector.class\""), "{e}");
+        let e = ConnectorConfig::parse(
+            props(&[("name", "x"), ("connector.class", "com.acme.Nope")]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("connector.class") && e.contains("com.acme.Nope"),
+            "{e}"
+        );
+        let e = ConnectorConfig::parse(
+            props(&[("name", "x"), ("connector.class", "FileStreamSource")]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"topic\""), "{e}");
+        let e = ConnectorConfig::parse(
+            props(&[("name", "x"), ("connector.class", "FileStreamSink")]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("topics.regex"), "{e}");
+        let e = ConnectorConfig::parse(
+            props(&[
+                ("name", "x"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "t"),
+                ("tasks.max", "0"),
+            ]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tasks.max"), "{e}");
+    }
+
+    #[test]
+    fn reads_json_connector_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.json");
+        std::fs::write(&p, r#"{"name":"n","config":{"connector.class":"FileStreamSink","tasks.max":2,"topics":"t"}}"#).expect("write");
+        let props = read_props(&p).expect("read");
+        assert_eq!(props["name"], "n");
+        assert_eq!(props["tasks.max"], "2");
+    }
+}

@@ -1,0 +1,268 @@
+//! The source task loop: poll the task for a batch, encode key and value column-wise,
+//! produce every record (`acks=all`, idempotent), and commit source offsets only for
+//! batches whose records have all been acknowledged, in order, every
+//! `offset.flush.interval.ms` and on stop.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arrow::array::Array;
+use rdkafka::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use sluice_connectors::SourceOffsets;
+
+use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::error::{EngineError, Result};
+use crate::kafka;
+use crate::offsets::FileOffsetStore;
+use crate::runtime::StopSignal;
+use crate::status::{State, StatusBoard, TaskLabel};
+
+const IDLE_WAIT: Duration = Duration::from_millis(50);
+const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Acknowledgement state of one produced batch.
+#[derive(Debug)]
+struct BatchAck {
+    remaining: AtomicUsize,
+    error: Mutex<Option<String>>,
+}
+
+impl BatchAck {
+    fn done(&self) -> bool {
+        self.remaining.load(Ordering::Acquire) == 0
+    }
+
+    fn error(&self) -> Option<String> {
+        self.error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<BatchAck>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Arc<BatchAck>) {
+        if let Err((e, _)) = result {
+            let mut slot = ack.error.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.get_or_insert_with(|| e.to_string());
+        }
+        ack.remaining.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Runs one source task until `stop`; failures are reported on the board, never panics.
+pub fn run(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    task_id: usize,
+    store: FileOffsetStore,
+    stop: StopSignal,
+    board: StatusBoard,
+) {
+    let label = TaskLabel {
+        connector: connector.name.clone(),
+        task: task_id,
+    };
+    board.set(&label, State::Running, None);
+    match run_inner(worker, connector, &label, &store, &stop) {
+        Ok(()) => {
+            tracing::info!("{label} stopped");
+            board.set(&label, State::Stopped, None);
+        }
+        Err(e) => {
+            tracing::error!(
+                "{label} Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until manually restarted: {e}"
+            );
+            board.set(&label, State::Failed, Some(e.to_string()));
+        }
+    }
+}
+
+fn run_inner(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    label: &TaskLabel,
+    store: &FileOffsetStore,
+    stop: &StopSignal,
+) -> Result<()> {
+    let ctx = label.to_string();
+    let task_err = |source| EngineError::Task {
+        context: ctx.clone(),
+        source,
+    };
+    let mut task = connector
+        .spec
+        .source_task()
+        .ok_or_else(|| EngineError::TaskFailed {
+            context: ctx.clone(),
+            message: "connector is not a source".into(),
+        })?;
+    let key_converter = connector.key_converter.build();
+    let value_converter = connector.value_converter.build();
+    let producer: ThreadedProducer<AckContext> =
+        kafka::source_producer_config(worker, connector, label.task)
+            .create_with_context(AckContext)
+            .map_err(|source| EngineError::Kafka {
+                context: ctx.clone(),
+                source,
+            })?;
+    task.start(&store.reader(&connector.name))
+        .map_err(task_err)?;
+    tracing::info!("{label} source task started");
+
+    let mut in_flight: VecDeque<(Arc<BatchAck>, SourceOffsets)> = VecDeque::new();
+    let mut last_commit = Instant::now();
+    let outcome = loop {
+        if stop.is_stopped() {
+            break Ok(());
+        }
+        if let Some(e) = in_flight.iter().find_map(|(a, _)| a.error()) {
+            break Err(EngineError::TaskFailed {
+                context: ctx.clone(),
+                message: format!("Unrecoverable exception from producer send callback: {e}"),
+            });
+        }
+        let batch = match task.poll() {
+            Ok(Some(b)) if !b.is_empty() => b,
+            Ok(_) => {
+                stop.sleep(IDLE_WAIT);
+                maybe_commit(
+                    &mut in_flight,
+                    store,
+                    &connector.name,
+                    worker,
+                    &mut last_commit,
+                    label,
+                );
+                continue;
+            }
+            Err(e) => break Err(task_err(e)),
+        };
+        let encoded = key_converter
+            .from_connect(&batch.key)
+            .and_then(|k| value_converter.from_connect(&batch.value).map(|v| (k, v)));
+        let (keys, values) = match encoded {
+            Ok(kv) => kv,
+            Err(e) => {
+                break Err(EngineError::TaskFailed {
+                    context: ctx.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        if let Some(f) = keys.failures.first().or(values.failures.first()) {
+            break Err(EngineError::TaskFailed {
+                context: ctx.clone(),
+                message: format!("Tolerance exceeded in error handler: {f}"),
+            });
+        }
+        let ack = Arc::new(BatchAck {
+            remaining: AtomicUsize::new(batch.len()),
+            error: Mutex::new(None),
+        });
+        for i in 0..batch.len() {
+            let key = keys.bytes.is_valid(i).then(|| keys.bytes.value(i));
+            let value = values.bytes.is_valid(i).then(|| values.bytes.value(i));
+            let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                BaseRecord::with_opaque_to(&batch.topic, ack.clone());
+            if let Some(k) = key {
+                record = record.key(k);
+            }
+            if let Some(v) = value {
+                record = record.payload(v);
+            }
+            if let Some(ts) = batch.timestamp {
+                record = record.timestamp(ts);
+            }
+            send_with_backpressure(&producer, record).map_err(|source| EngineError::Kafka {
+                context: ctx.clone(),
+                source,
+            })?;
+        }
+        in_flight.push_back((ack, batch.offsets));
+        maybe_commit(
+            &mut in_flight,
+            store,
+            &connector.name,
+            worker,
+            &mut last_commit,
+            label,
+        );
+    };
+    task.stop();
+    if outcome.is_ok() {
+        // Graceful stop: wait for outstanding acks, then commit everything acknowledged.
+        if let Err(e) = producer.flush(STOP_FLUSH_TIMEOUT) {
+            tracing::warn!("{label} producer flush on stop: {e}");
+        }
+        commit_acked(&mut in_flight, store, &connector.name);
+        store.flush()?;
+        tracing::info!("{label} committed source offsets on stop");
+    }
+    outcome
+}
+
+fn send_with_backpressure<'a>(
+    producer: &ThreadedProducer<AckContext>,
+    mut record: BaseRecord<'a, [u8], [u8], Arc<BatchAck>>,
+) -> Result<(), KafkaError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                // The local queue is full: wait for deliveries rather than buffer unboundedly.
+                record = r;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// Moves offsets of fully acknowledged batches, oldest first, into the store.
+fn commit_acked(
+    in_flight: &mut VecDeque<(Arc<BatchAck>, SourceOffsets)>,
+    store: &FileOffsetStore,
+    connector: &str,
+) -> usize {
+    let mut n = 0;
+    while in_flight
+        .front()
+        .is_some_and(|(a, _)| a.done() && a.error().is_none())
+    {
+        if let Some((_, offsets)) = in_flight.pop_front() {
+            store.put(connector, offsets);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn maybe_commit(
+    in_flight: &mut VecDeque<(Arc<BatchAck>, SourceOffsets)>,
+    store: &FileOffsetStore,
+    connector: &str,
+    worker: &WorkerConfig,
+    last_commit: &mut Instant,
+    label: &TaskLabel,
+) {
+    if last_commit.elapsed() < worker.offset_flush_interval {
+        return;
+    }
+    *last_commit = Instant::now();
+    let n = commit_acked(in_flight, store, connector);
+    match store.flush() {
+        Ok(()) => tracing::debug!("{label} committed source offsets of {n} batches"),
+        Err(e) => tracing::warn!("{label} offset commit failed, will retry: {e}"),
+    }
+}
