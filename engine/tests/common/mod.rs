@@ -1,0 +1,222 @@
+//! Helpers for integration tests against a real Kafka-protocol broker: the one
+//! `scripts/broker.sh start` runs, or any broker named by `SLUICE_BOOTSTRAP`.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+
+pub fn bootstrap() -> String {
+    std::env::var("SLUICE_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A name no other test run uses on a long-lived broker.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn admin() -> AdminClient<DefaultClientContext> {
+    ClientConfig::new().set("bootstrap.servers", bootstrap()).create().expect("admin client")
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Fails with a clear message when no broker answers.
+pub fn require_broker() {
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    if let Err(e) = consumer.fetch_metadata(None, Duration::from_secs(10)) {
+        panic!("no Kafka broker at {} ({e}); start one with scripts/broker.sh start or set SLUICE_BOOTSTRAP", bootstrap());
+    }
+}
+
+pub fn create_topic(name: &str, partitions: i32) {
+    require_broker();
+    let admin = admin();
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let res = block_on(admin.create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))).expect("create topics");
+    for r in res {
+        if let Err((t, e)) = r {
+            panic!("create topic {t}: {e}");
+        }
+    }
+}
+
+pub fn delete_topic(name: &str) {
+    let admin = admin();
+    let _ = block_on(admin.delete_topics(&[name], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))));
+}
+
+/// Produces (key, value) records, one at a time so the broker's offsets stay simple.
+pub fn produce(topic: &str, records: impl IntoIterator<Item = (Option<Vec<u8>>, Vec<u8>)>) {
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for (k, v) in records {
+        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(&v[..]);
+        if let Some(k) = &k {
+            r = r.key(&k[..]);
+        }
+        let mut r = r;
+        loop {
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    r = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// Every record of every partition of `topic` as (partition, offset, key, value), read until
+/// nothing new arrives for a second.
+pub fn read_topic(topic: &str, partitions: i32) -> Vec<(i32, i64, Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut idle_since = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while idle_since.elapsed() < Duration::from_secs(2) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                out.push((m.partition(), m.offset(), m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+                idle_since = Instant::now();
+            }
+            Some(Err(e)) => panic!("read {topic}: {e}"),
+            None => {}
+        }
+    }
+    out.sort_by_key(|r| (r.0, r.1));
+    out
+}
+
+/// Waits for `cond`, polling; panics with `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn lines(path: &Path) -> Vec<String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => s.lines().map(str::to_string).collect(),
+        Err(_) => vec![],
+    }
+}
+
+pub fn append_lines(path: &Path, lines: impl IntoIterator<Item = String>) {
+    let mut f = std::io::BufWriter::new(std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap());
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+    f.flush().unwrap();
+}
+
+/// Worker properties for tests: quickstart converters, a fast offset flush and group
+/// settings that make the first join quick on Tansu (see shared broker notes).
+pub fn worker_props(dir: &Path, flush_ms: u64) -> PathBuf {
+    let path = dir.join("worker.properties");
+    std::fs::write(
+        &path,
+        format!(
+            "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
+             value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms={flush_ms}\n\
+             consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\n",
+            bootstrap(),
+            dir.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+pub fn write_file(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// A running `sluice standalone` process whose log goes to a file.
+pub struct Sluice {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Sluice {
+    pub fn standalone(cwd: &Path, worker: &Path, connectors: &[&Path]) -> Self {
+        let log = cwd.join(format!("sluice-{}.log", unique("run")));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(cwd)
+            .arg("standalone")
+            .arg(worker)
+            .args(connectors)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        std::fs::File::open(&self.log).map(|f| std::io::BufReader::new(f).lines().map_while(Result::ok).collect()).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait (bounded) for a clean exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("sluice did not stop within 60 s after SIGTERM; log:\n{}", self.log_lines().join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
