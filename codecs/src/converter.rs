@@ -51,11 +51,11 @@ pub struct Encoded {
     pub failures: Vec<RowFailure>,
 }
 
-/// A batch converter: `to_connect` is Kafka's `toConnectData`, `from_connect` is
+/// A batch converter: `decode` is Kafka's `toConnectData`, `encode` is
 /// `fromConnectData`, both over a whole column.
 pub trait Converter: Send + Sync + fmt::Debug {
-    fn to_connect(&self, input: &BinaryViewArray) -> Decoded;
-    fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded>;
+    fn decode(&self, input: &BinaryViewArray) -> Decoded;
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded>;
 }
 
 /// Which converter a config names.
@@ -144,7 +144,7 @@ pub struct StringConverter {
 }
 
 impl Converter for StringConverter {
-    fn to_connect(&self, input: &BinaryViewArray) -> Decoded {
+    fn decode(&self, input: &BinaryViewArray) -> Decoded {
         // Valid UTF-8 (the common case) is re-typed in place, sharing the data blocks.
         let strings = match input.clone().to_string_view() {
             Ok(s) => s,
@@ -159,7 +159,7 @@ impl Converter for StringConverter {
         }
     }
 
-    fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
         let bytes = match array.data_type() {
             DataType::Utf8View => array.as_string_view().clone().to_binary_view(),
@@ -185,7 +185,7 @@ pub struct ByteArrayConverter {
 }
 
 impl Converter for ByteArrayConverter {
-    fn to_connect(&self, input: &BinaryViewArray) -> Decoded {
+    fn decode(&self, input: &BinaryViewArray) -> Decoded {
         Decoded {
             column: ConnectColumn::new(
                 Some(ConnectSchema::optional_bytes()),
@@ -195,7 +195,7 @@ impl Converter for ByteArrayConverter {
         }
     }
 
-    fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
         match (column.schema.as_deref(), array.data_type()) {
             (_, DataType::Null) => Ok(Encoded {
@@ -296,7 +296,7 @@ impl JsonConverter {
 const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
 
 impl Converter for JsonConverter {
-    fn to_connect(&self, input: &BinaryViewArray) -> Decoded {
+    fn decode(&self, input: &BinaryViewArray) -> Decoded {
         let stage = self.role.stage();
         let mut failures = Vec::new();
         let mut schema: Option<SchemaType> = None;
@@ -317,8 +317,8 @@ impl Converter for JsonConverter {
                 }
             };
             let kind = row_schema.or_else(|| infer_kind(&value));
-            if matches!(builder, JsonColumnBuilder::None) {
-                if let Some(kind) = kind {
+            if let (JsonColumnBuilder::None, Some(kind)) = (&builder, kind) {
+                {
                     match new_builder(kind, input.len()) {
                         Some(mut b) => {
                             for _ in 0..pending_nulls {
@@ -364,7 +364,7 @@ impl Converter for JsonConverter {
         }
     }
 
-    fn from_connect(&self, column: &ConnectColumn) -> Result<Encoded> {
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
         if column.schema.is_none() && array.data_type() == &DataType::Null {
             // fromConnectData(null schema, null value) is null bytes, envelope or not.
@@ -533,7 +533,7 @@ mod tests {
             Some(ConnectSchema::string()),
             Arc::new(StringViewArray::from(vec!["foo", "bar \"q\""])),
         );
-        let enc = c.from_connect(&col).expect("encode");
+        let enc = c.encode(&col).expect("encode");
         assert_eq!(
             enc.bytes.value(0),
             br#"{"schema":{"type":"string","optional":false},"payload":"foo"}"#
@@ -542,7 +542,7 @@ mod tests {
             enc.bytes.value(1),
             br#"{"schema":{"type":"string","optional":false},"payload":"bar \"q\""}"#
         );
-        let dec = c.to_connect(&enc.bytes);
+        let dec = c.decode(&enc.bytes);
         assert!(dec.failures.is_empty());
         assert_eq!(dec.column.array.as_string_view().value(1), "bar \"q\"");
         assert_eq!(
@@ -560,7 +560,7 @@ mod tests {
             None,
             Some(&br#"{"payload":1}"#[..]),
         ]);
-        let dec = c.to_connect(&input);
+        let dec = c.decode(&input);
         assert_eq!(
             dec.failures
                 .iter()
@@ -582,7 +582,7 @@ mod tests {
     fn json_null_column_encodes_to_null_bytes() {
         for schemas in ["true", "false"] {
             let enc = conv("JsonConverter", schemas, ConverterRole::Key)
-                .from_connect(&ConnectColumn::nulls(3))
+                .encode(&ConnectColumn::nulls(3))
                 .expect("encode");
             assert_eq!(enc.bytes.null_count(), 3);
         }
@@ -592,7 +592,7 @@ mod tests {
     fn string_and_bytes_share_buffers() {
         let long = "a string long enough to live in a data block";
         let input = BinaryViewArray::from(vec![Some(long.as_bytes()), None]);
-        let s = conv("StringConverter", "true", ConverterRole::Value).to_connect(&input);
+        let s = conv("StringConverter", "true", ConverterRole::Value).decode(&input);
         assert_eq!(
             s.column.array.as_string_view().data_buffers()[0].as_ptr(),
             input.data_buffers()[0].as_ptr()
@@ -602,7 +602,7 @@ mod tests {
             "true",
             ConverterRole::Value,
         )
-        .to_connect(&input);
+        .decode(&input);
         assert_eq!(
             b.column.array.as_binary_view().data_buffers()[0].as_ptr(),
             input.data_buffers()[0].as_ptr()

@@ -1,7 +1,7 @@
 //! The `sluice` command line: `sluice standalone WORKER.properties CONNECTOR...` runs a
 //! standalone worker like `connect-standalone.sh`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -72,7 +72,7 @@ fn init_logging() {
         .init();
 }
 
-fn standalone(worker_path: &PathBuf, connector_paths: &[PathBuf]) -> Result<(), Failure> {
+fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Failure> {
     let config_err = |e: sluice_engine::EngineError| Failure::Config(e.to_string());
     let worker_props = read_props(worker_path).map_err(config_err)?;
     let worker = WorkerConfig::parse(worker_props)

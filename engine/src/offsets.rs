@@ -18,10 +18,11 @@ use crate::error::{EngineError, Result};
 const FORMAT: &str = "sluice-offsets-v1";
 
 type Key = (String, String); // (connector, canonical partition JSON)
+type Entry = (Map<String, Value>, Map<String, Value>); // (partition, offset)
 
 #[derive(Debug, Default)]
 struct Inner {
-    offsets: BTreeMap<Key, (Map<String, Value>, Map<String, Value>)>,
+    offsets: BTreeMap<Key, Entry>,
     dirty: bool,
 }
 
@@ -134,10 +135,7 @@ impl FileOffsetStore {
     }
 }
 
-fn parse(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<BTreeMap<Key, (Map<String, Value>, Map<String, Value>)>> {
+fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeMap<Key, Entry>> {
     let bad = |message: String| EngineError::Offsets {
         path: path.into(),
         message,

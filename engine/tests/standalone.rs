@@ -14,11 +14,21 @@ use common::*;
 const STRING_ENVELOPE: &str = r#"{"schema":{"type":"string","optional":false},"payload":"#;
 
 fn source_props(dir: &Path, name: &str, file: &str, topic: &str) -> std::path::PathBuf {
-    write_file(&dir.join(format!("{name}.properties")), &format!("name={name}\nconnector.class=FileStreamSource\ntasks.max=1\nfile={file}\ntopic={topic}\n"))
+    write_file(
+        &dir.join(format!("{name}.properties")),
+        &format!(
+            "name={name}\nconnector.class=FileStreamSource\ntasks.max=1\nfile={file}\ntopic={topic}\n"
+        ),
+    )
 }
 
 fn sink_props(dir: &Path, name: &str, file: &str, topic: &str, tasks: usize) -> std::path::PathBuf {
-    write_file(&dir.join(format!("{name}.properties")), &format!("name={name}\nconnector.class=FileStreamSink\ntasks.max={tasks}\nfile={file}\ntopics={topic}\n"))
+    write_file(
+        &dir.join(format!("{name}.properties")),
+        &format!(
+            "name={name}\nconnector.class=FileStreamSink\ntasks.max={tasks}\nfile={file}\ntopics={topic}\n"
+        ),
+    )
 }
 
 /// Kafka's quickstart files as shipped in `config/`, with only bootstrap and the offsets
@@ -27,28 +37,61 @@ fn sink_props(dir: &Path, name: &str, file: &str, topic: &str, tasks: usize) -> 
 fn kafka_quickstart_configs_run_unchanged() {
     require_broker();
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("config");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("config");
     let worker_text = std::fs::read_to_string(root.join("connect-standalone.properties"))
         .unwrap()
-        .replace("bootstrap.servers=127.0.0.1:9092", &format!("bootstrap.servers={}", bootstrap()))
-        .replace("/tmp/connect.offsets", &dir.path().join("connect.offsets").display().to_string());
-    let worker = write_file(&dir.path().join("connect-standalone.properties"), &format!("{worker_text}\nconsumer.session.timeout.ms=6000\n"));
+        .replace(
+            "bootstrap.servers=127.0.0.1:9092",
+            &format!("bootstrap.servers={}", bootstrap()),
+        )
+        .replace(
+            "/tmp/connect.offsets",
+            &dir.path().join("connect.offsets").display().to_string(),
+        );
+    let worker = write_file(
+        &dir.path().join("connect-standalone.properties"),
+        &format!("{worker_text}\nconsumer.session.timeout.ms=6000\n"),
+    );
     // The topic is recreated with one partition so line order is kept end to end.
     delete_topic("connect-test");
     create_topic("connect-test", 1);
-    append_lines(&dir.path().join("test.txt"), ["foo".to_string(), "bar".to_string()]);
+    append_lines(
+        &dir.path().join("test.txt"),
+        ["foo".to_string(), "bar".to_string()],
+    );
 
-    let sluice = Sluice::standalone(dir.path(), &worker, &[&root.join("connect-file-source.properties"), &root.join("connect-file-sink.properties")]);
+    let sluice = Sluice::standalone(
+        dir.path(),
+        &worker,
+        &[
+            &root.join("connect-file-source.properties"),
+            &root.join("connect-file-sink.properties"),
+        ],
+    );
     let sink = dir.path().join("test.sink.txt");
-    wait_for("foo and bar in test.sink.txt", Duration::from_secs(60), || lines(&sink) == ["foo", "bar"]);
-    append_lines(&dir.path().join("test.txt"), ["a line appended later".to_string()]);
-    wait_for("the appended line", Duration::from_secs(30), || lines(&sink).len() == 3);
+    wait_for(
+        "foo and bar in test.sink.txt",
+        Duration::from_secs(60),
+        || lines(&sink) == ["foo", "bar"],
+    );
+    append_lines(
+        &dir.path().join("test.txt"),
+        ["a line appended later".to_string()],
+    );
+    wait_for("the appended line", Duration::from_secs(30), || {
+        lines(&sink).len() == 3
+    });
     assert_eq!(lines(&sink), ["foo", "bar", "a line appended later"]);
     let status = sluice.terminate();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
 
     let records = read_topic("connect-test", 1);
-    let values: Vec<String> = records.iter().map(|r| String::from_utf8(r.3.clone().unwrap()).unwrap()).collect();
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8(r.3.clone().unwrap()).unwrap())
+        .collect();
     assert_eq!(
         values,
         [
@@ -57,7 +100,10 @@ fn kafka_quickstart_configs_run_unchanged() {
             format!("{STRING_ENVELOPE}\"a line appended later\"}}"),
         ]
     );
-    assert!(records.iter().all(|r| r.2.is_none()), "FileStreamSource writes null keys");
+    assert!(
+        records.iter().all(|r| r.2.is_none()),
+        "FileStreamSource writes null keys"
+    );
 }
 
 #[test]
@@ -70,22 +116,36 @@ fn graceful_stop_and_restart_delivers_every_line_exactly_once_in_order() {
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     let src = source_props(dir.path(), &unique("src"), input.to_str().unwrap(), &topic);
-    let snk = sink_props(dir.path(), &unique("snk"), output.to_str().unwrap(), &topic, 1);
+    let snk = sink_props(
+        dir.path(),
+        &unique("snk"),
+        output.to_str().unwrap(),
+        &topic,
+        1,
+    );
     append_lines(&input, (0..5_000).map(|i| format!("line {i:06}")));
 
     let first = Sluice::standalone(dir.path(), &worker, &[&src, &snk]);
-    wait_for("first 5,000 lines", Duration::from_secs(90), || lines(&output).len() >= 5_000);
+    wait_for("first 5,000 lines", Duration::from_secs(90), || {
+        lines(&output).len() >= 5_000
+    });
     assert!(first.terminate().success());
     append_lines(&input, (5_000..25_000).map(|i| format!("line {i:06}")));
 
     let second = Sluice::standalone(dir.path(), &worker, &[&src, &snk]);
-    wait_for("all 25,000 lines", Duration::from_secs(120), || lines(&output).len() >= 25_000);
+    wait_for("all 25,000 lines", Duration::from_secs(120), || {
+        lines(&output).len() >= 25_000
+    });
     // Give a duplicate, if any, time to show up before judging.
     std::thread::sleep(Duration::from_secs(3));
     assert!(second.terminate().success());
     let expected: Vec<String> = (0..25_000).map(|i| format!("line {i:06}")).collect();
     let got = lines(&output);
-    assert_eq!(got.len(), expected.len(), "no line lost or duplicated across a graceful restart");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "no line lost or duplicated across a graceful restart"
+    );
     assert!(got == expected, "lines out of order");
 }
 
@@ -99,19 +159,57 @@ fn kill_9_loses_nothing_and_duplicates_only_the_uncommitted_window() {
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     let src = source_props(dir.path(), &unique("src"), input.to_str().unwrap(), &topic);
-    let snk = sink_props(dir.path(), &unique("snk"), output.to_str().unwrap(), &topic, 1);
+    let snk = sink_props(
+        dir.path(),
+        &unique("snk"),
+        output.to_str().unwrap(),
+        &topic,
+        1,
+    );
     const N: usize = 100_000;
     // Smaller source batches so the crash lands mid-stream.
-    std::fs::write(&src, std::fs::read_to_string(&src).unwrap() + "batch.size=500\n").unwrap();
-    append_lines(&input, (0..N).map(|i| format!("line {i:06}")));
+    std::fs::write(
+        &src,
+        std::fs::read_to_string(&src).unwrap() + "batch.size=500\n",
+    )
+    .unwrap();
+    // The input grows while the worker runs (2,000 lines every 100 ms), like a live log.
+    append_lines(&input, (0..2_000).map(|i| format!("line {i:06}")));
+    let writer = {
+        let input = input.clone();
+        std::thread::spawn(move || {
+            for chunk in 1..N / 2_000 {
+                std::thread::sleep(Duration::from_millis(100));
+                append_lines(
+                    &input,
+                    (chunk * 2_000..(chunk + 1) * 2_000).map(|i| format!("line {i:06}")),
+                );
+            }
+        })
+    };
+
+    let snk_name = snk.file_stem().unwrap().to_str().unwrap().to_string();
+    let group = format!("connect-{snk_name}");
 
     let first = Sluice::standalone(dir.path(), &worker, &[&src, &snk]);
-    wait_for("sink mid-stream", Duration::from_secs(120), || lines(&output).len() >= 20_000);
+    // Kill only once the sink has committed part of the stream, so the crash lands between
+    // commits rather than before the first one.
+    wait_for(
+        "a sink offset commit mid-stream",
+        Duration::from_secs(120),
+        || committed_offset(&group, &topic).is_some_and(|c| c > 0) && lines(&output).len() < N,
+    );
+    let sink_committed = committed_offset(&group, &topic).unwrap();
+    let source_committed_line =
+        source_position(&dir.path().join("connect.offsets"), &input).map_or(0, |p| p / 12) as usize;
     first.kill9();
     let at_kill = lines(&output).len();
+    writer.join().unwrap();
 
     let second = Sluice::standalone(dir.path(), &worker, &[&src, &snk]);
-    wait_for("every line after restart", Duration::from_secs(180), || lines(&output).iter().collect::<BTreeSet<_>>().len() >= N);
+    wait_for("every line after restart", Duration::from_secs(180), || {
+        lines(&output).iter().collect::<BTreeSet<_>>().len() >= N
+    });
     std::thread::sleep(Duration::from_secs(3));
     assert!(second.terminate().success());
 
@@ -120,20 +218,39 @@ fn kill_9_loses_nothing_and_duplicates_only_the_uncommitted_window() {
     for l in &got {
         *counts.entry(l.as_str()).or_default() += 1;
     }
-    let missing: Vec<usize> = (0..N).filter(|i| !counts.contains_key(format!("line {i:06}").as_str())).collect();
-    assert!(missing.is_empty(), "lost {} lines, first {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    let missing: Vec<usize> = (0..N)
+        .filter(|i| !counts.contains_key(format!("line {i:06}").as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost {} lines, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     assert_eq!(counts.len(), N, "only input lines in the output");
-    let duplicated: Vec<usize> = counts.iter().filter(|(_, c)| **c > 1).map(|(l, _)| l[5..].parse().unwrap()).collect();
-    // Replays come from the source's and the sink's last commits: at most two runs of
-    // consecutive lines, each starting at a committed position.
-    let runs = duplicated.windows(2).filter(|w| w[1] != w[0] + 1).count() + usize::from(!duplicated.is_empty());
+    let duplicated: Vec<usize> = counts
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(l, _)| l[5..].parse().unwrap())
+        .collect();
     println!(
-        "kill -9 after {at_kill} sink lines: {} duplicated lines in {runs} run(s), {} lines written in total",
+        "kill -9 with {at_kill} lines in the sink, sink committed up to offset {sink_committed}, source up to line \
+         {source_committed_line}: {} lines duplicated, {} written in total",
         duplicated.len(),
         got.len()
     );
-    assert!(runs <= 2, "duplicates outside the replay windows: {runs} runs");
-    assert!(counts.values().all(|c| *c <= 3), "a line replayed more than the two windows allow");
+    // Replays start at the sink's committed offset (the topic holds one record per line, in
+    // order) or at the source's committed position; nothing before both is written twice.
+    let window_start = (sink_committed as usize).min(source_committed_line);
+    assert!(
+        duplicated.iter().all(|&i| i >= window_start),
+        "a line before the last commits was duplicated: {:?}",
+        duplicated.first()
+    );
+    assert!(
+        counts.values().all(|c| *c <= 3),
+        "a line replayed more than the two windows allow"
+    );
 }
 
 #[test]
@@ -151,16 +268,40 @@ fn two_sink_tasks_share_four_partitions() {
     let log = sluice.log.clone();
     let assigned = |task: usize| -> Option<BTreeSet<String>> {
         let marker = format!("[{name}|task-{task}] partitions assigned: [");
-        let line = lines(&log).into_iter().rev().find(|l| l.contains(&marker))?;
+        let line = lines(&log)
+            .into_iter()
+            .rev()
+            .find(|l| l.contains(&marker))?;
         let list = line.split(&marker).nth(1)?.trim_end_matches(']');
-        Some(list.split(", ").filter(|s| !s.is_empty()).map(str::to_string).collect())
+        Some(
+            list.split(", ")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     };
     let balanced = || matches!((assigned(0), assigned(1)), (Some(a), Some(b)) if a.len() == 2 && b.len() == 2 && a.is_disjoint(&b));
-    wait_for("both tasks to own two partitions", Duration::from_secs(90), balanced);
+    wait_for(
+        "both tasks to own two partitions",
+        Duration::from_secs(90),
+        balanced,
+    );
 
     let n = 4_000;
-    produce(&topic, (0..n).map(|i| (Some(format!("{STRING_ENVELOPE}\"k{i}\"}}").into_bytes()), format!("{STRING_ENVELOPE}\"v{i:05}\"}}").into_bytes())));
-    wait_for("all records in the sink file", Duration::from_secs(60), || lines(&output).len() >= n);
+    produce(
+        &topic,
+        (0..n).map(|i| {
+            (
+                Some(format!("{STRING_ENVELOPE}\"k{i}\"}}").into_bytes()),
+                format!("{STRING_ENVELOPE}\"v{i:05}\"}}").into_bytes(),
+            )
+        }),
+    );
+    wait_for(
+        "all records in the sink file",
+        Duration::from_secs(60),
+        || lines(&output).len() >= n,
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert!(balanced(), "assignment stayed two and two");
     assert!(sluice.terminate().success());
@@ -168,7 +309,11 @@ fn two_sink_tasks_share_four_partitions() {
     let unique_lines: BTreeSet<&String> = got.iter().collect();
     assert_eq!(got.len(), n, "each record delivered once");
     assert_eq!(unique_lines.len(), n);
-    let all: BTreeSet<String> = assigned(0).unwrap().union(&assigned(1).unwrap()).cloned().collect();
+    let all: BTreeSet<String> = assigned(0)
+        .unwrap()
+        .union(&assigned(1).unwrap())
+        .cloned()
+        .collect();
     assert_eq!(all.len(), 4);
 }
 
@@ -180,7 +325,10 @@ fn run_bad(dir: &Path, connector: &str) -> (i32, String) {
         .args(["standalone".as_ref(), worker.as_os_str(), c.as_os_str()])
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -188,17 +336,42 @@ fn bad_configs_exit_2_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("name=x\ntopic=t\nfile=in.txt\n", "connector.class"),
-        ("name=x\nconnector.class=com.example.NoSuchConnector\n", "com.example.NoSuchConnector"),
-        ("name=x\nconnector.class=FileStreamSource\nfile=in.txt\n", "\"topic\""),
-        (&format!("name=x\nconnector.class=FileStreamSource\ntopic=t\nfile={}\n", dir.path().display()), "file"),
-        ("name=x\nconnector.class=FileStreamSink\ntopics=t\nfile=/nonexistent-dir/out.txt\n", "/nonexistent-dir/out.txt"),
-        ("name=x\nconnector.class=FileStreamSink\nfile=out.txt\n", "topics"),
+        (
+            "name=x\nconnector.class=com.example.NoSuchConnector\n",
+            "com.example.NoSuchConnector",
+        ),
+        (
+            "name=x\nconnector.class=FileStreamSource\nfile=in.txt\n",
+            "\"topic\"",
+        ),
+        (
+            &format!(
+                "name=x\nconnector.class=FileStreamSource\ntopic=t\nfile={}\n",
+                dir.path().display()
+            ),
+            "file",
+        ),
+        (
+            "name=x\nconnector.class=FileStreamSink\ntopics=t\nfile=/nonexistent-dir/out.txt\n",
+            "/nonexistent-dir/out.txt",
+        ),
+        (
+            "name=x\nconnector.class=FileStreamSink\nfile=out.txt\n",
+            "topics",
+        ),
     ];
     for (config, needle) in cases {
         let (code, stderr) = run_bad(dir.path(), config);
         assert_eq!(code, 2, "exit code for {config:?}: stderr {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "one line for {config:?}: {stderr}");
-        assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{needle} named in {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one line for {config:?}: {stderr}"
+        );
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(needle),
+            "{needle} named in {stderr}"
+        );
         assert!(!stderr.contains("panicked"));
     }
     let (code, stderr) = run_bad(dir.path(), "");

@@ -260,12 +260,11 @@ fn run_inner(
             });
         }
         if !builder.is_empty() {
-            let raw = drop_revoked(builder.finish(), &mut revocations)?;
-            if raw.num_rows() > 0 {
-                if let Err(e) = deliver(&raw, &*key_converter, &*value_converter, &mut lock(), &ctx)
-                {
-                    break Err(e);
-                }
+            let raw = drop_revoked(builder.finish(), &revocations)?;
+            if raw.num_rows() > 0
+                && let Err(e) = deliver(&raw, &*key_converter, &*value_converter, &mut lock(), &ctx)
+            {
+                break Err(e);
             }
         }
         revocations.clear();
@@ -290,7 +289,7 @@ fn run_inner(
     }
 }
 
-fn drop_revoked(raw: RawBatch, revocations: &mut Vec<(usize, Vec<Tp>)>) -> Result<RawBatch> {
+fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBatch> {
     if revocations.is_empty() {
         return Ok(raw);
     }
@@ -319,8 +318,8 @@ fn deliver(
     shared: &mut Shared,
     ctx: &str,
 ) -> Result<()> {
-    let key = key_converter.to_connect(raw.keys());
-    let value = value_converter.to_connect(raw.values());
+    let key = key_converter.decode(raw.keys());
+    let value = value_converter.decode(raw.values());
     // errors.tolerance=none: the first failing record fails the task, nothing of the batch
     // is put and no offset past it is committed.
     if let Some(f) = key.failures.first().or(value.failures.first()) {

@@ -149,8 +149,8 @@ fn run_inner(
             Err(e) => break Err(task_err(e)),
         };
         let encoded = key_converter
-            .from_connect(&batch.key)
-            .and_then(|k| value_converter.from_connect(&batch.value).map(|v| (k, v)));
+            .encode(&batch.key)
+            .and_then(|k| value_converter.encode(&batch.value).map(|v| (k, v)));
         let (keys, values) = match encoded {
             Ok(kv) => kv,
             Err(e) => {

@@ -21,23 +21,39 @@ pub fn bootstrap() -> String {
 
 /// A name no other test run uses on a long-lived broker.
 pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
 fn admin() -> AdminClient<DefaultClientContext> {
-    ClientConfig::new().set("bootstrap.servers", bootstrap()).create().expect("admin client")
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client")
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 /// Fails with a clear message when no broker answers.
 pub fn require_broker() {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
     if let Err(e) = consumer.fetch_metadata(None, Duration::from_secs(10)) {
-        panic!("no Kafka broker at {} ({e}); start one with scripts/broker.sh start or set SLUICE_BOOTSTRAP", bootstrap());
+        panic!(
+            "no Kafka broker at {} ({e}); start one with scripts/broker.sh start or set SLUICE_BOOTSTRAP",
+            bootstrap()
+        );
     }
 }
 
@@ -45,7 +61,11 @@ pub fn create_topic(name: &str, partitions: i32) {
     require_broker();
     let admin = admin();
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-    let res = block_on(admin.create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))).expect("create topics");
+    let res = block_on(admin.create_topics(
+        [&topic],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+    ))
+    .expect("create topics");
     for r in res {
         if let Err((t, e)) = r {
             panic!("create topic {t}: {e}");
@@ -55,7 +75,10 @@ pub fn create_topic(name: &str, partitions: i32) {
 
 pub fn delete_topic(name: &str) {
     let admin = admin();
-    let _ = block_on(admin.delete_topics(&[name], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))));
+    let _ = block_on(admin.delete_topics(
+        &[name],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+    ));
 }
 
 /// Produces (key, value) records, one at a time so the broker's offsets stay simple.
@@ -86,7 +109,10 @@ pub fn produce(topic: &str, records: impl IntoIterator<Item = (Option<Vec<u8>>, 
 
 /// Every record of every partition of `topic` as (partition, offset, key, value), read until
 /// nothing new arrives for a second.
-pub fn read_topic(topic: &str, partitions: i32) -> Vec<(i32, i64, Option<Vec<u8>>, Option<Vec<u8>>)> {
+/// (partition, offset, key, value) of one record read back.
+pub type ReadRecord = (i32, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+pub fn read_topic(topic: &str, partitions: i32) -> Vec<ReadRecord> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("reader"))
@@ -95,7 +121,8 @@ pub fn read_topic(topic: &str, partitions: i32) -> Vec<(i32, i64, Option<Vec<u8>
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&tpl).unwrap();
     let mut out = Vec::new();
@@ -104,7 +131,12 @@ pub fn read_topic(topic: &str, partitions: i32) -> Vec<(i32, i64, Option<Vec<u8>
     while idle_since.elapsed() < Duration::from_secs(2) && Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
-                out.push((m.partition(), m.offset(), m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+                out.push((
+                    m.partition(),
+                    m.offset(),
+                    m.key().map(<[u8]>::to_vec),
+                    m.payload().map(<[u8]>::to_vec),
+                ));
                 idle_since = Instant::now();
             }
             Some(Err(e)) => panic!("read {topic}: {e}"),
@@ -126,6 +158,35 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The offset a consumer group has committed for partition 0 of `topic`, if any.
+pub fn committed_offset(group: &str, topic: &str) -> Option<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .ok()?;
+    match committed.find_partition(topic, 0)?.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// The source position stored for `file` in a sluice offsets file.
+pub fn source_position(offsets_file: &Path, file: &Path) -> Option<u64> {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(offsets_file).ok()?).ok()?;
+    let name = file.to_str()?;
+    doc["offsets"]
+        .as_array()?
+        .iter()
+        .find(|e| e["partition"]["filename"] == name)?["offset"]["position"]
+        .as_u64()
+}
+
 pub fn lines(path: &Path) -> Vec<String> {
     match std::fs::read_to_string(path) {
         Ok(s) => s.lines().map(str::to_string).collect(),
@@ -134,7 +195,13 @@ pub fn lines(path: &Path) -> Vec<String> {
 }
 
 pub fn append_lines(path: &Path, lines: impl IntoIterator<Item = String>) {
-    let mut f = std::io::BufWriter::new(std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap());
+    let mut f = std::io::BufWriter::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap(),
+    );
     for l in lines {
         writeln!(f, "{l}").unwrap();
     }
@@ -189,12 +256,22 @@ impl Sluice {
     }
 
     pub fn log_lines(&self) -> Vec<String> {
-        std::fs::File::open(&self.log).map(|f| std::io::BufReader::new(f).lines().map_while(Result::ok).collect()).unwrap_or_default()
+        std::fs::File::open(&self.log)
+            .map(|f| {
+                std::io::BufReader::new(f)
+                    .lines()
+                    .map_while(Result::ok)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// SIGTERM, then wait (bounded) for a clean exit.
     pub fn terminate(mut self) -> ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -202,7 +279,10 @@ impl Sluice {
             }
             if start.elapsed() > Duration::from_secs(60) {
                 let _ = self.child.kill();
-                panic!("sluice did not stop within 60 s after SIGTERM; log:\n{}", self.log_lines().join("\n"));
+                panic!(
+                    "sluice did not stop within 60 s after SIGTERM; log:\n{}",
+                    self.log_lines().join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
