@@ -6,6 +6,7 @@ pub mod column;
 pub mod converter;
 pub mod display;
 pub mod error;
+pub mod events;
 mod json_text;
 pub mod record;
 pub mod schema;

@@ -94,3 +94,64 @@ pub fn source_producer_config(
     );
     cfg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Props;
+
+    fn props(kv: &[(&str, &str)]) -> Props {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn overrides_layer_in_connect_order() {
+        let worker = WorkerConfig::parse(props(&[
+            ("bootstrap.servers", "127.0.0.1:1"),
+            ("consumer.fetch.min.bytes", "1000"),
+            ("consumer.session.timeout.ms", "6000"),
+            ("consumer.max.poll.records", "10"),
+            ("producer.linger.ms", "20"),
+            ("producer.compression.type", "zstd"),
+        ]))
+        .unwrap();
+        let connector = ConnectorConfig::parse(
+            props(&[
+                ("name", "c"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "t"),
+                ("consumer.override.fetch.min.bytes", "5000"),
+                ("producer.override.linger.ms", "50"),
+            ]),
+            &worker,
+            "test",
+        )
+        .unwrap();
+        let c = sink_consumer_config(&worker, &connector, 1);
+        assert_eq!(c.get("group.id"), Some("connect-c"));
+        assert_eq!(c.get("enable.auto.commit"), Some("false"));
+        assert_eq!(c.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(
+            c.get("fetch.min.bytes"),
+            Some("5000"),
+            "connector override wins"
+        );
+        assert_eq!(
+            c.get("session.timeout.ms"),
+            Some("6000"),
+            "worker consumer.* applies"
+        );
+        assert_eq!(
+            c.get("max.poll.records"),
+            None,
+            "Java-only key not passed to librdkafka"
+        );
+        let p = source_producer_config(&worker, &connector, 0);
+        assert_eq!(p.get("acks"), Some("all"));
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("linger.ms"), Some("50"));
+        assert_eq!(p.get("compression.type"), Some("zstd"));
+    }
+}

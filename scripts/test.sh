@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this): formatting and lint
+# gates, then unit, golden and integration tests against a real broker that this script
+# installs and starts on 127.0.0.1 (unless SLUICE_BOOTSTRAP points at another broker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+start=$(date +%s)
+step() { echo "== [$(( $(date +%s) - start ))s] $*"; }
+
+step "toolchain: $(cargo --version)"
+for tool in rustfmt clippy-driver python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool on PATH" >&2; exit 1; }
+done
+
+started_broker=
+if [ -z "${SLUICE_BOOTSTRAP:-}" ]; then
+  step "broker"
+  scripts/broker.sh start
+  started_broker=1
+  export SLUICE_BOOTSTRAP=127.0.0.1:${SLUICE_BROKER_PORT:-9092}
+fi
+cleanup() { if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi; }
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo test (broker at $SLUICE_BOOTSTRAP)"
+cargo test --workspace --no-fail-fast 2>&1
+step "done"
