@@ -18,8 +18,9 @@ done
 started_broker=
 if [ -z "${SLUICE_BOOTSTRAP:-}" ]; then
   step "broker"
+  # Stop it at the end only if this run started it.
+  scripts/broker.sh status >/dev/null 2>&1 || started_broker=1
   scripts/broker.sh start
-  started_broker=1
   export SLUICE_BOOTSTRAP=127.0.0.1:${SLUICE_BROKER_PORT:-9092}
 fi
 cleanup() { if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi; }

@@ -99,9 +99,11 @@ impl FileStreamSourceConfig {
         })
     }
 
-    pub fn build(&self) -> FileStreamSourceTask {
+    /// The task; `label` (`[connector|task-N]`) prefixes its log lines.
+    pub fn build(&self, label: &str) -> FileStreamSourceTask {
         FileStreamSourceTask {
             config: self.clone(),
+            label: label.to_string(),
             input: None,
             buf: Vec::new(),
             position: 0,
@@ -117,6 +119,7 @@ enum Input {
 
 pub struct FileStreamSourceTask {
     config: FileStreamSourceConfig,
+    label: String,
     input: Option<Input>,
     /// Bytes read but not yet emitted (a partial last line).
     buf: Vec<u8>,
@@ -151,7 +154,11 @@ impl FileStreamSourceTask {
                         }
                     })?;
                 }
-                tracing::info!(file = %path.display(), position = start_position, "FileStreamSource reading");
+                tracing::info!(
+                    "{} reading {} from byte position {start_position}",
+                    self.label,
+                    path.display()
+                );
                 self.position = start_position;
                 self.input = Some(Input::File(f));
                 Ok(true)
@@ -425,7 +432,7 @@ mod tests {
             ("batch.size", "2"),
         ]))
         .expect("cfg");
-        let mut task = cfg.build();
+        let mut task = cfg.build("[t|task-0]");
         task.start(&NoOffsets).expect("start");
         let b1 = task.poll().expect("poll").expect("batch");
         assert_eq!(
@@ -443,7 +450,7 @@ mod tests {
         assert_eq!(b2.offsets[0].1["position"], 12);
         assert!(task.poll().expect("poll").is_none());
 
-        let mut resumed = cfg.build();
+        let mut resumed = cfg.build("[t|task-0]");
         resumed.start(&At(8)).expect("start");
         let b = resumed.poll().expect("poll").expect("batch");
         assert_eq!(

@@ -84,9 +84,10 @@ impl ConnectorSpec {
         }
     }
 
-    pub fn source_task(&self) -> Option<Box<dyn SourceTask>> {
+    /// A source task; `label` (`[connector|task-N]`) prefixes its log lines.
+    pub fn source_task(&self, label: &str) -> Option<Box<dyn SourceTask>> {
         match self {
-            ConnectorSpec::FileStreamSource(c) => Some(Box::new(c.build())),
+            ConnectorSpec::FileStreamSource(c) => Some(Box::new(c.build(label))),
             ConnectorSpec::FileStreamSink(_) => None,
         }
     }

@@ -102,7 +102,7 @@ fn run_inner(
     };
     let mut task = connector
         .spec
-        .source_task()
+        .source_task(&ctx)
         .ok_or_else(|| EngineError::TaskFailed {
             context: ctx.clone(),
             message: "connector is not a source".into(),
