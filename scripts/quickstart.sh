@@ -28,7 +28,7 @@ echo "== sluice standalone connect-standalone.properties connect-file-source.pro
   "$root/config/connect-file-source.properties" "$root/config/connect-file-sink.properties" 2> worker.log &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-wait_lines() { for _ in $(seq 600); do [ "$(wc -l < test.sink.txt 2>/dev/null || echo 0)" -ge "$1" ] && return 0; sleep 0.1; done; echo "timed out; worker log:"; cat worker.log; exit 1; }
+wait_lines() { for _ in $(seq 600); do [ -f test.sink.txt ] && [ "$(wc -l < test.sink.txt)" -ge "$1" ] && return 0; sleep 0.1; done; echo "timed out; worker log:"; cat worker.log; exit 1; }
 wait_lines 2
 echo "another line" >> test.txt
 wait_lines 3
