@@ -44,6 +44,8 @@ impl fmt::Display for Stage {
 pub mod exception {
     pub const DATA: &str = "org.apache.kafka.connect.errors.DataException";
     pub const CONFIG: &str = "org.apache.kafka.common.config.ConfigException";
+    pub const SCHEMA_BUILDER: &str = "org.apache.kafka.connect.errors.SchemaBuilderException";
+    pub const SERIALIZATION: &str = "org.apache.kafka.common.errors.SerializationException";
 }
 
 /// One row that a stage could not process.
@@ -101,3 +103,36 @@ pub enum CodecError {
 }
 
 pub type Result<T, E = CodecError> = std::result::Result<T, E>;
+
+/// A failure with Kafka Connect's exception class and message, as a converter, transform or
+/// predicate raises it for one record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{exception}: {}", message.as_deref().unwrap_or("null"))]
+pub struct ConnectError {
+    pub exception: &'static str,
+    /// `None` when the Java exception has no message (e.g. a NullPointerException).
+    pub message: Option<String>,
+}
+
+impl ConnectError {
+    pub fn data(message: impl Into<String>) -> Self {
+        Self {
+            exception: exception::DATA,
+            message: Some(message.into()),
+        }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Self {
+            exception: exception::CONFIG,
+            message: Some(message.into()),
+        }
+    }
+
+    pub fn schema_builder(message: impl Into<String>) -> Self {
+        Self {
+            exception: exception::SCHEMA_BUILDER,
+            message: Some(message.into()),
+        }
+    }
+}

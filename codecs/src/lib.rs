@@ -3,13 +3,18 @@
 //! Kafka bytes and Connect data ([`converter`]). Nothing in this crate does I/O.
 
 pub mod column;
+pub mod connect_json;
 pub mod converter;
 pub mod display;
 pub mod error;
 pub mod events;
+pub mod jackson;
+pub mod java;
 mod json_text;
 pub mod record;
+pub mod reference;
 pub mod schema;
+pub mod value;
 
 pub use column::ConnectColumn;
 pub use converter::{Converter, ConverterConfig, ConverterRole};

@@ -76,14 +76,40 @@ impl SchemaType {
     }
 }
 
-/// A Connect schema. Only the parts the current converters use are modelled so far.
+/// A Connect schema (`ConnectSchema`): type, optionality, default, name, version, doc,
+/// parameters, and the nested schemas of structs (fields), arrays (items) and maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectSchema {
     pub schema_type: SchemaType,
     pub optional: bool,
+    pub default: Option<crate::value::Value>,
     pub name: Option<String>,
     pub version: Option<i32>,
     pub doc: Option<String>,
+    /// In insertion order, as Connect's `SchemaBuilder` keeps them.
+    pub parameters: Option<Vec<(String, String)>>,
+    pub fields: Vec<Field>,
+    /// Map key schema.
+    pub key: Option<Arc<ConnectSchema>>,
+    /// Map value schema or array item schema.
+    pub value: Option<Arc<ConnectSchema>>,
+}
+
+/// A struct field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub index: usize,
+    pub schema: Arc<ConnectSchema>,
+}
+
+/// Logical type names (`org.apache.kafka.connect.data.*`).
+pub mod logical {
+    pub const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
+    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
+    pub const SCALE_PARAM: &str = "scale";
 }
 
 impl ConnectSchema {
@@ -91,9 +117,14 @@ impl ConnectSchema {
         Self {
             schema_type,
             optional,
+            default: None,
             name: None,
             version: None,
             doc: None,
+            parameters: None,
+            fields: Vec::new(),
+            key: None,
+            value: None,
         }
     }
 
@@ -110,5 +141,56 @@ impl ConnectSchema {
     /// `Schema.OPTIONAL_STRING_SCHEMA`.
     pub fn optional_string() -> Arc<Self> {
         Arc::new(Self::new(SchemaType::String, true))
+    }
+
+    /// A primitive optional schema (`Schema.OPTIONAL_INT64_SCHEMA`, ...).
+    pub fn optional(t: SchemaType) -> Arc<Self> {
+        Arc::new(Self::new(t, true))
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn parameter(&self, key: &str) -> Option<&str> {
+        self.parameters
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The logical type name when this schema is one of Connect's logical types.
+    pub fn logical(&self) -> Option<&'static str> {
+        let name = self.name.as_deref()?;
+        [
+            logical::DECIMAL,
+            logical::DATE,
+            logical::TIME,
+            logical::TIMESTAMP,
+        ]
+        .into_iter()
+        .find(|l| *l == name)
+    }
+
+    /// The `scale` parameter of a Decimal schema.
+    pub fn decimal_scale(&self) -> Option<i32> {
+        self.parameter(logical::SCALE_PARAM)?.parse().ok()
+    }
+
+    /// Connect's `Schema.Type` name, e.g. `INT32`, as used in messages.
+    pub fn type_name(&self) -> String {
+        self.schema_type.json_name_upper()
+    }
+}
+
+impl SchemaType {
+    /// The upper-case `Schema.Type` name (`FLOAT32`, not JSON's `float`).
+    pub fn json_name_upper(self) -> String {
+        match self {
+            SchemaType::Float32 => "FLOAT32".into(),
+            SchemaType::Float64 => "FLOAT64".into(),
+            other => other.json_name().to_ascii_uppercase(),
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod kafka;
 pub mod offsets;
+pub mod pipe;
 pub mod properties;
 pub mod runtime;
 pub mod status;

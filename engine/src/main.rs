@@ -32,6 +32,29 @@ enum Command {
         #[arg(required = true)]
         connectors: Vec<PathBuf>,
     },
+    /// Run records through a connector's converters and transforms offline.
+    ///
+    /// `sluice pipe --config CONNECTOR [--out-config FILE] < records.jsonl` reads one record per
+    /// line: {"topic","partition","offset","timestamp" (epoch ms, -1 = none),"timestamp_type",
+    /// "key","value","headers":[{"key","value"}]}, where bytes are {"utf8": ".."}, {"base64": ".."}
+    /// or null; it writes one line per record: the record after the chain
+    /// {"topic","partition","timestamp","key","value","headers"}, {"dropped": true}, or
+    /// {"error": {"stage","exception","message"}}.
+    ///
+    /// `sluice pipe --cases FILE.jsonl` reads conformance case lines (each with its own
+    /// "connector_config", optional "out_converters" and "input") and writes
+    /// {"id": .., "actual": <outcome as above>} per case.
+    Pipe {
+        /// Conformance case lines to run.
+        #[arg(long, conflicts_with_all = ["config", "out_config"])]
+        cases: Option<PathBuf>,
+        /// Connector config (.properties or .json) for records on standard input.
+        #[arg(long, required_unless_present = "cases")]
+        config: Option<PathBuf>,
+        /// Config naming different output converters.
+        #[arg(long = "out-config")]
+        out_config: Option<PathBuf>,
+    },
 }
 
 /// Exit code for configuration errors: nothing was started.
@@ -41,6 +64,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Pipe {
+            cases,
+            config,
+            out_config,
+        } => match pipe(cases, config, out_config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
         Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
             Ok(()) => ExitCode::SUCCESS,
             Err(Failure::Config(e)) => {
@@ -123,5 +157,58 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Fai
     }
     running.shutdown().map_err(|e| Failure::Runtime(e.into()))?;
     tracing::info!("sluice stopped cleanly");
+    Ok(())
+}
+
+fn pipe(
+    cases: Option<PathBuf>,
+    config: Option<PathBuf>,
+    out_config: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use sluice_engine::pipe;
+    use std::io::{BufRead, Write};
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if let Some(path) = cases {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let (id, outcome) = pipe::run_case_line(line)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": id, "actual": outcome.to_json()})
+            )?;
+        }
+        return Ok(());
+    }
+    let Some(config) = config else {
+        anyhow::bail!("--config or --cases is required")
+    };
+    let props: std::collections::HashMap<String, String> =
+        read_props(&config)?.into_iter().collect();
+    let out_props: Option<std::collections::HashMap<String, String>> = out_config
+        .map(|p| read_props(&p).map(|m| m.into_iter().collect()))
+        .transpose()?;
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("stdin line {}: {e}", n + 1))?;
+        let record = pipe::PipeRecord::from_json(&value)
+            .map_err(|e| anyhow::anyhow!("stdin line {}: {e}", n + 1))?;
+        writeln!(
+            out,
+            "{}",
+            pipe::run(&props, out_props.as_ref(), &record).to_json()
+        )?;
+    }
     Ok(())
 }

@@ -1,0 +1,912 @@
+//! Kafka Connect's `JsonConverter` semantics on the reference model: envelope schemas to and
+//! from [`ConnectSchema`], JSON nodes to Connect values (`convertToConnect`) and values to
+//! JSON bytes (`convertToJson` + Jackson's writer), with the exact exceptions and messages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::ConnectError;
+use crate::jackson::{self, Node};
+use crate::java;
+use crate::json_text;
+use crate::schema::{ConnectSchema, Field, SchemaType, logical};
+use crate::value::{Struct, Value};
+
+/// `decimal.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalFormat {
+    Base64,
+    Numeric,
+}
+
+/// `JsonConverterConfig`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonConfig {
+    pub schemas_enable: bool,
+    pub decimal_format: DecimalFormat,
+    pub replace_null_with_default: bool,
+    pub schemas_cache_size: i32,
+}
+
+impl Default for JsonConfig {
+    fn default() -> Self {
+        Self {
+            schemas_enable: true,
+            decimal_format: DecimalFormat::Base64,
+            replace_null_with_default: true,
+            schemas_cache_size: 1000,
+        }
+    }
+}
+
+fn bool_config(
+    props: &HashMap<String, String>,
+    key: &str,
+    default: bool,
+) -> Result<bool, ConnectError> {
+    match props.get(key).map(|v| v.trim()) {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ConnectError::config(format!(
+            "Invalid value {v} for configuration {key}: Expected value to be either true or false"
+        ))),
+    }
+}
+
+impl JsonConfig {
+    /// Parses the converter's un-prefixed properties.
+    pub fn parse(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let schemas_enable = bool_config(props, "schemas.enable", true)?;
+        let replace_null_with_default = bool_config(props, "replace.null.with.default", true)?;
+        let schemas_cache_size = match props.get("schemas.cache.size") {
+            None => 1000,
+            Some(v) => v.trim().parse::<i32>().map_err(|_| ConnectError::config(format!("Invalid value {v} for configuration schemas.cache.size: Not a number of type INT")))?,
+        };
+        let decimal_format = match props.get("decimal.format").map(|v| v.trim()) {
+            None => DecimalFormat::Base64,
+            Some(v) if v.eq_ignore_ascii_case("BASE64") => DecimalFormat::Base64,
+            Some(v) if v.eq_ignore_ascii_case("NUMERIC") => DecimalFormat::Numeric,
+            Some(v) => {
+                return Err(ConnectError::config(format!(
+                    "Invalid value {v} for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC"
+                )));
+            }
+        };
+        Ok(Self {
+            schemas_enable,
+            decimal_format,
+            replace_null_with_default,
+            schemas_cache_size,
+        })
+    }
+}
+
+const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
+
+/// `toConnectData`: bytes (`None` = Kafka null) to schema and value.
+pub fn to_connect_data(
+    cfg: &JsonConfig,
+    bytes: Option<&[u8]>,
+) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
+    let Some(bytes) = bytes else {
+        return Ok((None, Value::Null));
+    };
+    let node = jackson::parse(bytes).map_err(|_| {
+        ConnectError::data(
+            "Converting byte[] to Kafka Connect data failed due to serialization error: ",
+        )
+    })?;
+    if cfg.schemas_enable {
+        let ok = matches!(&node, Node::Object(m) if m.len() == 2)
+            && node.get("schema").is_some()
+            && node.get("payload").is_some();
+        if !ok {
+            return Err(ConnectError::data(ENVELOPE_REQUIRED));
+        }
+        let schema = as_connect_schema(cfg, node.get("schema").unwrap_or(&Node::Null))?;
+        let value = convert_to_connect(
+            cfg,
+            schema.as_deref(),
+            node.get("payload").unwrap_or(&Node::Null),
+        )?;
+        Ok((schema, value))
+    } else {
+        Ok((None, convert_to_connect(cfg, None, &node)?))
+    }
+}
+
+/// `asConnectSchema`.
+pub fn as_connect_schema(
+    cfg: &JsonConfig,
+    node: &Node,
+) -> Result<Option<Arc<ConnectSchema>>, ConnectError> {
+    if matches!(node, Node::Null) {
+        return Ok(None);
+    }
+    let type_name = node
+        .get("type")
+        .and_then(Node::text_value)
+        .ok_or_else(|| ConnectError::data("Schema must contain 'type' field"))?;
+    let schema_type = SchemaType::from_json_name(type_name)
+        .ok_or_else(|| ConnectError::data(format!("Unknown schema type: {type_name}")))?;
+    let mut schema = ConnectSchema::new(schema_type, false);
+    match schema_type {
+        SchemaType::Array => {
+            let items = node
+                .get("items")
+                .filter(|n| !matches!(n, Node::Null))
+                .ok_or_else(|| {
+                    ConnectError::data("Array schema did not specify the element type")
+                })?;
+            schema.value = Some(required_schema(as_connect_schema(cfg, items)?)?);
+        }
+        SchemaType::Map => {
+            let keys = node
+                .get("keys")
+                .ok_or_else(|| ConnectError::data("Map schema did not specify the key type"))?;
+            let values = node
+                .get("values")
+                .ok_or_else(|| ConnectError::data("Map schema did not specify the value type"))?;
+            schema.key = Some(required_schema(as_connect_schema(cfg, keys)?)?);
+            schema.value = Some(required_schema(as_connect_schema(cfg, values)?)?);
+        }
+        SchemaType::Struct => {
+            let Some(Node::Array(fields)) = node.get("fields") else {
+                return Err(ConnectError::data(
+                    "Struct schema's \"fields\" argument is not an array.",
+                ));
+            };
+            for f in fields {
+                let name = f.get("field").and_then(Node::text_value).ok_or_else(|| {
+                    ConnectError::data("Struct schema's field name not specified properly")
+                })?;
+                if schema.field(name).is_some() {
+                    return Err(ConnectError::schema_builder(format!(
+                        "Cannot create field because of field name duplication {name}"
+                    )));
+                }
+                let field_schema = required_schema(as_connect_schema(cfg, f)?)?;
+                let index = schema.fields.len();
+                schema.fields.push(Field {
+                    name: name.to_string(),
+                    index,
+                    schema: field_schema,
+                });
+            }
+        }
+        _ => {}
+    }
+    schema.optional = matches!(node.get("optional"), Some(Node::Bool(true)));
+    if let Some(Node::String(n)) = node.get("name") {
+        schema.name = Some(n.clone());
+    }
+    if let Some(v @ Node::Int(_)) = node.get("version") {
+        schema.version = Some(v.int_value());
+    }
+    if let Some(Node::String(d)) = node.get("doc") {
+        schema.doc = Some(d.clone());
+    }
+    if let Some(Node::Object(params)) = node.get("parameters") {
+        let mut out = Vec::with_capacity(params.len());
+        for (k, v) in params {
+            let Node::String(v) = v else {
+                return Err(ConnectError::data(
+                    "Schema parameters must have string values.",
+                ));
+            };
+            out.push((k.clone(), v.clone()));
+        }
+        schema.parameters = Some(out);
+    }
+    if let Some(default) = node.get("default") {
+        let value = convert_to_connect(cfg, Some(&schema), default)?;
+        if !value.is_null() {
+            validate_value(&schema, &value)
+                .map_err(|_| ConnectError::schema_builder("Invalid default value"))?;
+            schema.default = Some(value);
+        }
+    }
+    Ok(Some(Arc::new(schema)))
+}
+
+fn required_schema(s: Option<Arc<ConnectSchema>>) -> Result<Arc<ConnectSchema>, ConnectError> {
+    // A null nested schema: Connect's builders reject it when building.
+    s.ok_or_else(|| ConnectError::schema_builder("Invalid null schema"))
+}
+
+/// `ConnectSchema.validateValue`: does `value` fit `schema`?
+pub fn validate_value(schema: &ConnectSchema, value: &Value) -> Result<(), ConnectError> {
+    let fail = || {
+        ConnectError::data(format!(
+            "Invalid Java object for schema type {}: {}",
+            schema.type_name(),
+            value.java_class()
+        ))
+    };
+    if value.is_null() {
+        return if schema.optional {
+            Ok(())
+        } else {
+            Err(ConnectError::data(format!(
+                "Invalid value: null used for required field: \"null\", schema type: {}",
+                schema.type_name()
+            )))
+        };
+    }
+    match (schema.logical(), schema.schema_type, value) {
+        (Some(logical::DECIMAL), _, Value::Decimal { .. }) => Ok(()),
+        (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), _, Value::Date(_)) => Ok(()),
+        (Some(_), _, _) => Err(fail()),
+        (None, SchemaType::Int8, Value::I8(_))
+        | (None, SchemaType::Int16, Value::I16(_))
+        | (None, SchemaType::Int32, Value::I32(_))
+        | (None, SchemaType::Int64, Value::I64(_))
+        | (None, SchemaType::Float32, Value::F32(_))
+        | (None, SchemaType::Float64, Value::F64(_))
+        | (None, SchemaType::Boolean, Value::Bool(_))
+        | (None, SchemaType::String, Value::String(_))
+        | (None, SchemaType::Bytes, Value::Bytes(_)) => Ok(()),
+        (None, SchemaType::Array, Value::Array(items)) => {
+            let item_schema = schema.value.as_deref().ok_or_else(fail)?;
+            items
+                .iter()
+                .try_for_each(|v| validate_value(item_schema, v))
+        }
+        (None, SchemaType::Map, Value::Map(entries)) => {
+            let (ks, vs) = (
+                schema.key.as_deref().ok_or_else(fail)?,
+                schema.value.as_deref().ok_or_else(fail)?,
+            );
+            entries
+                .iter()
+                .try_for_each(|(k, v)| validate_value(ks, k).and_then(|()| validate_value(vs, v)))
+        }
+        (None, SchemaType::Struct, Value::Struct(s)) => {
+            if *s.schema != *schema {
+                return Err(ConnectError::data("Struct schemas do not match."));
+            }
+            Ok(())
+        }
+        _ => Err(fail()),
+    }
+}
+
+/// `convertToConnect`.
+pub fn convert_to_connect(
+    cfg: &JsonConfig,
+    schema: Option<&ConnectSchema>,
+    node: &Node,
+) -> Result<Value, ConnectError> {
+    let Some(schema) = schema else {
+        return schemaless_to_connect(node);
+    };
+    if node.is_null_or_missing() {
+        if let (Some(d), true) = (&schema.default, cfg.replace_null_with_default) {
+            return Ok(d.clone());
+        }
+        if schema.optional {
+            return Ok(Value::Null);
+        }
+        return Err(ConnectError::data(format!(
+            "Invalid null value for required {} field",
+            schema.type_name()
+        )));
+    }
+    match schema.logical() {
+        Some(logical::DECIMAL) => {
+            let scale = schema.decimal_scale().unwrap_or(0);
+            return match node {
+                Node::Int(t) | Node::Decimal(t) => parse_decimal(t).map(|(u, s)| Value::Decimal {
+                    unscaled: u,
+                    scale: s,
+                }),
+                Node::String(s) => {
+                    let bytes = base64_decode(s)
+                        .ok_or_else(|| ConnectError::data("Invalid bytes for Decimal field"))?;
+                    Ok(Value::Decimal {
+                        unscaled: twos_complement_to_i128(&bytes)
+                            .ok_or_else(|| ConnectError::data("Invalid bytes for Decimal field"))?,
+                        scale,
+                    })
+                }
+                other => Err(ConnectError::data(format!(
+                    "Invalid type for Decimal, underlying representation should be numeric or bytes but was {}",
+                    other.node_type()
+                ))),
+            };
+        }
+        Some(logical::DATE) => {
+            if !node.is_int() {
+                return Err(ConnectError::data(format!(
+                    "Invalid type for Date, underlying representation should be integer but was {}",
+                    node.node_type()
+                )));
+            }
+            return Ok(Value::Date(i64::from(node.int_value()) * 86_400_000));
+        }
+        Some(logical::TIME) => {
+            if !node.is_int() {
+                return Err(ConnectError::data(format!(
+                    "Invalid type for Time, underlying representation should be integer but was {}",
+                    node.node_type()
+                )));
+            }
+            return Ok(Value::Date(i64::from(node.int_value())));
+        }
+        Some(logical::TIMESTAMP) => {
+            if !node.is_integral() {
+                return Err(ConnectError::data(format!(
+                    "Invalid type for Timestamp, underlying representation should be integral but was {}",
+                    node.node_type()
+                )));
+            }
+            return Ok(Value::Date(node.long_value()));
+        }
+        _ => {}
+    }
+    Ok(match schema.schema_type {
+        SchemaType::Boolean => Value::Bool(node.boolean_value()),
+        SchemaType::Int8 => Value::I8(node.int_value() as i8),
+        SchemaType::Int16 => Value::I16(node.int_value() as i16),
+        SchemaType::Int32 => Value::I32(node.int_value()),
+        SchemaType::Int64 => Value::I64(node.long_value()),
+        SchemaType::Float32 => Value::F32(node.float_value()),
+        SchemaType::Float64 => Value::F64(node.double_value()),
+        SchemaType::String => match node.text_value() {
+            Some(s) => Value::String(s.to_string()),
+            None => Value::Null,
+        },
+        SchemaType::Bytes => match node {
+            Node::String(s) => Value::Bytes(
+                base64_decode(s).ok_or_else(|| ConnectError::data("Invalid bytes field"))?,
+            ),
+            _ => Value::Null,
+        },
+        SchemaType::Array => {
+            let items = match node {
+                Node::Array(items) => items.as_slice(),
+                _ => &[],
+            };
+            let item_schema = schema.value.as_deref();
+            Value::Array(
+                items
+                    .iter()
+                    .map(|n| convert_to_connect(cfg, item_schema, n))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        SchemaType::Map => {
+            let (ks, vs) = (schema.key.as_deref(), schema.value.as_deref());
+            let mut entries = Vec::new();
+            if ks.is_some_and(|k| k.schema_type == SchemaType::String) {
+                let Node::Object(members) = node else {
+                    return Err(ConnectError::data(format!(
+                        "Maps with string fields should be encoded as JSON objects, but found {}",
+                        node.node_type()
+                    )));
+                };
+                for (k, v) in members {
+                    Value::map_put(
+                        &mut entries,
+                        Value::String(k.clone()),
+                        convert_to_connect(cfg, vs, v)?,
+                    );
+                }
+            } else {
+                let Node::Array(items) = node else {
+                    return Err(ConnectError::data(format!(
+                        "Maps with non-string fields should be encoded as JSON array of tuples, but found {}",
+                        node.node_type()
+                    )));
+                };
+                for entry in items {
+                    let Node::Array(pair) = entry else {
+                        return Err(ConnectError::data(format!(
+                            "Found invalid map entry instead of array tuple: {}",
+                            entry.node_type()
+                        )));
+                    };
+                    if pair.len() != 2 {
+                        return Err(ConnectError::data(format!(
+                            "Found invalid map entry, expected length 2 but found :{}",
+                            pair.len()
+                        )));
+                    }
+                    Value::map_put(
+                        &mut entries,
+                        convert_to_connect(cfg, ks, &pair[0])?,
+                        convert_to_connect(cfg, vs, &pair[1])?,
+                    );
+                }
+            }
+            Value::Map(entries)
+        }
+        SchemaType::Struct => {
+            if !matches!(node, Node::Object(_)) {
+                return Err(ConnectError::data(format!(
+                    "Structs should be encoded as JSON objects, but found {}",
+                    node.node_type()
+                )));
+            }
+            let mut values = Vec::with_capacity(schema.fields.len());
+            for f in &schema.fields {
+                values.push(convert_to_connect(
+                    cfg,
+                    Some(&f.schema),
+                    node.get(&f.name).unwrap_or(&Node::Null),
+                )?);
+            }
+            Value::Struct(Struct {
+                schema: Arc::new(schema.clone()),
+                values,
+            })
+        }
+    })
+}
+
+fn schemaless_to_connect(node: &Node) -> Result<Value, ConnectError> {
+    Ok(match node {
+        Node::Null | Node::Missing => Value::Null,
+        Node::Bool(b) => Value::Bool(*b),
+        Node::Int(_) => Value::I64(node.long_value()),
+        Node::Decimal(_) => Value::F64(node.double_value()),
+        Node::String(s) => Value::String(s.clone()),
+        Node::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(schemaless_to_connect)
+                .collect::<Result<_, _>>()?,
+        ),
+        Node::Object(members) => {
+            let mut entries = Vec::with_capacity(members.len());
+            for (k, v) in members {
+                Value::map_put(
+                    &mut entries,
+                    Value::String(k.clone()),
+                    schemaless_to_connect(v)?,
+                );
+            }
+            Value::Map(entries)
+        }
+    })
+}
+
+/// Exact decimal text to (unscaled, scale), as `BigDecimal` reads it.
+pub fn parse_decimal(text: &str) -> Result<(i128, i32), ConnectError> {
+    let bad = || ConnectError::data(format!("Decimal value out of range: {text}"));
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().map_err(|_| bad())?),
+        None => (text, 0),
+    };
+    let (int_part, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int_part}{frac}");
+    let unscaled: i128 = digits.parse().map_err(|_| bad())?;
+    Ok((unscaled, frac.len() as i32 - exp))
+}
+
+fn twos_complement_to_i128(bytes: &[u8]) -> Option<i128> {
+    if bytes.is_empty() || bytes.len() > 16 {
+        return None;
+    }
+    let mut v: i128 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
+    for b in bytes {
+        v = (v << 8) | i128::from(*b);
+    }
+    Some(v)
+}
+
+fn i128_to_twos_complement(v: i128) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let mut start = 0;
+    while start < 15 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    bytes[start..].to_vec()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn base64_encode(bytes: &[u8], out: &mut Vec<u8>) {
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        out.push(B64[(n >> 18) as usize & 63]);
+        out.push(B64[(n >> 12) as usize & 63]);
+        out.push(if chunk.len() > 1 {
+            B64[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if chunk.len() > 2 {
+            B64[n as usize & 63]
+        } else {
+            b'='
+        });
+    }
+}
+
+/// Jackson's lenient base64 (`binaryValue()` of a text node): standard alphabet, padding
+/// optional at the end, white space ignored.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut padding = false;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                padding = true;
+                continue;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => continue,
+            _ => return None,
+        };
+        if padding {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    if bits >= 6 {
+        return None;
+    }
+    Some(out)
+}
+
+/// `fromConnectData`: schema and value to bytes (`None` = Kafka null).
+pub fn from_connect_data(
+    cfg: &JsonConfig,
+    schema: Option<&ConnectSchema>,
+    value: &Value,
+) -> Result<Option<Vec<u8>>, ConnectError> {
+    if schema.is_none() && value.is_null() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(128);
+    if cfg.schemas_enable {
+        out.extend_from_slice(b"{\"schema\":");
+        match schema {
+            Some(s) => write_json_schema(cfg, s, &mut out)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"payload\":");
+        write_json(cfg, schema, value, &mut out)?;
+        out.push(b'}');
+    } else {
+        write_json(cfg, schema, value, &mut out)?;
+    }
+    Ok(Some(out))
+}
+
+/// `asJsonSchema`, written as Jackson would serialize it.
+pub fn write_json_schema(
+    cfg: &JsonConfig,
+    s: &ConnectSchema,
+    out: &mut Vec<u8>,
+) -> Result<(), ConnectError> {
+    out.extend_from_slice(b"{\"type\":");
+    json_text::write_string(out, s.schema_type.json_name());
+    match s.schema_type {
+        SchemaType::Array => {
+            out.extend_from_slice(b",\"items\":");
+            write_opt_schema(cfg, s.value.as_deref(), out)?;
+        }
+        SchemaType::Map => {
+            out.extend_from_slice(b",\"keys\":");
+            write_opt_schema(cfg, s.key.as_deref(), out)?;
+            out.extend_from_slice(b",\"values\":");
+            write_opt_schema(cfg, s.value.as_deref(), out)?;
+        }
+        SchemaType::Struct => {
+            out.extend_from_slice(b",\"fields\":[");
+            for (i, f) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_schema(cfg, &f.schema, out)?;
+                // The field's own schema object, with "field" appended last.
+                out.pop();
+                out.extend_from_slice(b",\"field\":");
+                json_text::write_string(out, &f.name);
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        _ => {}
+    }
+    out.extend_from_slice(if s.optional {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    if let Some(n) = &s.name {
+        out.extend_from_slice(b",\"name\":");
+        json_text::write_string(out, n);
+    }
+    if let Some(v) = s.version {
+        out.extend_from_slice(format!(",\"version\":{v}").as_bytes());
+    }
+    if let Some(d) = &s.doc {
+        out.extend_from_slice(b",\"doc\":");
+        json_text::write_string(out, d);
+    }
+    if let Some(params) = &s.parameters {
+        out.extend_from_slice(b",\"parameters\":{");
+        for (i, (k, v)) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_text::write_string(out, k);
+            out.push(b':');
+            json_text::write_string(out, v);
+        }
+        out.push(b'}');
+    }
+    if let Some(d) = &s.default {
+        out.extend_from_slice(b",\"default\":");
+        write_json(cfg, Some(s), d, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_opt_schema(
+    cfg: &JsonConfig,
+    s: Option<&ConnectSchema>,
+    out: &mut Vec<u8>,
+) -> Result<(), ConnectError> {
+    match s {
+        Some(s) => write_json_schema(cfg, s, out),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// `convertToJson`, written as Jackson would serialize the node.
+pub fn write_json(
+    cfg: &JsonConfig,
+    schema: Option<&ConnectSchema>,
+    value: &Value,
+    out: &mut Vec<u8>,
+) -> Result<(), ConnectError> {
+    if value.is_null() {
+        let Some(s) = schema else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        if let (Some(d), true) = (&s.default, cfg.replace_null_with_default) {
+            return write_json(cfg, schema, d, out);
+        }
+        if s.optional {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        return Err(ConnectError::data(
+            "Conversion error: null value for field that is required and has no default value",
+        ));
+    }
+    let invalid = |type_name: String| {
+        ConnectError::data(format!(
+            "Invalid type for {type_name}: {}",
+            value.java_class()
+        ))
+    };
+    if let Some(s) = schema {
+        match (s.logical(), value) {
+            (Some(logical::DECIMAL), Value::Decimal { unscaled, scale }) => {
+                match cfg.decimal_format {
+                    DecimalFormat::Numeric => out.extend_from_slice(
+                        java::big_decimal_to_string(&unscaled.to_string(), *scale).as_bytes(),
+                    ),
+                    DecimalFormat::Base64 => {
+                        // Decimal.fromLogical rescales to the schema's scale first.
+                        let target = s.decimal_scale().unwrap_or(0);
+                        let unscaled = rescale(*unscaled, *scale, target)
+                            .ok_or_else(|| ConnectError::data(format!("Decimal value has mismatching scale for given Decimal schema. Schema has scale {target}, value has scale {scale}")))?;
+                        out.push(b'"');
+                        base64_encode(&i128_to_twos_complement(unscaled), out);
+                        out.push(b'"');
+                    }
+                }
+                return Ok(());
+            }
+            (Some(logical::DATE), Value::Date(ms)) => {
+                out.extend_from_slice(ms.div_euclid(86_400_000).to_string().as_bytes());
+                return Ok(());
+            }
+            (Some(logical::TIME), Value::Date(ms)) => {
+                out.extend_from_slice(ms.rem_euclid(86_400_000).to_string().as_bytes());
+                return Ok(());
+            }
+            (Some(logical::TIMESTAMP), Value::Date(ms)) => {
+                out.extend_from_slice(ms.to_string().as_bytes());
+                return Ok(());
+            }
+            (Some(l), _) => {
+                let short = l.rsplit('.').next().unwrap_or(l);
+                return Err(ConnectError::data(format!(
+                    "Invalid type for {short}: {}",
+                    value.java_class()
+                )));
+            }
+            _ => {}
+        }
+    }
+    let schema_type = match schema {
+        Some(s) => s.schema_type,
+        None => match value {
+            Value::Bool(_) => SchemaType::Boolean,
+            Value::I8(_) => SchemaType::Int8,
+            Value::I16(_) => SchemaType::Int16,
+            Value::I32(_) => SchemaType::Int32,
+            Value::I64(_) => SchemaType::Int64,
+            Value::F32(_) => SchemaType::Float32,
+            Value::F64(_) => SchemaType::Float64,
+            Value::String(_) => SchemaType::String,
+            Value::Bytes(_) => SchemaType::Bytes,
+            Value::Array(_) => SchemaType::Array,
+            Value::Map(_) => SchemaType::Map,
+            Value::Struct(_) => SchemaType::Struct,
+            Value::Decimal { .. } | Value::Date(_) | Value::Null => {
+                return Err(ConnectError::data(format!(
+                    "Java {} does not have corresponding schema type.",
+                    value.java_class()
+                )));
+            }
+        },
+    };
+    let type_label = || schema.map_or("unknown schema".to_string(), |s| s.type_name());
+    match (schema_type, value) {
+        (SchemaType::Int8, Value::I8(v)) => out.extend_from_slice(v.to_string().as_bytes()),
+        (SchemaType::Int16, Value::I16(v)) => out.extend_from_slice(v.to_string().as_bytes()),
+        (SchemaType::Int32, Value::I32(v)) => out.extend_from_slice(v.to_string().as_bytes()),
+        (SchemaType::Int64, Value::I64(v)) => out.extend_from_slice(v.to_string().as_bytes()),
+        (SchemaType::Float32, Value::F32(v)) => {
+            write_float(out, java::float_to_string(*v), v.is_finite())
+        }
+        (SchemaType::Float64, Value::F64(v)) => {
+            write_float(out, java::double_to_string(*v), v.is_finite())
+        }
+        (SchemaType::Boolean, Value::Bool(b)) => {
+            out.extend_from_slice(if *b { b"true" } else { b"false" })
+        }
+        (SchemaType::String, Value::String(s)) => json_text::write_string(out, s),
+        (SchemaType::Bytes, Value::Bytes(b)) => {
+            out.push(b'"');
+            base64_encode(b, out);
+            out.push(b'"');
+        }
+        (SchemaType::Bytes, other) => {
+            return Err(ConnectError::data(format!(
+                "Invalid type for bytes type: {}",
+                other.java_class()
+            )));
+        }
+        (SchemaType::Array, Value::Array(items)) => {
+            out.push(b'[');
+            let item_schema = schema.and_then(|s| s.value.as_deref());
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(cfg, item_schema, v, out)?;
+            }
+            out.push(b']');
+        }
+        (SchemaType::Map, Value::Map(entries)) => {
+            let (ks, vs) = (
+                schema.and_then(|s| s.key.as_deref()),
+                schema.and_then(|s| s.value.as_deref()),
+            );
+            let object_mode = match schema {
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+                Some(_) => ks.is_some_and(|k| k.schema_type == SchemaType::String),
+            };
+            if object_mode {
+                // Jackson's ObjectNode: a repeated key text keeps the first position, last value.
+                let mut members: Vec<(String, Vec<u8>)> = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let mut key_json = Vec::new();
+                    write_json(cfg, ks, k, &mut key_json)?;
+                    let key_text = as_text(k, &key_json);
+                    let mut val = Vec::new();
+                    write_json(cfg, vs, v, &mut val)?;
+                    match members.iter_mut().find(|(mk, _)| *mk == key_text) {
+                        Some(slot) => slot.1 = val,
+                        None => members.push((key_text, val)),
+                    }
+                }
+                out.push(b'{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json_text::write_string(out, k);
+                    out.push(b':');
+                    out.extend_from_slice(v);
+                }
+                out.push(b'}');
+            } else {
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    write_json(cfg, ks, k, out)?;
+                    out.push(b',');
+                    write_json(cfg, vs, v, out)?;
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
+        }
+        (SchemaType::Struct, Value::Struct(st)) => {
+            let Some(s) = schema else {
+                return Err(invalid(type_label()));
+            };
+            if *st.schema != *s {
+                return Err(ConnectError::data("Mismatching schema."));
+            }
+            out.push(b'{');
+            for (i, f) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_text::write_string(out, &f.name);
+                out.push(b':');
+                write_json(cfg, Some(&f.schema), &st.values[i], out)?;
+            }
+            out.push(b'}');
+        }
+        _ => return Err(invalid(type_label())),
+    }
+    Ok(())
+}
+
+fn write_float(out: &mut Vec<u8>, text: String, finite: bool) {
+    // Jackson writes NaN and infinities as strings.
+    if finite {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        json_text::write_string(out, &text);
+    }
+}
+
+/// Jackson's `asText()` of a converted key node.
+fn as_text(key: &Value, key_json: &[u8]) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        _ => String::from_utf8_lossy(key_json).into_owned(),
+    }
+}
+
+fn rescale(unscaled: i128, from: i32, to: i32) -> Option<i128> {
+    if from == to {
+        return Some(unscaled);
+    }
+    if to > from {
+        unscaled.checked_mul(10i128.checked_pow((to - from) as u32)?)
+    } else {
+        let div = 10i128.checked_pow((from - to) as u32)?;
+        (unscaled % div == 0).then(|| unscaled / div)
+    }
+}

@@ -1,0 +1,163 @@
+//! Java's text renderings that Kafka Connect's output depends on: `Double.toString`,
+//! `Float.toString` and `BigDecimal.toString`.
+
+/// `Double.toString(d)`: shortest digits that round-trip; plain notation for
+/// 1e-3 <= |d| < 1e7, otherwise `d.dddE±n`.
+pub fn double_to_string(d: f64) -> String {
+    if d.is_nan() {
+        return "NaN".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let sci = format!("{d:e}");
+    // Java (JDK 19+ spec) never uses a single digit: it takes the two-digit decimal closest
+    // to the value instead (4.9E-324, not 5.0E-324).
+    let sci = if single_digit(&sci) {
+        format!("{d:.1e}")
+    } else {
+        sci
+    };
+    format_shortest(&sci, d == 0.0 || (1e-3..1e7).contains(&d.abs()))
+}
+
+fn single_digit(sci: &str) -> bool {
+    sci.split('e')
+        .next()
+        .is_some_and(|m| m.trim_start_matches('-').len() == 1)
+}
+
+/// `Float.toString(f)`.
+pub fn float_to_string(f: f32) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let sci = format!("{f:e}");
+    let sci = if single_digit(&sci) {
+        format!("{f:.1e}")
+    } else {
+        sci
+    };
+    format_shortest(&sci, f == 0.0 || (1e-3..1e7).contains(&f.abs()))
+}
+
+/// Turns Rust's shortest `{:e}` output (`-1.2345e-7`) into Java's layout.
+fn format_shortest(sci: &str, plain: bool) -> String {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mantissa) = mantissa
+        .strip_prefix('-')
+        .map_or((false, mantissa), |m| (true, m));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0".to_string(),
+        t => t.to_string(),
+    };
+    let sign = if neg { "-" } else { "" };
+    if plain {
+        let point = exp + 1; // digits before the decimal point
+        let body = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if point as usize >= digits.len() {
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
+        };
+        format!("{sign}{body}")
+    } else {
+        let frac = if digits.len() > 1 { &digits[1..] } else { "0" };
+        format!("{sign}{}.{frac}E{exp}", &digits[..1])
+    }
+}
+
+/// `BigDecimal.toString()` of `unscaled × 10^-scale`.
+pub fn big_decimal_to_string(unscaled: &str, scale: i32) -> String {
+    let (neg, digits) = unscaled
+        .strip_prefix('-')
+        .map_or((false, unscaled), |d| (true, d));
+    let digits = {
+        let t = digits.trim_start_matches('0');
+        if t.is_empty() { "0" } else { t }
+    };
+    let sign = if neg && digits != "0" { "-" } else { "" };
+    let adjusted = -(scale as i64) + (digits.len() as i64 - 1);
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    if scale > 0 && adjusted >= -6 {
+        let scale = scale as usize;
+        let body = if digits.len() > scale {
+            format!(
+                "{}.{}",
+                &digits[..digits.len() - scale],
+                &digits[digits.len() - scale..]
+            )
+        } else {
+            format!("0.{}{}", "0".repeat(scale - digits.len()), digits)
+        };
+        return format!("{sign}{body}");
+    }
+    let coeff = if digits.len() > 1 {
+        format!("{}.{}", &digits[..1], &digits[1..])
+    } else {
+        digits.to_string()
+    };
+    let exp_sign = if adjusted >= 0 { "+" } else { "" };
+    format!("{sign}{coeff}E{exp_sign}{adjusted}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_like_java() {
+        for (d, s) in [
+            (1.0e7, "1.0E7"),
+            (1.0e-4, "1.0E-4"),
+            (100.0, "100.0"),
+            (4.9e-324, "4.9E-324"),
+            (0.001, "0.001"),
+            (9999999.0, "9999999.0"),
+            (-1.5, "-1.5"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (7638.58, "7638.58"),
+            (1.2345678e-7, "1.2345678E-7"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(double_to_string(d), s);
+        }
+        assert_eq!(float_to_string(7638.58), "7638.58");
+        assert_eq!(float_to_string(1.0e10), "1.0E10");
+        assert_eq!(float_to_string(0.1), "0.1");
+    }
+
+    #[test]
+    fn big_decimals_like_java() {
+        assert_eq!(big_decimal_to_string("12345", 2), "123.45");
+        assert_eq!(big_decimal_to_string("-5", 3), "-0.005");
+        assert_eq!(big_decimal_to_string("1", -3), "1E+3");
+        assert_eq!(big_decimal_to_string("123", -2), "1.23E+4");
+        assert_eq!(big_decimal_to_string("1", 7), "1E-7");
+        assert_eq!(big_decimal_to_string("1", 6), "0.000001");
+        assert_eq!(big_decimal_to_string("0", 2), "0.00");
+        assert_eq!(big_decimal_to_string("42", 0), "42");
+    }
+}

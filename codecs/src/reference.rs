@@ -1,0 +1,448 @@
+//! Converters on the reference model, configured exactly like Kafka's classes: one record's
+//! bytes to schema and value and back, with Kafka's exceptions. `sluice pipe` runs these;
+//! the batch converters are checked against them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::connect_json::{self, JsonConfig};
+use crate::error::{ConnectError, exception};
+use crate::java;
+use crate::schema::{ConnectSchema, SchemaType};
+use crate::value::Value;
+
+/// A configured converter of one of Kafka's built-in classes.
+#[derive(Debug, Clone)]
+pub enum RefConverter {
+    Json(JsonConfig),
+    String { encoding: Encoding },
+    ByteArray,
+    Number(NumberKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    Short,
+    Integer,
+    Long,
+    Float,
+    Double,
+    Boolean,
+}
+
+impl NumberKind {
+    fn name(self) -> &'static str {
+        match self {
+            NumberKind::Short => "short",
+            NumberKind::Integer => "integer",
+            NumberKind::Long => "long",
+            NumberKind::Float => "float",
+            NumberKind::Double => "double",
+            NumberKind::Boolean => "boolean",
+        }
+    }
+
+    fn width(self) -> usize {
+        match self {
+            NumberKind::Short => 2,
+            NumberKind::Integer | NumberKind::Float => 4,
+            NumberKind::Long | NumberKind::Double => 8,
+            NumberKind::Boolean => 1,
+        }
+    }
+
+    fn schema_type(self) -> SchemaType {
+        match self {
+            NumberKind::Short => SchemaType::Int16,
+            NumberKind::Integer => SchemaType::Int32,
+            NumberKind::Long => SchemaType::Int64,
+            NumberKind::Float => SchemaType::Float32,
+            NumberKind::Double => SchemaType::Float64,
+            NumberKind::Boolean => SchemaType::Boolean,
+        }
+    }
+
+    fn deserializer(self) -> &'static str {
+        match self {
+            NumberKind::Short => "ShortDeserializer",
+            NumberKind::Integer => "IntegerDeserializer",
+            NumberKind::Long => "LongDeserializer",
+            NumberKind::Float => "FloatDeserializer",
+            NumberKind::Double => "DoubleDeserializer",
+            NumberKind::Boolean => "BooleanDeserializer",
+        }
+    }
+}
+
+/// Character sets `converter.encoding` may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+    Ascii,
+    Utf16Be,
+    Utf16Le,
+    /// `UTF-16`: big-endian with a byte-order mark when encoding.
+    Utf16,
+}
+
+impl Encoding {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "UTF-8" | "UTF8" => Encoding::Utf8,
+            "ISO-8859-1" | "ISO8859_1" | "LATIN1" | "ISO-LATIN-1" | "ISO_8859_1" => {
+                Encoding::Latin1
+            }
+            "US-ASCII" | "ASCII" => Encoding::Ascii,
+            "UTF-16BE" => Encoding::Utf16Be,
+            "UTF-16LE" => Encoding::Utf16Le,
+            "UTF-16" | "UTF16" => Encoding::Utf16,
+            _ => return None,
+        })
+    }
+
+    pub fn decode(self, b: &[u8]) -> String {
+        let units = |be: bool, b: &[u8]| -> Vec<u16> {
+            b.chunks(2)
+                .map(|c| {
+                    if c.len() == 2 {
+                        if be {
+                            u16::from_be_bytes([c[0], c[1]])
+                        } else {
+                            u16::from_le_bytes([c[0], c[1]])
+                        }
+                    } else {
+                        0xFFFD
+                    }
+                })
+                .collect()
+        };
+        match self {
+            Encoding::Utf8 => String::from_utf8_lossy(b).into_owned(),
+            Encoding::Latin1 => b.iter().map(|&c| char::from(c)).collect(),
+            Encoding::Ascii => b
+                .iter()
+                .map(|&c| if c < 0x80 { char::from(c) } else { '\u{FFFD}' })
+                .collect(),
+            Encoding::Utf16Be => String::from_utf16_lossy(&units(true, b)),
+            Encoding::Utf16Le => String::from_utf16_lossy(&units(false, b)),
+            Encoding::Utf16 => match b {
+                [0xFE, 0xFF, rest @ ..] => String::from_utf16_lossy(&units(true, rest)),
+                [0xFF, 0xFE, rest @ ..] => String::from_utf16_lossy(&units(false, rest)),
+                _ => String::from_utf16_lossy(&units(true, b)),
+            },
+        }
+    }
+
+    pub fn encode(self, s: &str) -> Vec<u8> {
+        match self {
+            Encoding::Utf8 => s.as_bytes().to_vec(),
+            Encoding::Latin1 => s
+                .chars()
+                .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+                .collect(),
+            Encoding::Ascii => s
+                .chars()
+                .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
+                .collect(),
+            Encoding::Utf16Be => s.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            Encoding::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+            Encoding::Utf16 => [0xFE, 0xFF]
+                .into_iter()
+                .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
+                .collect(),
+        }
+    }
+}
+
+/// The simple class name a `*.converter` value resolves to, if it is one of Kafka's.
+pub fn converter_class(class: &str) -> Option<&'static str> {
+    let short = class.trim().rsplit('.').next().unwrap_or(class);
+    [
+        "JsonConverter",
+        "StringConverter",
+        "ByteArrayConverter",
+        "ShortConverter",
+        "IntegerConverter",
+        "LongConverter",
+        "FloatConverter",
+        "DoubleConverter",
+        "BooleanConverter",
+        "SimpleHeaderConverter",
+    ]
+    .into_iter()
+    .find(|c| *c == short)
+}
+
+impl RefConverter {
+    /// Configures `class` from its un-prefixed properties; `key` names the class property
+    /// for the unknown-class message.
+    pub fn configure(
+        key: &str,
+        class: &str,
+        props: &HashMap<String, String>,
+    ) -> Result<Self, ConnectError> {
+        let simple = converter_class(class).ok_or_else(|| {
+            ConnectError::config(format!(
+                "Invalid value {class} for configuration {key}: Class {class} could not be found."
+            ))
+        })?;
+        Ok(match simple {
+            "JsonConverter" => RefConverter::Json(JsonConfig::parse(props)?),
+            "StringConverter" => {
+                let name = props
+                    .get("converter.encoding")
+                    .map_or("UTF8", String::as_str);
+                let encoding = Encoding::parse(name).ok_or_else(|| ConnectError {
+                    exception: exception::SERIALIZATION,
+                    message: Some(format!("Unsupported encoding {name}")),
+                })?;
+                RefConverter::String { encoding }
+            }
+            "ByteArrayConverter" => RefConverter::ByteArray,
+            "ShortConverter" => RefConverter::Number(NumberKind::Short),
+            "IntegerConverter" => RefConverter::Number(NumberKind::Integer),
+            "LongConverter" => RefConverter::Number(NumberKind::Long),
+            "FloatConverter" => RefConverter::Number(NumberKind::Float),
+            "DoubleConverter" => RefConverter::Number(NumberKind::Double),
+            "BooleanConverter" => RefConverter::Number(NumberKind::Boolean),
+            other => {
+                return Err(ConnectError::config(format!(
+                    "{other} cannot be used as a key or value converter here yet"
+                )));
+            }
+        })
+    }
+
+    /// `toConnectData`.
+    pub fn to_connect(
+        &self,
+        bytes: Option<&[u8]>,
+    ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
+        match self {
+            RefConverter::Json(cfg) => connect_json::to_connect_data(cfg, bytes),
+            RefConverter::String { encoding } => Ok((
+                Some(ConnectSchema::optional_string()),
+                bytes.map_or(Value::Null, |b| Value::String(encoding.decode(b))),
+            )),
+            RefConverter::ByteArray => Ok((
+                Some(ConnectSchema::optional_bytes()),
+                bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
+            )),
+            RefConverter::Number(kind) => {
+                let schema = Some(ConnectSchema::optional(kind.schema_type()));
+                let Some(b) = bytes else {
+                    return Ok((schema, Value::Null));
+                };
+                if b.len() != kind.width() {
+                    return Err(ConnectError::data(format!(
+                        "Failed to deserialize {}: ",
+                        kind.name()
+                    )));
+                }
+                let v = match kind {
+                    NumberKind::Short => Value::I16(i16::from_be_bytes([b[0], b[1]])),
+                    NumberKind::Integer => Value::I32(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                    NumberKind::Long => Value::I64(i64::from_be_bytes([
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                    ])),
+                    NumberKind::Float => Value::F32(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                    NumberKind::Double => Value::F64(f64::from_be_bytes([
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                    ])),
+                    NumberKind::Boolean => match b[0] {
+                        0 => Value::Bool(false),
+                        1 => Value::Bool(true),
+                        _ => {
+                            return Err(ConnectError::data(format!(
+                                "Failed to deserialize {}: ",
+                                kind.name()
+                            )));
+                        }
+                    },
+                };
+                let _ = kind.deserializer();
+                Ok((schema, v))
+            }
+        }
+    }
+
+    /// `fromConnectData`.
+    pub fn from_connect(
+        &self,
+        schema: Option<&ConnectSchema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, ConnectError> {
+        match self {
+            RefConverter::Json(cfg) => connect_json::from_connect_data(cfg, schema, value),
+            RefConverter::String { encoding } => Ok(if value.is_null() {
+                None
+            } else {
+                Some(encoding.encode(&java_to_string(value)))
+            }),
+            RefConverter::ByteArray => {
+                if let Some(s) = schema.filter(|s| s.schema_type != SchemaType::Bytes) {
+                    return Err(ConnectError::data(format!(
+                        "Invalid schema type for ByteArrayConverter: {}",
+                        s.type_name()
+                    )));
+                }
+                match value {
+                    Value::Null => Ok(None),
+                    Value::Bytes(b) => Ok(Some(b.clone())),
+                    other => Err(ConnectError::data(format!(
+                        "ByteArrayConverter is not compatible with objects of type {}",
+                        other.java_class()
+                    ))),
+                }
+            }
+            RefConverter::Number(kind) => {
+                let bytes = match (kind, value) {
+                    (_, Value::Null) => return Ok(None),
+                    (NumberKind::Short, Value::I16(v)) => v.to_be_bytes().to_vec(),
+                    (NumberKind::Integer, Value::I32(v)) => v.to_be_bytes().to_vec(),
+                    (NumberKind::Long, Value::I64(v)) => v.to_be_bytes().to_vec(),
+                    (NumberKind::Float, Value::F32(v)) => v.to_be_bytes().to_vec(),
+                    (NumberKind::Double, Value::F64(v)) => v.to_be_bytes().to_vec(),
+                    (NumberKind::Boolean, Value::Bool(v)) => vec![u8::from(*v)],
+                    (k, other) => {
+                        return Err(ConnectError::data(format!(
+                            "Failed to serialize to {} (was {}): ",
+                            k.name(),
+                            other.java_class()
+                        )));
+                    }
+                };
+                Ok(Some(bytes))
+            }
+        }
+    }
+}
+
+/// Java's `String.valueOf(value)` for Connect values.
+pub fn java_to_string(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::I8(v) => v.to_string(),
+        Value::I16(v) => v.to_string(),
+        Value::I32(v) => v.to_string(),
+        Value::I64(v) => v.to_string(),
+        Value::F32(v) => java::float_to_string(*v),
+        Value::F64(v) => java::double_to_string(*v),
+        Value::String(s) => s.clone(),
+        // Java prints `[B@<identity hash>`; the bytes themselves are the useful rendering.
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(java_to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Map(entries) => {
+            format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", java_to_string(k), java_to_string(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        Value::Struct(s) => {
+            let parts: Vec<String> = s
+                .schema
+                .fields
+                .iter()
+                .zip(&s.values)
+                .filter(|(_, v)| !v.is_null())
+                .map(|(f, v)| format!("{}={}", f.name, java_to_string(v)))
+                .collect();
+            format!("Struct{{{}}}", parts.join(","))
+        }
+        Value::Decimal { unscaled, scale } => {
+            java::big_decimal_to_string(&unscaled.to_string(), *scale)
+        }
+        Value::Date(ms) => java_date_to_string(*ms),
+    }
+}
+
+/// `java.util.Date.toString()` in UTC: `Tue Nov 14 22:13:20 UTC 2023`.
+pub fn java_date_to_string(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        y
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_render_like_java() {
+        assert_eq!(
+            java_date_to_string(1_700_000_000_000),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(java_date_to_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            java_date_to_string(-86_400_000),
+            "Wed Dec 31 00:00:00 UTC 1969"
+        );
+    }
+
+    #[test]
+    fn number_converters_check_width() {
+        let c = RefConverter::configure(
+            "value.converter",
+            "org.apache.kafka.connect.converters.LongConverter",
+            &HashMap::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.to_connect(Some(&7i64.to_be_bytes())).unwrap().1,
+            Value::I64(7)
+        );
+        assert_eq!(
+            c.to_connect(Some(b"")).unwrap_err().message.as_deref(),
+            Some("Failed to deserialize long: ")
+        );
+        assert_eq!(
+            c.from_connect(None, &Value::String("x".into()))
+                .unwrap_err()
+                .message
+                .as_deref(),
+            Some("Failed to serialize to long (was class java.lang.String): ")
+        );
+    }
+}
