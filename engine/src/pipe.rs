@@ -282,6 +282,7 @@ pub fn run(
 }
 
 type ConnectHeader = (String, Option<Arc<ConnectSchema>>, Value);
+type RawHeader = (String, Option<Vec<u8>>);
 
 fn convert_headers_in(
     class: &str,
@@ -300,7 +301,7 @@ fn convert_headers_in(
 fn convert_headers_out(
     class: &str,
     headers: &[ConnectHeader],
-) -> Result<Vec<(String, Option<Vec<u8>>)>, ConnectError> {
+) -> Result<Vec<RawHeader>, ConnectError> {
     if headers.is_empty() {
         return Ok(vec![]);
     }
