@@ -295,18 +295,17 @@ pub fn convert_to_connect(
     }
     match schema.logical() {
         Some(logical::DECIMAL) => {
-            let scale = schema.decimal_scale().unwrap_or(0);
             return match node {
                 Node::Int(t) | Node::Decimal(t) => parse_decimal(t).map(|(u, s)| Value::Decimal {
                     unscaled: u,
                     scale: s,
                 }),
                 Node::String(s) => {
-                    let bytes = base64_decode(s)
-                        .ok_or_else(|| ConnectError::data("Invalid bytes for Decimal field"))?;
+                    let invalid = || ConnectError::data("Invalid bytes for Decimal field");
+                    let scale = schema.decimal_scale().ok_or_else(invalid)?;
+                    let bytes = base64_decode(s).ok_or_else(invalid)?;
                     Ok(Value::Decimal {
-                        unscaled: twos_complement_to_i128(&bytes)
-                            .ok_or_else(|| ConnectError::data("Invalid bytes for Decimal field"))?,
+                        unscaled: twos_complement_to_i128(&bytes).ok_or_else(invalid)?,
                         scale,
                     })
                 }
@@ -332,7 +331,13 @@ pub fn convert_to_connect(
                     node.node_type()
                 )));
             }
-            return Ok(Value::Date(i64::from(node.int_value())));
+            let ms = node.int_value();
+            if !(0..=86_400_000).contains(&ms) {
+                return Err(ConnectError::data(
+                    "Time values must be between 0 and 86400000",
+                ));
+            }
+            return Ok(Value::Date(i64::from(ms)));
         }
         Some(logical::TIMESTAMP) => {
             if !node.is_integral() {
@@ -532,39 +537,38 @@ pub fn base64_encode(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Jackson's lenient base64 (`binaryValue()` of a text node): standard alphabet, padding
-/// optional at the end, white space ignored.
+/// Jackson's base64 (`binaryValue()` of a text node): standard alphabet, white space
+/// ignored, padding required (whole 4-character quanta, at most two `=` at the end).
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let chars: Vec<u8> = s
+        .bytes()
+        .filter(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+        .collect();
+    if chars.len() % 4 != 0 {
+        return None;
+    }
+    let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();
+    if pad > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(chars.len() / 4 * 3);
     let mut acc = 0u32;
     let mut bits = 0;
-    let mut padding = false;
-    for c in s.bytes() {
+    for &c in &chars[..chars.len() - pad] {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
-            b'=' => {
-                padding = true;
-                continue;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => continue,
             _ => return None,
         };
-        if padding {
-            return None;
-        }
         acc = (acc << 6) | u32::from(v);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
             out.push((acc >> bits) as u8);
         }
-    }
-    if bits >= 6 {
-        return None;
     }
     Some(out)
 }
@@ -719,21 +723,34 @@ pub fn write_json(
                     DecimalFormat::Base64 => {
                         // Decimal.fromLogical rescales to the schema's scale first.
                         let target = s.decimal_scale().unwrap_or(0);
-                        let unscaled = rescale(*unscaled, *scale, target)
-                            .ok_or_else(|| ConnectError::data(format!("Decimal value has mismatching scale for given Decimal schema. Schema has scale {target}, value has scale {scale}")))?;
+                        if target != *scale {
+                            return Err(ConnectError::data(format!(
+                                "Decimal value has mismatching scale for given Decimal schema. Schema has scale {target}, value has scale {scale}."
+                            )));
+                        }
                         out.push(b'"');
-                        base64_encode(&i128_to_twos_complement(unscaled), out);
+                        base64_encode(&i128_to_twos_complement(*unscaled), out);
                         out.push(b'"');
                     }
                 }
                 return Ok(());
             }
             (Some(logical::DATE), Value::Date(ms)) => {
-                out.extend_from_slice(ms.div_euclid(86_400_000).to_string().as_bytes());
+                if ms.rem_euclid(86_400_000) != 0 {
+                    return Err(ConnectError::data(
+                        "Kafka Connect Date type should not have any time fields set to non-zero values.",
+                    ));
+                }
+                out.extend_from_slice(((ms / 86_400_000) as i32).to_string().as_bytes());
                 return Ok(());
             }
             (Some(logical::TIME), Value::Date(ms)) => {
-                out.extend_from_slice(ms.rem_euclid(86_400_000).to_string().as_bytes());
+                if !(0..=86_400_000).contains(ms) {
+                    return Err(ConnectError::data(
+                        "Kafka Connect time type should not have any date fields set to non-zero values.",
+                    ));
+                }
+                out.extend_from_slice(ms.to_string().as_bytes());
                 return Ok(());
             }
             (Some(logical::TIMESTAMP), Value::Date(ms)) => {
@@ -896,17 +913,5 @@ fn as_text(key: &Value, key_json: &[u8]) -> String {
     match key {
         Value::String(s) => s.clone(),
         _ => String::from_utf8_lossy(key_json).into_owned(),
-    }
-}
-
-fn rescale(unscaled: i128, from: i32, to: i32) -> Option<i128> {
-    if from == to {
-        return Some(unscaled);
-    }
-    if to > from {
-        unscaled.checked_mul(10i128.checked_pow((to - from) as u32)?)
-    } else {
-        let div = 10i128.checked_pow((from - to) as u32)?;
-        (unscaled % div == 0).then(|| unscaled / div)
     }
 }

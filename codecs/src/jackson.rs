@@ -81,7 +81,10 @@ impl Node {
     /// `doubleValue()`.
     pub fn double_value(&self) -> f64 {
         match self {
-            Node::Int(t) | Node::Decimal(t) => t.parse().unwrap_or(0.0),
+            // BigDecimal has no negative zero: "-0.0" reads as 0.0.
+            Node::Int(t) | Node::Decimal(t) => t
+                .parse::<f64>()
+                .map_or(0.0, |d| if d == 0.0 { 0.0 } else { d }),
             _ => 0.0,
         }
     }
@@ -89,7 +92,9 @@ impl Node {
     /// `floatValue()`.
     pub fn float_value(&self) -> f32 {
         match self {
-            Node::Int(t) | Node::Decimal(t) => t.parse().unwrap_or(0.0),
+            Node::Int(t) | Node::Decimal(t) => t
+                .parse::<f32>()
+                .map_or(0.0, |d| if d == 0.0 { 0.0 } else { d }),
             _ => 0.0,
         }
     }
