@@ -202,6 +202,11 @@ pub fn as_connect_schema(
     if let Some(default) = node.get("default") {
         let value = convert_to_connect(cfg, Some(&schema), default)?;
         if !value.is_null() {
+            // Kafka converts a struct default against the unfinished builder, so the struct's
+            // schema never equals the schema being built: such defaults are always invalid.
+            if matches!(value, Value::Struct(_)) {
+                return Err(ConnectError::schema_builder("Invalid default value"));
+            }
             validate_value(&schema, &value)
                 .map_err(|_| ConnectError::schema_builder("Invalid default value"))?;
             schema.default = Some(value);

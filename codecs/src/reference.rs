@@ -15,7 +15,12 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub enum RefConverter {
     Json(JsonConfig),
-    String { encoding: Encoding },
+    /// `decode` reads bytes (`deserializer.encoding`), `encode` writes them
+    /// (`serializer.encoding`); both default to `converter.encoding`.
+    String {
+        decode: Encoding,
+        encode: Encoding,
+    },
     ByteArray,
     Number(NumberKind),
 }
@@ -84,6 +89,45 @@ pub enum Encoding {
     Utf16Le,
     /// `UTF-16`: big-endian with a byte-order mark when encoding.
     Utf16,
+    Windows1252,
+}
+
+/// Java's UTF-8 decoder with replacement: like Rust's, except that an encoded surrogate
+/// (`ED A0..BF xx`) is one malformed sequence, replaced by a single U+FFFD.
+fn decode_utf8_like_java(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut rest = b;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                out.push('\u{FFFD}');
+                let skip = match bad {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => 3,
+                    _ => e.error_len().unwrap_or(bad.len()),
+                };
+                rest = &bad[skip..];
+            }
+        }
+    }
+}
+
+/// The windows-1252 character of a byte (U+FFFD for its five undefined bytes).
+fn windows_1252_char(b: u8) -> char {
+    const HIGH: [u16; 32] = [
+        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+        0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+    ];
+    match b {
+        0x80..=0x9F => char::from_u32(u32::from(HIGH[(b - 0x80) as usize])).unwrap_or('\u{FFFD}'),
+        _ => char::from(b),
+    }
 }
 
 impl Encoding {
@@ -97,6 +141,7 @@ impl Encoding {
             "UTF-16BE" => Encoding::Utf16Be,
             "UTF-16LE" => Encoding::Utf16Le,
             "UTF-16" | "UTF16" => Encoding::Utf16,
+            "WINDOWS-1252" | "CP1252" => Encoding::Windows1252,
             _ => return None,
         })
     }
@@ -118,7 +163,8 @@ impl Encoding {
                 .collect()
         };
         match self {
-            Encoding::Utf8 => String::from_utf8_lossy(b).into_owned(),
+            Encoding::Utf8 => decode_utf8_like_java(b),
+            Encoding::Windows1252 => b.iter().map(|&c| windows_1252_char(c)).collect(),
             Encoding::Latin1 => b.iter().map(|&c| char::from(c)).collect(),
             Encoding::Ascii => b
                 .iter()
@@ -137,6 +183,14 @@ impl Encoding {
     pub fn encode(self, s: &str) -> Vec<u8> {
         match self {
             Encoding::Utf8 => s.as_bytes().to_vec(),
+            Encoding::Windows1252 => s
+                .chars()
+                .map(|c| {
+                    (0..=255u8)
+                        .find(|&b| windows_1252_char(b) == c && c != '\u{FFFD}')
+                        .unwrap_or(b'?')
+                })
+                .collect(),
             Encoding::Latin1 => s
                 .chars()
                 .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
@@ -190,14 +244,26 @@ impl RefConverter {
         Ok(match simple {
             "JsonConverter" => RefConverter::Json(JsonConfig::parse(props)?),
             "StringConverter" => {
-                let name = props
+                let role = key.split('.').next().unwrap_or("value");
+                let charset = |name: &str| {
+                    Encoding::parse(name).ok_or_else(|| ConnectError {
+                        exception: exception::SERIALIZATION,
+                        message: Some(format!("Unsupported encoding {name}")),
+                    })
+                };
+                let base = props
                     .get("converter.encoding")
                     .map_or("UTF8", String::as_str);
-                let encoding = Encoding::parse(name).ok_or_else(|| ConnectError {
-                    exception: exception::SERIALIZATION,
-                    message: Some(format!("Unsupported encoding {name}")),
-                })?;
-                RefConverter::String { encoding }
+                let decode = props
+                    .get(&format!("{role}.deserializer.encoding"))
+                    .map_or(base, String::as_str);
+                let encode = props
+                    .get(&format!("{role}.serializer.encoding"))
+                    .map_or(base, String::as_str);
+                RefConverter::String {
+                    decode: charset(decode)?,
+                    encode: charset(encode)?,
+                }
             }
             "ByteArrayConverter" => RefConverter::ByteArray,
             "ShortConverter" => RefConverter::Number(NumberKind::Short),
@@ -221,9 +287,9 @@ impl RefConverter {
     ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
         match self {
             RefConverter::Json(cfg) => connect_json::to_connect_data(cfg, bytes),
-            RefConverter::String { encoding } => Ok((
+            RefConverter::String { decode, .. } => Ok((
                 Some(ConnectSchema::optional_string()),
-                bytes.map_or(Value::Null, |b| Value::String(encoding.decode(b))),
+                bytes.map_or(Value::Null, |b| Value::String(decode.decode(b))),
             )),
             RefConverter::ByteArray => Ok((
                 Some(ConnectSchema::optional_bytes()),
@@ -275,10 +341,10 @@ impl RefConverter {
     ) -> Result<Option<Vec<u8>>, ConnectError> {
         match self {
             RefConverter::Json(cfg) => connect_json::from_connect_data(cfg, schema, value),
-            RefConverter::String { encoding } => Ok(if value.is_null() {
+            RefConverter::String { encode, .. } => Ok(if value.is_null() {
                 None
             } else {
-                Some(encoding.encode(&java_to_string(value)))
+                Some(encode.encode(&java_to_string(value)))
             }),
             RefConverter::ByteArray => {
                 if let Some(s) = schema.filter(|s| s.schema_type != SchemaType::Bytes) {
@@ -296,8 +362,31 @@ impl RefConverter {
                     ))),
                 }
             }
+            RefConverter::Number(NumberKind::Boolean) => {
+                if let Some(s) = schema.filter(|s| s.schema_type != SchemaType::Boolean) {
+                    return Err(ConnectError::data(format!(
+                        "Invalid schema type for BooleanConverter: {}",
+                        s.type_name()
+                    )));
+                }
+                match value {
+                    Value::Null => Ok(None),
+                    Value::Bool(b) => Ok(Some(vec![u8::from(*b)])),
+                    other => Err(ConnectError::data(format!(
+                        "BooleanConverter is not compatible with objects of type {}",
+                        other.java_class()
+                    ))),
+                }
+            }
             RefConverter::Number(kind) => {
                 let bytes = match (kind, value) {
+                    // Java's doubleToLongBits/floatToIntBits give every NaN one bit pattern.
+                    (NumberKind::Float, Value::F32(v)) if v.is_nan() => {
+                        0x7fc0_0000u32.to_be_bytes().to_vec()
+                    }
+                    (NumberKind::Double, Value::F64(v)) if v.is_nan() => {
+                        0x7ff8_0000_0000_0000u64.to_be_bytes().to_vec()
+                    }
                     (_, Value::Null) => return Ok(None),
                     (NumberKind::Short, Value::I16(v)) => v.to_be_bytes().to_vec(),
                     (NumberKind::Integer, Value::I32(v)) => v.to_be_bytes().to_vec(),
