@@ -549,7 +549,7 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
         .bytes()
         .filter(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
         .collect();
-    if chars.len() % 4 != 0 {
+    if !chars.len().is_multiple_of(4) {
         return None;
     }
     let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();

@@ -1,6 +1,8 @@
 //! Codecs for sluice: the Kafka record-batch model in Arrow ([`record`]), the Connect
-//! data model mapped onto Arrow ([`schema`], [`column`]) and converters between raw
-//! Kafka bytes and Connect data ([`converter`]). Nothing in this crate does I/O.
+//! schema and value model ([`schema`], [`value`], [`column`]), batch converters between raw
+//! Kafka bytes and Connect columns ([`converter`]), and the Kafka-exact reference converters
+//! ([`reference`], [`connect_json`], [`jackson`]) that `sluice pipe` runs and the batch
+//! converters are checked against. Nothing in this crate does I/O.
 
 pub mod column;
 pub mod connect_json;
