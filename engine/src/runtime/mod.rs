@@ -9,6 +9,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::error::Result;
+use crate::status::{State, StatusBoard, TaskLabel};
+
+/// Runs a task body, keeping its state on the board: RUNNING while it runs, STOPPED when it
+/// returns, FAILED with the error as trace when it fails. A failure stays with the task; the
+/// worker goes on (failed tasks are not restarted automatically, as in Kafka).
+pub(crate) fn supervise(label: &TaskLabel, board: &StatusBoard, body: impl FnOnce() -> Result<()>) {
+    board.set(label, State::Running, None);
+    match body() {
+        Ok(()) => {
+            tracing::info!("{label} stopped");
+            board.set(label, State::Stopped, None);
+        }
+        Err(e) => {
+            tracing::error!(
+                "{label} Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until manually restarted: {e}"
+            );
+            board.set(label, State::Failed, Some(e.to_string()));
+        }
+    }
+}
+
 /// A stop request shared by a connector's tasks.
 #[derive(Debug, Clone, Default)]
 pub struct StopSignal(Arc<AtomicBool>);

@@ -19,7 +19,7 @@ use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
 use crate::error::{EngineError, Result};
 use crate::kafka;
 use crate::runtime::StopSignal;
-use crate::status::{State, StatusBoard, TaskLabel};
+use crate::status::{StatusBoard, TaskLabel};
 
 /// Rows per batch unless `max.poll.records` says otherwise.
 const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -118,19 +118,9 @@ pub fn run(
         connector: connector.name.clone(),
         task: task_id,
     };
-    board.set(&label, State::Running, None);
-    match run_inner(worker, connector, &label, &stop) {
-        Ok(()) => {
-            tracing::info!("{label} stopped");
-            board.set(&label, State::Stopped, None);
-        }
-        Err(e) => {
-            tracing::error!(
-                "{label} Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until manually restarted: {e}"
-            );
-            board.set(&label, State::Failed, Some(e.to_string()));
-        }
-    }
+    super::supervise(&label, &board, || {
+        run_inner(worker, connector, &label, &stop)
+    });
 }
 
 fn run_inner(

@@ -19,7 +19,7 @@ use crate::error::{EngineError, Result};
 use crate::kafka;
 use crate::offsets::FileOffsetStore;
 use crate::runtime::StopSignal;
-use crate::status::{State, StatusBoard, TaskLabel};
+use crate::status::{StatusBoard, TaskLabel};
 
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,19 +73,9 @@ pub fn run(
         connector: connector.name.clone(),
         task: task_id,
     };
-    board.set(&label, State::Running, None);
-    match run_inner(worker, connector, &label, &store, &stop) {
-        Ok(()) => {
-            tracing::info!("{label} stopped");
-            board.set(&label, State::Stopped, None);
-        }
-        Err(e) => {
-            tracing::error!(
-                "{label} Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until manually restarted: {e}"
-            );
-            board.set(&label, State::Failed, Some(e.to_string()));
-        }
-    }
+    super::supervise(&label, &board, || {
+        run_inner(worker, connector, &label, &store, &stop)
+    });
 }
 
 fn run_inner(
