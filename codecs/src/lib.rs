@@ -17,6 +17,7 @@ pub mod record;
 pub mod reference;
 pub mod schema;
 pub mod value;
+pub mod values;
 
 pub use column::ConnectColumn;
 pub use converter::{Converter, ConverterConfig, ConverterRole};

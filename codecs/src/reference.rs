@@ -94,7 +94,7 @@ pub enum Encoding {
 
 /// Java's UTF-8 decoder with replacement: like Rust's, except that an encoded surrogate
 /// (`ED A0..BF xx`) is one malformed sequence, replaced by a single U+FFFD.
-fn decode_utf8_like_java(b: &[u8]) -> String {
+pub fn decode_utf8_like_java(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     let mut rest = b;
     loop {
@@ -244,7 +244,8 @@ impl RefConverter {
         Ok(match simple {
             "JsonConverter" => RefConverter::Json(JsonConfig::parse(props)?),
             "StringConverter" => {
-                let role = key.split('.').next().unwrap_or("value");
+                // Header converters are configured as values (isKey = false).
+                let role = if key.starts_with("key") { "key" } else { "value" };
                 let charset = |name: &str| {
                     Encoding::parse(name).ok_or_else(|| ConnectError {
                         exception: exception::SERIALIZATION,
@@ -491,6 +492,44 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A configured header converter: `SimpleHeaderConverter` or a converter class used for
+/// headers (Kafka's converters implement `HeaderConverter` by delegating to their data path).
+#[derive(Debug, Clone)]
+pub enum RefHeaderConverter {
+    Simple,
+    Converter(RefConverter),
+}
+
+impl RefHeaderConverter {
+    pub fn configure(class: &str, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        if converter_class(class) == Some("SimpleHeaderConverter") {
+            return Ok(RefHeaderConverter::Simple);
+        }
+        RefConverter::configure("header.converter", class, props).map(RefHeaderConverter::Converter)
+    }
+
+    /// `toConnectHeader`.
+    pub fn to_connect(&self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
+        let _ = (topic, key);
+        match self {
+            RefHeaderConverter::Converter(c) => c.to_connect(bytes),
+            RefHeaderConverter::Simple => {
+                let Some(b) = bytes else { return Ok((None, Value::Null)) };
+                let text = decode_utf8_like_java(b);
+                Ok(crate::values::parse_string(&text).unwrap_or((None, Value::Null)))
+            }
+        }
+    }
+
+    /// `fromConnectHeader`.
+    pub fn from_connect(&self, schema: Option<&ConnectSchema>, value: &Value) -> Result<Option<Vec<u8>>, ConnectError> {
+        match self {
+            RefHeaderConverter::Converter(c) => c.from_connect(schema, value),
+            RefHeaderConverter::Simple => Ok(if value.is_null() { None } else { Some(crate::values::convert_to_string(value).into_bytes()) }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -133,6 +133,11 @@ impl ConnectSchema {
         Arc::new(Self::new(SchemaType::String, false))
     }
 
+        /// `Schema.STRING_SCHEMA` (required), as a fresh `Arc`.
+    pub fn string_required() -> Arc<Self> {
+        Self::string()
+    }
+
     /// `Schema.OPTIONAL_BYTES_SCHEMA`.
     pub fn optional_bytes() -> Arc<Self> {
         Arc::new(Self::new(SchemaType::Bytes, true))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::reference::RefConverter;
+use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
 use sluice_codecs::schema::ConnectSchema;
 use sluice_codecs::value::Value;
 
@@ -163,7 +163,7 @@ const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHe
 struct Converters {
     key: RefConverter,
     value: RefConverter,
-    header_class: String,
+    header: RefHeaderConverter,
 }
 
 fn configure(props: &HashMap<String, String>) -> Result<Converters, ConnectError> {
@@ -187,16 +187,10 @@ fn configure(props: &HashMap<String, String>) -> Result<Converters, ConnectError
         .get("header.converter")
         .cloned()
         .unwrap_or_else(|| SIMPLE_HEADER_CONVERTER.into());
-    if sluice_codecs::reference::converter_class(&header_class).is_none() {
-        return Err(ConnectError::config(format!(
-            "Invalid value {header_class} for configuration header.converter: Class {header_class} could not be found."
-        )));
-    }
-    Ok(Converters {
-        key,
-        value,
-        header_class,
-    })
+    let mut header_props = sub(props, "header.converter");
+    header_props.insert("converter.type".into(), "header".into());
+    let header = RefHeaderConverter::configure(&header_class, &header_props)?;
+    Ok(Converters { key, value, header })
 }
 
 fn sluice_engine_default(role: &str) -> String {
@@ -254,11 +248,11 @@ pub fn run(
         Ok(kv) => kv,
         Err(e) => return err("VALUE_CONVERTER", e),
     };
-    let headers = match convert_headers_in(&inbound.header_class, &input.headers) {
+    let headers = match convert_headers_in(&inbound.header, &input.topic, &input.headers) {
         Ok(h) => h,
         Err(e) => return err("HEADER_CONVERTER", e),
     };
-    let headers_out = match convert_headers_out(&outbound.header_class, &headers) {
+    let headers_out = match convert_headers_out(&outbound.header, &headers) {
         Ok(h) => h,
         Err(e) => return err("HEADER_CONVERTER", e),
     };
@@ -285,31 +279,24 @@ type ConnectHeader = (String, Option<Arc<ConnectSchema>>, Value);
 type RawHeader = (String, Option<Vec<u8>>);
 
 fn convert_headers_in(
-    class: &str,
-    headers: &[(String, Option<Vec<u8>>)],
+    conv: &RefHeaderConverter,
+    topic: &str,
+    headers: &[RawHeader],
 ) -> Result<Vec<ConnectHeader>, ConnectError> {
-    if headers.is_empty() {
-        return Ok(vec![]);
-    }
-    let _ = class;
-    Err(ConnectError {
-        exception: "sluice.NotImplemented",
-        message: Some("header converters are not implemented yet".into()),
-    })
+    headers
+        .iter()
+        .map(|(k, v)| conv.to_connect(topic, k, v.as_deref()).map(|(s, v)| (k.clone(), s, v)))
+        .collect()
 }
 
 fn convert_headers_out(
-    class: &str,
+    conv: &RefHeaderConverter,
     headers: &[ConnectHeader],
 ) -> Result<Vec<RawHeader>, ConnectError> {
-    if headers.is_empty() {
-        return Ok(vec![]);
-    }
-    let _ = class;
-    Err(ConnectError {
-        exception: "sluice.NotImplemented",
-        message: Some("header converters are not implemented yet".into()),
-    })
+    headers
+        .iter()
+        .map(|(k, s, v)| conv.from_connect(s.as_deref(), v).map(|b| (k.clone(), b)))
+        .collect()
 }
 
 /// Parses a flat string map (`connector_config`, `out_converters`).
