@@ -374,14 +374,16 @@ pub fn convert_to_connect(
             _ => Value::Null,
         },
         SchemaType::Array => {
-            let items = match node {
-                Node::Array(items) => items.as_slice(),
-                _ => &[],
+            // Iterating a JsonNode yields array elements, or an object's member values.
+            let items: Vec<&Node> = match node {
+                Node::Array(items) => items.iter().collect(),
+                Node::Object(members) => members.iter().map(|(_, v)| v).collect(),
+                _ => vec![],
             };
             let item_schema = schema.value.as_deref();
             Value::Array(
                 items
-                    .iter()
+                    .into_iter()
                     .map(|n| convert_to_connect(cfg, item_schema, n))
                     .collect::<Result<_, _>>()?,
             )

@@ -245,7 +245,11 @@ impl RefConverter {
             "JsonConverter" => RefConverter::Json(JsonConfig::parse(props)?),
             "StringConverter" => {
                 // Header converters are configured as values (isKey = false).
-                let role = if key.starts_with("key") { "key" } else { "value" };
+                let role = if key.starts_with("key") {
+                    "key"
+                } else {
+                    "value"
+                };
                 let charset = |name: &str| {
                     Encoding::parse(name).ok_or_else(|| ConnectError {
                         exception: exception::SERIALIZATION,
@@ -511,12 +515,19 @@ impl RefHeaderConverter {
     }
 
     /// `toConnectHeader`.
-    pub fn to_connect(&self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
+    pub fn to_connect(
+        &self,
+        topic: &str,
+        key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
         let _ = (topic, key);
         match self {
             RefHeaderConverter::Converter(c) => c.to_connect(bytes),
             RefHeaderConverter::Simple => {
-                let Some(b) = bytes else { return Ok((None, Value::Null)) };
+                let Some(b) = bytes else {
+                    return Ok((None, Value::Null));
+                };
                 let text = decode_utf8_like_java(b);
                 Ok(crate::values::parse_string(&text).unwrap_or((None, Value::Null)))
             }
@@ -524,10 +535,18 @@ impl RefHeaderConverter {
     }
 
     /// `fromConnectHeader`.
-    pub fn from_connect(&self, schema: Option<&ConnectSchema>, value: &Value) -> Result<Option<Vec<u8>>, ConnectError> {
+    pub fn from_connect(
+        &self,
+        schema: Option<&ConnectSchema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, ConnectError> {
         match self {
             RefHeaderConverter::Converter(c) => c.from_connect(schema, value),
-            RefHeaderConverter::Simple => Ok(if value.is_null() { None } else { Some(crate::values::convert_to_string(value).into_bytes()) }),
+            RefHeaderConverter::Simple => Ok(if value.is_null() {
+                None
+            } else {
+                Some(crate::values::convert_to_string(value).into_bytes())
+            }),
         }
     }
 }

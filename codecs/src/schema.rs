@@ -133,7 +133,7 @@ impl ConnectSchema {
         Arc::new(Self::new(SchemaType::String, false))
     }
 
-        /// `Schema.STRING_SCHEMA` (required), as a fresh `Arc`.
+    /// `Schema.STRING_SCHEMA` (required), as a fresh `Arc`.
     pub fn string_required() -> Arc<Self> {
         Self::string()
     }

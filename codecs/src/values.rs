@@ -29,7 +29,12 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(original: &'a str) -> Self {
-        Self { original, index: 0, next_token: None, previous: None }
+        Self {
+            original,
+            index: 0,
+            next_token: None,
+            previous: None,
+        }
     }
 
     fn mark(&self) -> usize {
@@ -130,7 +135,10 @@ struct ParseFail;
 /// `Values.parseString`.
 pub fn parse_string(value: &str) -> Option<SchemaAndValue> {
     if value.is_empty() {
-        return Some((Some(ConnectSchema::string_required()), Value::String(String::new())));
+        return Some((
+            Some(ConnectSchema::string_required()),
+            Value::String(String::new()),
+        ));
     }
     let mut p = Parser::new(value);
     parse(&mut p, false).ok().flatten()
@@ -162,20 +170,32 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
             content.push_str(p.next());
         }
         if let Some((Some(s), v)) = parse_string(&content) {
-            if matches!(s.logical(), Some(logical::DATE | logical::TIME | logical::TIMESTAMP)) {
+            if matches!(
+                s.logical(),
+                Some(logical::DATE | logical::TIME | logical::TIMESTAMP)
+            ) {
                 return Ok(Some((Some(s), v)));
             }
         }
-        return Ok(Some((Some(primitive(SchemaType::String)), Value::String(content))));
+        return Ok(Some((
+            Some(primitive(SchemaType::String)),
+            Value::String(content),
+        )));
     }
     if single_literal(p, embedded, "null") {
         return Ok(None);
     }
     if single_literal(p, embedded, "true") {
-        return Ok(Some((Some(primitive(SchemaType::Boolean)), Value::Bool(true))));
+        return Ok(Some((
+            Some(primitive(SchemaType::Boolean)),
+            Value::Bool(true),
+        )));
     }
     if single_literal(p, embedded, "false") {
-        return Ok(Some((Some(primitive(SchemaType::Boolean)), Value::Bool(false))));
+        return Ok(Some((
+            Some(primitive(SchemaType::Boolean)),
+            Value::Bool(false),
+        )));
     }
     let start = p.mark();
     match parse_container(p) {
@@ -185,7 +205,10 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
     }
     let raw = p.next();
     if jtrim(raw).is_empty() {
-        return Ok(Some((Some(primitive(SchemaType::String)), Value::String(raw.to_string()))));
+        return Ok(Some((
+            Some(primitive(SchemaType::String)),
+            Value::String(raw.to_string()),
+        )));
     }
     let token = jtrim(raw);
     let first = token.chars().next().unwrap_or(' ');
@@ -209,7 +232,10 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
     if embedded {
         return Err(ParseFail);
     }
-    Ok(Some((Some(primitive(SchemaType::String)), Value::String(p.original.to_string()))))
+    Ok(Some((
+        Some(primitive(SchemaType::String)),
+        Value::String(p.original.to_string()),
+    )))
 }
 
 /// Arrays and maps; `Ok(None)` when the next token opens neither.
@@ -222,7 +248,11 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
             if p.can_consume("]") {
                 let schema = if seen_schema {
                     let item = element.clone().ok_or(ParseFail)?;
-                    let aligned = items.iter().map(|v| convert_to(&item, v)).collect::<Option<Vec<_>>>().ok_or(ParseFail)?;
+                    let aligned = items
+                        .iter()
+                        .map(|v| convert_to(&item, v))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or(ParseFail)?;
                     items = aligned;
                     let mut s = ConnectSchema::new(SchemaType::Array, false);
                     s.value = Some(item);
@@ -237,7 +267,11 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
             }
             let e = parse(p, true)?;
             if let Some((s, _)) = &e {
-                element = common_schema(if seen_schema { element.as_ref() } else { None }, s.as_ref(), seen_schema);
+                element = common_schema(
+                    if seen_schema { element.as_ref() } else { None },
+                    s.as_ref(),
+                    seen_schema,
+                );
                 if element.is_none() {
                     return Err(ParseFail);
                 }
@@ -255,17 +289,32 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
     }
     if p.can_consume("{") {
         let mut entries: Vec<(Value, Value)> = Vec::new();
-        let (mut key_schema, mut value_schema): (Option<Arc<ConnectSchema>>, Option<Arc<ConnectSchema>>) = (None, None);
+        let (mut key_schema, mut value_schema): (
+            Option<Arc<ConnectSchema>>,
+            Option<Arc<ConnectSchema>>,
+        ) = (None, None);
         let (mut seen_key, mut seen_value) = (false, false);
         while p.has_next() {
             if p.can_consume("}") {
                 let mut s = ConnectSchema::new(SchemaType::Map, false);
                 if seen_key {
                     let ks = key_schema.clone().ok_or(ParseFail)?;
-                    let vs = if seen_value { value_schema.clone() } else { None };
+                    let vs = if seen_value {
+                        value_schema.clone()
+                    } else {
+                        None
+                    };
                     entries = entries
                         .into_iter()
-                        .map(|(k, v)| Some((convert_to(&ks, &k)?, match &vs { Some(vs) => convert_to(vs, &v)?, None => v })))
+                        .map(|(k, v)| {
+                            Some((
+                                convert_to(&ks, &k)?,
+                                match &vs {
+                                    Some(vs) => convert_to(vs, &v)?,
+                                    None => v,
+                                },
+                            ))
+                        })
                         .collect::<Option<Vec<_>>>()
                         .ok_or(ParseFail)?;
                     s.key = Some(ks);
@@ -277,20 +326,38 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
                 return Err(ParseFail);
             }
             let key = parse(p, true)?;
-            let Some((ks, k)) = key.filter(|(_, v)| !v.is_null()) else { return Err(ParseFail) };
+            let Some((ks, k)) = key.filter(|(_, v)| !v.is_null()) else {
+                return Err(ParseFail);
+            };
             if !p.can_consume(":") {
                 return Err(ParseFail);
             }
             let value = parse(p, true)?;
-            Value::map_put(&mut entries, k, value.as_ref().map_or(Value::Null, |(_, v)| v.clone()));
+            Value::map_put(
+                &mut entries,
+                k,
+                value.as_ref().map_or(Value::Null, |(_, v)| v.clone()),
+            );
             p.can_consume(",");
-            key_schema = common_schema(if seen_key { key_schema.as_ref() } else { None }, ks.as_ref(), seen_key);
+            key_schema = common_schema(
+                if seen_key { key_schema.as_ref() } else { None },
+                ks.as_ref(),
+                seen_key,
+            );
             if key_schema.is_none() {
                 return Err(ParseFail);
             }
             seen_key = true;
             if let Some((vs, _)) = &value {
-                value_schema = common_schema(if seen_value { value_schema.as_ref() } else { None }, vs.as_ref(), seen_value);
+                value_schema = common_schema(
+                    if seen_value {
+                        value_schema.as_ref()
+                    } else {
+                        None
+                    },
+                    vs.as_ref(),
+                    seen_value,
+                );
                 seen_value = value_schema.is_some();
             }
         }
@@ -300,7 +367,11 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
 }
 
 /// `commonSchemaFor`: widen numbers, keep equal schemas, else no common schema.
-fn common_schema(previous: Option<&Arc<ConnectSchema>>, latest: Option<&Arc<ConnectSchema>>, had_previous: bool) -> Option<Arc<ConnectSchema>> {
+fn common_schema(
+    previous: Option<&Arc<ConnectSchema>>,
+    latest: Option<&Arc<ConnectSchema>>,
+    had_previous: bool,
+) -> Option<Arc<ConnectSchema>> {
     let latest = latest?;
     if !had_previous {
         return Some(latest.clone());
@@ -324,7 +395,11 @@ fn common_schema(previous: Option<&Arc<ConnectSchema>>, latest: Option<&Arc<Conn
         };
     }
     if previous.optional == latest.optional || **previous == **latest {
-        return Some(if previous.optional { previous.clone() } else { latest.clone() });
+        return Some(if previous.optional {
+            previous.clone()
+        } else {
+            latest.clone()
+        });
     }
     None
 }
@@ -353,7 +428,10 @@ fn convert_to(to: &ConnectSchema, v: &Value) -> Option<Value> {
         })
     };
     Some(match (to.schema_type, v) {
-        (SchemaType::Int8, Value::I8(_)) | (SchemaType::Int16, Value::I16(_)) | (SchemaType::Int32, Value::I32(_)) | (SchemaType::Int64, Value::I64(_)) => v.clone(),
+        (SchemaType::Int8, Value::I8(_))
+        | (SchemaType::Int16, Value::I16(_))
+        | (SchemaType::Int32, Value::I32(_))
+        | (SchemaType::Int64, Value::I64(_)) => v.clone(),
         (SchemaType::Float32, Value::F32(_)) | (SchemaType::Float64, Value::F64(_)) => v.clone(),
         (SchemaType::Int8, _) => Value::I8(as_long(v)? as i8),
         (SchemaType::Int16, _) => Value::I16(as_long(v)? as i16),
@@ -370,11 +448,13 @@ fn convert_to(to: &ConnectSchema, v: &Value) -> Option<Value> {
 fn parse_number(token: &str) -> Option<SchemaAndValue> {
     let (unscaled, scale) = parse_big_decimal(token)?;
     // Exact integer value (no nonzero fraction)?
+    // Exact integer value (no nonzero fraction)? Too large for 128 bits is not a long either.
     let integral: Option<i128> = if scale <= 0 {
-        unscaled.checked_mul(10i128.checked_pow((-scale) as u32)?)
+        10i128
+            .checked_pow(scale.unsigned_abs())
+            .and_then(|p| unscaled.checked_mul(p))
     } else {
-        let div = 10i128.checked_pow(scale as u32);
-        match div {
+        match 10i128.checked_pow(scale.unsigned_abs()) {
             Some(d) if unscaled % d == 0 => Some(unscaled / d),
             Some(_) => None,
             None => (unscaled == 0).then_some(0),
@@ -398,11 +478,17 @@ fn parse_number(token: &str) -> Option<SchemaAndValue> {
     if scale != 0 {
         let f: f32 = normalized.parse().ok()?;
         if f.is_finite() {
-            return Some((Some(primitive(SchemaType::Float32)), Value::F32(if f == 0.0 { 0.0 } else { f })));
+            return Some((
+                Some(primitive(SchemaType::Float32)),
+                Value::F32(if f == 0.0 { 0.0 } else { f }),
+            ));
         }
         let d: f64 = normalized.parse().ok()?;
         if d.is_finite() {
-            return Some((Some(primitive(SchemaType::Float64)), Value::F64(if d == 0.0 { 0.0 } else { d })));
+            return Some((
+                Some(primitive(SchemaType::Float64)),
+                Value::F64(if d == 0.0 { 0.0 } else { d }),
+            ));
         }
     }
     let mut s = ConnectSchema::new(SchemaType::Bytes, false);
@@ -415,7 +501,10 @@ fn parse_number(token: &str) -> Option<SchemaAndValue> {
 /// `new BigDecimal(token)` for values that fit 128 bits: (unscaled, scale).
 fn parse_big_decimal(token: &str) -> Option<(i128, i32)> {
     let (mantissa, exp) = match token.find(['e', 'E']) {
-        Some(i) => (&token[..i], token[i + 1..].trim_start_matches('+').parse::<i32>().ok()?),
+        Some(i) => (
+            &token[..i],
+            token[i + 1..].trim_start_matches('+').parse::<i32>().ok()?,
+        ),
         None => (token, 0),
     };
     let (sign, m) = match mantissa.as_bytes().first()? {
@@ -424,7 +513,12 @@ fn parse_big_decimal(token: &str) -> Option<(i128, i32)> {
         _ => ("", mantissa),
     };
     let (int_part, frac) = m.split_once('.').unwrap_or((m, ""));
-    if (int_part.is_empty() && frac.is_empty()) || !int_part.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    if (int_part.is_empty() && frac.is_empty())
+        || !int_part
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let digits = format!("{sign}{int_part}{frac}");
@@ -438,12 +532,23 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
     let b = token.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let s = token.get(r)?;
-        s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
     };
     let time = |off: usize| -> Option<i64> {
-        (b.get(off + 2) == Some(&b':') && b.get(off + 5) == Some(&b':') && b.get(off + 8) == Some(&b'.') && b.get(off + 12) == Some(&b'Z'))
-            .then_some(())?;
-        Some(num(off..off + 2)? * 3_600_000 + num(off + 3..off + 5)? * 60_000 + num(off + 6..off + 8)? * 1000 + num(off + 9..off + 12)?)
+        (b.get(off + 2) == Some(&b':')
+            && b.get(off + 5) == Some(&b':')
+            && b.get(off + 8) == Some(&b'.')
+            && b.get(off + 12) == Some(&b'Z'))
+        .then_some(())?;
+        Some(
+            num(off..off + 2)? * 3_600_000
+                + num(off + 3..off + 5)? * 60_000
+                + num(off + 6..off + 8)? * 1000
+                + num(off + 9..off + 12)?,
+        )
     };
     let date = || -> Option<i64> {
         (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
@@ -456,9 +561,18 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
         Some(Arc::new(s))
     };
     match token.len() {
-        13 => Some((logical_schema(SchemaType::Int32, logical::TIME), Value::Date(time(0)?))),
-        24 if b.get(10) == Some(&b'T') => Some((logical_schema(SchemaType::Int64, logical::TIMESTAMP), Value::Date(date()? + time(11)?))),
-        10 => Some((logical_schema(SchemaType::Int32, logical::DATE), Value::Date(date()?))),
+        13 => Some((
+            logical_schema(SchemaType::Int32, logical::TIME),
+            Value::Date(time(0)?),
+        )),
+        24 if b.get(10) == Some(&b'T') => Some((
+            logical_schema(SchemaType::Int64, logical::TIMESTAMP),
+            Value::Date(date()? + time(11)?),
+        )),
+        10 => Some((
+            logical_schema(SchemaType::Int32, logical::DATE),
+            Value::Date(date()?),
+        )),
         _ => None,
     }
 }
@@ -539,7 +653,9 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
             out.push('}');
         }
         Value::Date(ms) => out.push_str(&format_date(*ms)),
-        Value::Decimal { unscaled, scale } => out.push_str(&java::big_decimal_to_string(&unscaled.to_string(), *scale)),
+        Value::Decimal { unscaled, scale } => {
+            out.push_str(&java::big_decimal_to_string(&unscaled.to_string(), *scale))
+        }
         other => out.push_str(&crate::reference::java_to_string(other)),
     }
 }
@@ -548,13 +664,23 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
 fn format_date(ms: i64) -> String {
     let days = ms.div_euclid(MILLIS_PER_DAY);
     let tod = ms.rem_euclid(MILLIS_PER_DAY);
-    let time = format!("{:02}:{:02}:{:02}.{:03}Z", tod / 3_600_000, (tod / 60_000) % 60, (tod / 1000) % 60, tod % 1000);
+    let time = format!(
+        "{:02}:{:02}:{:02}.{:03}Z",
+        tod / 3_600_000,
+        (tod / 60_000) % 60,
+        (tod / 1000) % 60,
+        tod % 1000
+    );
     if ms < MILLIS_PER_DAY {
         return time;
     }
     let (y, m, d) = crate::reference::civil_from_days(days);
     let date = format!("{y:04}-{m:02}-{d:02}");
-    if ms % MILLIS_PER_DAY == 0 { date } else { format!("{date}T{time}") }
+    if ms % MILLIS_PER_DAY == 0 {
+        date
+    } else {
+        format!("{date}T{time}")
+    }
 }
 
 #[cfg(test)]
@@ -569,29 +695,62 @@ mod tests {
     #[test]
     fn parses_like_values() {
         assert_eq!(ty("true"), (Some(SchemaType::Boolean), Value::Bool(true)));
-        assert_eq!(ty("true}"), (Some(SchemaType::String), Value::String("true}".into())));
+        assert_eq!(
+            ty("true}"),
+            (Some(SchemaType::String), Value::String("true}".into()))
+        );
         assert_eq!(ty("42"), (Some(SchemaType::Int8), Value::I8(42)));
         assert_eq!(ty("300"), (Some(SchemaType::Int16), Value::I16(300)));
         assert_eq!(ty("1.0"), (Some(SchemaType::Int8), Value::I8(1)));
         assert_eq!(ty("1.5"), (Some(SchemaType::Float32), Value::F32(1.5)));
-        assert_eq!(ty("hello world"), (Some(SchemaType::String), Value::String("hello world".into())));
+        assert_eq!(
+            ty("hello world"),
+            (
+                Some(SchemaType::String),
+                Value::String("hello world".into())
+            )
+        );
         assert_eq!(ty("null"), (None, Value::Null));
         let (s, v) = ty("[1,2,300]");
         assert_eq!(s, Some(SchemaType::Array));
-        assert_eq!(v, Value::Array(vec![Value::I16(1), Value::I16(2), Value::I16(300)]));
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::I16(1), Value::I16(2), Value::I16(300)])
+        );
         let (s, v) = ty("{\"a\":1,\"b\":2}");
         assert_eq!(s, Some(SchemaType::Map));
-        assert_eq!(v, Value::Map(vec![(Value::String("a".into()), Value::I8(1)), (Value::String("b".into()), Value::I8(2))]));
+        assert_eq!(
+            v,
+            Value::Map(vec![
+                (Value::String("a".into()), Value::I8(1)),
+                (Value::String("b".into()), Value::I8(2))
+            ])
+        );
         assert_eq!(ty("2023-11-14").1, Value::Date(1_699_920_000_000));
         assert_eq!(ty("12:00:00.000Z").1, Value::Date(43_200_000));
-        assert_eq!(ty("[1,"), (Some(SchemaType::String), Value::String("[1,".into())));
+        assert_eq!(
+            ty("[1,"),
+            (Some(SchemaType::String), Value::String("[1,".into()))
+        );
     }
 
     #[test]
     fn renders_like_values() {
-        assert_eq!(convert_to_string(&Value::Array(vec![Value::String("a\"b".into()), Value::I32(1)])), r#"["a\"b",1]"#);
-        assert_eq!(convert_to_string(&Value::Date(1_699_920_000_000)), "2023-11-14");
-        assert_eq!(convert_to_string(&Value::Date(1_700_000_000_000)), "2023-11-14T22:13:20.000Z");
+        assert_eq!(
+            convert_to_string(&Value::Array(vec![
+                Value::String("a\"b".into()),
+                Value::I32(1)
+            ])),
+            r#"["a\"b",1]"#
+        );
+        assert_eq!(
+            convert_to_string(&Value::Date(1_699_920_000_000)),
+            "2023-11-14"
+        );
+        assert_eq!(
+            convert_to_string(&Value::Date(1_700_000_000_000)),
+            "2023-11-14T22:13:20.000Z"
+        );
         assert_eq!(convert_to_string(&Value::Date(1000)), "00:00:01.000Z");
     }
 }

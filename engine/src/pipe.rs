@@ -285,7 +285,10 @@ fn convert_headers_in(
 ) -> Result<Vec<ConnectHeader>, ConnectError> {
     headers
         .iter()
-        .map(|(k, v)| conv.to_connect(topic, k, v.as_deref()).map(|(s, v)| (k.clone(), s, v)))
+        .map(|(k, v)| {
+            conv.to_connect(topic, k, v.as_deref())
+                .map(|(s, v)| (k.clone(), s, v))
+        })
         .collect()
 }
 
