@@ -169,12 +169,12 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
             }
             content.push_str(p.next());
         }
-        if let Some((Some(s), v)) = parse_string(&content) {
-            if matches!(
-                s.logical(),
-                Some(logical::DATE | logical::TIME | logical::TIMESTAMP)
-            ) {
-                return Ok(Some((Some(s), v)));
+        if let Some((Some(s), v)) = parse_string(&content)
+            && matches!(s.logical(), Some(logical::DATE | logical::TIME | logical::TIMESTAMP))
+        {
+            return Ok(Some((Some(s), v)));
+        }
+        return Ok(Some((Some(s), v)));
             }
         }
         return Ok(Some((
@@ -214,20 +214,20 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
     let first = token.chars().next().unwrap_or(' ');
     if first.is_ascii_digit() {
         let pos = p.mark();
-        if let Some(rest) = p.next_n(4) {
-            if let Some(t) = parse_temporal(&format!("{token}{rest}")) {
-                return Ok(Some(t));
-            }
+        if let Some(rest) = p.next_n(4)
+            && let Some(t) = parse_temporal(&format!("{token}{rest}"))
+        {
+            return Ok(Some(t));
         }
         p.rewind(pos);
         if let Some(t) = parse_temporal(token) {
             return Ok(Some(t));
         }
     }
-    if first.is_ascii_digit() || first == '+' || first == '-' {
-        if let Some(n) = parse_number(token) {
-            return Ok(Some(n));
-        }
+    if (first.is_ascii_digit() || first == '+' || first == '-')
+        && let Some(n) = parse_number(token)
+    {
+        return Ok(Some(n));
     }
     if embedded {
         return Err(ParseFail);
