@@ -170,12 +170,12 @@ fn parse(p: &mut Parser<'_>, embedded: bool) -> Result<Option<SchemaAndValue>, P
             content.push_str(p.next());
         }
         if let Some((Some(s), v)) = parse_string(&content)
-            && matches!(s.logical(), Some(logical::DATE | logical::TIME | logical::TIMESTAMP))
+            && matches!(
+                s.logical(),
+                Some(logical::DATE | logical::TIME | logical::TIMESTAMP)
+            )
         {
             return Ok(Some((Some(s), v)));
-        }
-        return Ok(Some((Some(s), v)));
-            }
         }
         return Ok(Some((
             Some(primitive(SchemaType::String)),
