@@ -228,16 +228,10 @@ pub fn run(
             }
         }
     };
-    if config
-        .get("transforms")
-        .is_some_and(|t| !t.trim().is_empty())
-    {
-        return Outcome::Error {
-            stage: "CONFIG",
-            exception: "sluice.NotImplemented",
-            message: Some("transformations are not implemented yet".into()),
-        };
-    }
+    let chain = match sluice_smt::Chain::configure(config) {
+        Ok(c) => c,
+        Err(e) => return err("CONFIG", e),
+    };
     let outbound = outbound.as_ref().unwrap_or(&inbound);
 
     let (key_schema, key) = match inbound.key.to_connect(input.key.as_deref()) {
@@ -252,23 +246,53 @@ pub fn run(
         Ok(h) => h,
         Err(e) => return err("HEADER_CONVERTER", e),
     };
-    let headers_out = match convert_headers_out(&outbound.header, &headers) {
-        Ok(h) => h,
-        Err(e) => return err("HEADER_CONVERTER", e),
-    };
-    let key_out = match outbound.key.from_connect(key_schema.as_deref(), &key) {
-        Ok(b) => b,
-        Err(e) => return err("KEY_CONVERTER", e),
-    };
-    let value_out = match outbound.value.from_connect(value_schema.as_deref(), &value) {
-        Ok(b) => b,
-        Err(e) => return err("VALUE_CONVERTER", e),
-    };
-    Outcome::Record(PipeRecord {
+    let record = sluice_smt::ConnectRecord {
         topic: input.topic.clone(),
         partition: input.partition,
         offset: input.offset,
         timestamp: input.timestamp,
+        key_schema,
+        key,
+        value_schema,
+        value,
+        headers: headers
+            .into_iter()
+            .map(|(key, schema, value)| sluice_smt::Header { key, schema, value })
+            .collect(),
+    };
+    let record = match chain.apply(record) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Outcome::Dropped,
+        Err(e) => return err("TRANSFORMATION", e),
+    };
+    let headers: Vec<ConnectHeader> = record
+        .headers
+        .iter()
+        .map(|h| (h.key.clone(), h.schema.clone(), h.value.clone()))
+        .collect();
+    let headers_out = match convert_headers_out(&outbound.header, &headers) {
+        Ok(h) => h,
+        Err(e) => return err("HEADER_CONVERTER", e),
+    };
+    let key_out = match outbound
+        .key
+        .from_connect(record.key_schema.as_deref(), &record.key)
+    {
+        Ok(b) => b,
+        Err(e) => return err("KEY_CONVERTER", e),
+    };
+    let value_out = match outbound
+        .value
+        .from_connect(record.value_schema.as_deref(), &record.value)
+    {
+        Ok(b) => b,
+        Err(e) => return err("VALUE_CONVERTER", e),
+    };
+    Outcome::Record(PipeRecord {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
         key: key_out,
         value: value_out,
         headers: headers_out,

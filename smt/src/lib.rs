@@ -1,3 +1,14 @@
-//! Single message transforms and predicates over Arrow record batches (batch in, batch
-//! out). Not built yet: Kafka's 16 SMTs and 3 predicates land here, checked against the
-//! conformance corpus through `sluice pipe`, which today reports them as not implemented.
+//! Single message transforms and predicates with Kafka Connect 3.8's classes, config keys
+//! and semantics. This first layer works on one [`record::ConnectRecord`] at a time (the
+//! reference model that `sluice pipe` runs and the batch kernels are checked against);
+//! [`chain`] configures a connector's `transforms`/`predicates` exactly as Kafka's runtime.
+
+pub mod chain;
+pub mod config;
+pub mod predicates;
+pub mod record;
+pub mod transforms;
+mod util;
+
+pub use chain::Chain;
+pub use record::{ConnectRecord, Header};

@@ -1,0 +1,440 @@
+//! Field-level transformations on structs (schema'd) and maps (schemaless):
+//! ReplaceField, InsertField, MaskField. Rebuilt struct schemas start from
+//! `SchemaUtil.copySchemaBasics` (name, version, doc, parameters; not optionality).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sluice_codecs::error::ConnectError;
+use sluice_codecs::schema::{ConnectSchema, SchemaType, logical};
+use sluice_codecs::value::{Struct, Value};
+
+use crate::config::{Props, invalid_value};
+use crate::record::{ConnectRecord, Side};
+use crate::util::{copy_basics, map_get, push_field, require_map, require_struct};
+
+fn struct_basics(schema: &ConnectSchema) -> ConnectSchema {
+    let mut s = copy_basics(schema);
+    s.optional = false;
+    s
+}
+
+fn add_field(
+    s: &mut ConnectSchema,
+    name: &str,
+    schema: Arc<ConnectSchema>,
+) -> Result<(), ConnectError> {
+    if s.field(name).is_some() {
+        return Err(ConnectError::schema_builder(format!(
+            "Cannot create field because of field name duplication {name}"
+        )));
+    }
+    push_field(s, name, schema);
+    Ok(())
+}
+
+/// `Struct.get(field)`: a null falls back to the field's default.
+fn get_with_default(st: &Struct, index: usize) -> Value {
+    match &st.values[index] {
+        Value::Null => st.schema.fields[index]
+            .schema
+            .default
+            .clone()
+            .unwrap_or(Value::Null),
+        v => v.clone(),
+    }
+}
+
+/// `Struct.put` validation of a required field.
+fn check_put(name: &str, schema: &ConnectSchema, v: &Value) -> Result<(), ConnectError> {
+    if v.is_null() && !schema.optional {
+        return Err(ConnectError::data(format!(
+            "Invalid value: null used for required field: \"{name}\", schema type: {}",
+            schema.type_name()
+        )));
+    }
+    Ok(())
+}
+
+/// `ReplaceField$Key/$Value`: `exclude`, `include`, `renames` (and the deprecated
+/// `blacklist`/`whitelist`).
+#[derive(Debug)]
+pub struct ReplaceField {
+    side: Side,
+    exclude: Vec<String>,
+    include: Vec<String>,
+    renames: Vec<(String, String)>,
+}
+
+impl ReplaceField {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        let exclude = if p.get("exclude").is_some() {
+            p.list("exclude", Some(&[]))?
+        } else {
+            p.list("blacklist", Some(&[]))?
+        };
+        let include = if p.get("include").is_some() {
+            p.list("include", Some(&[]))?
+        } else {
+            p.list("whitelist", Some(&[]))?
+        };
+        let raw = p.list("renames", Some(&[]))?;
+        let mut renames = Vec::new();
+        for r in &raw {
+            match r.split(':').collect::<Vec<_>>().as_slice() {
+                [a, b] => renames.push((a.to_string(), b.to_string())),
+                _ => {
+                    return Err(invalid_value(
+                        &format!("[{}]", raw.join(", ")),
+                        "renames",
+                        &format!("Invalid rename mapping: {r}"),
+                    ));
+                }
+            }
+        }
+        Ok(Self {
+            side,
+            exclude,
+            include,
+            renames,
+        })
+    }
+
+    fn keep(&self, name: &str) -> bool {
+        !self.exclude.iter().any(|e| e == name)
+            && (self.include.is_empty() || self.include.iter().any(|i| i == name))
+    }
+
+    fn renamed<'a>(&'a self, name: &'a str) -> &'a str {
+        self.renames
+            .iter()
+            .find(|(a, _)| a == name)
+            .map_or(name, |(_, b)| b.as_str())
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        const PURPOSE: &str = "field replacement";
+        let (schema, value) = r.side(self.side);
+        if value.is_null() {
+            return Ok(r);
+        }
+        match schema {
+            None => {
+                let m = require_map(value, PURPOSE)?;
+                let mut out = Vec::with_capacity(m.len());
+                for (k, v) in m {
+                    let name = match k {
+                        Value::String(s) => s.as_str(),
+                        _ => continue,
+                    };
+                    if self.keep(name) {
+                        Value::map_put(
+                            &mut out,
+                            Value::String(self.renamed(name).to_string()),
+                            v.clone(),
+                        );
+                    }
+                }
+                Ok(r.clone().with_side(self.side, None, Value::Map(out)))
+            }
+            Some(_) => {
+                let st = require_struct(value, PURPOSE)?;
+                let mut ns = struct_basics(&st.schema);
+                let mut values = Vec::new();
+                for f in &st.schema.fields {
+                    if self.keep(&f.name) {
+                        add_field(&mut ns, self.renamed(&f.name), f.schema.clone())?;
+                        values.push(get_with_default(st, f.index));
+                    }
+                }
+                let ns = Arc::new(ns);
+                Ok(r.clone().with_side(
+                    self.side,
+                    Some(ns.clone()),
+                    Value::Struct(Struct { schema: ns, values }),
+                ))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Insertion {
+    name: String,
+    optional: bool,
+}
+
+fn insertion(p: Props<'_>, key: &str) -> Option<Insertion> {
+    let spec = p.get(key)?;
+    if spec.is_empty() {
+        return None;
+    }
+    Some(if let Some(n) = spec.strip_suffix('?') {
+        Insertion {
+            name: n.into(),
+            optional: true,
+        }
+    } else if let Some(n) = spec.strip_suffix('!') {
+        Insertion {
+            name: n.into(),
+            optional: false,
+        }
+    } else {
+        Insertion {
+            name: spec.into(),
+            optional: true,
+        }
+    })
+}
+
+fn timestamp_schema(optional: bool) -> Arc<ConnectSchema> {
+    let mut s = ConnectSchema::new(SchemaType::Int64, optional);
+    s.name = Some(logical::TIMESTAMP.into());
+    s.version = Some(1);
+    Arc::new(s)
+}
+
+/// `InsertField$Key/$Value`: adds topic, partition, offset, timestamp and a static field.
+#[derive(Debug)]
+pub struct InsertField {
+    side: Side,
+    topic: Option<Insertion>,
+    partition: Option<Insertion>,
+    offset: Option<Insertion>,
+    timestamp: Option<Insertion>,
+    static_field: Option<Insertion>,
+    static_value: Option<String>,
+}
+
+impl InsertField {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        Ok(Self {
+            side,
+            topic: insertion(p, "topic.field"),
+            partition: insertion(p, "partition.field"),
+            offset: insertion(p, "offset.field"),
+            timestamp: insertion(p, "timestamp.field"),
+            static_field: insertion(p, "static.field"),
+            static_value: p.get("static.value").map(str::to_string),
+        })
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        const PURPOSE: &str = "field insertion";
+        let (schema, value) = r.side(self.side);
+        if value.is_null() {
+            return Ok(r);
+        }
+        match schema {
+            None => {
+                let mut m = require_map(value, PURPOSE)?.clone();
+                let mut put = |k: &Insertion, v: Value| {
+                    Value::map_put(&mut m, Value::String(k.name.clone()), v)
+                };
+                if let Some(f) = &self.topic {
+                    put(f, Value::String(r.topic.clone()));
+                }
+                if let Some(f) = &self.partition {
+                    put(f, Value::I32(r.partition));
+                }
+                if let Some(f) = &self.offset {
+                    put(f, Value::I64(r.offset));
+                }
+                if let (Some(f), Some(ts)) = (&self.timestamp, r.timestamp) {
+                    put(f, Value::I64(ts));
+                }
+                if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
+                    put(f, Value::String(v.clone()));
+                }
+                Ok(r.clone().with_side(self.side, None, Value::Map(m)))
+            }
+            Some(_) => {
+                let st = require_struct(value, PURPOSE)?;
+                let mut ns = struct_basics(&st.schema);
+                let mut values: Vec<Value> = Vec::new();
+                for f in &st.schema.fields {
+                    add_field(&mut ns, &f.name, f.schema.clone())?;
+                    values.push(get_with_default(st, f.index));
+                }
+                let string = |o: bool| Arc::new(ConnectSchema::new(SchemaType::String, o));
+                let mut extra: Vec<(&Insertion, Arc<ConnectSchema>, Value)> = Vec::new();
+                if let Some(f) = &self.topic {
+                    extra.push((f, string(f.optional), Value::String(r.topic.clone())));
+                }
+                if let Some(f) = &self.partition {
+                    extra.push((
+                        f,
+                        Arc::new(ConnectSchema::new(SchemaType::Int32, f.optional)),
+                        Value::I32(r.partition),
+                    ));
+                }
+                if let Some(f) = &self.offset {
+                    extra.push((
+                        f,
+                        Arc::new(ConnectSchema::new(SchemaType::Int64, f.optional)),
+                        Value::I64(r.offset),
+                    ));
+                }
+                if let Some(f) = &self.timestamp {
+                    extra.push((
+                        f,
+                        timestamp_schema(f.optional),
+                        r.timestamp.map_or(Value::Null, Value::Date),
+                    ));
+                }
+                if let Some(f) = &self.static_field {
+                    extra.push((
+                        f,
+                        string(f.optional),
+                        self.static_value.clone().map_or(Value::Null, Value::String),
+                    ));
+                }
+                for (f, s, v) in extra {
+                    add_field(&mut ns, &f.name, s.clone())?;
+                    if !v.is_null() {
+                        check_put(&f.name, &s, &v)?;
+                    }
+                    values.push(v);
+                }
+                let ns = Arc::new(ns);
+                Ok(r.clone().with_side(
+                    self.side,
+                    Some(ns.clone()),
+                    Value::Struct(Struct { schema: ns, values }),
+                ))
+            }
+        }
+    }
+}
+
+/// `MaskField$Key/$Value`: replaces listed fields with the type's zero value or `replacement`.
+#[derive(Debug)]
+pub struct MaskField {
+    side: Side,
+    fields: Vec<String>,
+    replacement: Option<String>,
+}
+
+impl MaskField {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        Ok(Self {
+            side,
+            fields: p.non_empty_list("fields")?,
+            replacement: p.get("replacement").map(str::to_string),
+        })
+    }
+
+    fn masked(&self, v: &Value) -> Result<Value, ConnectError> {
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        match &self.replacement {
+            None => Ok(match v {
+                Value::Bool(_) => Value::Bool(false),
+                Value::I8(_) => Value::I8(0),
+                Value::I16(_) => Value::I16(0),
+                Value::I32(_) => Value::I32(0),
+                Value::I64(_) => Value::I64(0),
+                Value::F32(_) => Value::F32(0.0),
+                Value::F64(_) => Value::F64(0.0),
+                Value::Decimal { .. } => Value::Decimal {
+                    unscaled: 0,
+                    scale: 0,
+                },
+                Value::Date(_) => Value::Date(0),
+                Value::String(_) => Value::String(String::new()),
+                Value::Array(_) => Value::Array(vec![]),
+                Value::Map(_) => Value::Map(vec![]),
+                other => {
+                    return Err(ConnectError::data(format!(
+                        "Cannot mask value of type: {}",
+                        other.java_class()
+                    )));
+                }
+            }),
+            Some(rep) => {
+                let number = || -> Result<(i128, i32), ConnectError> {
+                    sluice_codecs::connect_json::parse_decimal(rep.trim()).map_err(|_| {
+                        ConnectError::data(format!(
+                            "Unable to convert {rep} (class java.lang.String) to a number"
+                        ))
+                    })
+                };
+                let long = || -> Result<i64, ConnectError> {
+                    let (u, s) = number()?;
+                    let div = 10i128.checked_pow(s.max(0) as u32).unwrap_or(i128::MAX);
+                    let mul = 10i128.checked_pow((-s).max(0) as u32).unwrap_or(1);
+                    Ok((u / div).wrapping_mul(mul) as i64)
+                };
+                let double = || -> Result<f64, ConnectError> {
+                    number()?;
+                    Ok(rep.trim().parse::<f64>().unwrap_or(0.0))
+                };
+                Ok(match v {
+                    Value::I8(_) => Value::I8(long()? as i8),
+                    Value::I16(_) => Value::I16(long()? as i16),
+                    Value::I32(_) => Value::I32(long()? as i32),
+                    Value::I64(_) => Value::I64(long()?),
+                    Value::F32(_) => Value::F32(double()? as f32),
+                    Value::F64(_) => Value::F64(double()?),
+                    Value::String(_) => Value::String(rep.clone()),
+                    Value::Decimal { .. } => {
+                        let (unscaled, scale) = sluice_codecs::connect_json::parse_decimal(rep)
+                            .map_err(|_| {
+                                ConnectError::data(format!(
+                                    "Unable to convert {rep} (class java.lang.String) to number"
+                                ))
+                            })?;
+                        Value::Decimal { unscaled, scale }
+                    }
+                    other => {
+                        return Err(ConnectError::data(format!(
+                            "Cannot mask value of type {} with custom replacement.",
+                            other.java_class()
+                        )));
+                    }
+                })
+            }
+        }
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        const PURPOSE: &str = "mask fields";
+        let (schema, value) = r.side(self.side);
+        match schema {
+            None => {
+                let m = require_map(value, PURPOSE)?;
+                let mut out = m.clone();
+                for f in &self.fields {
+                    let masked = self.masked(map_get(m, f).unwrap_or(&Value::Null))?;
+                    Value::map_put(&mut out, Value::String(f.clone()), masked);
+                }
+                Ok(r.clone().with_side(self.side, None, Value::Map(out)))
+            }
+            Some(s) => {
+                let st = require_struct(value, PURPOSE)?;
+                let mut values = Vec::with_capacity(st.values.len());
+                for f in &st.schema.fields {
+                    let orig = get_with_default(st, f.index);
+                    values.push(if self.fields.contains(&f.name) {
+                        self.masked(&orig)?
+                    } else {
+                        orig
+                    });
+                }
+                let schema = s.clone();
+                Ok(r.clone().with_side(
+                    self.side,
+                    Some(schema),
+                    Value::Struct(Struct {
+                        schema: st.schema.clone(),
+                        values,
+                    }),
+                ))
+            }
+        }
+    }
+}

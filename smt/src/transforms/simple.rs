@@ -1,0 +1,404 @@
+//! Routing, header and whole-value transformations: RegexRouter, DropHeaders, InsertHeader,
+//! SetSchemaMetadata, HoistField, ExtractField, ValueToKey.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex::Regex;
+use sluice_codecs::error::ConnectError;
+use sluice_codecs::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::value::{Struct, Value};
+
+use crate::config::Props;
+use crate::predicates::full_match_regex;
+use crate::record::{ConnectRecord, Header, Side};
+use crate::util::{map_get, push_field, require_map, require_schema, require_struct};
+
+/// `RegexRouter`: if the whole topic matches `regex`, replace it (Java `replaceFirst`).
+#[derive(Debug)]
+pub struct RegexRouter {
+    regex: Regex,
+    replacement: String,
+}
+
+/// Translates a Java replacement string (`$1`, `${name}`, `\$`) into the regex crate's syntax.
+fn java_replacement(rep: &str, groups: usize) -> String {
+    let mut out = String::with_capacity(rep.len());
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            '$' => {
+                if chars.peek() == Some(&'{') {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                } else {
+                    // Java takes the longest run of digits that is still a valid group number.
+                    let mut n: usize = 0;
+                    let mut any = false;
+                    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                        let candidate = n * 10 + d as usize;
+                        if any && candidate > groups {
+                            break;
+                        }
+                        n = candidate;
+                        any = true;
+                        chars.next();
+                    }
+                    if any {
+                        out.push_str(&format!("${{{n}}}"));
+                    } else {
+                        out.push_str("$$");
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl RegexRouter {
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        let regex = p.required("regex")?;
+        let replacement = p.required("replacement")?;
+        let regex = full_match_regex(regex, "regex")?;
+        let replacement = java_replacement(replacement, regex.captures_len() - 1);
+        Ok(Self { regex, replacement })
+    }
+
+    pub fn apply(&self, mut r: ConnectRecord) -> ConnectRecord {
+        if self.regex.is_match(&r.topic) {
+            r.topic = self
+                .regex
+                .replace(&r.topic, self.replacement.as_str())
+                .into_owned();
+        }
+        r
+    }
+}
+
+/// `DropHeaders`: removes every header whose key is in `headers`.
+#[derive(Debug)]
+pub struct DropHeaders {
+    headers: Vec<String>,
+}
+
+impl DropHeaders {
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        Ok(Self {
+            headers: Props(props).non_empty_list("headers")?,
+        })
+    }
+
+    pub fn apply(&self, mut r: ConnectRecord) -> ConnectRecord {
+        r.headers.retain(|h| !self.headers.contains(&h.key));
+        r
+    }
+}
+
+/// `InsertHeader`: appends header `header` with `value.literal` parsed as `Values` does.
+#[derive(Debug)]
+pub struct InsertHeader {
+    header: String,
+    schema: Option<Arc<ConnectSchema>>,
+    value: Value,
+}
+
+impl InsertHeader {
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        let header = p.required("header")?.to_string();
+        let literal = p.required("value.literal")?;
+        let (schema, value) =
+            sluice_codecs::values::parse_string(literal).unwrap_or((None, Value::Null));
+        Ok(Self {
+            header,
+            schema,
+            value,
+        })
+    }
+
+    pub fn apply(&self, mut r: ConnectRecord) -> ConnectRecord {
+        r.headers.push(Header {
+            key: self.header.clone(),
+            schema: self.schema.clone(),
+            value: self.value.clone(),
+        });
+        r
+    }
+}
+
+/// `SetSchemaMetadata$Key/$Value`: replaces the schema's name and/or version.
+#[derive(Debug)]
+pub struct SetSchemaMetadata {
+    side: Side,
+    name: Option<String>,
+    version: Option<i32>,
+}
+
+impl SetSchemaMetadata {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        Ok(Self {
+            side,
+            name: p.get("schema.name").map(str::to_string),
+            version: p.int("schema.version")?,
+        })
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        let (schema, value) = r.side(self.side);
+        let schema = require_schema(schema, "updating schema metadata")?;
+        let mut updated = (**schema).clone();
+        if let Some(n) = &self.name {
+            updated.name = Some(n.clone());
+        }
+        if let Some(v) = self.version {
+            updated.version = Some(v);
+        }
+        let updated = Arc::new(updated);
+        let value = match value {
+            Value::Struct(s) => Value::Struct(Struct {
+                schema: updated.clone(),
+                values: s.values.clone(),
+            }),
+            other => other.clone(),
+        };
+        Ok(r.with_side(self.side, Some(updated), value))
+    }
+}
+
+/// `HoistField$Key/$Value`: wraps the value in a struct (or map) with one field.
+#[derive(Debug)]
+pub struct HoistField {
+    side: Side,
+    field: String,
+}
+
+impl HoistField {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        Ok(Self {
+            side,
+            field: Props(props).required("field")?.to_string(),
+        })
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        let (schema, value) = r.side(self.side);
+        match schema {
+            None => {
+                let v = Value::Map(vec![(Value::String(self.field.clone()), value.clone())]);
+                Ok(r.clone().with_side(self.side, None, v))
+            }
+            Some(s) => {
+                let mut st = ConnectSchema::new(SchemaType::Struct, false);
+                push_field(&mut st, &self.field, s.clone());
+                if value.is_null() && !s.optional {
+                    return Err(ConnectError::data(format!(
+                        "Invalid value: null used for required field: \"{}\", schema type: {}",
+                        self.field,
+                        s.type_name()
+                    )));
+                }
+                let st = Arc::new(st);
+                let v = Value::Struct(Struct {
+                    schema: st.clone(),
+                    values: vec![value.clone()],
+                });
+                Ok(r.clone().with_side(self.side, Some(st), v))
+            }
+        }
+    }
+}
+
+/// A field path of `ExtractField` (`field.syntax.version` V1: a plain name; V2: dotted path
+/// with backtick quoting).
+#[derive(Debug, Clone)]
+struct FieldPath {
+    original: String,
+    steps: Vec<String>,
+}
+
+fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
+    if !v2 || !path.contains('.') && !path.contains('`') {
+        return Ok(FieldPath {
+            original: path.to_string(),
+            steps: vec![path.to_string()],
+        });
+    }
+    let chars: Vec<char> = path.chars().collect();
+    let mut steps = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' && cur.is_empty() && (i == 0 || chars[i - 1] == '.') {
+            // A quoted step: up to the closing backtick followed by '.' or the end.
+            let start = i;
+            i += 1;
+            let mut closed = false;
+            while i < chars.len() {
+                if chars[i] == '\\' && chars.get(i + 1) == Some(&'`') {
+                    cur.push('`');
+                    i += 2;
+                    continue;
+                }
+                if chars[i] == '`' && (i + 1 == chars.len() || chars[i + 1] == '.') {
+                    closed = true;
+                    i += 1;
+                    break;
+                }
+                cur.push(chars[i]);
+                i += 1;
+            }
+            if !closed {
+                return Err(ConnectError::config(format!(
+                    "Incomplete backtick pair in path: [{path}], consider adding a backslash before backtick at position {start} to escape it"
+                )));
+            }
+            continue;
+        }
+        if c == '.' {
+            steps.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+        i += 1;
+    }
+    steps.push(cur);
+    Ok(FieldPath {
+        original: path.to_string(),
+        steps,
+    })
+}
+
+/// `ExtractField$Key/$Value`: replaces the value with one of its fields.
+#[derive(Debug)]
+pub struct ExtractField {
+    side: Side,
+    path: FieldPath,
+}
+
+impl ExtractField {
+    pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
+        let field = p.required("field")?;
+        let version = p.one_of_ci("field.syntax.version", "V1", &["V1", "V2"])?;
+        Ok(Self {
+            side,
+            path: parse_path(field, version == "V2")?,
+        })
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        const PURPOSE: &str = "field extraction";
+        let (schema, value) = r.side(self.side);
+        match schema {
+            None => {
+                if value.is_null() {
+                    return Ok(r.clone().with_side(self.side, None, Value::Null));
+                }
+                let mut cur = value;
+                for (i, step) in self.path.steps.iter().enumerate() {
+                    let m = if i == 0 {
+                        require_map(cur, PURPOSE)?
+                    } else {
+                        match cur {
+                            Value::Map(m) => m,
+                            _ => return Ok(r.clone().with_side(self.side, None, Value::Null)),
+                        }
+                    };
+                    match map_get(m, step) {
+                        Some(v) => cur = v,
+                        None => return Ok(r.clone().with_side(self.side, None, Value::Null)),
+                    }
+                }
+                let v = cur.clone();
+                Ok(r.clone().with_side(self.side, None, v))
+            }
+            Some(s) => {
+                if !value.is_null() {
+                    require_struct(value, PURPOSE)?;
+                }
+                let mut field_schema = s.clone();
+                let mut cur = Some(value);
+                for step in &self.path.steps {
+                    let f = match field_schema.schema_type {
+                        SchemaType::Struct => field_schema.field(step).cloned(),
+                        _ => None,
+                    };
+                    let Some(f) = f else {
+                        return Err(ConnectError {
+                            exception: "java.lang.IllegalArgumentException",
+                            message: Some(format!("Unknown field: {}", self.path.original)),
+                        });
+                    };
+                    cur = match cur {
+                        Some(Value::Struct(st)) => Some(&st.values[f.index]),
+                        _ => None,
+                    };
+                    field_schema = f.schema.clone();
+                }
+                let v = cur.cloned().unwrap_or(Value::Null);
+                Ok(r.clone().with_side(self.side, Some(field_schema), v))
+            }
+        }
+    }
+}
+
+/// `ValueToKey`: the key becomes a struct (or map) of the listed value fields.
+#[derive(Debug)]
+pub struct ValueToKey {
+    fields: Vec<String>,
+}
+
+impl ValueToKey {
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        Ok(Self {
+            fields: Props(props).non_empty_list("fields")?,
+        })
+    }
+
+    pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
+        const PURPOSE: &str = "copying fields from value to key";
+        match &r.value_schema {
+            None => {
+                let m = require_map(&r.value, PURPOSE)?;
+                let mut key = Vec::with_capacity(self.fields.len());
+                for f in &self.fields {
+                    Value::map_put(
+                        &mut key,
+                        Value::String(f.clone()),
+                        map_get(m, f).cloned().unwrap_or(Value::Null),
+                    );
+                }
+                Ok(r.clone().with_side(Side::Key, None, Value::Map(key)))
+            }
+            Some(vs) => {
+                let st = require_struct(&r.value, PURPOSE)?;
+                let mut ks = ConnectSchema::new(SchemaType::Struct, false);
+                let mut values = Vec::with_capacity(self.fields.len());
+                for f in &self.fields {
+                    let field = vs
+                        .field(f)
+                        .ok_or_else(|| ConnectError::data(format!("Field does not exist: {f}")))?;
+                    push_field(&mut ks, f, field.schema.clone());
+                    values.push(st.values[field.index].clone());
+                }
+                let ks = Arc::new(ks);
+                Ok(r.clone().with_side(
+                    Side::Key,
+                    Some(ks.clone()),
+                    Value::Struct(Struct { schema: ks, values }),
+                ))
+            }
+        }
+    }
+}
