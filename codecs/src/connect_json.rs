@@ -432,7 +432,10 @@ pub fn convert_to_connect(
                     );
                 }
             }
-            Value::Map(entries)
+            Value::Map(crate::value::java_hash_order(
+                entries,
+                crate::value::JavaMapInit::Default,
+            ))
         }
         SchemaType::Struct => {
             if !matches!(node, Node::Object(_)) {
@@ -479,7 +482,10 @@ fn schemaless_to_connect(node: &Node) -> Result<Value, ConnectError> {
                     schemaless_to_connect(v)?,
                 );
             }
-            Value::Map(entries)
+            Value::Map(crate::value::java_hash_order(
+                entries,
+                crate::value::JavaMapInit::Default,
+            ))
         }
     })
 }

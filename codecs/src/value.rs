@@ -72,3 +72,110 @@ impl Value {
         }
     }
 }
+
+/// How a Java `HashMap` was created; decides its table size and so its iteration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JavaMapInit {
+    /// `new HashMap<>()`.
+    Default,
+    /// `new HashMap<>(initialCapacity)`.
+    Capacity(usize),
+    /// `new HashMap<>(otherMap)` copying a map of this many entries.
+    CopyOf(usize),
+}
+
+/// `hashCode()` of a key as Java computes it; `None` for keys whose hash we do not model.
+fn java_hash(key: &Value) -> Option<i32> {
+    Some(match key {
+        Value::String(s) => s
+            .encode_utf16()
+            .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u))),
+        Value::I8(v) => i32::from(*v),
+        Value::I16(v) => i32::from(*v),
+        Value::I32(v) => *v,
+        Value::I64(v) => (*v ^ ((*v as u64) >> 32) as i64) as i32,
+        Value::Bool(b) => {
+            if *b {
+                1231
+            } else {
+                1237
+            }
+        }
+        Value::F64(d) => {
+            let bits = if d.is_nan() {
+                0x7ff8_0000_0000_0000u64
+            } else {
+                d.to_bits()
+            };
+            (bits ^ (bits >> 32)) as i32
+        }
+        _ => return None,
+    })
+}
+
+fn table_size_for(c: usize) -> usize {
+    c.max(1).next_power_of_two()
+}
+
+/// Reorders entries (given in insertion order) into the iteration order of a Java `HashMap`
+/// built by `init` and these insertions: by bucket, then insertion order within a bucket.
+/// Kafka's schemaless maps are HashMaps, so their serialized member order follows this.
+pub fn java_hash_order(entries: Vec<(Value, Value)>, init: JavaMapInit) -> Vec<(Value, Value)> {
+    let Some(hashes) = entries
+        .iter()
+        .map(|(k, _)| java_hash(k))
+        .collect::<Option<Vec<i32>>>()
+    else {
+        return entries;
+    };
+    let mut cap = match init {
+        JavaMapInit::Default => 16,
+        JavaMapInit::Capacity(c) => table_size_for(c),
+        JavaMapInit::CopyOf(n) => table_size_for((n as f64 / 0.75 + 1.0) as usize).max(1),
+    };
+    for size in 1..=entries.len() {
+        while size > (cap as f64 * 0.75) as usize {
+            cap *= 2;
+        }
+    }
+    let mut indexed: Vec<(usize, (Value, Value))> = hashes
+        .iter()
+        .zip(entries)
+        .map(|(h, e)| {
+            let spread = (*h as u32) ^ ((*h as u32) >> 16);
+            ((spread as usize) & (cap - 1), e)
+        })
+        .collect();
+    indexed.sort_by_key(|(bucket, _)| *bucket);
+    indexed.into_iter().map(|(_, e)| e).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &[(Value, Value)]) -> Vec<String> {
+        v.iter()
+            .map(|(k, _)| {
+                if let Value::String(s) = k {
+                    s.clone()
+                } else {
+                    String::new()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn iterates_like_java_hashmap() {
+        let entries: Vec<(Value, Value)> = ["id", "name", "price", "qty", "ok"]
+            .iter()
+            .map(|k| (Value::String(k.to_string()), Value::Null))
+            .collect();
+        // What Java prints for a HashMap filled in this order (observed in Kafka's output).
+        assert_eq!(
+            keys(&java_hash_order(entries, JavaMapInit::Default)),
+            ["price", "qty", "name", "id", "ok"]
+        );
+    }
+}

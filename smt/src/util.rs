@@ -66,11 +66,25 @@ pub fn copy_basics(schema: &ConnectSchema) -> ConnectSchema {
     s
 }
 
-pub fn push_field(s: &mut ConnectSchema, name: &str, schema: Arc<ConnectSchema>) {
+/// `SchemaBuilder.field`: appends a field; empty names and duplicates are refused.
+pub fn push_field(
+    s: &mut ConnectSchema,
+    name: &str,
+    schema: Arc<ConnectSchema>,
+) -> Result<(), ConnectError> {
+    if name.is_empty() {
+        return Err(ConnectError::schema_builder("fieldName cannot be null."));
+    }
+    if s.field(name).is_some() {
+        return Err(ConnectError::schema_builder(format!(
+            "Cannot create field because of field name duplication {name}"
+        )));
+    }
     let index = s.fields.len();
     s.fields.push(sluice_codecs::schema::Field {
         name: name.to_string(),
         index,
         schema,
     });
+    Ok(())
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
 use sluice_codecs::schema::{ConnectSchema, SchemaType, logical};
-use sluice_codecs::value::{Struct, Value};
+use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::{Props, invalid_value};
 use crate::record::{ConnectRecord, Side};
@@ -24,13 +24,7 @@ fn add_field(
     name: &str,
     schema: Arc<ConnectSchema>,
 ) -> Result<(), ConnectError> {
-    if s.field(name).is_some() {
-        return Err(ConnectError::schema_builder(format!(
-            "Cannot create field because of field name duplication {name}"
-        )));
-    }
-    push_field(s, name, schema);
-    Ok(())
+    push_field(s, name, schema)
 }
 
 /// `Struct.get(field)`: a null falls back to the field's default.
@@ -136,6 +130,7 @@ impl ReplaceField {
                         );
                     }
                 }
+                let out = java_hash_order(out, JavaMapInit::Capacity(m.len()));
                 Ok(r.clone().with_side(self.side, None, Value::Map(out)))
             }
             Some(_) => {
@@ -248,7 +243,12 @@ impl InsertField {
                 if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
                     put(f, Value::String(v.clone()));
                 }
-                Ok(r.clone().with_side(self.side, None, Value::Map(m)))
+                let n = require_map(value, PURPOSE)?.len();
+                Ok(r.clone().with_side(
+                    self.side,
+                    None,
+                    Value::Map(java_hash_order(m, JavaMapInit::CopyOf(n))),
+                ))
             }
             Some(_) => {
                 let st = require_struct(value, PURPOSE)?;
@@ -412,6 +412,7 @@ impl MaskField {
                     let masked = self.masked(map_get(m, f).unwrap_or(&Value::Null))?;
                     Value::map_put(&mut out, Value::String(f.clone()), masked);
                 }
+                let out = java_hash_order(out, JavaMapInit::CopyOf(m.len()));
                 Ok(r.clone().with_side(self.side, None, Value::Map(out)))
             }
             Some(s) => {

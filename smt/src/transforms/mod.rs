@@ -119,7 +119,7 @@ impl Transform {
     pub fn apply(&self, r: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
         match self {
             Transform::Filter => Ok(None),
-            Transform::RegexRouter(t) => Ok(Some(t.apply(r))),
+            Transform::RegexRouter(t) => t.apply(r).map(Some),
             Transform::DropHeaders(t) => Ok(Some(t.apply(r))),
             Transform::InsertHeader(t) => Ok(Some(t.apply(r))),
             Transform::SetSchemaMetadata(t) => t.apply(r).map(Some),

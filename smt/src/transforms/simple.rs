@@ -7,7 +7,7 @@ use std::sync::Arc;
 use regex::Regex;
 use sluice_codecs::error::ConnectError;
 use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::{Struct, Value};
+use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::Props;
 use crate::predicates::full_match_regex;
@@ -18,11 +18,12 @@ use crate::util::{map_get, push_field, require_map, require_schema, require_stru
 #[derive(Debug)]
 pub struct RegexRouter {
     regex: Regex,
-    replacement: String,
+    /// The translated replacement, or Java's error for a malformed one (raised on use).
+    replacement: Result<String, String>,
 }
 
 /// Translates a Java replacement string (`$1`, `${name}`, `\$`) into the regex crate's syntax.
-fn java_replacement(rep: &str, groups: usize) -> String {
+fn java_replacement(rep: &str, groups: usize) -> Result<String, String> {
     let mut out = String::with_capacity(rep.len());
     let mut chars = rep.chars().peekable();
     while let Some(c) = chars.next() {
@@ -30,7 +31,7 @@ fn java_replacement(rep: &str, groups: usize) -> String {
             '\\' => match chars.next() {
                 Some('$') => out.push_str("$$"),
                 Some(other) => out.push(other),
-                None => {}
+                None => return Err("character to be escaped is missing".into()),
             },
             '$' => {
                 if chars.peek() == Some(&'{') {
@@ -60,7 +61,7 @@ fn java_replacement(rep: &str, groups: usize) -> String {
             c => out.push(c),
         }
     }
-    out
+    Ok(out)
 }
 
 impl RegexRouter {
@@ -73,14 +74,15 @@ impl RegexRouter {
         Ok(Self { regex, replacement })
     }
 
-    pub fn apply(&self, mut r: ConnectRecord) -> ConnectRecord {
+    pub fn apply(&self, mut r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         if self.regex.is_match(&r.topic) {
-            r.topic = self
-                .regex
-                .replace(&r.topic, self.replacement.as_str())
-                .into_owned();
+            let replacement = self.replacement.as_deref().map_err(|m| ConnectError {
+                exception: "java.lang.IllegalArgumentException",
+                message: Some(m.clone()),
+            })?;
+            r.topic = self.regex.replace(&r.topic, replacement).into_owned();
         }
-        r
+        Ok(r)
     }
 }
 
@@ -156,6 +158,10 @@ impl SetSchemaMetadata {
     pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         let (schema, value) = r.side(self.side);
         let schema = require_schema(schema, "updating schema metadata")?;
+        // Kafka 3.8 rebuilds the schema with `schema.fields()`, which non-structs refuse.
+        if schema.schema_type != SchemaType::Struct {
+            return Err(ConnectError::data("Cannot list fields on non-struct type"));
+        }
         let mut updated = (**schema).clone();
         if let Some(n) = &self.name {
             updated.name = Some(n.clone());
@@ -199,7 +205,7 @@ impl HoistField {
             }
             Some(s) => {
                 let mut st = ConnectSchema::new(SchemaType::Struct, false);
-                push_field(&mut st, &self.field, s.clone());
+                push_field(&mut st, &self.field, s.clone())?;
                 if value.is_null() && !s.optional {
                     return Err(ConnectError::data(format!(
                         "Invalid value: null used for required field: \"{}\", schema type: {}",
@@ -224,6 +230,7 @@ impl HoistField {
 struct FieldPath {
     original: String,
     steps: Vec<String>,
+    v2: bool,
 }
 
 fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
@@ -231,6 +238,7 @@ fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
         return Ok(FieldPath {
             original: path.to_string(),
             steps: vec![path.to_string()],
+            v2,
         });
     }
     let chars: Vec<char> = path.chars().collect();
@@ -276,6 +284,7 @@ fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
     Ok(FieldPath {
         original: path.to_string(),
         steps,
+        v2: true,
     })
 }
 
@@ -299,6 +308,16 @@ impl ExtractField {
 
     pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         const PURPOSE: &str = "field extraction";
+        if self.path.steps.iter().all(String::is_empty)
+            && self.path.v2
+            && r.side(self.side).0.is_some()
+        {
+            // Kafka's V2 path parser fails on an empty path when first used.
+            return Err(ConnectError {
+                exception: "java.lang.IllegalArgumentException",
+                message: Some("fromIndex(0) > toIndex(-1)".into()),
+            });
+        }
         let (schema, value) = r.side(self.side);
         match schema {
             None => {
@@ -307,14 +326,15 @@ impl ExtractField {
                 }
                 let mut cur = value;
                 for (i, step) in self.path.steps.iter().enumerate() {
-                    let m = if i == 0 {
-                        require_map(cur, PURPOSE)?
+                    if i > 0 && cur.is_null() {
+                        return Ok(r.clone().with_side(self.side, None, Value::Null));
+                    }
+                    let purpose = if i == 0 {
+                        PURPOSE
                     } else {
-                        match cur {
-                            Value::Map(m) => m,
-                            _ => return Ok(r.clone().with_side(self.side, None, Value::Null)),
-                        }
+                        "nested field access"
                     };
+                    let m = require_map(cur, purpose)?;
                     match map_get(m, step) {
                         Some(v) => cur = v,
                         None => return Ok(r.clone().with_side(self.side, None, Value::Null)),
@@ -330,10 +350,12 @@ impl ExtractField {
                 let mut field_schema = s.clone();
                 let mut cur = Some(value);
                 for step in &self.path.steps {
-                    let f = match field_schema.schema_type {
-                        SchemaType::Struct => field_schema.field(step).cloned(),
-                        _ => None,
-                    };
+                    if field_schema.schema_type != SchemaType::Struct {
+                        return Err(ConnectError::data(
+                            "Cannot look up fields on non-struct type",
+                        ));
+                    }
+                    let f = field_schema.field(step).cloned();
                     let Some(f) = f else {
                         return Err(ConnectError {
                             exception: "java.lang.IllegalArgumentException",
@@ -379,6 +401,7 @@ impl ValueToKey {
                         map_get(m, f).cloned().unwrap_or(Value::Null),
                     );
                 }
+                let key = java_hash_order(key, JavaMapInit::Default);
                 Ok(r.clone().with_side(Side::Key, None, Value::Map(key)))
             }
             Some(vs) => {
@@ -389,7 +412,7 @@ impl ValueToKey {
                     let field = vs
                         .field(f)
                         .ok_or_else(|| ConnectError::data(format!("Field does not exist: {f}")))?;
-                    push_field(&mut ks, f, field.schema.clone());
+                    push_field(&mut ks, f, field.schema.clone())?;
                     values.push(st.values[field.index].clone());
                 }
                 let ks = Arc::new(ks);
