@@ -772,8 +772,13 @@ pub fn write_json(
             }
             (Some(l), _) => {
                 let short = l.rsplit('.').next().unwrap_or(l);
+                let expected = if l == logical::DECIMAL {
+                    "BigDecimal"
+                } else {
+                    "Date"
+                };
                 return Err(ConnectError::data(format!(
-                    "Invalid type for {short}: {}",
+                    "Invalid type for {short}, expected {expected} but was {}",
                     value.java_class()
                 )));
             }

@@ -1,6 +1,7 @@
 //! Kafka's single message transforms, one record at a time, with their class names
 //! (`org.apache.kafka.connect.transforms.X$Key`/`$Value`), keys, defaults and exceptions.
 
+mod cast;
 mod fields;
 mod simple;
 
@@ -10,6 +11,7 @@ use sluice_codecs::error::ConnectError;
 
 use crate::record::{ConnectRecord, Side};
 
+pub use cast::Cast;
 pub use fields::{InsertField, MaskField, ReplaceField};
 pub use simple::{
     DropHeaders, ExtractField, HoistField, InsertHeader, RegexRouter, SetSchemaMetadata, ValueToKey,
@@ -84,6 +86,7 @@ pub enum Transform {
     ReplaceField(ReplaceField),
     InsertField(InsertField),
     MaskField(MaskField),
+    Cast(Cast),
 }
 
 impl Transform {
@@ -106,6 +109,7 @@ impl Transform {
             "ReplaceField" => Transform::ReplaceField(ReplaceField::configure(side, props)?),
             "InsertField" => Transform::InsertField(InsertField::configure(side, props)?),
             "MaskField" => Transform::MaskField(MaskField::configure(side, props)?),
+            "Cast" => Transform::Cast(Cast::configure(side, props)?),
             other => {
                 return Err(ConnectError {
                     exception: "sluice.NotImplemented",
@@ -129,6 +133,7 @@ impl Transform {
             Transform::ReplaceField(t) => t.apply(r).map(Some),
             Transform::InsertField(t) => t.apply(r).map(Some),
             Transform::MaskField(t) => t.apply(r).map(Some),
+            Transform::Cast(t) => t.apply(r).map(Some),
         }
     }
 }
