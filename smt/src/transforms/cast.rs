@@ -63,12 +63,12 @@ impl Cast {
                 "Must specify at least one field to cast.",
             ));
         }
-        let joined = spec.join(",");
         let parse_type = |name: &str| {
             let upper = name.trim().to_uppercase();
             type_from_name(&upper).ok_or_else(|| {
                 ConnectError::config(format!(
-                    "Invalid value java.lang.IllegalArgumentException: No enum constant org.apache.kafka.connect.data.Schema.Type.{upper} for configuration Invalid type found in casting spec: {joined}"
+                    "Invalid value java.lang.IllegalArgumentException: No enum constant org.apache.kafka.connect.data.Schema.Type.{upper} for configuration Invalid type found in casting spec: {}",
+                    name.trim()
                 ))
             })
         };
@@ -308,6 +308,10 @@ fn cast_value(
             let n = match &value {
                 Value::Bool(b) => i64::from(*b),
                 Value::String(s) => parse_int(s, bits)?,
+                // Java's Double/Float.intValue() and longValue() saturate; byte and short
+                // narrow from the saturated int.
+                Value::F32(x) if bits < 64 => i64::from(*x as i32),
+                Value::F64(x) if bits < 64 => i64::from(*x as i32),
                 other => as_long(other).ok_or_else(unexpected)?,
             };
             match target {
