@@ -16,6 +16,7 @@ mod json_text;
 pub mod record;
 pub mod reference;
 pub mod schema;
+pub mod simple_date_format;
 pub mod value;
 pub mod values;
 

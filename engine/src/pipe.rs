@@ -19,6 +19,7 @@ pub struct PipeRecord {
     pub partition: i32,
     pub offset: i64,
     pub timestamp: Option<i64>,
+    pub timestamp_type: String,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
@@ -135,6 +136,11 @@ impl PipeRecord {
             partition: o.get("partition").and_then(Json::as_i64).unwrap_or(0) as i32,
             offset: o.get("offset").and_then(Json::as_i64).unwrap_or(0),
             timestamp,
+            timestamp_type: o
+                .get("timestamp_type")
+                .and_then(Json::as_str)
+                .unwrap_or("CreateTime")
+                .to_string(),
             key: json_to_bytes(o.get("key").unwrap_or(&Json::Null))?,
             value: json_to_bytes(o.get("value").unwrap_or(&Json::Null))?,
             headers,
@@ -248,9 +254,11 @@ pub fn run(
     };
     let record = sluice_smt::ConnectRecord {
         topic: input.topic.clone(),
+        original_topic: input.topic.clone(),
         partition: input.partition,
         offset: input.offset,
         timestamp: input.timestamp,
+        timestamp_type: input.timestamp_type.clone(),
         key_schema,
         key,
         value_schema,
@@ -293,6 +301,7 @@ pub fn run(
         partition: record.partition,
         offset: record.offset,
         timestamp: record.timestamp,
+        timestamp_type: record.timestamp_type,
         key: key_out,
         value: value_out,
         headers: headers_out,

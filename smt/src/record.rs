@@ -16,10 +16,14 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectRecord {
     pub topic: String,
+    /// The topic the record was consumed from (routers change `topic`).
+    pub original_topic: String,
     pub partition: i32,
     pub offset: i64,
     /// Epoch ms; `None` when the record has no timestamp.
     pub timestamp: Option<i64>,
+    /// `CreateTime`, `LogAppendTime` or `NoTimestampType`.
+    pub timestamp_type: String,
     pub key_schema: Option<Arc<ConnectSchema>>,
     pub key: Value,
     pub value_schema: Option<Arc<ConnectSchema>>,
@@ -60,5 +64,55 @@ impl ConnectRecord {
             }
         }
         self
+    }
+}
+
+/// `Schema.toString()`: `Schema{NAME:TYPE}` or `Schema{TYPE}`; `null` without a schema.
+pub fn schema_to_string(s: Option<&Arc<ConnectSchema>>) -> String {
+    match s {
+        None => "null".into(),
+        Some(s) => match &s.name {
+            Some(n) => format!("Schema{{{n}:{}}}", s.type_name()),
+            None => format!("Schema{{{}}}", s.type_name()),
+        },
+    }
+}
+
+impl ConnectRecord {
+    /// `SinkRecord.toString()` as Kafka 3.8 renders it in messages.
+    pub fn to_java_string(&self) -> String {
+        use sluice_codecs::reference::java_to_string;
+        let headers = if self.headers.is_empty() {
+            String::new()
+        } else {
+            let items: Vec<String> = self
+                .headers
+                .iter()
+                .map(|h| {
+                    format!(
+                        "ConnectHeader(key={}, value={}, schema={})",
+                        h.key,
+                        java_to_string(&h.value),
+                        schema_to_string(h.schema.as_ref())
+                    )
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        format!(
+            "SinkRecord{{kafkaOffset={}, timestampType={}, originalTopic={}, originalKafkaPartition={}, originalKafkaOffset={}}} ConnectRecord{{topic='{}', kafkaPartition={}, key={}, keySchema={}, value={}, valueSchema={}, timestamp={}, headers=ConnectHeaders(headers={headers})}}",
+            self.offset,
+            self.timestamp_type,
+            self.original_topic,
+            self.partition,
+            self.offset,
+            self.topic,
+            self.partition,
+            java_to_string(&self.key),
+            schema_to_string(self.key_schema.as_ref()),
+            java_to_string(&self.value),
+            schema_to_string(self.value_schema.as_ref()),
+            self.timestamp.map_or("null".to_string(), |t| t.to_string()),
+        )
     }
 }

@@ -4,6 +4,7 @@
 mod cast;
 mod fields;
 mod simple;
+mod time;
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub use fields::{InsertField, MaskField, ReplaceField};
 pub use simple::{
     DropHeaders, ExtractField, HoistField, InsertHeader, RegexRouter, SetSchemaMetadata, ValueToKey,
 };
+pub use time::{TimestampConverter, TimestampRouter};
 
 /// A transformation class resolved from its name: simple name and side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,8 @@ pub enum Transform {
     InsertField(InsertField),
     MaskField(MaskField),
     Cast(Cast),
+    TimestampRouter(TimestampRouter),
+    TimestampConverter(TimestampConverter),
 }
 
 impl Transform {
@@ -110,6 +114,10 @@ impl Transform {
             "InsertField" => Transform::InsertField(InsertField::configure(side, props)?),
             "MaskField" => Transform::MaskField(MaskField::configure(side, props)?),
             "Cast" => Transform::Cast(Cast::configure(side, props)?),
+            "TimestampRouter" => Transform::TimestampRouter(TimestampRouter::configure(props)?),
+            "TimestampConverter" => {
+                Transform::TimestampConverter(TimestampConverter::configure(side, props)?)
+            }
             other => {
                 return Err(ConnectError {
                     exception: "sluice.NotImplemented",
@@ -134,6 +142,8 @@ impl Transform {
             Transform::InsertField(t) => t.apply(r).map(Some),
             Transform::MaskField(t) => t.apply(r).map(Some),
             Transform::Cast(t) => t.apply(r).map(Some),
+            Transform::TimestampRouter(t) => t.apply(r).map(Some),
+            Transform::TimestampConverter(t) => t.apply(r).map(Some),
         }
     }
 }

@@ -1,0 +1,413 @@
+//! Java's `SimpleDateFormat` as Kafka's TimestampConverter and TimestampRouter use it: in UTC,
+//! locale en-US, lenient parsing. Patterns are compiled once; formatting and parsing then work
+//! on epoch milliseconds.
+
+use crate::reference::civil_from_days;
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Field(char, usize),
+}
+
+/// A compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleDateFormat {
+    pattern: String,
+    parts: Vec<Part>,
+}
+
+/// Why a pattern is refused: Java's `IllegalArgumentException` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError(pub String);
+
+const FIELDS: &str = "GyYMLwWDdFEuaHkKhmsSzZX";
+
+impl SimpleDateFormat {
+    pub fn new(pattern: &str) -> Result<Self, PatternError> {
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut parts: Vec<Part> = Vec::new();
+        let mut i = 0;
+        let push_lit = |parts: &mut Vec<Part>, s: &str| match parts.last_mut() {
+            Some(Part::Literal(l)) => l.push_str(s),
+            _ => parts.push(Part::Literal(s.to_string())),
+        };
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\'' {
+                if chars.get(i + 1) == Some(&'\'') {
+                    push_lit(&mut parts, "'");
+                    i += 2;
+                    continue;
+                }
+                let mut lit = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(PatternError("Unterminated quote".into())),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            lit.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(ch) => {
+                            lit.push(*ch);
+                            i += 1;
+                        }
+                    }
+                }
+                push_lit(&mut parts, &lit);
+                continue;
+            }
+            if c.is_ascii_alphabetic() {
+                if !FIELDS.contains(c) {
+                    return Err(PatternError(format!("Illegal pattern character '{c}'")));
+                }
+                let mut n = 1;
+                while chars.get(i + n) == Some(&c) {
+                    n += 1;
+                }
+                parts.push(Part::Field(c, n));
+                i += n;
+                continue;
+            }
+            push_lit(&mut parts, &c.to_string());
+            i += 1;
+        }
+        Ok(Self {
+            pattern: pattern.to_string(),
+            parts,
+        })
+    }
+
+    /// `toPattern()`.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Formats epoch milliseconds in UTC.
+    pub fn format(&self, ms: i64) -> String {
+        let days = ms.div_euclid(86_400_000);
+        let tod = ms.rem_euclid(86_400_000);
+        let (y, m, d) = civil_from_days(days);
+        let (hour, minute, second, milli) = (
+            tod / 3_600_000,
+            (tod / 60_000) % 60,
+            (tod / 1000) % 60,
+            tod % 1000,
+        );
+        let dow = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday
+        let year_start = days_from_civil(y, 1, 1);
+        let day_of_year = days - year_start + 1;
+        let mut out = String::new();
+        let pad = |out: &mut String, v: i64, n: usize| out.push_str(&format!("{v:0n$}"));
+        for p in &self.parts {
+            match p {
+                Part::Literal(l) => out.push_str(l),
+                Part::Field(c, n) => {
+                    let n = *n;
+                    match c {
+                        'G' => out.push_str(if y > 0 { "AD" } else { "BC" }),
+                        'y' | 'Y' => {
+                            let year = if y > 0 { y } else { 1 - y };
+                            if n == 2 {
+                                pad(&mut out, year % 100, 2)
+                            } else {
+                                pad(&mut out, year, n)
+                            }
+                        }
+                        'M' | 'L' => match n {
+                            1 | 2 => pad(&mut out, i64::from(m), n),
+                            3 => out.push_str(&MONTHS[(m - 1) as usize][..3]),
+                            _ => out.push_str(MONTHS[(m - 1) as usize]),
+                        },
+                        'd' => pad(&mut out, i64::from(d), n),
+                        'D' => pad(&mut out, day_of_year, n),
+                        'E' => {
+                            if n >= 4 {
+                                out.push_str(DAYS[dow])
+                            } else {
+                                out.push_str(&DAYS[dow][..3])
+                            }
+                        }
+                        'u' => pad(&mut out, if dow == 0 { 7 } else { dow as i64 }, n),
+                        'F' => pad(&mut out, (i64::from(d) - 1) / 7 + 1, n),
+                        'a' => out.push_str(if hour < 12 { "AM" } else { "PM" }),
+                        'H' => pad(&mut out, hour, n),
+                        'k' => pad(&mut out, if hour == 0 { 24 } else { hour }, n),
+                        'K' => pad(&mut out, hour % 12, n),
+                        'h' => pad(&mut out, if hour % 12 == 0 { 12 } else { hour % 12 }, n),
+                        'm' => pad(&mut out, minute, n),
+                        's' => pad(&mut out, second, n),
+                        'S' => pad(&mut out, milli, n),
+                        'z' => out.push_str(if n >= 4 {
+                            "Coordinated Universal Time"
+                        } else {
+                            "UTC"
+                        }),
+                        'Z' => out.push_str("+0000"),
+                        'X' => out.push('Z'),
+                        'w' | 'W' => pad(&mut out, week_of(days, *c == 'w'), n),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses leniently from the start of `text` (trailing text is ignored, as
+    /// `DateFormat.parse(String)` does); `None` when it does not match.
+    pub fn parse(&self, text: &str) -> Option<i64> {
+        let t: Vec<char> = text.chars().collect();
+        let mut pos = 0usize;
+        let (mut year, mut month, mut day) = (1970i64, 1i64, 1i64);
+        let (mut hour, mut minute, mut second, mut milli) = (0i64, 0i64, 0i64, 0i64);
+        let mut pm: Option<bool> = None;
+        let mut hour12: Option<i64> = None;
+        let mut offset_ms = 0i64;
+        for (idx, p) in self.parts.iter().enumerate() {
+            match p {
+                Part::Literal(l) => {
+                    for lc in l.chars() {
+                        if t.get(pos) != Some(&lc) {
+                            return None;
+                        }
+                        pos += 1;
+                    }
+                }
+                Part::Field(c, n) => {
+                    // Abutting numeric fields: a numeric field followed directly by another
+                    // numeric field takes exactly its width.
+                    let next_numeric = matches!(self.parts.get(idx + 1), Some(Part::Field(nc, nn)) if is_numeric(*nc, *nn));
+                    let max = if next_numeric { Some(*n) } else { None };
+                    match c {
+                        'M' | 'L' if *n >= 3 => {
+                            let (v, len) = match_name(&t[pos..], &MONTHS)?;
+                            month = v as i64 + 1;
+                            pos += len;
+                        }
+                        'E' => {
+                            let (_, len) = match_name(&t[pos..], &DAYS)?;
+                            pos += len;
+                        }
+                        'a' => {
+                            let (v, len) = match_name(&t[pos..], &["AM", "PM"])?;
+                            pm = Some(v == 1);
+                            pos += len;
+                        }
+                        'G' => {
+                            let (_, len) = match_name(&t[pos..], &["AD", "BC"])?;
+                            pos += len;
+                        }
+                        'z' | 'Z' | 'X' => {
+                            let (o, len) = parse_zone(&t[pos..])?;
+                            offset_ms = o;
+                            pos += len;
+                        }
+                        _ => {
+                            let (v, len) = parse_number(&t[pos..], max)?;
+                            pos += len;
+                            match c {
+                                'y' | 'Y' => {
+                                    // Two-digit years map to within 80 years before / 20 after now.
+                                    year = if *n <= 2 && len == 2 && v >= 0 {
+                                        2000 + v - if 2000 + v > 2046 { 100 } else { 0 }
+                                    } else {
+                                        v
+                                    };
+                                }
+                                'M' | 'L' => month = v,
+                                'd' => day = v,
+                                'D' => {
+                                    month = 1;
+                                    day = v;
+                                }
+                                'H' | 'k' => hour = if *c == 'k' && v == 24 { 0 } else { v },
+                                'K' | 'h' => {
+                                    hour12 = Some(if *c == 'h' && v == 12 { 0 } else { v })
+                                }
+                                'm' => minute = v,
+                                's' => second = v,
+                                'S' => milli = v,
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = hour12 {
+            hour = h + if pm == Some(true) { 12 } else { 0 };
+        } else if pm == Some(true) && hour < 12 {
+            hour += 12;
+        }
+        let days = days_from_civil_lenient(year, month, day);
+        Some(
+            days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + milli
+                - offset_ms,
+        )
+    }
+}
+
+fn is_numeric(c: char, n: usize) -> bool {
+    match c {
+        'M' | 'L' => n <= 2,
+        'E' | 'a' | 'G' | 'z' | 'Z' | 'X' => false,
+        _ => true,
+    }
+}
+
+fn match_name(t: &[char], names: &[&str]) -> Option<(usize, usize)> {
+    // Longest case-insensitive match among full and 3-letter names.
+    let mut best: Option<(usize, usize)> = None;
+    for (i, name) in names.iter().enumerate() {
+        for cand in [*name, &name[..name.len().min(3)]] {
+            let len = cand.chars().count();
+            if t.len() >= len
+                && t[..len]
+                    .iter()
+                    .collect::<String>()
+                    .eq_ignore_ascii_case(cand)
+                && best.is_none_or(|(_, l)| len > l)
+            {
+                best = Some((i, len));
+            }
+        }
+    }
+    best
+}
+
+fn parse_number(t: &[char], max: Option<usize>) -> Option<(i64, usize)> {
+    let mut i = 0;
+    let neg = t.first() == Some(&'-');
+    if neg {
+        i += 1;
+    }
+    let start = i;
+    while i < t.len() && t[i].is_ascii_digit() && max.is_none_or(|m| i - start < m) {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let v: i64 = t[start..i].iter().collect::<String>().parse().ok()?;
+    Some((if neg { -v } else { v }, i))
+}
+
+fn parse_zone(t: &[char]) -> Option<(i64, usize)> {
+    let s: String = t.iter().collect();
+    if s.starts_with('Z') {
+        return Some((0, 1));
+    }
+    for name in ["UTC", "GMT"] {
+        if s.starts_with(name) {
+            return Some((0, 3));
+        }
+    }
+    let sign = match t.first()? {
+        '+' => 1,
+        '-' => -1,
+        _ => return None,
+    };
+    let digits: String = t[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || **c == ':')
+        .collect();
+    let clean: String = digits.chars().filter(char::is_ascii_digit).collect();
+    let (h, m) = match clean.len() {
+        2 => (clean.parse::<i64>().ok()?, 0),
+        4 => (
+            clean[..2].parse::<i64>().ok()?,
+            clean[2..].parse::<i64>().ok()?,
+        ),
+        _ => return None,
+    };
+    Some((sign * (h * 3_600_000 + m * 60_000), 1 + digits.len()))
+}
+
+fn week_of(days: i64, of_year: bool) -> i64 {
+    let (y, _, d) = civil_from_days(days);
+    if of_year {
+        let jan1 = days_from_civil(y, 1, 1);
+        let jan1_dow = (jan1 + 4).rem_euclid(7); // 0 = Sunday
+        (days - jan1 + jan1_dow) / 7 + 1
+    } else {
+        let first = days - i64::from(d) + 1;
+        let first_dow = (first + 4).rem_euclid(7);
+        (i64::from(d) - 1 + first_dow) / 7 + 1
+    }
+}
+
+/// Days since the epoch of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    days_from_civil_lenient(y, i64::from(m), i64::from(d))
+}
+
+/// Like `days_from_civil`, but months and days out of range roll over (lenient calendars).
+pub fn days_from_civil_lenient(y: i64, m: i64, d: i64) -> i64 {
+    let months = y * 12 + (m - 1);
+    let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    let y_adj = if m <= 2 { y - 1 } else { y };
+    let era = y_adj.div_euclid(400);
+    let yoe = y_adj - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468 + (d - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        let f = SimpleDateFormat::new("yyyyMMdd").unwrap();
+        assert_eq!(f.format(1_700_000_000_000), "20231114");
+        assert_eq!(f.parse("20231114"), Some(1_699_920_000_000));
+        let f = SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").unwrap();
+        assert_eq!(f.format(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(f.parse("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));
+        let f = SimpleDateFormat::new("EEE, d MMM yyyy hh:mm a").unwrap();
+        assert_eq!(f.format(1_700_000_000_000), "Tue, 14 Nov 2023 10:13 PM");
+        assert_eq!(
+            SimpleDateFormat::new("yyyy-MM-dd")
+                .unwrap()
+                .parse("2023-02-30"),
+            Some(days_from_civil(2023, 3, 2) * 86_400_000)
+        );
+        assert_eq!(
+            SimpleDateFormat::new("'unterminated").unwrap_err().0,
+            "Unterminated quote"
+        );
+        assert!(SimpleDateFormat::new("yyyy-bb").is_err());
+    }
+}
