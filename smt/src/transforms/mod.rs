@@ -4,6 +4,7 @@
 mod cast;
 mod fields;
 mod simple;
+mod structure;
 mod time;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ pub use fields::{InsertField, MaskField, ReplaceField};
 pub use simple::{
     DropHeaders, ExtractField, HoistField, InsertHeader, RegexRouter, SetSchemaMetadata, ValueToKey,
 };
+pub use structure::{Flatten, HeaderFrom};
 pub use time::{TimestampConverter, TimestampRouter};
 
 /// A transformation class resolved from its name: simple name and side.
@@ -89,6 +91,8 @@ pub enum Transform {
     InsertField(InsertField),
     MaskField(MaskField),
     Cast(Cast),
+    Flatten(Flatten),
+    HeaderFrom(HeaderFrom),
     TimestampRouter(TimestampRouter),
     TimestampConverter(TimestampConverter),
 }
@@ -114,6 +118,8 @@ impl Transform {
             "InsertField" => Transform::InsertField(InsertField::configure(side, props)?),
             "MaskField" => Transform::MaskField(MaskField::configure(side, props)?),
             "Cast" => Transform::Cast(Cast::configure(side, props)?),
+            "Flatten" => Transform::Flatten(Flatten::configure(side, props)?),
+            "HeaderFrom" => Transform::HeaderFrom(HeaderFrom::configure(side, props)?),
             "TimestampRouter" => Transform::TimestampRouter(TimestampRouter::configure(props)?),
             "TimestampConverter" => {
                 Transform::TimestampConverter(TimestampConverter::configure(side, props)?)
@@ -142,6 +148,8 @@ impl Transform {
             Transform::InsertField(t) => t.apply(r).map(Some),
             Transform::MaskField(t) => t.apply(r).map(Some),
             Transform::Cast(t) => t.apply(r).map(Some),
+            Transform::Flatten(t) => t.apply(r).map(Some),
+            Transform::HeaderFrom(t) => t.apply(r).map(Some),
             Transform::TimestampRouter(t) => t.apply(r).map(Some),
             Transform::TimestampConverter(t) => t.apply(r).map(Some),
         }
