@@ -802,7 +802,7 @@ pub fn write_json(
             Value::Struct(_) => SchemaType::Struct,
             Value::Decimal { .. } | Value::Date(_) | Value::Null => {
                 return Err(ConnectError::data(format!(
-                    "Java {} does not have corresponding schema type.",
+                    "Java class {} does not have corresponding schema type.",
                     value.java_class()
                 )));
             }

@@ -14,6 +14,9 @@ pub fn double_to_string(d: f64) -> String {
             "-Infinity".into()
         };
     }
+    if let Some(s) = small_integer(d, 53) {
+        return s;
+    }
     let sci = format!("{d:e}");
     // Java (JDK 19+ spec) never uses a single digit: it takes the two-digit decimal closest
     // to the value instead (4.9E-324, not 5.0E-324).
@@ -23,6 +26,55 @@ pub fn double_to_string(d: f64) -> String {
         sci
     };
     format_shortest(&sci, d == 0.0 || (1e-3..1e7).contains(&d.abs()))
+}
+
+/// JDK 17's `FloatingDecimal` prints integral values below 2^63 from their exact digits,
+/// rounding away only the decimal digits below the type's precision (`insignificant`), so
+/// `1.0E11f` prints as `9.9999998E10`. `significant_bits` is 24 for float, 53 for double.
+fn small_integer(v: f64, significant_bits: i32) -> Option<String> {
+    const INSIGNIFICANT: [u32; 64] = [
+        0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 8, 8, 8,
+        9, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15, 15,
+        16, 16, 16, 17, 17, 17, 18, 18, 18, 19,
+    ];
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() || a.fract() != 0.0 || a >= 9.223_372_036_854_775_807e18 {
+        return None;
+    }
+    let bin_exp = a.log2().floor() as i32;
+    if !(0..=62).contains(&bin_exp) {
+        return None;
+    }
+    let mut l = a as u64;
+    let mut dec_exp: i32 = 0;
+    let p2 = bin_exp - significant_bits - 1;
+    let insignificant = if bin_exp > significant_bits && p2 > 1 {
+        INSIGNIFICANT.get(p2 as usize).copied().unwrap_or(0)
+    } else {
+        0
+    };
+    if insignificant > 0 {
+        let pow10 = 10u64.pow(insignificant);
+        let residue = l % pow10;
+        l /= pow10;
+        dec_exp += insignificant as i32;
+        if residue >= pow10 / 2 {
+            l += 1;
+        }
+    }
+    let mut digits = l.to_string();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+        dec_exp += 1;
+    }
+    let exp10 = digits.len() as i32 - 1 + dec_exp;
+    let sci = format!(
+        "{}{}.{}e{exp10}",
+        if v < 0.0 { "-" } else { "" },
+        &digits[..1],
+        if digits.len() > 1 { &digits[1..] } else { "0" }
+    );
+    Some(format_shortest(&sci, (1e-3..1e7).contains(&a)))
 }
 
 fn single_digit(sci: &str) -> bool {
@@ -42,6 +94,9 @@ pub fn float_to_string(f: f32) -> String {
         } else {
             "-Infinity".into()
         };
+    }
+    if let Some(s) = small_integer(f64::from(f), 24) {
+        return s;
     }
     let sci = format!("{f:e}");
     let sci = if single_digit(&sci) {
@@ -145,6 +200,9 @@ mod tests {
             assert_eq!(double_to_string(d), s);
         }
         assert_eq!(float_to_string(7638.58), "7638.58");
+        assert_eq!(float_to_string(1.0e11), "9.9999998E10");
+        assert_eq!(float_to_string(123_456_790.0), "1.23456792E8");
+        assert_eq!(double_to_string(1.0e17), "1.0E17");
         assert_eq!(float_to_string(1.0e10), "1.0E10");
         assert_eq!(float_to_string(0.1), "0.1");
     }

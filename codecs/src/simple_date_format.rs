@@ -204,6 +204,10 @@ impl SimpleDateFormat {
                     }
                 }
                 Part::Field(c, n) => {
+                    // Like SimpleDateFormat.subParse, skip spaces and tabs before a field.
+                    while matches!(t.get(pos), Some(' ' | '\t')) {
+                        pos += 1;
+                    }
                     // Abutting numeric fields: a numeric field followed directly by another
                     // numeric field takes exactly its width.
                     let next_numeric = matches!(self.parts.get(idx + 1), Some(Part::Field(nc, nn)) if is_numeric(*nc, *nn));

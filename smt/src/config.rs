@@ -16,8 +16,9 @@ fn invalid(value: &str, key: &str, reason: &str) -> ConnectError {
 }
 
 impl Props<'_> {
+    /// The value as `ConfigDef` parses STRING (and LIST, INT, BOOLEAN) types: trimmed.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.0.get(key).map(|v| v.trim())
     }
 
     pub fn required(&self, key: &str) -> Result<&str, ConnectError> {

@@ -157,6 +157,10 @@ impl SetSchemaMetadata {
 
     pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         let (schema, value) = r.side(self.side);
+        if schema.is_none() && value.is_null() {
+            // A schemaless tombstone passes through untouched.
+            return Ok(r);
+        }
         let schema = require_schema(schema, "updating schema metadata")?;
         // Kafka 3.8 rebuilds the schema with `schema.fields()`, which non-structs refuse.
         if schema.schema_type != SchemaType::Struct {

@@ -130,6 +130,11 @@ impl Flatten {
                     .map(|d| d.values[f.index].clone())
                     .filter(|v| !v.is_null())
             });
+            if f.schema.schema_type == SchemaType::Map {
+                return Err(ConnectError::data(format!(
+                    "Flatten transformation does not support MAP for record with schemas (for field {name})."
+                )));
+            }
             if f.schema.schema_type == SchemaType::Struct {
                 let nested_default = match &default {
                     Some(Value::Struct(d)) => Some(d.clone()),
