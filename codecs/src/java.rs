@@ -38,7 +38,7 @@ fn small_integer(v: f64, significant_bits: i32) -> Option<String> {
         16, 16, 16, 17, 17, 17, 18, 18, 18, 19,
     ];
     let a = v.abs();
-    if a == 0.0 || !a.is_finite() || a.fract() != 0.0 || a >= 9.223_372_036_854_775_807e18 {
+    if a == 0.0 || !a.is_finite() || a.fract() != 0.0 || a >= 9.223_372_036_854_776e18 {
         return None;
     }
     let bin_exp = a.log2().floor() as i32;
