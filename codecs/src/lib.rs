@@ -4,6 +4,7 @@
 //! ([`reference`], [`connect_json`], [`jackson`]) that `sluice pipe` runs and the batch
 //! converters are checked against. Nothing in this crate does I/O.
 
+pub mod arrow_map;
 pub mod column;
 pub mod connect_json;
 pub mod converter;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod jackson;
 pub mod java;
+pub mod json_columnar;
 mod json_text;
 pub mod record;
 pub mod reference;

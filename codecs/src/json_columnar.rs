@@ -1,0 +1,1053 @@
+//! JsonConverter over whole batches: envelope values are decoded straight into Arrow
+//! builders from a simd-json tape, and typed Arrow columns are encoded back to JSON bytes.
+//!
+//! Envelopes repeat the same schema in every record, so the `{"schema":…,"payload":` prefix
+//! is looked up by its exact bytes (one memcmp against the previous record's schema on the
+//! common path); only the payload is parsed. A row the fast path cannot prove it handles
+//! exactly as Kafka (decimals, bytes, numbers outside the field's range, type mismatches,
+//! defaults, malformed JSON…) is converted by the reference model instead, so results are
+//! always Kafka's. Rows sharing a schema form a run; a batch is one run in practice.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder, BooleanBuilder, Date32Builder,
+    Decimal128Builder, Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder,
+    Int64Builder, ListArray, MapArray, NullBufferBuilder, StringViewBuilder, StructArray,
+    Time32MillisecondBuilder, TimestampMillisecondBuilder,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Fields};
+use simd_json::StaticNode;
+use simd_json::value::tape::Node;
+
+use crate::arrow_map::{arrow_field, arrow_type};
+use crate::column::ConnectColumn;
+use crate::connect_json::{self, DecimalFormat, JsonConfig};
+use crate::error::{ConnectError, RowFailure, Stage};
+use crate::schema::{ConnectSchema, SchemaType, logical};
+use crate::value::Value;
+
+/// A builder for one Connect schema (recursively for nested types).
+enum Col {
+    Bool(BooleanBuilder),
+    I8(Int8Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Str(StringViewBuilder),
+    Bin(BinaryViewBuilder),
+    Date(Date32Builder),
+    Time(Time32MillisecondBuilder),
+    Ts(TimestampMillisecondBuilder),
+    Dec(Decimal128Builder, i8),
+    List {
+        offsets: Vec<i32>,
+        nulls: NullBufferBuilder,
+        item: Box<Col>,
+        field: Arc<Field>,
+    },
+    Map {
+        offsets: Vec<i32>,
+        nulls: NullBufferBuilder,
+        keys: Box<Col>,
+        values: Box<Col>,
+        entries: Arc<Field>,
+    },
+    Struct {
+        children: Vec<Col>,
+        nulls: NullBufferBuilder,
+        fields: Fields,
+    },
+}
+
+impl Col {
+    fn new(s: &ConnectSchema) -> Self {
+        match (s.logical(), s.schema_type) {
+            (Some(logical::DECIMAL), _) => {
+                let DataType::Decimal128(p, sc) = arrow_type(s) else {
+                    unreachable!("decimal maps to Decimal128")
+                };
+                Col::Dec(
+                    Decimal128Builder::new()
+                        .with_precision_and_scale(p, sc)
+                        .unwrap_or_default(),
+                    sc,
+                )
+            }
+            (Some(logical::DATE), _) => Col::Date(Date32Builder::new()),
+            (Some(logical::TIME), _) => Col::Time(Time32MillisecondBuilder::new()),
+            (Some(logical::TIMESTAMP), _) => {
+                Col::Ts(TimestampMillisecondBuilder::new().with_timezone("+00:00"))
+            }
+            (_, SchemaType::Boolean) => Col::Bool(BooleanBuilder::new()),
+            (_, SchemaType::Int8) => Col::I8(Int8Builder::new()),
+            (_, SchemaType::Int16) => Col::I16(Int16Builder::new()),
+            (_, SchemaType::Int32) => Col::I32(Int32Builder::new()),
+            (_, SchemaType::Int64) => Col::I64(Int64Builder::new()),
+            (_, SchemaType::Float32) => Col::F32(Float32Builder::new()),
+            (_, SchemaType::Float64) => Col::F64(Float64Builder::new()),
+            (_, SchemaType::String) => Col::Str(StringViewBuilder::new()),
+            (_, SchemaType::Bytes) => Col::Bin(BinaryViewBuilder::new()),
+            (_, SchemaType::Array) => {
+                let DataType::List(field) = arrow_type(s) else {
+                    unreachable!("array maps to List")
+                };
+                let item = Box::new(Col::new(
+                    s.value
+                        .as_deref()
+                        .unwrap_or(&ConnectSchema::new(SchemaType::String, true)),
+                ));
+                Col::List {
+                    offsets: vec![0],
+                    nulls: NullBufferBuilder::new(0),
+                    item,
+                    field,
+                }
+            }
+            (_, SchemaType::Map) => {
+                let DataType::Map(entries, _) = arrow_type(s) else {
+                    unreachable!("map maps to Map")
+                };
+                let keys = Box::new(Col::new(
+                    s.key
+                        .as_deref()
+                        .unwrap_or(&ConnectSchema::new(SchemaType::String, false)),
+                ));
+                let values = Box::new(Col::new(
+                    s.value
+                        .as_deref()
+                        .unwrap_or(&ConnectSchema::new(SchemaType::String, true)),
+                ));
+                Col::Map {
+                    offsets: vec![0],
+                    nulls: NullBufferBuilder::new(0),
+                    keys,
+                    values,
+                    entries,
+                }
+            }
+            (_, SchemaType::Struct) => {
+                let DataType::Struct(fields) = arrow_type(s) else {
+                    unreachable!("struct maps to Struct")
+                };
+                Col::Struct {
+                    children: s.fields.iter().map(|f| Col::new(&f.schema)).collect(),
+                    nulls: NullBufferBuilder::new(0),
+                    fields,
+                }
+            }
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Col::Bool(b) => b.append_null(),
+            Col::I8(b) => b.append_null(),
+            Col::I16(b) => b.append_null(),
+            Col::I32(b) => b.append_null(),
+            Col::I64(b) => b.append_null(),
+            Col::F32(b) => b.append_null(),
+            Col::F64(b) => b.append_null(),
+            Col::Str(b) => b.append_null(),
+            Col::Bin(b) => b.append_null(),
+            Col::Date(b) => b.append_null(),
+            Col::Time(b) => b.append_null(),
+            Col::Ts(b) => b.append_null(),
+            Col::Dec(b, _) => b.append_null(),
+            Col::List { offsets, nulls, .. } | Col::Map { offsets, nulls, .. } => {
+                offsets.push(*offsets.last().unwrap_or(&0));
+                nulls.append_null();
+            }
+            Col::Struct {
+                children, nulls, ..
+            } => {
+                children.iter_mut().for_each(Col::append_null);
+                nulls.append_null();
+            }
+        }
+    }
+
+    /// Appends a reference-model value that is known to fit the schema.
+    fn append_value(&mut self, v: &Value) {
+        match (self, v) {
+            (c, Value::Null) => c.append_null(),
+            (Col::Bool(b), Value::Bool(x)) => b.append_value(*x),
+            (Col::I8(b), Value::I8(x)) => b.append_value(*x),
+            (Col::I16(b), Value::I16(x)) => b.append_value(*x),
+            (Col::I32(b), Value::I32(x)) => b.append_value(*x),
+            (Col::I64(b), Value::I64(x)) => b.append_value(*x),
+            (Col::F32(b), Value::F32(x)) => b.append_value(*x),
+            (Col::F64(b), Value::F64(x)) => b.append_value(*x),
+            (Col::Str(b), Value::String(x)) => b.append_value(x),
+            (Col::Bin(b), Value::Bytes(x)) => b.append_value(x),
+            (Col::Date(b), Value::Date(ms)) => b.append_value((ms.div_euclid(86_400_000)) as i32),
+            (Col::Time(b), Value::Date(ms)) => b.append_value(*ms as i32),
+            (Col::Ts(b), Value::Date(ms)) => b.append_value(*ms),
+            (Col::Dec(b, scale), Value::Decimal { unscaled, scale: s }) => {
+                // Arrow stores one scale per column: rescale exactly, or store null when the
+                // value cannot be represented (the encoder reports such rows).
+                match rescale(*unscaled, *s, i32::from(*scale)) {
+                    Some(u) => b.append_value(u),
+                    None => b.append_null(),
+                }
+            }
+            (
+                Col::List {
+                    offsets,
+                    nulls,
+                    item,
+                    ..
+                },
+                Value::Array(items),
+            ) => {
+                items.iter().for_each(|x| item.append_value(x));
+                offsets.push(offsets.last().unwrap_or(&0) + items.len() as i32);
+                nulls.append_non_null();
+            }
+            (
+                Col::Map {
+                    offsets,
+                    nulls,
+                    keys,
+                    values,
+                    ..
+                },
+                Value::Map(entries),
+            ) => {
+                for (k, x) in entries {
+                    keys.append_value(k);
+                    values.append_value(x);
+                }
+                offsets.push(offsets.last().unwrap_or(&0) + entries.len() as i32);
+                nulls.append_non_null();
+            }
+            (
+                Col::Struct {
+                    children, nulls, ..
+                },
+                Value::Struct(st),
+            ) => {
+                for (c, x) in children.iter_mut().zip(&st.values) {
+                    c.append_value(x);
+                }
+                nulls.append_non_null();
+            }
+            (c, _) => c.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::Bool(b) => Arc::new(b.finish()),
+            Col::I8(b) => Arc::new(b.finish()),
+            Col::I16(b) => Arc::new(b.finish()),
+            Col::I32(b) => Arc::new(b.finish()),
+            Col::I64(b) => Arc::new(b.finish()),
+            Col::F32(b) => Arc::new(b.finish()),
+            Col::F64(b) => Arc::new(b.finish()),
+            Col::Str(b) => Arc::new(b.finish()),
+            Col::Bin(b) => Arc::new(b.finish()),
+            Col::Date(b) => Arc::new(b.finish()),
+            Col::Time(b) => Arc::new(b.finish()),
+            Col::Ts(b) => Arc::new(b.finish()),
+            Col::Dec(b, _) => Arc::new(b.finish()),
+            Col::List {
+                offsets,
+                nulls,
+                item,
+                field,
+            } => {
+                let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
+                Arc::new(ListArray::new(
+                    field.clone(),
+                    offsets,
+                    item.finish(),
+                    nulls.finish(),
+                ))
+            }
+            Col::Map {
+                offsets,
+                nulls,
+                keys,
+                values,
+                entries,
+            } => {
+                let DataType::Struct(fields) = entries.data_type() else {
+                    unreachable!("map entries are a struct")
+                };
+                let entries_array =
+                    StructArray::new(fields.clone(), vec![keys.finish(), values.finish()], None);
+                let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
+                Arc::new(MapArray::new(
+                    entries.clone(),
+                    offsets,
+                    entries_array,
+                    nulls.finish(),
+                    false,
+                ))
+            }
+            Col::Struct {
+                children,
+                nulls,
+                fields,
+            } => {
+                let arrays: Vec<ArrayRef> = children.iter_mut().map(Col::finish).collect();
+                Arc::new(StructArray::new(fields.clone(), arrays, nulls.finish()))
+            }
+        }
+    }
+}
+
+fn rescale(u: i128, from: i32, to: i32) -> Option<i128> {
+    if from == to {
+        Some(u)
+    } else if to > from {
+        u.checked_mul(10i128.checked_pow((to - from) as u32)?)
+    } else {
+        let d = 10i128.checked_pow((from - to) as u32)?;
+        (u % d == 0).then(|| u / d)
+    }
+}
+
+fn node_len(tape: &[Node<'_>], i: usize) -> usize {
+    match tape[i] {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        _ => 1,
+    }
+}
+
+/// simd-json reports non-negative integers as `U64`; both mean a JSON integer.
+fn int_node(n: Node<'_>) -> Node<'_> {
+    match n {
+        Node::Static(StaticNode::U64(u)) => match i64::try_from(u) {
+            Ok(v) => Node::Static(StaticNode::I64(v)),
+            Err(_) => n,
+        },
+        other => other,
+    }
+}
+
+/// Can the fast path append the value at `tape[i]` exactly as Kafka would convert it?
+fn fits(cfg: &JsonConfig, tape: &[Node<'_>], i: usize, s: &ConnectSchema) -> bool {
+    match int_node(tape[i]) {
+        Node::Static(StaticNode::Null) => {
+            s.optional && (s.default.is_none() || !cfg.replace_null_with_default)
+        }
+        Node::Static(StaticNode::I64(v)) => match (s.logical(), s.schema_type) {
+            (Some(logical::DATE), _) => i32::try_from(v).is_ok(),
+            (Some(logical::TIME), _) => (0..=86_400_000).contains(&v),
+            (Some(logical::TIMESTAMP), _) => true,
+            (Some(_), _) => false,
+            (None, SchemaType::Int8) => i8::try_from(v).is_ok(),
+            (None, SchemaType::Int16) => i16::try_from(v).is_ok(),
+            (None, SchemaType::Int32) => i32::try_from(v).is_ok(),
+            (None, SchemaType::Int64) => true,
+            // Exact in a double (|v| <= 2^53); larger integers take the exact slow path.
+            (None, SchemaType::Float64 | SchemaType::Float32) => v.unsigned_abs() <= 1 << 53,
+            _ => false,
+        },
+        Node::Static(StaticNode::F64(d)) => {
+            s.logical().is_none() && matches!(s.schema_type, SchemaType::Float64) && d != 0.0
+        }
+        Node::Static(StaticNode::Bool(_)) => {
+            s.logical().is_none() && s.schema_type == SchemaType::Boolean
+        }
+        Node::String(_) => s.logical().is_none() && s.schema_type == SchemaType::String,
+        Node::Array { len, .. } => {
+            if s.logical().is_some() || s.schema_type != SchemaType::Array {
+                return false;
+            }
+            let Some(item) = s.value.as_deref() else {
+                return false;
+            };
+            let mut j = i + 1;
+            for _ in 0..len {
+                if !fits(cfg, tape, j, item) {
+                    return false;
+                }
+                j += node_len(tape, j);
+            }
+            true
+        }
+        Node::Object { len, .. } => {
+            if s.logical().is_some() || s.schema_type != SchemaType::Struct {
+                return false;
+            }
+            // Every field must be present exactly once (no defaults, no duplicates) and fit.
+            let mut seen = 0u64;
+            if s.fields.len() > 64 || len != s.fields.len() {
+                return false;
+            }
+            let mut j = i + 1;
+            for _ in 0..len {
+                let Node::String(key) = tape[j] else {
+                    return false;
+                };
+                let Some(f) = s.field(key) else { return false };
+                if seen & (1 << f.index) != 0 || !fits(cfg, tape, j + 1, &f.schema) {
+                    return false;
+                }
+                seen |= 1 << f.index;
+                j += 1 + node_len(tape, j + 1);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Appends the value at `tape[i]`, which `fits` accepted.
+fn append(tape: &[Node<'_>], i: usize, s: &ConnectSchema, col: &mut Col) {
+    match (int_node(tape[i]), col) {
+        (Node::Static(StaticNode::Null), c) => c.append_null(),
+        (Node::Static(StaticNode::I64(v)), c) => match c {
+            Col::I8(b) => b.append_value(v as i8),
+            Col::I16(b) => b.append_value(v as i16),
+            Col::I32(b) => b.append_value(v as i32),
+            Col::I64(b) => b.append_value(v),
+            Col::F64(b) => b.append_value(v as f64),
+            Col::F32(b) => b.append_value(v as f32),
+            Col::Date(b) => b.append_value(v as i32),
+            Col::Time(b) => b.append_value(v as i32),
+            Col::Ts(b) => b.append_value(v),
+            other => other.append_null(),
+        },
+        (Node::Static(StaticNode::F64(d)), Col::F64(b)) => b.append_value(d),
+        (Node::Static(StaticNode::Bool(x)), Col::Bool(b)) => b.append_value(x),
+        (Node::String(x), Col::Str(b)) => b.append_value(x),
+        (
+            Node::Array { len, .. },
+            Col::List {
+                offsets,
+                nulls,
+                item,
+                ..
+            },
+        ) => {
+            let item_schema = s.value.as_deref().unwrap_or(s);
+            let mut j = i + 1;
+            for _ in 0..len {
+                append(tape, j, item_schema, item);
+                j += node_len(tape, j);
+            }
+            offsets.push(offsets.last().unwrap_or(&0) + len as i32);
+            nulls.append_non_null();
+        }
+        (
+            Node::Object { len, .. },
+            Col::Struct {
+                children, nulls, ..
+            },
+        ) => {
+            let mut j = i + 1;
+            for _ in 0..len {
+                if let Node::String(key) = tape[j]
+                    && let Some(f) = s.field(key)
+                {
+                    append(tape, j + 1, &f.schema, &mut children[f.index]);
+                }
+                j += 1 + node_len(tape, j + 1);
+            }
+            nulls.append_non_null();
+        }
+        (_, c) => c.append_null(),
+    }
+}
+
+/// Where the JSON value starting at `start` ends (exclusive), by bracket matching.
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => {
+                    in_str = false;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                b',' if depth == 0 => return Some(i),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    (depth == 0 && !in_str).then_some(b.len())
+}
+
+const SCHEMA_PREFIX: &[u8] = b"{\"schema\":";
+const PAYLOAD_KEY: &[u8] = b",\"payload\":";
+
+struct Cached {
+    schema_bytes: Vec<u8>,
+    schema: Option<Arc<ConnectSchema>>,
+}
+
+/// Rows `start..start + len` share `column`'s schema.
+#[derive(Debug)]
+pub struct Run {
+    pub start: usize,
+    pub column: ConnectColumn,
+}
+
+#[derive(Debug, Default)]
+pub struct DecodedRuns {
+    pub runs: Vec<Run>,
+    pub failures: Vec<RowFailure>,
+    /// Rows decoded by the tape fast path (the rest went through the reference model).
+    pub fast_rows: usize,
+}
+
+/// Decodes JsonConverter envelope values (`schemas.enable=true`) into typed columns.
+pub struct EnvelopeDecoder {
+    cfg: JsonConfig,
+    cache: Vec<Cached>,
+    last: Option<usize>,
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+}
+
+impl std::fmt::Debug for EnvelopeDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvelopeDecoder")
+            .field("cached_schemas", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct OpenRun {
+    start: usize,
+    schema: Option<Arc<ConnectSchema>>,
+    col: Option<Col>,
+    nulls: usize,
+}
+
+impl OpenRun {
+    fn new(start: usize, schema: Option<Arc<ConnectSchema>>) -> Self {
+        let col = schema.as_deref().map(Col::new);
+        Self {
+            start,
+            schema,
+            col,
+            nulls: 0,
+        }
+    }
+
+    fn same(&self, s: &Option<Arc<ConnectSchema>>) -> bool {
+        match (&self.schema, s) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => false,
+        }
+    }
+
+    fn close(mut self) -> Run {
+        let array: ArrayRef = match &mut self.col {
+            Some(c) => c.finish(),
+            None => arrow::array::new_null_array(&DataType::Null, self.nulls),
+        };
+        Run {
+            start: self.start,
+            column: ConnectColumn::new(self.schema, array),
+        }
+    }
+
+    fn push_null(&mut self) {
+        match &mut self.col {
+            Some(c) => c.append_null(),
+            None => self.nulls += 1,
+        }
+    }
+}
+
+impl EnvelopeDecoder {
+    pub fn new(cfg: JsonConfig) -> Self {
+        Self {
+            cfg,
+            cache: Vec::new(),
+            last: None,
+            scratch: Vec::new(),
+            buffers: simd_json::Buffers::new(1024),
+        }
+    }
+
+    fn lookup(&mut self, schema_bytes: &[u8]) -> Result<usize, ConnectError> {
+        if let Some(i) = self
+            .last
+            .filter(|&i| self.cache[i].schema_bytes == schema_bytes)
+        {
+            return Ok(i);
+        }
+        if let Some(i) = self
+            .cache
+            .iter()
+            .position(|c| c.schema_bytes == schema_bytes)
+        {
+            self.last = Some(i);
+            return Ok(i);
+        }
+        let node = crate::jackson::parse(schema_bytes)
+            .map_err(|_| ConnectError::data("unparsable schema"))?;
+        let schema = connect_json::as_connect_schema(&self.cfg, &node)?;
+        let limit = usize::try_from(self.cfg.schemas_cache_size.max(1)).unwrap_or(1);
+        if self.cache.len() >= limit {
+            self.cache.remove(0);
+        }
+        self.cache.push(Cached {
+            schema_bytes: schema_bytes.to_vec(),
+            schema,
+        });
+        self.last = Some(self.cache.len() - 1);
+        Ok(self.cache.len() - 1)
+    }
+
+    /// Tries the fast path for one record; `None` sends it to the reference model.
+    fn fast(
+        &mut self,
+        bytes: &[u8],
+        run: &mut Option<OpenRun>,
+        out: &mut Vec<Run>,
+        row: usize,
+    ) -> Option<()> {
+        let rest = bytes.strip_prefix(SCHEMA_PREFIX)?;
+        let end = value_end(rest, 0)?;
+        let (schema_bytes, after) = rest.split_at(end);
+        let payload = after.strip_prefix(PAYLOAD_KEY)?;
+        let payload = payload.strip_suffix(b"}")?;
+        let idx = self.lookup(schema_bytes).ok()?;
+        let schema = self.cache[idx].schema.clone()?;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(payload);
+        let tape = simd_json::to_tape_with_buffers(&mut self.scratch, &mut self.buffers).ok()?;
+        if !fits(&self.cfg, &tape.0, 0, &schema) {
+            return None;
+        }
+        let open = run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone())));
+        if !open.same(&Some(schema.clone())) {
+            if let Some(done) = run.take() {
+                out.push(done.close());
+            }
+            *run = Some(OpenRun::new(row, Some(schema.clone())));
+        }
+        let open = run.as_mut()?;
+        append(&tape.0, 0, &schema, open.col.as_mut()?);
+        Some(())
+    }
+
+    /// Decodes a column of raw values; `stage` names the failure stage (key or value).
+    pub fn decode(&mut self, input: &BinaryViewArray, stage: Stage) -> DecodedRuns {
+        let mut out = DecodedRuns::default();
+        let mut run: Option<OpenRun> = None;
+        for row in 0..input.len() {
+            let bytes = input.is_valid(row).then(|| input.value(row));
+            if let Some(b) = bytes
+                && self.fast(b, &mut run, &mut out.runs, row).is_some()
+            {
+                out.fast_rows += 1;
+                continue;
+            }
+            match connect_json::to_connect_data(&self.cfg, bytes) {
+                Ok((schema, value)) => {
+                    if !run.as_ref().is_some_and(|r| r.same(&schema)) {
+                        if let Some(done) = run.take() {
+                            out.runs.push(done.close());
+                        }
+                        run = Some(OpenRun::new(row, schema));
+                    }
+                    if let Some(open) = run.as_mut() {
+                        match &mut open.col {
+                            Some(c) => c.append_value(&value),
+                            None => open.nulls += 1,
+                        }
+                    }
+                }
+                Err(e) => {
+                    out.failures.push(RowFailure {
+                        row,
+                        stage,
+                        exception: e.exception,
+                        message: e.message.unwrap_or_default(),
+                    });
+                    run.get_or_insert_with(|| OpenRun::new(row, None))
+                        .push_null();
+                }
+            }
+        }
+        if let Some(done) = run {
+            out.runs.push(done.close());
+        }
+        out
+    }
+}
+
+/// Encodes a typed column as JsonConverter envelopes (`schemas.enable=true`) or bare payloads.
+pub fn encode(
+    cfg: &JsonConfig,
+    column: &ConnectColumn,
+    stage: Stage,
+) -> (BinaryViewArray, Vec<RowFailure>) {
+    let array = &column.array;
+    let mut builder = BinaryViewBuilder::with_capacity(array.len());
+    let mut failures = Vec::new();
+    let Some(schema) = column.schema.as_deref() else {
+        // Schemaless columns hold no typed data here: every row is null.
+        for _ in 0..array.len() {
+            builder.append_null();
+        }
+        return (builder.finish(), failures);
+    };
+    let mut prefix = Vec::new();
+    if cfg.schemas_enable {
+        prefix.extend_from_slice(b"{\"schema\":");
+        if let Err(e) = connect_json::write_json_schema(cfg, schema, &mut prefix) {
+            for row in 0..array.len() {
+                failures.push(RowFailure {
+                    row,
+                    stage,
+                    exception: e.exception,
+                    message: e.message.clone().unwrap_or_default(),
+                });
+                builder.append_null();
+            }
+            return (builder.finish(), failures);
+        }
+        prefix.extend_from_slice(b",\"payload\":");
+    }
+    let mut buf = Vec::with_capacity(512);
+    for row in 0..array.len() {
+        buf.clear();
+        buf.extend_from_slice(&prefix);
+        match write_value(cfg, schema, array, row, &mut buf) {
+            Ok(()) => {
+                if cfg.schemas_enable {
+                    buf.push(b'}');
+                }
+                builder.append_value(&buf);
+            }
+            Err(e) => {
+                failures.push(RowFailure {
+                    row,
+                    stage,
+                    exception: e.exception,
+                    message: e.message.unwrap_or_default(),
+                });
+                builder.append_null();
+            }
+        }
+    }
+    (builder.finish(), failures)
+}
+
+fn write_value(
+    cfg: &JsonConfig,
+    s: &ConnectSchema,
+    a: &ArrayRef,
+    row: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ConnectError> {
+    use std::io::Write;
+    if a.is_null(row) {
+        return connect_json::write_json(cfg, Some(s), &Value::Null, out);
+    }
+    match a.data_type() {
+        DataType::Boolean => out.extend_from_slice(if a.as_boolean().value(row) {
+            b"true"
+        } else {
+            b"false"
+        }),
+        DataType::Int8 => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Int8Type>().value(row)
+        )
+        .unwrap_or(()),
+        DataType::Int16 => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Int16Type>().value(row)
+        )
+        .unwrap_or(()),
+        DataType::Int32 => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Int32Type>().value(row)
+        )
+        .unwrap_or(()),
+        DataType::Int64 => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Int64Type>().value(row)
+        )
+        .unwrap_or(()),
+        DataType::Float32 => {
+            let v = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
+            connect_json::write_json(cfg, Some(s), &Value::F32(v), out)?;
+        }
+        DataType::Float64 => {
+            let v = a.as_primitive::<arrow::datatypes::Float64Type>().value(row);
+            connect_json::write_json(cfg, Some(s), &Value::F64(v), out)?;
+        }
+        DataType::Utf8View => crate::json_text::write_string(out, a.as_string_view().value(row)),
+        DataType::BinaryView => {
+            out.push(b'"');
+            connect_json::base64_encode(a.as_binary_view().value(row), out);
+            out.push(b'"');
+        }
+        DataType::Date32 => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Date32Type>().value(row)
+        )
+        .unwrap_or(()),
+        DataType::Time32(_) => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::Time32MillisecondType>()
+                .value(row)
+        )
+        .unwrap_or(()),
+        DataType::Timestamp(_, _) => write!(
+            out,
+            "{}",
+            a.as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+                .value(row)
+        )
+        .unwrap_or(()),
+        DataType::Decimal128(_, scale) => {
+            let v = Value::Decimal {
+                unscaled: a
+                    .as_primitive::<arrow::datatypes::Decimal128Type>()
+                    .value(row),
+                scale: i32::from(*scale),
+            };
+            let _ = DecimalFormat::Base64;
+            connect_json::write_json(cfg, Some(s), &v, out)?;
+        }
+        DataType::List(_) => {
+            let list = a.as_list::<i32>();
+            let items = list.value(row);
+            let item_schema = s.value.as_deref().unwrap_or(s);
+            out.push(b'[');
+            for j in 0..items.len() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_value(cfg, item_schema, &items, j, out)?;
+            }
+            out.push(b']');
+        }
+        DataType::Struct(_) => {
+            let st = a.as_struct();
+            out.push(b'{');
+            for (k, f) in s.fields.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                crate::json_text::write_string(out, &f.name);
+                out.push(b':');
+                write_value(cfg, &f.schema, st.column(k), row, out)?;
+            }
+            out.push(b'}');
+        }
+        DataType::Map(_, _) => {
+            // Maps go through the reference writer (member order and key rendering rules).
+            let m = a.as_map();
+            let entries = m.value(row);
+            let (ks, vs) = (
+                s.key.as_deref().unwrap_or(s),
+                s.value.as_deref().unwrap_or(s),
+            );
+            let mut pairs = Vec::with_capacity(entries.len());
+            for j in 0..entries.len() {
+                pairs.push((
+                    to_value(ks, entries.column(0), j),
+                    to_value(vs, entries.column(1), j),
+                ));
+            }
+            connect_json::write_json(cfg, Some(s), &Value::Map(pairs), out)?;
+        }
+        _ => {
+            return Err(ConnectError::data(format!(
+                "unsupported column type {}",
+                a.data_type()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One cell as a reference value (used for maps, which are rare on hot paths).
+fn to_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
+    if a.is_null(row) {
+        return Value::Null;
+    }
+    match a.data_type() {
+        DataType::Boolean => Value::Bool(a.as_boolean().value(row)),
+        DataType::Int8 => Value::I8(a.as_primitive::<arrow::datatypes::Int8Type>().value(row)),
+        DataType::Int16 => Value::I16(a.as_primitive::<arrow::datatypes::Int16Type>().value(row)),
+        DataType::Int32 => Value::I32(a.as_primitive::<arrow::datatypes::Int32Type>().value(row)),
+        DataType::Int64 => Value::I64(a.as_primitive::<arrow::datatypes::Int64Type>().value(row)),
+        DataType::Float32 => {
+            Value::F32(a.as_primitive::<arrow::datatypes::Float32Type>().value(row))
+        }
+        DataType::Float64 => {
+            Value::F64(a.as_primitive::<arrow::datatypes::Float64Type>().value(row))
+        }
+        DataType::Utf8View => Value::String(a.as_string_view().value(row).to_string()),
+        DataType::BinaryView => Value::Bytes(a.as_binary_view().value(row).to_vec()),
+        DataType::Date32 => Value::Date(
+            i64::from(a.as_primitive::<arrow::datatypes::Date32Type>().value(row)) * 86_400_000,
+        ),
+        DataType::Time32(_) => Value::Date(i64::from(
+            a.as_primitive::<arrow::datatypes::Time32MillisecondType>()
+                .value(row),
+        )),
+        DataType::Timestamp(_, _) => Value::Date(
+            a.as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+                .value(row),
+        ),
+        DataType::Decimal128(_, sc) => Value::Decimal {
+            unscaled: a
+                .as_primitive::<arrow::datatypes::Decimal128Type>()
+                .value(row),
+            scale: i32::from(*sc),
+        },
+        DataType::List(_) => {
+            let items = a.as_list::<i32>().value(row);
+            let is = s.value.as_deref().unwrap_or(s);
+            Value::Array((0..items.len()).map(|j| to_value(is, &items, j)).collect())
+        }
+        DataType::Struct(_) => {
+            let st = a.as_struct();
+            Value::Struct(crate::value::Struct {
+                schema: Arc::new(s.clone()),
+                values: s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| to_value(&f.schema, st.column(k), row))
+                    .collect(),
+            })
+        }
+        DataType::Map(_, _) => {
+            let e = a.as_map().value(row);
+            let (ks, vs) = (
+                s.key.as_deref().unwrap_or(s),
+                s.value.as_deref().unwrap_or(s),
+            );
+            Value::Map(
+                (0..e.len())
+                    .map(|j| (to_value(ks, e.column(0), j), to_value(vs, e.column(1), j)))
+                    .collect(),
+            )
+        }
+        _ => Value::Null,
+    }
+}
+
+/// The Arrow field for a decoded column (name `value` or `key`).
+pub fn column_field(name: &str, c: &ConnectColumn) -> Field {
+    match &c.schema {
+        Some(s) => arrow_field(name, s),
+        None => Field::new(name, DataType::Null, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::OrderEvents;
+
+    fn envelopes(n: usize) -> BinaryViewArray {
+        let mut g = OrderEvents::new();
+        let mut b = BinaryViewBuilder::new();
+        for _ in 0..n {
+            let mut v = Vec::new();
+            g.write_next_envelope(&mut v);
+            b.append_value(&v);
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn envelope_round_trip_is_byte_exact_and_uses_the_fast_path() {
+        let cfg = JsonConfig::default();
+        let input = envelopes(500);
+        let mut dec = EnvelopeDecoder::new(cfg.clone());
+        let out = dec.decode(&input, Stage::ValueConverter);
+        assert!(out.failures.is_empty());
+        assert_eq!(out.runs.len(), 1);
+        assert_eq!(out.fast_rows, 500);
+        let (bytes, failures) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
+        assert!(failures.is_empty());
+        for i in 0..input.len() {
+            // Kafka re-encodes amounts such as 5.0 as "5.0"; the generator writes "5.00".
+            let expected = crate::reference::RefConverter::Json(cfg.clone())
+                .from_connect(
+                    connect_json::to_connect_data(&cfg, Some(input.value(i)))
+                        .unwrap()
+                        .0
+                        .as_deref(),
+                    &connect_json::to_connect_data(&cfg, Some(input.value(i)))
+                        .unwrap()
+                        .1,
+                )
+                .unwrap()
+                .unwrap();
+            assert_eq!(bytes.value(i), expected.as_slice(), "row {i}");
+        }
+    }
+
+    #[test]
+    fn odd_rows_fall_back_and_failures_are_per_row() {
+        let cfg = JsonConfig::default();
+        let rows: Vec<Option<&[u8]>> = vec![
+            Some(br#"{"schema":{"type":"int32","optional":false},"payload":7}"#),
+            Some(br#"{"schema":{"type":"int32","optional":false},"payload":"x"}"#),
+            Some(b"not json"),
+            None,
+            Some(br#"{"payload":1,"schema":{"type":"int32","optional":false}}"#),
+        ];
+        let input = BinaryViewArray::from(rows);
+        let out = EnvelopeDecoder::new(cfg).decode(&input, Stage::ValueConverter);
+        assert_eq!(out.fast_rows, 1);
+        assert_eq!(
+            out.failures.iter().map(|f| f.row).collect::<Vec<_>>(),
+            vec![2]
+        );
+        // Runs: int32 rows 0-2 (the failed row 2 is a null there), the tombstone row 3 (no
+        // schema), int32 row 4.
+        let starts: Vec<usize> = out.runs.iter().map(|r| r.start).collect();
+        assert_eq!(starts, vec![0, 3, 4]);
+        assert_eq!(out.runs[0].column.len(), 3);
+        assert!(out.runs[0].column.array.is_null(2));
+        let first = out.runs[0]
+            .column
+            .array
+            .as_primitive::<arrow::datatypes::Int32Type>();
+        assert_eq!(
+            (first.value(0), first.value(1)),
+            (7, 0),
+            "a string for int32 reads as 0, as Jackson's intValue()"
+        );
+    }
+}
