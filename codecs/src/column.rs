@@ -11,11 +11,19 @@ use crate::schema::ConnectSchema;
 pub struct ConnectColumn {
     pub schema: Option<Arc<ConnectSchema>>,
     pub array: ArrayRef,
+    /// Rows whose exact Connect value the Arrow type cannot hold (schemaless values, decimals
+    /// whose scale differs from the schema's), as (row, value); `array` is null there.
+    /// Empty on the typed fast path.
+    pub exact: Vec<(usize, crate::value::Value)>,
 }
 
 impl ConnectColumn {
     pub fn new(schema: Option<Arc<ConnectSchema>>, array: ArrayRef) -> Self {
-        Self { schema, array }
+        Self {
+            schema,
+            array,
+            exact: Vec::new(),
+        }
     }
 
     /// A column of `len` nulls with no schema (Connect's `SchemaAndValue.NULL`).
@@ -23,6 +31,7 @@ impl ConnectColumn {
         Self {
             schema: None,
             array: arrow::array::new_null_array(&arrow::datatypes::DataType::Null, len),
+            exact: Vec::new(),
         }
     }
 

@@ -294,10 +294,40 @@ impl Col {
                 nulls,
                 fields,
             } => {
+                let len = nulls.len();
                 let arrays: Vec<ArrayRef> = children.iter_mut().map(Col::finish).collect();
+                if fields.is_empty() {
+                    // A struct with no fields carries its length explicitly.
+                    return Arc::new(StructArray::new_empty_fields(len, nulls.finish()));
+                }
                 Arc::new(StructArray::new(fields.clone(), arrays, nulls.finish()))
             }
         }
+    }
+}
+
+/// Does `v` hold a decimal that Arrow's per-column scale for `s` cannot represent exactly?
+fn needs_exact(s: &ConnectSchema, v: &Value) -> bool {
+    match v {
+        Value::Decimal { scale, .. } => {
+            s.logical() == Some(logical::DECIMAL) && s.decimal_scale() != Some(*scale)
+        }
+        Value::Array(items) => s
+            .value
+            .as_deref()
+            .is_some_and(|is| items.iter().any(|x| needs_exact(is, x))),
+        Value::Map(entries) => {
+            let (ks, vs) = (s.key.as_deref(), s.value.as_deref());
+            entries.iter().any(|(k, x)| {
+                ks.is_some_and(|ks| needs_exact(ks, k)) || vs.is_some_and(|vs| needs_exact(vs, x))
+            })
+        }
+        Value::Struct(st) => s
+            .fields
+            .iter()
+            .zip(&st.values)
+            .any(|(f, x)| needs_exact(&f.schema, x)),
+        _ => false,
     }
 }
 
@@ -539,6 +569,8 @@ struct OpenRun {
     schema: Option<Arc<ConnectSchema>>,
     col: Option<Col>,
     nulls: usize,
+    rows: usize,
+    exact: Vec<(usize, Value)>,
 }
 
 impl OpenRun {
@@ -549,6 +581,8 @@ impl OpenRun {
             schema,
             col,
             nulls: 0,
+            rows: 0,
+            exact: Vec::new(),
         }
     }
 
@@ -565,9 +599,11 @@ impl OpenRun {
             Some(c) => c.finish(),
             None => arrow::array::new_null_array(&DataType::Null, self.nulls),
         };
+        let mut column = ConnectColumn::new(self.schema, array);
+        column.exact = self.exact;
         Run {
             start: self.start,
-            column: ConnectColumn::new(self.schema, array),
+            column,
         }
     }
 
@@ -576,6 +612,25 @@ impl OpenRun {
             Some(c) => c.append_null(),
             None => self.nulls += 1,
         }
+        self.rows += 1;
+    }
+
+    /// Appends a reference value, keeping it exact where Arrow cannot.
+    fn push_value(&mut self, v: Value) {
+        let exact = match (&self.schema, &v) {
+            (None, Value::Null) => false,
+            (None, _) => true,
+            (Some(s), _) => needs_exact(s, &v),
+        };
+        match &mut self.col {
+            Some(c) if !exact => c.append_value(&v),
+            Some(c) => c.append_null(),
+            None => self.nulls += 1,
+        }
+        if exact {
+            self.exact.push((self.rows, v));
+        }
+        self.rows += 1;
     }
 }
 
@@ -650,6 +705,7 @@ impl EnvelopeDecoder {
         }
         let open = run.as_mut()?;
         append(&tape.0, 0, &schema, open.col.as_mut()?);
+        open.rows += 1;
         Some(())
     }
 
@@ -674,10 +730,7 @@ impl EnvelopeDecoder {
                         run = Some(OpenRun::new(row, schema));
                     }
                     if let Some(open) = run.as_mut() {
-                        match &mut open.col {
-                            Some(c) => c.append_value(&value),
-                            None => open.nulls += 1,
-                        }
+                        open.push_value(value);
                     }
                 }
                 Err(e) => {
@@ -708,10 +761,28 @@ pub fn encode(
     let array = &column.array;
     let mut builder = BinaryViewBuilder::with_capacity(array.len());
     let mut failures = Vec::new();
+    let exact: std::collections::HashMap<usize, &Value> =
+        column.exact.iter().map(|(r, v)| (*r, v)).collect();
     let Some(schema) = column.schema.as_deref() else {
-        // Schemaless columns hold no typed data here: every row is null.
-        for _ in 0..array.len() {
-            builder.append_null();
+        // Schemaless values live in the exact side table; other rows are nulls.
+        for row in 0..array.len() {
+            match connect_json::from_connect_data(
+                cfg,
+                None,
+                exact.get(&row).copied().unwrap_or(&Value::Null),
+            ) {
+                Ok(Some(b)) => builder.append_value(&b),
+                Ok(None) => builder.append_null(),
+                Err(e) => {
+                    failures.push(RowFailure {
+                        row,
+                        stage,
+                        exception: e.exception,
+                        message: e.message.unwrap_or_default(),
+                    });
+                    builder.append_null();
+                }
+            }
         }
         return (builder.finish(), failures);
     };
@@ -736,7 +807,11 @@ pub fn encode(
     for row in 0..array.len() {
         buf.clear();
         buf.extend_from_slice(&prefix);
-        match write_value(cfg, schema, array, row, &mut buf) {
+        let written = match exact.get(&row) {
+            Some(v) => connect_json::write_json(cfg, Some(schema), v, &mut buf),
+            None => write_value(cfg, schema, array, row, &mut buf),
+        };
+        match written {
             Ok(()) => {
                 if cfg.schemas_enable {
                     buf.push(b'}');
