@@ -63,7 +63,7 @@ fn pass_through(c: &mut Criterion) {
         })
     });
     for class in ["StringConverter", "ByteArrayConverter"] {
-        let conv = ConverterConfig::parse(
+        let mut conv = ConverterConfig::parse(
             "value.converter",
             class,
             &HashMap::new(),

@@ -42,4 +42,30 @@ impl ConnectColumn {
     pub fn is_empty(&self) -> bool {
         self.array.is_empty()
     }
+
+    /// The Connect value of row `row` (from the exact side table, or the Arrow cell).
+    pub fn value(&self, row: usize) -> crate::value::Value {
+        if let Some((_, v)) = self.exact.iter().find(|(r, _)| *r == row) {
+            return v.clone();
+        }
+        match self.schema.as_deref() {
+            Some(s) => crate::json_columnar::cell_value(s, &self.array, row),
+            None => crate::value::Value::Null,
+        }
+    }
+
+    /// Rows `offset..offset + len`; buffers are shared.
+    pub fn slice(&self, offset: usize, len: usize) -> Self {
+        let exact = self
+            .exact
+            .iter()
+            .filter(|(r, _)| (offset..offset + len).contains(r))
+            .map(|(r, v)| (r - offset, v.clone()))
+            .collect();
+        Self {
+            schema: self.schema.clone(),
+            array: self.array.slice(offset, len),
+            exact,
+        }
+    }
 }

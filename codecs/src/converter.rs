@@ -1,25 +1,23 @@
-//! Converters between raw Kafka bytes (a `BinaryView` column of the raw batch) and Connect
-//! data columns, configured from Connect's properties (`key.converter`, `value.converter`
-//! and their prefixed settings). Each converter works on a whole column at once and reports
-//! rows it cannot convert as [`RowFailure`]s instead of failing the batch.
-//!
-//! The JSON converter here covers the quickstart (primitive schemas, envelopes on or off);
-//! the full Connect type system lands with the converter work.
+//! Batch converters between raw Kafka bytes (a `BinaryView` column of the raw batch) and
+//! Connect data columns, configured from Connect's properties (`key.converter`,
+//! `value.converter` and their prefixed settings). Each works on a whole column and reports
+//! rows it cannot convert as [`RowFailure`]s instead of failing the batch. A decoded column
+//! is split into runs of rows sharing one schema (one run in practice).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder, BooleanBuilder, Float64Builder,
-    Int64Builder, StringViewArray, StringViewBuilder,
-};
+use arrow::array::{Array, AsArray, BinaryViewArray, BinaryViewBuilder, StringViewArray};
 use arrow::datatypes::DataType;
 
 use crate::column::ConnectColumn;
+use crate::connect_json::{self, JsonConfig};
 use crate::error::{CodecError, Result, RowFailure, Stage};
-use crate::json_text;
+use crate::json_columnar::{EnvelopeDecoder, Run};
+use crate::reference::java_to_string;
 use crate::schema::{ConnectSchema, SchemaType};
+use crate::value::Value;
 
 /// Whether a converter handles record keys or values; decides the failure stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +35,21 @@ impl ConverterRole {
     }
 }
 
-/// Result of decoding a column: Connect data (null where a row failed) and the failures.
+/// Result of decoding a column: runs of Connect data (null where a row failed) and the
+/// failures.
 #[derive(Debug)]
 pub struct Decoded {
-    pub column: ConnectColumn,
+    pub runs: Vec<Run>,
     pub failures: Vec<RowFailure>,
+}
+
+impl Decoded {
+    fn single(column: ConnectColumn, failures: Vec<RowFailure>) -> Self {
+        Self {
+            runs: vec![Run { start: 0, column }],
+            failures,
+        }
+    }
 }
 
 /// Result of encoding a column: bytes (null where a row failed) and the failures.
@@ -53,8 +61,8 @@ pub struct Encoded {
 
 /// A batch converter: `decode` is Kafka's `toConnectData`, `encode` is
 /// `fromConnectData`, both over a whole column.
-pub trait Converter: Send + Sync + fmt::Debug {
-    fn decode(&self, input: &BinaryViewArray) -> Decoded;
+pub trait Converter: Send + fmt::Debug {
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded;
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded>;
 }
 
@@ -86,6 +94,8 @@ pub struct ConverterConfig {
     pub role: ConverterRole,
     /// `schemas.enable` (JsonConverter; default true).
     pub schemas_enable: bool,
+    /// The full JsonConverter settings.
+    pub json: JsonConfig,
 }
 
 impl ConverterConfig {
@@ -103,36 +113,28 @@ impl ConverterConfig {
                 class: class.to_string(),
             }
         })?;
-        let schemas_enable = match props
-            .get("schemas.enable")
-            .map(|v| v.trim().to_ascii_lowercase())
-        {
-            None => true,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => {
-                return Err(CodecError::InvalidConfig {
-                    key: format!("{key}.schemas.enable"),
-                    value: v,
-                    reason: "Expected value to be either true or false".into(),
-                });
-            }
-        };
+        let json = JsonConfig::parse(props).map_err(|e| CodecError::InvalidConfig {
+            key: key.to_string(),
+            value: class.to_string(),
+            reason: e.message.unwrap_or_default(),
+        })?;
         Ok(Self {
             kind,
             role,
-            schemas_enable,
+            schemas_enable: json.schemas_enable,
+            json,
         })
     }
 
-    pub fn build(&self) -> Arc<dyn Converter> {
+    pub fn build(&self) -> Box<dyn Converter> {
         match self.kind {
-            ConverterKind::Json => Arc::new(JsonConverter {
+            ConverterKind::Json => Box::new(JsonConverter {
                 role: self.role,
-                schemas_enable: self.schemas_enable,
+                decoder: EnvelopeDecoder::new(self.json.clone()),
+                cfg: self.json.clone(),
             }),
-            ConverterKind::String => Arc::new(StringConverter { role: self.role }),
-            ConverterKind::ByteArray => Arc::new(ByteArrayConverter { role: self.role }),
+            ConverterKind::String => Box::new(StringConverter { role: self.role }),
+            ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
         }
     }
 }
@@ -144,30 +146,38 @@ pub struct StringConverter {
 }
 
 impl Converter for StringConverter {
-    fn decode(&self, input: &BinaryViewArray) -> Decoded {
-        // Valid UTF-8 (the common case) is re-typed in place, sharing the data blocks.
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
+        // Valid UTF-8 (the common case) is re-typed in place, sharing the data blocks;
+        // otherwise Java's decoder replaces malformed input.
         let strings = match input.clone().to_string_view() {
             Ok(s) => s,
             Err(_) => input
                 .iter()
-                .map(|v| v.map(|b| String::from_utf8_lossy(b).into_owned()))
+                .map(|v| v.map(crate::reference::decode_utf8_like_java))
                 .collect::<StringViewArray>(),
         };
-        Decoded {
-            column: ConnectColumn::new(Some(ConnectSchema::optional_string()), Arc::new(strings)),
-            failures: vec![],
-        }
+        Decoded::single(
+            ConnectColumn::new(Some(ConnectSchema::optional_string()), Arc::new(strings)),
+            vec![],
+        )
     }
 
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
-        let bytes = match array.data_type() {
-            DataType::Utf8View => array.as_string_view().clone().to_binary_view(),
-            DataType::BinaryView => array.as_binary_view().clone(),
-            DataType::Null => BinaryViewArray::new_null(array.len()),
-            _ => render_each(array, |out, i| {
-                crate::display::write_java_display(out, array, i)
-            })?,
+        let bytes = match (array.data_type(), column.exact.is_empty()) {
+            (DataType::Utf8View, true) => array.as_string_view().clone().to_binary_view(),
+            (DataType::Null, true) => BinaryViewArray::new_null(array.len()),
+            _ => {
+                // `String.valueOf(value)` of each row.
+                let mut b = BinaryViewBuilder::with_capacity(array.len());
+                for row in 0..array.len() {
+                    match column.value(row) {
+                        Value::Null => b.append_null(),
+                        v => b.append_value(java_to_string(&v)),
+                    }
+                }
+                b.finish()
+            }
         };
         let _ = self.role;
         Ok(Encoded {
@@ -185,337 +195,127 @@ pub struct ByteArrayConverter {
 }
 
 impl Converter for ByteArrayConverter {
-    fn decode(&self, input: &BinaryViewArray) -> Decoded {
-        Decoded {
-            column: ConnectColumn::new(
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
+        Decoded::single(
+            ConnectColumn::new(
                 Some(ConnectSchema::optional_bytes()),
                 Arc::new(input.clone()),
             ),
-            failures: vec![],
-        }
+            vec![],
+        )
     }
 
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
         let array = &column.array;
-        match (column.schema.as_deref(), array.data_type()) {
-            (_, DataType::Null) => Ok(Encoded {
-                bytes: BinaryViewArray::new_null(array.len()),
-                failures: vec![],
-            }),
-            (
-                None
-                | Some(ConnectSchema {
-                    schema_type: SchemaType::Bytes,
-                    ..
-                }),
-                DataType::BinaryView,
-            ) => Ok(Encoded {
-                bytes: array.as_binary_view().clone(),
-                failures: vec![],
-            }),
-            (Some(s), _) => {
-                let message = format!(
-                    "Invalid schema type for ByteArrayConverter: {}",
-                    s.schema_type.json_name().to_uppercase()
-                );
-                let failures = (0..array.len())
-                    .filter(|&i| array.is_valid(i))
-                    .map(|i| RowFailure::data(i, self.role.stage(), message.clone()))
-                    .collect();
-                Ok(Encoded {
-                    bytes: BinaryViewArray::new_null(array.len()),
-                    failures,
-                })
-            }
-            (None, other) => Err(CodecError::UnsupportedColumn {
-                converter: "ByteArrayConverter",
-                found: other.to_string(),
-            }),
-        }
-    }
-}
-
-/// `org.apache.kafka.connect.json.JsonConverter`, quickstart subset: primitive schemas.
-#[derive(Debug)]
-pub struct JsonConverter {
-    role: ConverterRole,
-    schemas_enable: bool,
-}
-
-enum JsonColumnBuilder {
-    None,
-    String(StringViewBuilder),
-    Int(Int64Builder),
-    Float(Float64Builder),
-    Bool(BooleanBuilder),
-}
-
-impl JsonConverter {
-    fn decode_one(
-        &self,
-        bytes: &[u8],
-    ) -> std::result::Result<(Option<SchemaType>, serde_json::Value), String> {
-        let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            format!(
-                "Converting byte[] to Kafka Connect data failed due to serialization error: {e}"
-            )
-        })?;
-        if !self.schemas_enable {
-            return Ok((None, doc));
-        }
-        let serde_json::Value::Object(mut envelope) = doc else {
-            return Err(ENVELOPE_REQUIRED.into());
-        };
-        if envelope.len() != 2
-            || !envelope.contains_key("schema")
-            || !envelope.contains_key("payload")
-        {
-            return Err(ENVELOPE_REQUIRED.into());
-        }
-        let payload = envelope
-            .remove("payload")
-            .unwrap_or(serde_json::Value::Null);
-        let schema_type = match envelope.get("schema") {
-            Some(serde_json::Value::Null) | None => None,
-            Some(serde_json::Value::Object(s)) => {
-                let name = s
-                    .get("type")
-                    .and_then(|t| t.as_str())
-                    .ok_or("Schema must contain 'type' field")?;
-                Some(
-                    SchemaType::from_json_name(name)
-                        .ok_or_else(|| format!("Unknown schema type: {name}"))?,
-                )
-            }
-            Some(_) => return Err("Schema must be an object".into()),
-        };
-        Ok((schema_type, payload))
-    }
-}
-
-const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
-
-impl Converter for JsonConverter {
-    fn decode(&self, input: &BinaryViewArray) -> Decoded {
         let stage = self.role.stage();
-        let mut failures = Vec::new();
-        let mut schema: Option<SchemaType> = None;
-        let mut builder = JsonColumnBuilder::None;
-        let mut pending_nulls = 0usize;
-        for i in 0..input.len() {
-            let decoded = if input.is_null(i) {
-                Ok((None, serde_json::Value::Null))
-            } else {
-                self.decode_one(input.value(i))
-            };
-            let (row_schema, value) = match decoded {
-                Ok(v) => v,
-                Err(message) => {
-                    failures.push(RowFailure::data(i, stage, message));
-                    append_null(&mut builder, &mut pending_nulls);
-                    continue;
-                }
-            };
-            let kind = row_schema.or_else(|| infer_kind(&value));
-            if let (JsonColumnBuilder::None, Some(kind)) = (&builder, kind) {
-                {
-                    match new_builder(kind, input.len()) {
-                        Some(mut b) => {
-                            for _ in 0..pending_nulls {
-                                append_null(&mut b, &mut 0);
-                            }
-                            builder = b;
-                            schema = Some(kind);
-                        }
-                        None => {
-                            failures.push(RowFailure::data(i, stage, format!("JSON of type {} is not supported by this build's JsonConverter yet", kind.json_name())));
-                            pending_nulls += 1;
-                            continue;
-                        }
-                    }
-                }
-            }
-            if !append_value(&mut builder, &mut pending_nulls, &value) {
-                failures.push(RowFailure::data(
-                    i,
-                    stage,
-                    format!(
-                        "JSON value {value} does not match the batch's schema type {}",
-                        schema.map_or("null", |s| s.json_name())
-                    ),
-                ));
-                append_null(&mut builder, &mut pending_nulls);
-            }
-        }
-        let array: ArrayRef = match builder {
-            JsonColumnBuilder::None => arrow::array::new_null_array(&DataType::Null, input.len()),
-            JsonColumnBuilder::String(mut b) => Arc::new(b.finish()),
-            JsonColumnBuilder::Int(mut b) => Arc::new(b.finish()),
-            JsonColumnBuilder::Float(mut b) => Arc::new(b.finish()),
-            JsonColumnBuilder::Bool(mut b) => Arc::new(b.finish()),
-        };
-        let schema = match (self.schemas_enable, schema) {
-            (true, Some(t)) => Some(Arc::new(ConnectSchema::new(t, false))),
-            _ => None,
-        };
-        Decoded {
-            column: ConnectColumn::new(schema, array),
-            failures,
-        }
-    }
-
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        let array = &column.array;
-        if column.schema.is_none() && array.data_type() == &DataType::Null {
-            // fromConnectData(null schema, null value) is null bytes, envelope or not.
+        if let Some(s) = column
+            .schema
+            .as_deref()
+            .filter(|s| s.schema_type != SchemaType::Bytes)
+        {
+            let message = format!(
+                "Invalid schema type for ByteArrayConverter: {}",
+                s.type_name()
+            );
+            let failures = (0..array.len())
+                .filter(|&i| !column.value(i).is_null())
+                .map(|i| RowFailure::data(i, stage, message.clone()))
+                .collect();
             return Ok(Encoded {
                 bytes: BinaryViewArray::new_null(array.len()),
+                failures,
+            });
+        }
+        if array.data_type() == &DataType::BinaryView && column.exact.is_empty() {
+            return Ok(Encoded {
+                bytes: array.as_binary_view().clone(),
                 failures: vec![],
             });
         }
-        let schema_json = column.schema.as_deref().map(|s| {
-            let mut v = Vec::new();
-            v.extend_from_slice(b"{\"type\":\"");
-            v.extend_from_slice(s.schema_type.json_name().as_bytes());
-            v.extend_from_slice(if s.optional {
-                b"\",\"optional\":true}"
-            } else {
-                b"\",\"optional\":false}"
-            });
-            v
-        });
-        let mut builder = BinaryViewBuilder::with_capacity(array.len());
-        let mut buf = Vec::with_capacity(256);
-        for i in 0..array.len() {
-            if array.is_null(i) && schema_json.is_none() {
-                builder.append_null();
-                continue;
-            }
-            buf.clear();
-            if self.schemas_enable {
-                buf.extend_from_slice(b"{\"schema\":");
-                match &schema_json {
-                    Some(s) => buf.extend_from_slice(s),
-                    None => buf.extend_from_slice(b"null"),
+        let mut b = BinaryViewBuilder::with_capacity(array.len());
+        let mut failures = Vec::new();
+        for row in 0..array.len() {
+            match column.value(row) {
+                Value::Null => b.append_null(),
+                Value::Bytes(v) => b.append_value(&v),
+                other => {
+                    failures.push(RowFailure::data(
+                        row,
+                        stage,
+                        format!(
+                            "ByteArrayConverter is not compatible with objects of type {}",
+                            other.java_class()
+                        ),
+                    ));
+                    b.append_null();
                 }
-                buf.extend_from_slice(b",\"payload\":");
             }
-            write_json_value(&mut buf, array, i)?;
-            if self.schemas_enable {
-                buf.push(b'}');
-            }
-            builder.append_value(&buf);
         }
         Ok(Encoded {
-            bytes: builder.finish(),
-            failures: vec![],
+            bytes: b.finish(),
+            failures,
         })
     }
 }
 
-fn infer_kind(value: &serde_json::Value) -> Option<SchemaType> {
-    match value {
-        serde_json::Value::Null => None,
-        serde_json::Value::Bool(_) => Some(SchemaType::Boolean),
-        serde_json::Value::Number(n) if n.is_i64() => Some(SchemaType::Int64),
-        serde_json::Value::Number(_) => Some(SchemaType::Float64),
-        serde_json::Value::String(_) => Some(SchemaType::String),
-        serde_json::Value::Array(_) => Some(SchemaType::Array),
-        serde_json::Value::Object(_) => Some(SchemaType::Map),
+/// `org.apache.kafka.connect.json.JsonConverter`: envelopes decode through the columnar fast
+/// path; schemaless values through the reference model.
+pub struct JsonConverter {
+    role: ConverterRole,
+    cfg: JsonConfig,
+    decoder: EnvelopeDecoder,
+}
+
+impl fmt::Debug for JsonConverter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonConverter")
+            .field("role", &self.role)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
-fn new_builder(kind: SchemaType, cap: usize) -> Option<JsonColumnBuilder> {
-    Some(match kind {
-        SchemaType::String => JsonColumnBuilder::String(StringViewBuilder::with_capacity(cap)),
-        SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64 => {
-            JsonColumnBuilder::Int(Int64Builder::with_capacity(cap))
+impl Converter for JsonConverter {
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
+        let stage = self.role.stage();
+        if self.cfg.schemas_enable {
+            let out = self.decoder.decode(input, stage);
+            return Decoded {
+                runs: out.runs,
+                failures: out.failures,
+            };
         }
-        SchemaType::Float32 | SchemaType::Float64 => {
-            JsonColumnBuilder::Float(Float64Builder::with_capacity(cap))
+        let mut exact = Vec::new();
+        let mut failures = Vec::new();
+        for row in 0..input.len() {
+            let bytes = input.is_valid(row).then(|| input.value(row));
+            match connect_json::to_connect_data(&self.cfg, bytes) {
+                Ok((_, Value::Null)) => {}
+                Ok((_, v)) => exact.push((row, v)),
+                Err(e) => failures.push(RowFailure {
+                    row,
+                    stage,
+                    exception: e.exception,
+                    message: e.message.unwrap_or_default(),
+                }),
+            }
         }
-        SchemaType::Boolean => JsonColumnBuilder::Bool(BooleanBuilder::with_capacity(cap)),
-        _ => return None,
-    })
-}
+        let mut column = ConnectColumn::nulls(input.len());
+        column.exact = exact;
+        Decoded::single(column, failures)
+    }
 
-fn append_null(b: &mut JsonColumnBuilder, pending: &mut usize) {
-    match b {
-        JsonColumnBuilder::None => *pending += 1,
-        JsonColumnBuilder::String(b) => b.append_null(),
-        JsonColumnBuilder::Int(b) => b.append_null(),
-        JsonColumnBuilder::Float(b) => b.append_null(),
-        JsonColumnBuilder::Bool(b) => b.append_null(),
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
+        let (bytes, failures) = crate::json_columnar::encode(&self.cfg, column, self.role.stage());
+        Ok(Encoded { bytes, failures })
     }
-}
-
-/// Appends `v`; false when it does not fit the column's type.
-fn append_value(b: &mut JsonColumnBuilder, pending: &mut usize, v: &serde_json::Value) -> bool {
-    use serde_json::Value as V;
-    match (b, v) {
-        (b, V::Null) => append_null(b, pending),
-        (JsonColumnBuilder::String(b), V::String(s)) => b.append_value(s),
-        (JsonColumnBuilder::Int(b), V::Number(n)) if n.is_i64() => b.append_option(n.as_i64()),
-        (JsonColumnBuilder::Float(b), V::Number(n)) => b.append_option(n.as_f64()),
-        (JsonColumnBuilder::Bool(b), V::Bool(x)) => b.append_value(*x),
-        _ => return false,
-    }
-    true
-}
-
-fn write_json_value(out: &mut Vec<u8>, array: &ArrayRef, i: usize) -> Result<()> {
-    use std::io::Write;
-    if array.is_null(i) {
-        out.extend_from_slice(b"null");
-        return Ok(());
-    }
-    match array.data_type() {
-        DataType::Utf8View => json_text::write_string(out, array.as_string_view().value(i)),
-        DataType::Int64 => {
-            let _ = write!(
-                out,
-                "{}",
-                array.as_primitive::<arrow::datatypes::Int64Type>().value(i)
-            );
-        }
-        DataType::Boolean => out.extend_from_slice(if array.as_boolean().value(i) {
-            b"true"
-        } else {
-            b"false"
-        }),
-        other => {
-            return Err(CodecError::UnsupportedColumn {
-                converter: "JsonConverter",
-                found: other.to_string(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn render_each(
-    array: &ArrayRef,
-    mut f: impl FnMut(&mut Vec<u8>, usize) -> Result<()>,
-) -> Result<BinaryViewArray> {
-    let mut builder = BinaryViewBuilder::with_capacity(array.len());
-    let mut buf = Vec::new();
-    for i in 0..array.len() {
-        if array.is_null(i) {
-            builder.append_null();
-            continue;
-        }
-        buf.clear();
-        f(&mut buf, i)?;
-        builder.append_value(&buf);
-    }
-    Ok(builder.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn conv(class: &str, schemas: &str, role: ConverterRole) -> Arc<dyn Converter> {
+    fn conv(class: &str, schemas: &str, role: ConverterRole) -> Box<dyn Converter> {
         let props = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);
         ConverterConfig::parse("value.converter", class, &props, role)
             .expect("config")
@@ -524,7 +324,7 @@ mod tests {
 
     #[test]
     fn json_envelope_round_trip_of_strings() {
-        let c = conv(
+        let mut c = conv(
             "org.apache.kafka.connect.json.JsonConverter",
             "true",
             ConverterRole::Value,
@@ -544,16 +344,19 @@ mod tests {
         );
         let dec = c.decode(&enc.bytes);
         assert!(dec.failures.is_empty());
-        assert_eq!(dec.column.array.as_string_view().value(1), "bar \"q\"");
         assert_eq!(
-            dec.column.schema.as_deref().map(|s| s.schema_type),
+            dec.runs[0].column.array.as_string_view().value(1),
+            "bar \"q\""
+        );
+        assert_eq!(
+            dec.runs[0].column.schema.as_deref().map(|s| s.schema_type),
             Some(SchemaType::String)
         );
     }
 
     #[test]
     fn json_failures_are_per_row() {
-        let c = conv("JsonConverter", "true", ConverterRole::Key);
+        let mut c = conv("JsonConverter", "true", ConverterRole::Key);
         let input = BinaryViewArray::from(vec![
             Some(&br#"{"schema":{"type":"int64","optional":false},"payload":7}"#[..]),
             Some(&b"not json"[..]),
@@ -568,14 +371,22 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(1, Stage::KeyConverter), (3, Stage::KeyConverter)]
         );
+        assert_eq!(dec.runs[0].column.value(0), Value::I64(7));
+    }
+
+    #[test]
+    fn json_schemaless_keeps_exact_values() {
+        let mut c = conv("JsonConverter", "false", ConverterRole::Value);
+        let input = BinaryViewArray::from(vec![Some(&br#"{"a":1.50}"#[..]), None]);
+        let dec = c.decode(&input);
+        let col = &dec.runs[0].column;
         assert_eq!(
-            dec.column
-                .array
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .value(0),
-            7
+            col.value(0),
+            Value::Map(vec![(Value::String("a".into()), Value::F64(1.5))])
         );
-        assert!(dec.column.array.is_null(2));
+        let enc = c.encode(col).expect("encode");
+        assert_eq!(enc.bytes.value(0), br#"{"a":1.5}"#);
+        assert!(enc.bytes.is_null(1));
     }
 
     #[test]
@@ -594,7 +405,7 @@ mod tests {
         let input = BinaryViewArray::from(vec![Some(long.as_bytes()), None]);
         let s = conv("StringConverter", "true", ConverterRole::Value).decode(&input);
         assert_eq!(
-            s.column.array.as_string_view().data_buffers()[0].as_ptr(),
+            s.runs[0].column.array.as_string_view().data_buffers()[0].as_ptr(),
             input.data_buffers()[0].as_ptr()
         );
         let b = conv(
@@ -604,7 +415,7 @@ mod tests {
         )
         .decode(&input);
         assert_eq!(
-            b.column.array.as_binary_view().data_buffers()[0].as_ptr(),
+            b.runs[0].column.array.as_binary_view().data_buffers()[0].as_ptr(),
             input.data_buffers()[0].as_ptr()
         );
     }
@@ -629,6 +440,6 @@ mod tests {
             ConverterRole::Value,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("value.converter.schemas.enable"));
+        assert!(e.to_string().contains("schemas.enable"), "{e}");
     }
 }

@@ -954,8 +954,8 @@ fn write_value(
             let mut pairs = Vec::with_capacity(entries.len());
             for j in 0..entries.len() {
                 pairs.push((
-                    to_value(ks, entries.column(0), j),
-                    to_value(vs, entries.column(1), j),
+                    cell_value(ks, entries.column(0), j),
+                    cell_value(vs, entries.column(1), j),
                 ));
             }
             connect_json::write_json(cfg, Some(s), &Value::Map(pairs), out)?;
@@ -970,8 +970,8 @@ fn write_value(
     Ok(())
 }
 
-/// One cell as a reference value (used for maps, which are rare on hot paths).
-fn to_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
+/// One cell as a reference value (maps, which are rare on hot paths, and row-level sinks).
+pub fn cell_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
     if a.is_null(row) {
         return Value::Null;
     }
@@ -1009,7 +1009,11 @@ fn to_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
         DataType::List(_) => {
             let items = a.as_list::<i32>().value(row);
             let is = s.value.as_deref().unwrap_or(s);
-            Value::Array((0..items.len()).map(|j| to_value(is, &items, j)).collect())
+            Value::Array(
+                (0..items.len())
+                    .map(|j| cell_value(is, &items, j))
+                    .collect(),
+            )
         }
         DataType::Struct(_) => {
             let st = a.as_struct();
@@ -1019,7 +1023,7 @@ fn to_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
                     .fields
                     .iter()
                     .enumerate()
-                    .map(|(k, f)| to_value(&f.schema, st.column(k), row))
+                    .map(|(k, f)| cell_value(&f.schema, st.column(k), row))
                     .collect(),
             })
         }
@@ -1031,7 +1035,12 @@ fn to_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
             );
             Value::Map(
                 (0..e.len())
-                    .map(|j| (to_value(ks, e.column(0), j), to_value(vs, e.column(1), j)))
+                    .map(|j| {
+                        (
+                            cell_value(ks, e.column(0), j),
+                            cell_value(vs, e.column(1), j),
+                        )
+                    })
                     .collect(),
             )
         }

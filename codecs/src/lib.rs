@@ -8,7 +8,6 @@ pub mod arrow_map;
 pub mod column;
 pub mod connect_json;
 pub mod converter;
-pub mod display;
 pub mod error;
 pub mod events;
 pub mod jackson;

@@ -12,7 +12,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::StringViewBuilder;
+use arrow::array::{Array, StringViewBuilder};
 use arrow::buffer::Buffer;
 use serde_json::{Map, Value};
 use sluice_codecs::{ConnectColumn, ConnectSchema};
@@ -361,10 +361,24 @@ impl FileStreamSinkTask {
 
 impl SinkTask for FileStreamSinkTask {
     fn put(&mut self, batch: &SinkBatch<'_>) -> Result<()> {
-        let values = &batch.value.array;
+        let values = batch.value;
         for i in 0..values.len() {
             self.line.clear();
-            sluice_codecs::display::write_java_display(&mut self.line, values, i)?;
+            // `PrintStream.println(record.value())`: Java's String.valueOf of the value.
+            match values.array.data_type() {
+                arrow::datatypes::DataType::Utf8View
+                    if values.exact.is_empty() && values.array.is_valid(i) =>
+                {
+                    self.line.extend_from_slice(
+                        arrow::array::AsArray::as_string_view(&values.array)
+                            .value(i)
+                            .as_bytes(),
+                    )
+                }
+                _ => self.line.extend_from_slice(
+                    sluice_codecs::reference::java_to_string(&values.value(i)).as_bytes(),
+                ),
+            }
             self.line.push(b'\n');
             // Whole lines per write keep concurrent appenders (several tasks) from interleaving.
             if self.out.buffer().len() + self.line.len() > self.out.capacity() {

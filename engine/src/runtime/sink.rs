@@ -141,8 +141,8 @@ fn run_inner(
             context: ctx.clone(),
             source,
         })?;
-    let key_converter = connector.key_converter.build();
-    let value_converter = connector.value_converter.build();
+    let mut key_converter = connector.key_converter.build();
+    let mut value_converter = connector.value_converter.build();
     let batch_rows = connector
         .client_overrides("consumer.override")
         .get("max.poll.records")
@@ -252,7 +252,13 @@ fn run_inner(
         if !builder.is_empty() {
             let raw = drop_revoked(builder.finish(), &revocations)?;
             if raw.num_rows() > 0
-                && let Err(e) = deliver(&raw, &*key_converter, &*value_converter, &mut lock(), &ctx)
+                && let Err(e) = deliver(
+                    &raw,
+                    &mut *key_converter,
+                    &mut *value_converter,
+                    &mut lock(),
+                    &ctx,
+                )
             {
                 break Err(e);
             }
@@ -303,8 +309,8 @@ fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBa
 
 fn deliver(
     raw: &RawBatch,
-    key_converter: &dyn sluice_codecs::Converter,
-    value_converter: &dyn sluice_codecs::Converter,
+    key_converter: &mut dyn sluice_codecs::Converter,
+    value_converter: &mut dyn sluice_codecs::Converter,
     shared: &mut Shared,
     ctx: &str,
 ) -> Result<()> {
@@ -312,7 +318,12 @@ fn deliver(
     let value = value_converter.decode(raw.values());
     // errors.tolerance=none: the first failing record fails the task, nothing of the batch
     // is put and no offset past it is committed.
-    if let Some(f) = key.failures.first().or(value.failures.first()) {
+    let first = key
+        .failures
+        .iter()
+        .chain(&value.failures)
+        .min_by_key(|f| f.row);
+    if let Some(f) = first {
         return Err(EngineError::TaskFailed {
             context: ctx.into(),
             message: format!(
@@ -326,17 +337,45 @@ fn deliver(
             ),
         });
     }
-    shared
-        .task
-        .put(&SinkBatch {
-            raw,
-            key: &key.column,
-            value: &value.column,
-        })
-        .map_err(|source| EngineError::Task {
-            context: ctx.into(),
-            source,
-        })?;
+    // Key and value each come in runs of one schema; put the batch in segments where
+    // neither changes (one segment in practice).
+    let mut cuts: Vec<usize> = key
+        .runs
+        .iter()
+        .chain(&value.runs)
+        .map(|r| r.start)
+        .chain([raw.num_rows()])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    for w in cuts.windows(2) {
+        let (start, len) = (w[0], w[1] - w[0]);
+        let segment = |runs: &[sluice_codecs::json_columnar::Run]| {
+            let run = runs
+                .iter()
+                .rev()
+                .find(|r| r.start <= start)
+                .unwrap_or(&runs[0]);
+            run.column.slice(start - run.start, len)
+        };
+        let (k, v) = (segment(&key.runs), segment(&value.runs));
+        let raw_segment = if len == raw.num_rows() {
+            raw.clone()
+        } else {
+            raw.slice(start, len)
+        };
+        shared
+            .task
+            .put(&SinkBatch {
+                raw: &raw_segment,
+                key: &k,
+                value: &v,
+            })
+            .map_err(|source| EngineError::Task {
+                context: ctx.into(),
+                source,
+            })?;
+    }
     for (topic, partition, max) in raw.max_offsets() {
         let slot = shared
             .pending
