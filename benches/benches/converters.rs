@@ -10,7 +10,7 @@ use sluice_benches::BATCH_ROWS;
 use sluice_codecs::connect_json::{self, JsonConfig};
 use sluice_codecs::error::Stage;
 use sluice_codecs::events::OrderEvents;
-use sluice_codecs::json_columnar::{EnvelopeDecoder, encode};
+use sluice_codecs::json_columnar::{EnvelopeDecoder, SchemalessDecoder, encode};
 
 fn batch(envelope: bool) -> BinaryViewArray {
     let mut g = OrderEvents::new();
@@ -52,6 +52,35 @@ fn envelope(c: &mut Criterion) {
     g.finish();
 }
 
+fn schemaless(c: &mut Criterion) {
+    let cfg = JsonConfig {
+        schemas_enable: false,
+        ..JsonConfig::default()
+    };
+    let input = batch(false);
+    let mut g = c.benchmark_group("json_schemaless");
+    g.throughput(Throughput::Bytes(input_bytes(&input)));
+    let mut dec = SchemalessDecoder::new(cfg.clone());
+    g.bench_function("decode", |b| {
+        b.iter(|| black_box(dec.decode(&input, Stage::ValueConverter)))
+    });
+    let decoded = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+    let column = &decoded.runs[0].column;
+    let (out, _) = encode(&cfg, column, Stage::ValueConverter);
+    g.throughput(Throughput::Bytes(input_bytes(&out)));
+    g.bench_function("encode", |b| {
+        b.iter(|| black_box(encode(&cfg, column, Stage::ValueConverter)))
+    });
+    g.throughput(Throughput::Bytes(input_bytes(&input)));
+    g.bench_function("round_trip", |b| {
+        b.iter(|| {
+            let d = dec.decode(&input, Stage::ValueConverter);
+            black_box(encode(&cfg, &d.runs[0].column, Stage::ValueConverter))
+        })
+    });
+    g.finish();
+}
+
 fn schemaless_reference(c: &mut Criterion) {
     let cfg = JsonConfig {
         schemas_enable: false,
@@ -75,5 +104,5 @@ fn schemaless_reference(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, envelope, schemaless_reference);
+criterion_group!(benches, envelope, schemaless, schemaless_reference);
 criterion_main!(benches);

@@ -50,7 +50,7 @@ impl ConnectColumn {
         }
         match self.schema.as_deref() {
             Some(s) => crate::json_columnar::cell_value(s, &self.array, row),
-            None => crate::value::Value::Null,
+            None => crate::json_columnar::schemaless_cell(&self.array, row),
         }
     }
 

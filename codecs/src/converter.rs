@@ -12,9 +12,9 @@ use arrow::array::{Array, AsArray, BinaryViewArray, BinaryViewBuilder, StringVie
 use arrow::datatypes::DataType;
 
 use crate::column::ConnectColumn;
-use crate::connect_json::{self, JsonConfig};
+use crate::connect_json::JsonConfig;
 use crate::error::{CodecError, Result, RowFailure, Stage};
-use crate::json_columnar::{EnvelopeDecoder, Run};
+use crate::json_columnar::{EnvelopeDecoder, Run, SchemalessDecoder};
 use crate::reference::java_to_string;
 use crate::schema::{ConnectSchema, SchemaType};
 use crate::value::Value;
@@ -131,6 +131,7 @@ impl ConverterConfig {
             ConverterKind::Json => Box::new(JsonConverter {
                 role: self.role,
                 decoder: EnvelopeDecoder::new(self.json.clone()),
+                schemaless: SchemalessDecoder::new(self.json.clone()),
                 cfg: self.json.clone(),
             }),
             ConverterKind::String => Box::new(StringConverter { role: self.role }),
@@ -264,6 +265,7 @@ pub struct JsonConverter {
     role: ConverterRole,
     cfg: JsonConfig,
     decoder: EnvelopeDecoder,
+    schemaless: SchemalessDecoder,
 }
 
 impl fmt::Debug for JsonConverter {
@@ -285,24 +287,11 @@ impl Converter for JsonConverter {
                 failures: out.failures,
             };
         }
-        let mut exact = Vec::new();
-        let mut failures = Vec::new();
-        for row in 0..input.len() {
-            let bytes = input.is_valid(row).then(|| input.value(row));
-            match connect_json::to_connect_data(&self.cfg, bytes) {
-                Ok((_, Value::Null)) => {}
-                Ok((_, v)) => exact.push((row, v)),
-                Err(e) => failures.push(RowFailure {
-                    row,
-                    stage,
-                    exception: e.exception,
-                    message: e.message.unwrap_or_default(),
-                }),
-            }
+        let out = self.schemaless.decode(input, stage);
+        Decoded {
+            runs: out.runs,
+            failures: out.failures,
         }
-        let mut column = ConnectColumn::nulls(input.len());
-        column.exact = exact;
-        Decoded::single(column, failures)
     }
 
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {

@@ -764,8 +764,22 @@ pub fn encode(
     let exact: std::collections::HashMap<usize, &Value> =
         column.exact.iter().map(|(r, v)| (*r, v)).collect();
     let Some(schema) = column.schema.as_deref() else {
-        // Schemaless values live in the exact side table; other rows are nulls.
+        // Schemaless: shaped rows from the struct, others from the exact side table.
+        let shaped = matches!(array.data_type(), DataType::Struct(_));
+        let mut buf = Vec::with_capacity(512);
         for row in 0..array.len() {
+            if shaped && !exact.contains_key(&row) && array.is_valid(row) {
+                buf.clear();
+                if cfg.schemas_enable {
+                    buf.extend_from_slice(b"{\"schema\":null,\"payload\":");
+                }
+                write_schemaless(array, row, &mut buf);
+                if cfg.schemas_enable {
+                    buf.push(b'}');
+                }
+                builder.append_value(&buf);
+                continue;
+            }
             match connect_json::from_connect_data(
                 cfg,
                 None,
@@ -1133,5 +1147,394 @@ mod tests {
             (7, 0),
             "a string for int32 reads as 0, as Jackson's intValue()"
         );
+    }
+}
+
+/// The columnar form of schemaless JSON (`schemas.enable=false`): objects whose keys and
+/// value kinds repeat across a batch become an Arrow struct (Kafka's Long → Int64, Double →
+/// Float64, String, Boolean, List, nested Map → nested struct), children kept in the
+/// iteration order of the Java `HashMap` Kafka builds, so encoding writes members in Kafka's
+/// order straight from the array. Rows of another shape keep their exact value.
+#[derive(Debug, Clone)]
+struct Shape {
+    /// The shape as a Connect schema (all fields optional), children in HashMap order.
+    schema: ConnectSchema,
+    /// For each position in a conforming row's JSON object, the child index.
+    json_order: Vec<usize>,
+    nested: Vec<Option<Shape>>,
+}
+
+fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
+    let Node::Object { len, .. } = tape[i] else {
+        return None;
+    };
+    let mut names = Vec::with_capacity(len);
+    let mut kinds: Vec<(ConnectSchema, Option<Shape>)> = Vec::with_capacity(len);
+    let mut j = i + 1;
+    for _ in 0..len {
+        let Node::String(key) = tape[j] else {
+            return None;
+        };
+        if names.iter().any(|n: &String| n == key) {
+            return None;
+        }
+        names.push(key.to_string());
+        kinds.push(infer_kind(tape, j + 1)?);
+        j += 1 + node_len(tape, j + 1);
+    }
+    // Children in the order Java's HashMap iterates these keys.
+    let entries: Vec<(Value, Value)> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (Value::String(n.clone()), Value::I64(k as i64)))
+        .collect();
+    let order: Vec<usize> =
+        crate::value::java_hash_order(entries, crate::value::JavaMapInit::Default)
+            .into_iter()
+            .map(|(_, v)| if let Value::I64(k) = v { k as usize } else { 0 })
+            .collect();
+    let mut schema = ConnectSchema::new(SchemaType::Struct, true);
+    let mut nested = Vec::with_capacity(len);
+    let mut json_order = vec![0; len];
+    for (child, &k) in order.iter().enumerate() {
+        json_order[k] = child;
+        let (s, n) = kinds[k].clone();
+        schema.fields.push(crate::schema::Field {
+            name: names[k].clone(),
+            index: child,
+            schema: Arc::new(s),
+        });
+        nested.push(n);
+    }
+    Some(Shape {
+        schema,
+        json_order,
+        nested,
+    })
+}
+
+fn infer_kind(tape: &[Node<'_>], i: usize) -> Option<(ConnectSchema, Option<Shape>)> {
+    let t = |t: SchemaType| Some((ConnectSchema::new(t, true), None));
+    match int_node(tape[i]) {
+        Node::Static(StaticNode::I64(_)) => t(SchemaType::Int64),
+        Node::Static(StaticNode::F64(_)) => t(SchemaType::Float64),
+        Node::Static(StaticNode::Bool(_)) => t(SchemaType::Boolean),
+        // An unknown kind: later rows with a value there keep their exact value.
+        Node::Static(StaticNode::Null) | Node::String(_) => t(SchemaType::String),
+        Node::Array { len, .. } => {
+            let item = if len == 0 {
+                (ConnectSchema::new(SchemaType::String, true), None)
+            } else {
+                infer_kind(tape, i + 1)?
+            };
+            if item.1.is_some() {
+                return None;
+            }
+            let mut s = ConnectSchema::new(SchemaType::Array, true);
+            s.value = Some(Arc::new(item.0));
+            Some((s, None))
+        }
+        Node::Object { .. } => {
+            let shape = infer_shape(tape, i)?;
+            Some((shape.schema.clone(), Some(shape)))
+        }
+        _ => None,
+    }
+}
+
+/// Does the value at `tape[i]` conform to `kind` (exact Kafka semantics preserved)?
+fn shape_fits(tape: &[Node<'_>], i: usize, kind: &ConnectSchema, nested: Option<&Shape>) -> bool {
+    match int_node(tape[i]) {
+        Node::Static(StaticNode::Null) => true,
+        Node::Static(StaticNode::I64(_)) => kind.schema_type == SchemaType::Int64,
+        // BigDecimal has no negative zero; leave zeros to the exact path.
+        Node::Static(StaticNode::F64(d)) => kind.schema_type == SchemaType::Float64 && d != 0.0,
+        Node::Static(StaticNode::Bool(_)) => kind.schema_type == SchemaType::Boolean,
+        Node::String(_) => kind.schema_type == SchemaType::String,
+        Node::Array { len, .. } => {
+            let Some(item) = kind
+                .value
+                .as_deref()
+                .filter(|_| kind.schema_type == SchemaType::Array)
+            else {
+                return false;
+            };
+            let mut j = i + 1;
+            for _ in 0..len {
+                if !shape_fits(tape, j, item, None) {
+                    return false;
+                }
+                j += node_len(tape, j);
+            }
+            true
+        }
+        Node::Object { len, .. } => {
+            let Some(shape) = nested else { return false };
+            if len != shape.json_order.len() {
+                return false;
+            }
+            let mut j = i + 1;
+            for k in 0..len {
+                let child = shape.json_order[k];
+                let f = &shape.schema.fields[child];
+                if !matches!(tape[j], Node::String(key) if key == f.name)
+                    || !shape_fits(tape, j + 1, &f.schema, shape.nested[child].as_ref())
+                {
+                    return false;
+                }
+                j += 1 + node_len(tape, j + 1);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+fn shape_append(tape: &[Node<'_>], i: usize, shape: &Shape, col: &mut Col) {
+    let (
+        Node::Object { len, .. },
+        Col::Struct {
+            children, nulls, ..
+        },
+    ) = (tape[i], &mut *col)
+    else {
+        col.append_null();
+        return;
+    };
+    let mut j = i + 1;
+    for k in 0..len {
+        let child = shape.json_order[k];
+        let f = &shape.schema.fields[child];
+        match &shape.nested[child] {
+            Some(inner) if matches!(tape[j + 1], Node::Object { .. }) => {
+                shape_append(tape, j + 1, inner, &mut children[child])
+            }
+            _ => append(tape, j + 1, &f.schema, &mut children[child]),
+        }
+        j += 1 + node_len(tape, j + 1);
+    }
+    nulls.append_non_null();
+}
+
+/// Decodes schemaless JSON values (`schemas.enable=false`) into one shaped column.
+pub struct SchemalessDecoder {
+    cfg: JsonConfig,
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+}
+
+impl std::fmt::Debug for SchemalessDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemalessDecoder").finish_non_exhaustive()
+    }
+}
+
+impl SchemalessDecoder {
+    pub fn new(cfg: JsonConfig) -> Self {
+        Self {
+            cfg,
+            scratch: Vec::new(),
+            buffers: simd_json::Buffers::new(1024),
+        }
+    }
+
+    pub fn decode(&mut self, input: &BinaryViewArray, stage: Stage) -> DecodedRuns {
+        let mut out = DecodedRuns::default();
+        let mut shape: Option<Shape> = None;
+        let mut col: Option<Col> = None;
+        let mut exact = Vec::new();
+        let mut failures = Vec::new();
+        for row in 0..input.len() {
+            let bytes = input.is_valid(row).then(|| input.value(row));
+            if let Some(b) = bytes {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(b);
+                if let Ok(tape) =
+                    simd_json::to_tape_with_buffers(&mut self.scratch, &mut self.buffers)
+                {
+                    if shape.is_none() && col.is_none() {
+                        if let Some(s) = infer_shape(&tape.0, 0) {
+                            let mut c = Col::new(&s.schema);
+                            (0..row).for_each(|_| c.append_null());
+                            col = Some(c);
+                            shape = Some(s);
+                        }
+                    }
+                    if let (Some(s), Some(c)) = (&shape, col.as_mut())
+                        && shape_fits(&tape.0, 0, &s.schema, Some(s))
+                    {
+                        shape_append(&tape.0, 0, s, c);
+                        out.fast_rows += 1;
+                        continue;
+                    }
+                }
+            }
+            match connect_json::to_connect_data(&self.cfg, bytes) {
+                Ok((_, Value::Null)) => {}
+                Ok((_, v)) => exact.push((row, v)),
+                Err(e) => failures.push(RowFailure {
+                    row,
+                    stage,
+                    exception: e.exception,
+                    message: e.message.unwrap_or_default(),
+                }),
+            }
+            if let Some(c) = col.as_mut() {
+                c.append_null();
+            }
+        }
+        let array: ArrayRef = match col.as_mut() {
+            Some(c) => c.finish(),
+            None => arrow::array::new_null_array(&DataType::Null, input.len()),
+        };
+        let mut column = ConnectColumn::new(None, array);
+        column.exact = exact;
+        out.runs.push(Run { start: 0, column });
+        out.failures = failures;
+        out
+    }
+}
+
+/// Writes a shaped schemaless cell as Kafka writes the map/list/primitive it stands for.
+fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
+    use std::io::Write;
+    if a.is_null(row) {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    match a.data_type() {
+        DataType::Int64 => {
+            let _ = write!(
+                out,
+                "{}",
+                a.as_primitive::<arrow::datatypes::Int64Type>().value(row)
+            );
+        }
+        DataType::Float64 => {
+            let d = a.as_primitive::<arrow::datatypes::Float64Type>().value(row);
+            let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F64(d), out);
+        }
+        DataType::Float32 => {
+            let d = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
+            let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F32(d), out);
+        }
+        DataType::Boolean => out.extend_from_slice(if a.as_boolean().value(row) {
+            b"true"
+        } else {
+            b"false"
+        }),
+        DataType::Utf8View => crate::json_text::write_string(out, a.as_string_view().value(row)),
+        DataType::List(_) => {
+            let items = a.as_list::<i32>().value(row);
+            out.push(b'[');
+            for j in 0..items.len() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_schemaless(&items, j, out);
+            }
+            out.push(b']');
+        }
+        DataType::Struct(fields) => {
+            let st = a.as_struct();
+            out.push(b'{');
+            for (k, f) in fields.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                crate::json_text::write_string(out, f.name());
+                out.push(b':');
+                write_schemaless(st.column(k), row, out);
+            }
+            out.push(b'}');
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A shaped schemaless cell as a reference value (maps with members in array order).
+pub fn schemaless_cell(a: &ArrayRef, row: usize) -> Value {
+    if a.is_null(row) {
+        return Value::Null;
+    }
+    match a.data_type() {
+        DataType::Int64 => Value::I64(a.as_primitive::<arrow::datatypes::Int64Type>().value(row)),
+        DataType::Float64 => {
+            Value::F64(a.as_primitive::<arrow::datatypes::Float64Type>().value(row))
+        }
+        DataType::Float32 => {
+            Value::F32(a.as_primitive::<arrow::datatypes::Float32Type>().value(row))
+        }
+        DataType::Boolean => Value::Bool(a.as_boolean().value(row)),
+        DataType::Utf8View => Value::String(a.as_string_view().value(row).to_string()),
+        DataType::List(_) => {
+            let items = a.as_list::<i32>().value(row);
+            Value::Array(
+                (0..items.len())
+                    .map(|j| schemaless_cell(&items, j))
+                    .collect(),
+            )
+        }
+        DataType::Struct(fields) => {
+            let st = a.as_struct();
+            Value::Map(
+                fields
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| {
+                        (
+                            Value::String(f.name().clone()),
+                            schemaless_cell(st.column(k), row),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod schemaless_tests {
+    use super::*;
+    use crate::events::OrderEvents;
+
+    #[test]
+    fn events_decode_on_the_fast_path_and_reencode_like_kafka() {
+        let cfg = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let mut g = OrderEvents::new();
+        let mut rows: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..300 {
+            let mut v = Vec::new();
+            g.write_next(&mut v);
+            rows.push(v);
+        }
+        rows.push(br#"{"id":1,"other":"shape"}"#.to_vec());
+        rows.push(b"[1,2]".to_vec());
+        rows.push(b"not json".to_vec());
+        let input =
+            BinaryViewArray::from(rows.iter().map(|r| Some(r.as_slice())).collect::<Vec<_>>());
+        let out = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+        assert_eq!(
+            out.failures.iter().map(|f| f.row).collect::<Vec<_>>(),
+            vec![302]
+        );
+        assert!(
+            out.fast_rows >= 250,
+            "{} rows on the fast path",
+            out.fast_rows
+        );
+        let (bytes, failures) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
+        assert!(failures.is_empty());
+        for (i, r) in rows.iter().enumerate().take(302) {
+            let (s, v) = connect_json::to_connect_data(&cfg, Some(r)).unwrap();
+            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+                .unwrap()
+                .unwrap();
+            assert_eq!(bytes.value(i), expected.as_slice(), "row {i}");
+        }
     }
 }
