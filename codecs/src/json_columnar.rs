@@ -1352,13 +1352,14 @@ impl SchemalessDecoder {
                 if let Ok(tape) =
                     simd_json::to_tape_with_buffers(&mut self.scratch, &mut self.buffers)
                 {
-                    if shape.is_none() && col.is_none() {
-                        if let Some(s) = infer_shape(&tape.0, 0) {
-                            let mut c = Col::new(&s.schema);
-                            (0..row).for_each(|_| c.append_null());
-                            col = Some(c);
-                            shape = Some(s);
-                        }
+                    if shape.is_none()
+                        && col.is_none()
+                        && let Some(s) = infer_shape(&tape.0, 0)
+                    {
+                        let mut c = Col::new(&s.schema);
+                        (0..row).for_each(|_| c.append_null());
+                        col = Some(c);
+                        shape = Some(s);
                     }
                     if let (Some(s), Some(c)) = (&shape, col.as_mut())
                         && shape_fits(&tape.0, 0, &s.schema, Some(s))
