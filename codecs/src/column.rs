@@ -68,4 +68,31 @@ impl ConnectColumn {
             exact,
         }
     }
+
+    /// Keeps the rows where `mask` is true (buffers shared where Arrow's kernel allows).
+    pub fn filter(
+        &self,
+        mask: &arrow::array::BooleanArray,
+    ) -> Result<Self, arrow::error::ArrowError> {
+        let array = arrow::compute::filter(&self.array, mask)?;
+        let mut new_index = Vec::with_capacity(mask.len());
+        let mut next = 0usize;
+        for i in 0..mask.len() {
+            new_index.push(next);
+            if mask.is_valid(i) && mask.value(i) {
+                next += 1;
+            }
+        }
+        let exact = self
+            .exact
+            .iter()
+            .filter(|(r, _)| mask.is_valid(*r) && mask.value(*r))
+            .map(|(r, v)| (new_index[*r], v.clone()))
+            .collect();
+        Ok(Self {
+            schema: self.schema.clone(),
+            array,
+            exact,
+        })
+    }
 }

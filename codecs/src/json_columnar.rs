@@ -1419,6 +1419,27 @@ fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
             let d = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
             let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F32(d), out);
         }
+        DataType::Int32 => {
+            let _ = write!(
+                out,
+                "{}",
+                a.as_primitive::<arrow::datatypes::Int32Type>().value(row)
+            );
+        }
+        DataType::Int16 => {
+            let _ = write!(
+                out,
+                "{}",
+                a.as_primitive::<arrow::datatypes::Int16Type>().value(row)
+            );
+        }
+        DataType::Int8 => {
+            let _ = write!(
+                out,
+                "{}",
+                a.as_primitive::<arrow::datatypes::Int8Type>().value(row)
+            );
+        }
         DataType::Boolean => out.extend_from_slice(if a.as_boolean().value(row) {
             b"true"
         } else {
@@ -1466,6 +1487,9 @@ pub fn schemaless_cell(a: &ArrayRef, row: usize) -> Value {
         DataType::Float32 => {
             Value::F32(a.as_primitive::<arrow::datatypes::Float32Type>().value(row))
         }
+        DataType::Int32 => Value::I32(a.as_primitive::<arrow::datatypes::Int32Type>().value(row)),
+        DataType::Int16 => Value::I16(a.as_primitive::<arrow::datatypes::Int16Type>().value(row)),
+        DataType::Int8 => Value::I8(a.as_primitive::<arrow::datatypes::Int8Type>().value(row)),
         DataType::Boolean => Value::Bool(a.as_boolean().value(row)),
         DataType::Utf8View => Value::String(a.as_string_view().value(row).to_string()),
         DataType::List(_) => {

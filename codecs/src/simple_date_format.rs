@@ -107,6 +107,17 @@ impl SimpleDateFormat {
         })
     }
 
+    /// True when the pattern formats only the calendar date (y, M, d and literals), so one
+    /// formatted string serves every timestamp of the same UTC day.
+    pub fn date_only(&self) -> bool {
+        self.parts.iter().all(|p| {
+            matches!(
+                p,
+                Part::Literal(_) | Part::Field('y' | 'Y' | 'M' | 'L' | 'd' | 'G', _)
+            )
+        })
+    }
+
     /// `toPattern()`.
     pub fn pattern(&self) -> &str {
         &self.pattern

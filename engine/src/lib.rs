@@ -8,6 +8,7 @@ pub mod error;
 pub mod kafka;
 pub mod offsets;
 pub mod pipe;
+pub mod pipeline;
 pub mod properties;
 pub mod runtime;
 pub mod status;

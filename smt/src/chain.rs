@@ -13,15 +13,15 @@ use crate::record::ConnectRecord;
 use crate::transforms::{Transform, transform_class};
 
 #[derive(Debug)]
-struct Stage {
-    transform: Transform,
-    predicate: Option<(Predicate, bool)>,
+pub(crate) struct Stage {
+    pub(crate) transform: Transform,
+    pub(crate) predicate: Option<(Predicate, bool)>,
 }
 
 /// The configured chain.
 #[derive(Debug, Default)]
 pub struct Chain {
-    stages: Vec<Stage>,
+    pub(crate) stages: Vec<Stage>,
 }
 
 fn sub(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {

@@ -3,6 +3,7 @@
 //! reference model that `sluice pipe` runs and the batch kernels are checked against);
 //! [`chain`] configures a connector's `transforms`/`predicates` exactly as Kafka's runtime.
 
+pub mod batch;
 pub mod chain;
 pub mod config;
 pub mod predicates;

@@ -18,9 +18,9 @@ const INPUT_TYPES: &str = "[INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN
 
 #[derive(Debug)]
 pub struct Cast {
-    side: Side,
-    whole: Option<SchemaType>,
-    casts: Vec<(String, SchemaType)>,
+    pub(crate) side: Side,
+    pub(crate) whole: Option<SchemaType>,
+    pub(crate) casts: Vec<(String, SchemaType)>,
     replace_null_with_default: bool,
 }
 

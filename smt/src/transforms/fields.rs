@@ -54,10 +54,10 @@ fn check_put(name: &str, schema: &ConnectSchema, v: &Value) -> Result<(), Connec
 /// `blacklist`/`whitelist`).
 #[derive(Debug)]
 pub struct ReplaceField {
-    side: Side,
-    exclude: Vec<String>,
-    include: Vec<String>,
-    renames: Vec<(String, String)>,
+    pub(crate) side: Side,
+    pub(crate) exclude: Vec<String>,
+    pub(crate) include: Vec<String>,
+    pub(crate) renames: Vec<(String, String)>,
 }
 
 impl ReplaceField {
@@ -155,9 +155,9 @@ impl ReplaceField {
 }
 
 #[derive(Debug, Clone)]
-struct Insertion {
-    name: String,
-    optional: bool,
+pub(crate) struct Insertion {
+    pub(crate) name: String,
+    pub(crate) optional: bool,
 }
 
 fn insertion(p: Props<'_>, key: &str) -> Option<Insertion> {
@@ -193,13 +193,13 @@ fn timestamp_schema(optional: bool) -> Arc<ConnectSchema> {
 /// `InsertField$Key/$Value`: adds topic, partition, offset, timestamp and a static field.
 #[derive(Debug)]
 pub struct InsertField {
-    side: Side,
-    topic: Option<Insertion>,
-    partition: Option<Insertion>,
-    offset: Option<Insertion>,
-    timestamp: Option<Insertion>,
-    static_field: Option<Insertion>,
-    static_value: Option<String>,
+    pub(crate) side: Side,
+    pub(crate) topic: Option<Insertion>,
+    pub(crate) partition: Option<Insertion>,
+    pub(crate) offset: Option<Insertion>,
+    pub(crate) timestamp: Option<Insertion>,
+    pub(crate) static_field: Option<Insertion>,
+    pub(crate) static_value: Option<String>,
 }
 
 impl InsertField {

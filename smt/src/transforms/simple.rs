@@ -17,9 +17,9 @@ use crate::util::{map_get, push_field, require_map, require_schema, require_stru
 /// `RegexRouter`: if the whole topic matches `regex`, replace it (Java `replaceFirst`).
 #[derive(Debug)]
 pub struct RegexRouter {
-    regex: Regex,
+    pub(crate) regex: Regex,
     /// The translated replacement, or Java's error for a malformed one (raised on use).
-    replacement: Result<String, String>,
+    pub(crate) replacement: Result<String, String>,
 }
 
 /// Translates a Java replacement string (`$1`, `${name}`, `\$`) into the regex crate's syntax.

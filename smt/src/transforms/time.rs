@@ -18,8 +18,8 @@ const DAY_MS: i64 = 86_400_000;
 /// `TimestampRouter`.
 #[derive(Debug)]
 pub struct TimestampRouter {
-    topic_format: String,
-    format: SimpleDateFormat,
+    pub(crate) topic_format: String,
+    pub(crate) format: SimpleDateFormat,
 }
 
 impl TimestampRouter {

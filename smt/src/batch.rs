@@ -1,0 +1,343 @@
+//! The transformation chain over whole batches. Kernels work column-wise on schemaless values
+//! in their shaped form (an Arrow struct whose children are in Java `HashMap` order): routers
+//! rewrite the dictionary-encoded topic column, field transforms rebuild the struct from
+//! shared child arrays, Filter applies a predicate mask. `apply` answers `None` when a stage,
+//! its predicate or the data needs the per-record reference path, which then gives the exact
+//! result; the batch path is never allowed to differ from it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float32Array, Int8Array, Int16Array,
+    Int32Array, StringArray, StringViewArray, StructArray,
+};
+use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int32Type, Int64Type};
+use sluice_codecs::ConnectColumn;
+use sluice_codecs::record::RawBatch;
+use sluice_codecs::schema::SchemaType;
+use sluice_codecs::value::{JavaMapInit, Value, java_hash_order};
+
+use crate::chain::Chain;
+use crate::predicates::Predicate;
+use crate::record::Side;
+use crate::transforms::{Cast, InsertField, RegexRouter, ReplaceField, TimestampRouter, Transform};
+
+/// A batch of records: raw Kafka columns and the converted key and value.
+#[derive(Debug, Clone)]
+pub struct ConnectBatch {
+    pub raw: RawBatch,
+    pub key: ConnectColumn,
+    pub value: ConnectColumn,
+}
+
+impl Chain {
+    /// Applies the chain column-wise, or `None` when the per-record path must be used.
+    pub fn apply_batch(&self, mut batch: ConnectBatch) -> Option<ConnectBatch> {
+        for stage in &self.stages {
+            batch = match (&stage.transform, &stage.predicate) {
+                (Transform::Filter, predicate) => filter(batch, predicate.as_ref())?,
+                (_, Some(_)) => return None,
+                (Transform::ReplaceField(t), None) => replace_field(t, batch)?,
+                (Transform::InsertField(t), None) => insert_field(t, batch)?,
+                (Transform::Cast(t), None) => cast(t, batch)?,
+                (Transform::TimestampRouter(t), None) => timestamp_router(t, batch)?,
+                (Transform::RegexRouter(t), None) => regex_router(t, batch)?,
+                _ => return None,
+            };
+        }
+        Some(batch)
+    }
+}
+
+/// The value column as a shaped schemaless struct with no exact rows, or `None`.
+fn shaped(c: &ConnectColumn) -> Option<&StructArray> {
+    if c.schema.is_some() || !c.exact.is_empty() {
+        return None;
+    }
+    match c.array.data_type() {
+        DataType::Struct(_) => Some(c.array.as_struct()),
+        _ => None,
+    }
+}
+
+/// Reorders (name, child) pairs, given in insertion order, into Java `HashMap` order.
+fn hash_ordered(
+    children: Vec<(String, ArrayRef)>,
+    init: JavaMapInit,
+) -> Option<(Fields, Vec<ArrayRef>)> {
+    let mut seen = std::collections::HashSet::new();
+    if !children.iter().all(|(n, _)| seen.insert(n.clone())) {
+        return None;
+    }
+    let entries: Vec<(Value, Value)> = children
+        .iter()
+        .enumerate()
+        .map(|(k, (n, _))| (Value::String(n.clone()), Value::I64(k as i64)))
+        .collect();
+    let order = java_hash_order(entries, init);
+    let mut fields = Vec::with_capacity(children.len());
+    let mut arrays = Vec::with_capacity(children.len());
+    for (_, k) in order {
+        let Value::I64(k) = k else { return None };
+        let (name, array) = &children[k as usize];
+        fields.push(Field::new(name, array.data_type().clone(), true));
+        arrays.push(array.clone());
+    }
+    Some((Fields::from(fields), arrays))
+}
+
+fn rebuild(st: &StructArray, fields: Fields, arrays: Vec<ArrayRef>) -> Option<ArrayRef> {
+    StructArray::try_new(fields, arrays, st.nulls().cloned())
+        .ok()
+        .map(|a| Arc::new(a) as ArrayRef)
+}
+
+fn replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value {
+        return None;
+    }
+    let st = shaped(&b.value)?;
+    let keep = |n: &str| {
+        !t.exclude.iter().any(|e| e == n)
+            && (t.include.is_empty() || t.include.iter().any(|i| i == n))
+    };
+    let renamed = |n: &str| {
+        t.renames
+            .iter()
+            .find(|(a, _)| a == n)
+            .map_or(n.to_string(), |(_, r)| r.clone())
+    };
+    let children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .filter(|(f, _)| keep(f.name()))
+        .map(|(f, a)| (renamed(f.name()), a.clone()))
+        .collect();
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::Capacity(st.num_columns()))?;
+    b.value = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    Some(b)
+}
+
+fn insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value {
+        return None;
+    }
+    let st = shaped(&b.value)?;
+    let n = b.raw.num_rows();
+    let mut children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .collect();
+    if let Some(f) = &t.topic {
+        let topics: StringViewArray = (0..n).map(|i| Some(b.raw.topic(i))).collect();
+        children.push((f.name.clone(), Arc::new(topics)));
+    }
+    if let Some(f) = &t.partition {
+        children.push((f.name.clone(), Arc::new(b.raw.partitions().clone())));
+    }
+    if let Some(f) = &t.offset {
+        children.push((f.name.clone(), Arc::new(b.raw.offsets().clone())));
+    }
+    if let Some(f) = &t.timestamp {
+        // A record without a timestamp gets no field: another shape, so the per-record path.
+        if b.raw.timestamps().null_count() > 0 {
+            return None;
+        }
+        children.push((f.name.clone(), Arc::new(b.raw.timestamps().clone())));
+    }
+    if let (Some(f), Some(v)) = (&t.static_field, &t.static_value) {
+        let constant: StringViewArray = std::iter::repeat_n(Some(v.as_str()), n).collect();
+        children.push((f.name.clone(), Arc::new(constant)));
+    }
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
+    b.value = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    Some(b)
+}
+
+/// Casts one shaped child the way `Cast.castValueToType` casts its Java boxed values.
+fn cast_child(a: &ArrayRef, to: SchemaType) -> Option<ArrayRef> {
+    let out: ArrayRef = match (a.data_type(), to) {
+        (DataType::Float64, SchemaType::Float32) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, arrow::datatypes::Float32Type>(|d| d as f32),
+        ),
+        (DataType::Float64, SchemaType::Float64) | (DataType::Int64, SchemaType::Int64) => {
+            a.clone()
+        }
+        // Double.longValue()/intValue() saturate; byte and short narrow from the int.
+        (DataType::Float64, SchemaType::Int64) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int64Type>(|d| d as i64),
+        ),
+        (DataType::Float64, SchemaType::Int32) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int32Type>(|d| d as i32),
+        ),
+        (DataType::Int64, SchemaType::Int32) => Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Int32Type>(|v| v as i32),
+        ),
+        (DataType::Int64, SchemaType::Int16) => Arc::new(Int16Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as i16)),
+        )),
+        (DataType::Int64, SchemaType::Int8) => Arc::new(Int8Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as i8)),
+        )),
+        (DataType::Int64, SchemaType::Float64) => Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Float64Type>(|v| v as f64),
+        ),
+        (DataType::Int64, SchemaType::Float32) => Arc::new(Float32Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as f32)),
+        )),
+        _ => return None,
+    };
+    Some(out)
+}
+
+fn cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value || t.whole.is_some() {
+        return None;
+    }
+    let st = shaped(&b.value)?;
+    let mut children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .collect();
+    for (field, to) in &t.casts {
+        // Kafka puts the (null) cast of an absent field: another shape, so per record.
+        let slot = children.iter_mut().find(|(n, _)| n == field)?;
+        slot.1 = cast_child(&slot.1, *to)?;
+    }
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
+    b.value = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    Some(b)
+}
+
+/// Rewrites the topic column row by row through `route`, reusing strings per distinct input.
+fn set_topics(
+    b: &mut ConnectBatch,
+    mut route: impl FnMut(usize, &str) -> Option<String>,
+) -> Option<()> {
+    let n = b.raw.num_rows();
+    let mut dict: Vec<String> = Vec::new();
+    let mut index: HashMap<String, i32> = HashMap::new();
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let topic = route(i, b.raw.topic(i))?;
+        let k = match index.get(&topic) {
+            Some(k) => *k,
+            None => {
+                let k = dict.len() as i32;
+                index.insert(topic.clone(), k);
+                dict.push(topic);
+                k
+            }
+        };
+        keys.push(k);
+    }
+    let topics = DictionaryArray::<Int32Type>::try_new(
+        Int32Array::from(keys),
+        Arc::new(StringArray::from(dict)),
+    )
+    .ok()?;
+    b.raw = b.raw.with_topics(topics).ok()?;
+    Some(())
+}
+
+fn timestamp_router(t: &TimestampRouter, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let ts = b.raw.timestamps().clone();
+    if ts.null_count() > 0 {
+        return None;
+    }
+    let by_day = t.format.date_only();
+    let mut cache: HashMap<(String, i64), String> = HashMap::new();
+    set_topics(&mut b, |i, topic| {
+        let ms = ts.value(i);
+        let key = (
+            topic.to_string(),
+            if by_day {
+                ms.div_euclid(86_400_000)
+            } else {
+                ms
+            },
+        );
+        Some(
+            cache
+                .entry(key)
+                .or_insert_with(|| {
+                    t.topic_format
+                        .replace("${topic}", topic)
+                        .replace("${timestamp}", &t.format.format(ms))
+                })
+                .clone(),
+        )
+    })?;
+    Some(b)
+}
+
+fn regex_router(t: &RegexRouter, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let replacement = t.replacement.as_ref().ok()?.clone();
+    let mut cache: HashMap<String, String> = HashMap::new();
+    set_topics(&mut b, |_, topic| {
+        Some(
+            cache
+                .entry(topic.to_string())
+                .or_insert_with(|| {
+                    if t.regex.is_match(topic) {
+                        t.regex.replace(topic, replacement.as_str()).into_owned()
+                    } else {
+                        topic.to_string()
+                    }
+                })
+                .clone(),
+        )
+    })?;
+    Some(b)
+}
+
+fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<ConnectBatch> {
+    let n = b.raw.num_rows();
+    let drop: Vec<bool> = match predicate {
+        None => vec![true; n],
+        Some((Predicate::TopicNameMatches(re), negate)) => {
+            let topics = b.raw.topics();
+            let names: &StringArray = topics.values().as_string::<i32>();
+            let matches: Vec<bool> = (0..names.len())
+                .map(|k| re.is_match(names.value(k)))
+                .collect();
+            (0..n)
+                .map(|i| matches[topics.keys().value(i) as usize] != *negate)
+                .collect()
+        }
+        Some((Predicate::RecordIsTombstone, negate)) => {
+            let value = &b.value;
+            (0..n)
+                .map(|i| {
+                    (value.array.is_null(i) && !value.exact.iter().any(|(r, _)| *r == i)) != *negate
+                })
+                .collect()
+        }
+        Some(_) => return None,
+    };
+    if !drop.iter().any(|d| *d) {
+        return Some(b);
+    }
+    let keep = BooleanArray::from_iter(drop.iter().map(|d| Some(!d)));
+    b.raw = b.raw.filter(&keep).ok()?;
+    b.key = b.key.filter(&keep).ok()?;
+    b.value = b.value.filter(&keep).ok()?;
+    Some(b)
+}
