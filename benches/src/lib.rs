@@ -39,3 +39,21 @@ pub fn order_batch(n: usize) -> RawBatch {
     }
     b.finish()
 }
+
+/// A raw batch of `n` order events on topic `orders` without headers (as W1 reads them).
+pub fn order_batch_without_headers(n: usize) -> RawBatch {
+    let mut b = RawBatchBuilder::with_capacity(n);
+    for (i, (ts, v)) in order_values(n).iter().enumerate() {
+        b.append(
+            "orders",
+            (i % 4) as i32,
+            i as i64,
+            Some(*ts),
+            timestamp_type::CREATE_TIME,
+            None,
+            Some(v),
+            [],
+        );
+    }
+    b.finish()
+}

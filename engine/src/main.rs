@@ -32,6 +32,25 @@ enum Command {
         #[arg(required = true)]
         connectors: Vec<PathBuf>,
     },
+    /// Run a named benchmark case and report throughput per CPU-second and peak RSS.
+    ///
+    /// `sluice bench --case W1|W2|W3 --in-process --records N [--json]` runs the case on the
+    /// standard order events without Kafka (W1: schemaless JSON through the 5-SMT chain; W2:
+    /// the same with JsonConverter envelopes; W3: JsonConverter round trip only).
+    Bench {
+        /// Case name: W1, W2 or W3.
+        #[arg(long)]
+        case: String,
+        /// Run without Kafka: generator → in-process pipeline.
+        #[arg(long)]
+        in_process: bool,
+        /// Number of events.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run records through a connector's converters and transforms offline.
     ///
     /// `sluice pipe --config CONNECTOR [--out-config FILE] < records.jsonl` reads one record per
@@ -64,6 +83,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Bench {
+            case,
+            in_process,
+            records,
+            json,
+        } => match bench(&case, in_process, records, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
         Command::Pipe {
             cases,
             config,
@@ -210,5 +241,57 @@ fn pipe(
             pipe::run(&props, out_props.as_ref(), &record).to_json()
         )?;
     }
+    Ok(())
+}
+
+fn bench(case: &str, in_process: bool, records: u64, json: bool) -> anyhow::Result<()> {
+    use sluice_engine::bench::{Case, run_in_process};
+    use std::io::Write;
+    let Some(c) = Case::parse(case) else {
+        anyhow::bail!("--case: unknown case '{case}' (known: W1, W2, W3)")
+    };
+    if !in_process {
+        anyhow::bail!(
+            "--case {case}: only --in-process runs are available in this build (cases against a broker land with the benchmark harness)"
+        );
+    }
+    let start = std::time::Instant::now();
+    let report = run_in_process(c, records, |done| {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let pct = done as f64 * 100.0 / records.max(1) as f64;
+            let bar = "#".repeat((pct / 4.0) as usize);
+            eprint!(
+                "\r[{bar:<25}] {pct:5.1}%  {done} records  {:.1}s",
+                start.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!();
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "| case | records | MB in | CPU s | wall s | records/CPU-s | records/s | MB/CPU-s | peak RSS MB | columnar batches |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.1} | {}/{} |",
+        report.case,
+        report.records,
+        report.bytes_in as f64 / 1e6,
+        report.cpu_seconds,
+        report.wall_seconds,
+        report.records_per_cpu_second,
+        report.records_per_second,
+        report.mb_per_cpu_second,
+        report.peak_rss_bytes as f64 / 1e6,
+        report.columnar_batches,
+        report.batches
+    );
     Ok(())
 }

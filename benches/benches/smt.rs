@@ -1,0 +1,156 @@
+//! The transformation chain over 8192-row batches of the standard event: each batch kernel on
+//! its own (`Throughput::Elements`), and the W1 pipeline end to end (schemaless JSON in →
+//! ReplaceField → InsertField → Cast → TimestampRouter → Filter/TopicNameMatches → JSON out).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluice_benches::{BATCH_ROWS, order_batch_without_headers};
+use sluice_codecs::connect_json::JsonConfig;
+use sluice_codecs::error::Stage;
+use sluice_codecs::json_columnar::SchemalessDecoder;
+use sluice_engine::pipeline::Pipeline;
+use sluice_smt::Chain;
+use sluice_smt::batch::ConnectBatch;
+
+fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn w1_props() -> HashMap<String, String> {
+    props(&[
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("value.converter.schemas.enable", "false"),
+        ("transforms", "drop,source,cast,route,filter"),
+        (
+            "transforms.drop.type",
+            "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        ),
+        ("transforms.drop.exclude", "note"),
+        (
+            "transforms.source.type",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+        ),
+        ("transforms.source.static.field", "source"),
+        ("transforms.source.static.value", "web"),
+        (
+            "transforms.cast.type",
+            "org.apache.kafka.connect.transforms.Cast$Value",
+        ),
+        ("transforms.cast.spec", "amount:float32"),
+        (
+            "transforms.route.type",
+            "org.apache.kafka.connect.transforms.TimestampRouter",
+        ),
+        ("transforms.route.topic.format", "${topic}-${timestamp}"),
+        ("transforms.route.timestamp.format", "yyyyMMdd"),
+        (
+            "transforms.filter.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
+        ("transforms.filter.predicate", "nomatch"),
+        ("predicates", "nomatch"),
+        (
+            "predicates.nomatch.type",
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        ),
+        ("predicates.nomatch.pattern", "nomatch"),
+    ])
+}
+
+fn kernels(c: &mut Criterion) {
+    let raw = order_batch_without_headers(BATCH_ROWS);
+    let cfg = JsonConfig {
+        schemas_enable: false,
+        ..JsonConfig::default()
+    };
+    let decoded = SchemalessDecoder::new(cfg).decode(raw.values(), Stage::ValueConverter);
+    let batch = ConnectBatch {
+        raw: raw.clone(),
+        key: sluice_codecs::ConnectColumn::nulls(BATCH_ROWS),
+        value: decoded.runs[0].column.clone(),
+    };
+    let mut g = c.benchmark_group("smt_batch");
+    g.throughput(Throughput::Elements(BATCH_ROWS as u64));
+    let cases: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "ReplaceField",
+            &[
+                ("transforms.t.type", "ReplaceField$Value"),
+                ("transforms.t.exclude", "note"),
+            ],
+        ),
+        (
+            "InsertField",
+            &[
+                ("transforms.t.type", "InsertField$Value"),
+                ("transforms.t.static.field", "source"),
+                ("transforms.t.static.value", "web"),
+            ],
+        ),
+        (
+            "Cast",
+            &[
+                ("transforms.t.type", "Cast$Value"),
+                ("transforms.t.spec", "amount:float32"),
+            ],
+        ),
+        (
+            "TimestampRouter",
+            &[("transforms.t.type", "TimestampRouter")],
+        ),
+        (
+            "Filter_TopicNameMatches",
+            &[
+                ("transforms.t.type", "Filter"),
+                ("transforms.t.predicate", "p"),
+                ("predicates", "p"),
+                ("predicates.p.type", "TopicNameMatches"),
+                ("predicates.p.pattern", "nomatch"),
+            ],
+        ),
+    ];
+    for (name, cfg) in cases {
+        let mut p = props(cfg);
+        p.insert("transforms".into(), "t".into());
+        let chain = Chain::configure(&p).expect("chain");
+        assert!(
+            chain.apply_batch(batch.clone()).is_some(),
+            "{name} runs column-wise"
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(chain.apply_batch(batch.clone())))
+        });
+    }
+    g.finish();
+}
+
+fn w1(c: &mut Criterion) {
+    let raw = order_batch_without_headers(BATCH_ROWS);
+    let mut pipeline = Pipeline::new(&w1_props()).expect("pipeline");
+    assert!(pipeline.process(&raw).columnar);
+    let mut g = c.benchmark_group("w1");
+    g.throughput(Throughput::Elements(BATCH_ROWS as u64));
+    g.bench_function("pipeline_columnar", |b| {
+        b.iter(|| black_box(pipeline.process(&raw)))
+    });
+    g.sample_size(10);
+    g.bench_function("pipeline_per_record_reference", |b| {
+        b.iter(|| black_box(pipeline.process_records(&raw)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, kernels, w1);
+criterion_main!(benches);

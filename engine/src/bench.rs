@@ -1,0 +1,251 @@
+//! In-process benchmark cases (no Kafka): the standard event generator feeds raw batches to
+//! the pipeline of a named case, and the process's own CPU time, wall time and peak RSS are
+//! reported, so a figure is reproducible from `sluice bench --case NAME --in-process`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use sluice_codecs::RawBatchBuilder;
+use sluice_codecs::events::OrderEvents;
+use sluice_codecs::record::timestamp_type;
+
+use crate::pipeline::Pipeline;
+
+/// The batch size cases run with (the sink runtime's default).
+pub const BATCH_ROWS: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Schemaless JSON → ReplaceField → InsertField → Cast → TimestampRouter → Filter → JSON.
+    W1,
+    /// W1 with JsonConverter envelopes.
+    W2,
+    /// JsonConverter round trip only (schemaless).
+    W3,
+}
+
+impl Case {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "W1" => Case::W1,
+            "W2" => Case::W2,
+            "W3" => Case::W3,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::W1 => "W1",
+            Case::W2 => "W2",
+            Case::W3 => "W3",
+        }
+    }
+
+    /// The connector config of the case.
+    pub fn props(self) -> HashMap<String, String> {
+        let mut p: Vec<(&str, &str)> = vec![
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            (
+                "value.converter.schemas.enable",
+                if self == Case::W2 { "true" } else { "false" },
+            ),
+        ];
+        if self != Case::W3 {
+            p.extend([
+                ("transforms", "drop,source,cast,route,filter"),
+                (
+                    "transforms.drop.type",
+                    "org.apache.kafka.connect.transforms.ReplaceField$Value",
+                ),
+                ("transforms.drop.exclude", "note"),
+                (
+                    "transforms.source.type",
+                    "org.apache.kafka.connect.transforms.InsertField$Value",
+                ),
+                ("transforms.source.static.field", "source"),
+                ("transforms.source.static.value", "web"),
+                (
+                    "transforms.cast.type",
+                    "org.apache.kafka.connect.transforms.Cast$Value",
+                ),
+                ("transforms.cast.spec", "amount:float32"),
+                (
+                    "transforms.route.type",
+                    "org.apache.kafka.connect.transforms.TimestampRouter",
+                ),
+                ("transforms.route.topic.format", "${topic}-${timestamp}"),
+                ("transforms.route.timestamp.format", "yyyyMMdd"),
+                (
+                    "transforms.filter.type",
+                    "org.apache.kafka.connect.transforms.Filter",
+                ),
+                ("transforms.filter.predicate", "nomatch"),
+                ("predicates", "nomatch"),
+                (
+                    "predicates.nomatch.type",
+                    "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+                ),
+                ("predicates.nomatch.pattern", "nomatch"),
+            ]);
+        }
+        p.into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+/// A run's figures (`--json` prints this).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub case: String,
+    pub mode: String,
+    pub records: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub cpu_seconds: f64,
+    pub wall_seconds: f64,
+    pub records_per_cpu_second: f64,
+    pub records_per_second: f64,
+    pub mb_per_cpu_second: f64,
+    pub peak_rss_bytes: u64,
+    /// Batches that took the columnar path (the rest ran per record).
+    pub columnar_batches: u64,
+    pub batches: u64,
+}
+
+/// User + system CPU seconds of this process (from /proc; 0 where unavailable).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Linux reports these in USER_HZ, which is 100 on every mainstream kernel build.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident set size of this process in bytes (VmHWM).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Runs `records` generated events through the case's pipeline; `progress` is called per batch.
+pub fn run_in_process(
+    case: Case,
+    records: u64,
+    mut progress: impl FnMut(u64),
+) -> Result<Report, String> {
+    let mut pipeline = Pipeline::new(&case.props()).map_err(|e| e.to_string())?;
+    let mut generator = OrderEvents::new();
+    let mut builder = RawBatchBuilder::with_capacity(BATCH_ROWS);
+    let mut value = Vec::with_capacity(1200);
+    let (mut done, mut bytes_in, mut bytes_out, mut batches, mut columnar) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut generate_cpu = 0.0;
+    let cpu0 = process_cpu_seconds();
+    let wall0 = Instant::now();
+    while done < records {
+        let n = (records - done).min(BATCH_ROWS as u64) as usize;
+        // Event generation is not part of the measured work: its CPU time is subtracted.
+        let g0 = process_cpu_seconds();
+        for i in 0..n {
+            value.clear();
+            let ts = if case == Case::W2 {
+                generator.write_next_envelope(&mut value)
+            } else {
+                generator.write_next(&mut value)
+            };
+            bytes_in += value.len() as u64;
+            builder.append(
+                "orders",
+                (i % 4) as i32,
+                (done + i as u64) as i64,
+                Some(ts),
+                timestamp_type::CREATE_TIME,
+                None,
+                Some(&value),
+                [],
+            );
+        }
+        let raw = builder.finish();
+        generate_cpu += process_cpu_seconds() - g0;
+        let out = pipeline.process(&raw);
+        if !out.failures.is_empty() {
+            return Err(format!(
+                "{} records failed, first: {}",
+                out.failures.len(),
+                out.failures[0]
+            ));
+        }
+        bytes_out += out
+            .values
+            .data_buffers()
+            .iter()
+            .map(|b| b.len() as u64)
+            .sum::<u64>();
+        columnar += u64::from(out.columnar);
+        batches += 1;
+        done += n as u64;
+        progress(done);
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = (process_cpu_seconds() - cpu0 - generate_cpu).max(0.01);
+    Ok(Report {
+        case: case.name().into(),
+        mode: "in-process".into(),
+        records,
+        bytes_in,
+        bytes_out,
+        cpu_seconds: cpu,
+        wall_seconds: wall,
+        records_per_cpu_second: records as f64 / cpu,
+        records_per_second: records as f64 / wall,
+        mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
+        peak_rss_bytes: peak_rss_bytes(),
+        columnar_batches: columnar,
+        batches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_run_and_report() {
+        for case in [Case::W1, Case::W2, Case::W3] {
+            let r = run_in_process(case, 20_000, |_| {}).unwrap();
+            assert_eq!(r.records, 20_000);
+            assert!(r.bytes_in > 20_000 * 190 && r.bytes_out > 0, "{r:?}");
+            assert!(r.peak_rss_bytes > 0);
+            if case != Case::W2 {
+                assert_eq!(
+                    r.columnar_batches,
+                    r.batches,
+                    "{} runs column-wise",
+                    case.name()
+                );
+            }
+        }
+    }
+}
