@@ -22,51 +22,7 @@ fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 fn w1_props() -> HashMap<String, String> {
-    props(&[
-        (
-            "key.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        ),
-        (
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        ("value.converter.schemas.enable", "false"),
-        ("transforms", "drop,source,cast,route,filter"),
-        (
-            "transforms.drop.type",
-            "org.apache.kafka.connect.transforms.ReplaceField$Value",
-        ),
-        ("transforms.drop.exclude", "note"),
-        (
-            "transforms.source.type",
-            "org.apache.kafka.connect.transforms.InsertField$Value",
-        ),
-        ("transforms.source.static.field", "source"),
-        ("transforms.source.static.value", "web"),
-        (
-            "transforms.cast.type",
-            "org.apache.kafka.connect.transforms.Cast$Value",
-        ),
-        ("transforms.cast.spec", "amount:float32"),
-        (
-            "transforms.route.type",
-            "org.apache.kafka.connect.transforms.TimestampRouter",
-        ),
-        ("transforms.route.topic.format", "${topic}-${timestamp}"),
-        ("transforms.route.timestamp.format", "yyyyMMdd"),
-        (
-            "transforms.filter.type",
-            "org.apache.kafka.connect.transforms.Filter",
-        ),
-        ("transforms.filter.predicate", "nomatch"),
-        ("predicates", "nomatch"),
-        (
-            "predicates.nomatch.type",
-            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
-        ),
-        ("predicates.nomatch.pattern", "nomatch"),
-    ])
+    sluice_engine::bench::Case::W1.props()
 }
 
 fn kernels(c: &mut Criterion) {

@@ -552,7 +552,10 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
     };
     let date = || -> Option<i64> {
         (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
-        Some(days_from_civil_lenient(num(0..4)?, num(5..7)?, num(8..10)?) * MILLIS_PER_DAY)
+        Some(
+            crate::simple_date_format::days_from_civil_lenient(num(0..4)?, num(5..7)?, num(8..10)?)
+                * MILLIS_PER_DAY,
+        )
     };
     let logical_schema = |t: SchemaType, name: &str| {
         let mut s = ConnectSchema::new(t, false);
@@ -575,19 +578,6 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
         )),
         _ => None,
     }
-}
-
-fn days_from_civil_lenient(y: i64, m: i64, d: i64) -> i64 {
-    // Month 0 or 13 roll into the neighbouring years; day 0 is the last day of the previous month.
-    let months = y * 12 + (m - 1);
-    let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
-    let y_adj = if m <= 2 { y - 1 } else { y };
-    let era = y_adj.div_euclid(400);
-    let yoe = y_adj - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468 + (d - 1)
 }
 
 /// `Values.convertToString` (`append(sb, value, false)`).
