@@ -817,9 +817,8 @@ pub fn write_json(
         (SchemaType::Float32, Value::F32(v)) => {
             write_float(out, java::float_to_string(*v), v.is_finite())
         }
-        (SchemaType::Float64, Value::F64(v)) => {
-            write_float(out, java::double_to_string(*v), v.is_finite())
-        }
+        (SchemaType::Float64, Value::F64(v)) if v.is_finite() => java::write_double(out, *v),
+        (SchemaType::Float64, Value::F64(v)) => write_float(out, java::double_to_string(*v), false),
         (SchemaType::Boolean, Value::Bool(b)) => {
             out.extend_from_slice(if *b { b"true" } else { b"false" })
         }

@@ -1,6 +1,19 @@
 //! Java's text renderings that Kafka Connect's output depends on: `Double.toString`,
 //! `Float.toString` and `BigDecimal.toString`.
 
+/// Appends `Double.toString(d)` without allocating in the common case: in Java's plain range
+/// [1e-3, 1e7) its output is the shortest round-trip decimal, which `ryu` writes directly
+/// (integral values there print the same digits on every JDK).
+pub fn write_double(out: &mut Vec<u8>, d: f64) {
+    let a = d.abs();
+    if (1e-3..1e7).contains(&a) {
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(d).as_bytes());
+    } else {
+        out.extend_from_slice(double_to_string(d).as_bytes());
+    }
+}
+
 /// `Double.toString(d)`: shortest digits that round-trip; plain notation for
 /// 1e-3 <= |d| < 1e7, otherwise `d.dddE±n`.
 pub fn double_to_string(d: f64) -> String {
@@ -203,6 +216,20 @@ mod tests {
         assert_eq!(float_to_string(1.0e11), "9.9999998E10");
         assert_eq!(float_to_string(123_456_790.0), "1.23456792E8");
         assert_eq!(double_to_string(1.0e17), "1.0E17");
+        for d in [
+            7638.58,
+            0.001,
+            100.0,
+            1234567.5,
+            9999999.999,
+            0.0012345,
+            5.0e-3,
+            42.0,
+        ] {
+            let mut out = Vec::new();
+            write_double(&mut out, d);
+            assert_eq!(String::from_utf8(out).unwrap(), double_to_string(d), "{d}");
+        }
         assert_eq!(float_to_string(1.0e10), "1.0E10");
         assert_eq!(float_to_string(0.1), "0.1");
     }

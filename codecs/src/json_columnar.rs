@@ -1413,7 +1413,11 @@ fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
         }
         DataType::Float64 => {
             let d = a.as_primitive::<arrow::datatypes::Float64Type>().value(row);
-            let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F64(d), out);
+            if d.is_finite() {
+                crate::java::write_double(out, d);
+            } else {
+                let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F64(d), out);
+            }
         }
         DataType::Float32 => {
             let d = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
