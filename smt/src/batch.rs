@@ -226,23 +226,39 @@ fn cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
     Some(b)
 }
 
-/// Rewrites the topic column row by row through `route`, reusing strings per distinct input.
+/// Rewrites the topic column: row `i` with topic dictionary key `k` falls in `bucket(i)`, and
+/// `route(topic, i)` names the new topic once per distinct (k, bucket); no per-row allocation.
 fn set_topics(
     b: &mut ConnectBatch,
-    mut route: impl FnMut(usize, &str) -> Option<String>,
+    bucket: impl Fn(usize) -> i64,
+    mut route: impl FnMut(&str, usize) -> String,
 ) -> Option<()> {
     let n = b.raw.num_rows();
+    let topics = b.raw.topics();
+    let names: &StringArray = topics.values().as_string::<i32>();
     let mut dict: Vec<String> = Vec::new();
-    let mut index: HashMap<String, i32> = HashMap::new();
+    let mut by_name: HashMap<String, i32> = HashMap::new();
+    let mut by_bucket: HashMap<(i32, i64), i32> = HashMap::new();
     let mut keys = Vec::with_capacity(n);
+    let mut last: Option<((i32, i64), i32)> = None;
     for i in 0..n {
-        let topic = route(i, b.raw.topic(i))?;
-        let k = match index.get(&topic) {
-            Some(k) => *k,
-            None => {
-                let k = dict.len() as i32;
-                index.insert(topic.clone(), k);
-                dict.push(topic);
+        let slot = (topics.keys().value(i), bucket(i));
+        let k = match last {
+            Some((s, k)) if s == slot => k,
+            _ => {
+                let k = match by_bucket.get(&slot) {
+                    Some(k) => *k,
+                    None => {
+                        let topic = route(names.value(slot.0 as usize), i);
+                        let k = *by_name.entry(topic.clone()).or_insert_with(|| {
+                            dict.push(topic);
+                            dict.len() as i32 - 1
+                        });
+                        by_bucket.insert(slot, k);
+                        k
+                    }
+                };
+                last = Some((slot, k));
                 k
             }
         };
@@ -263,48 +279,34 @@ fn timestamp_router(t: &TimestampRouter, mut b: ConnectBatch) -> Option<ConnectB
         return None;
     }
     let by_day = t.format.date_only();
-    let mut cache: HashMap<(String, i64), String> = HashMap::new();
-    set_topics(&mut b, |i, topic| {
-        let ms = ts.value(i);
-        let key = (
-            topic.to_string(),
-            if by_day {
-                ms.div_euclid(86_400_000)
-            } else {
-                ms
-            },
-        );
-        Some(
-            cache
-                .entry(key)
-                .or_insert_with(|| {
-                    t.topic_format
-                        .replace("${topic}", topic)
-                        .replace("${timestamp}", &t.format.format(ms))
-                })
-                .clone(),
-        )
+    let bucket = |i: usize| {
+        if by_day {
+            ts.value(i).div_euclid(86_400_000)
+        } else {
+            ts.value(i)
+        }
+    };
+    set_topics(&mut b, bucket, |topic, i| {
+        t.topic_format
+            .replace("${topic}", topic)
+            .replace("${timestamp}", &t.format.format(ts.value(i)))
     })?;
     Some(b)
 }
 
 fn regex_router(t: &RegexRouter, mut b: ConnectBatch) -> Option<ConnectBatch> {
     let replacement = t.replacement.as_ref().ok()?.clone();
-    let mut cache: HashMap<String, String> = HashMap::new();
-    set_topics(&mut b, |_, topic| {
-        Some(
-            cache
-                .entry(topic.to_string())
-                .or_insert_with(|| {
-                    if t.regex.is_match(topic) {
-                        t.regex.replace(topic, replacement.as_str()).into_owned()
-                    } else {
-                        topic.to_string()
-                    }
-                })
-                .clone(),
-        )
-    })?;
+    set_topics(
+        &mut b,
+        |_| 0,
+        |topic, _| {
+            if t.regex.is_match(topic) {
+                t.regex.replace(topic, replacement.as_str()).into_owned()
+            } else {
+                topic.to_string()
+            }
+        },
+    )?;
     Some(b)
 }
 
