@@ -379,8 +379,8 @@ fn fits(cfg: &JsonConfig, tape: &[Node<'_>], i: usize, s: &ConnectSchema) -> boo
             (None, SchemaType::Float64 | SchemaType::Float32) => v.unsigned_abs() <= 1 << 53,
             _ => false,
         },
-        Node::Static(StaticNode::F64(d)) => {
-            s.logical().is_none() && matches!(s.schema_type, SchemaType::Float64) && d != 0.0
+        Node::Static(StaticNode::F64(_)) => {
+            s.logical().is_none() && matches!(s.schema_type, SchemaType::Float64)
         }
         Node::Static(StaticNode::Bool(_)) => {
             s.logical().is_none() && s.schema_type == SchemaType::Boolean
@@ -445,7 +445,10 @@ fn append(tape: &[Node<'_>], i: usize, s: &ConnectSchema, col: &mut Col) {
             Col::Ts(b) => b.append_value(v),
             other => other.append_null(),
         },
-        (Node::Static(StaticNode::F64(d)), Col::F64(b)) => b.append_value(d),
+        // Jackson reads floats as BigDecimal, which has no negative zero: -0.0 reads as 0.0.
+        (Node::Static(StaticNode::F64(d)), Col::F64(b)) => {
+            b.append_value(if d == 0.0 { 0.0 } else { d })
+        }
         (Node::Static(StaticNode::Bool(x)), Col::Bool(b)) => b.append_value(x),
         (Node::String(x), Col::Str(b)) => b.append_value(x),
         (
@@ -1248,7 +1251,7 @@ fn shape_fits(tape: &[Node<'_>], i: usize, kind: &ConnectSchema, nested: Option<
         Node::Static(StaticNode::Null) => true,
         Node::Static(StaticNode::I64(_)) => kind.schema_type == SchemaType::Int64,
         // BigDecimal has no negative zero; leave zeros to the exact path.
-        Node::Static(StaticNode::F64(d)) => kind.schema_type == SchemaType::Float64 && d != 0.0,
+        Node::Static(StaticNode::F64(_)) => kind.schema_type == SchemaType::Float64,
         Node::Static(StaticNode::Bool(_)) => kind.schema_type == SchemaType::Boolean,
         Node::String(_) => kind.schema_type == SchemaType::String,
         Node::Array { len, .. } => {
