@@ -1248,9 +1248,8 @@ fn infer_kind(tape: &[Node<'_>], i: usize) -> Option<(ConnectSchema, Option<Shap
 /// Does the value at `tape[i]` conform to `kind` (exact Kafka semantics preserved)?
 fn shape_fits(tape: &[Node<'_>], i: usize, kind: &ConnectSchema, nested: Option<&Shape>) -> bool {
     match int_node(tape[i]) {
-        // Negative zero is accepted: append stores it as 0.0, as BigDecimal reads it.
         Node::Static(StaticNode::I64(_)) => kind.schema_type == SchemaType::Int64,
-        // BigDecimal has no negative zero; leave zeros to the exact path.
+        // Negative zero is accepted: append stores it as 0.0, as BigDecimal reads it.
         Node::Static(StaticNode::F64(_)) => kind.schema_type == SchemaType::Float64,
         Node::Static(StaticNode::Bool(_)) => kind.schema_type == SchemaType::Boolean,
         Node::String(_) => kind.schema_type == SchemaType::String,
