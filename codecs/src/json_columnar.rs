@@ -1248,6 +1248,7 @@ fn infer_kind(tape: &[Node<'_>], i: usize) -> Option<(ConnectSchema, Option<Shap
 /// Does the value at `tape[i]` conform to `kind` (exact Kafka semantics preserved)?
 fn shape_fits(tape: &[Node<'_>], i: usize, kind: &ConnectSchema, nested: Option<&Shape>) -> bool {
     match int_node(tape[i]) {
+        Node::Static(StaticNode::Null) => true,
         Node::Static(StaticNode::I64(_)) => kind.schema_type == SchemaType::Int64,
         // Negative zero is accepted: append stores it as 0.0, as BigDecimal reads it.
         Node::Static(StaticNode::F64(_)) => kind.schema_type == SchemaType::Float64,
@@ -1529,6 +1530,31 @@ pub fn schemaless_cell(a: &ArrayRef, row: usize) -> Value {
 mod schemaless_tests {
     use super::*;
     use crate::events::OrderEvents;
+
+    #[test]
+    fn explicit_nulls_and_zeros_stay_on_the_fast_path() {
+        let cfg = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let input = BinaryViewArray::from(vec![
+            Some(&br#"{"a":1,"b":"x","c":0.5}"#[..]),
+            Some(br#"{"a":null,"b":null,"c":-0.0}"#),
+        ]);
+        let out = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+        assert_eq!(out.fast_rows, 2);
+        let (bytes, _) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
+        let expected = connect_json::from_connect_data(
+            &cfg,
+            None,
+            &connect_json::to_connect_data(&cfg, Some(input.value(1)))
+                .unwrap()
+                .1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(bytes.value(1), expected.as_slice());
+    }
 
     #[test]
     fn events_decode_on_the_fast_path_and_reencode_like_kafka() {
