@@ -276,6 +276,28 @@ impl ConnectorConfig {
         let spec = plugin
             .parse(&plugin_props)
             .map_err(|e| err(e.to_string()))?;
+        // The chain is validated like Kafka does at connector start; running it inside the
+        // task runtime is not built yet, so a connector with transforms is refused rather
+        // than run without them (`sluice pipe` runs chains offline).
+        let chain = sluice_smt::Chain::configure(&plugin_props).map_err(|e| err(e.to_string()))?;
+        if !chain.is_empty() {
+            return Err(err(
+                "transforms: single message transforms are not yet applied by the standalone worker's task runtime; \
+                 run them offline with `sluice pipe`, or remove them"
+                    .into(),
+            ));
+        }
+        let unsupported: Vec<&str> = props
+            .keys()
+            .filter(|k| k.starts_with("errors."))
+            .map(String::as_str)
+            .collect();
+        if !unsupported.is_empty() {
+            tracing::warn!(
+                "connector {name}: {} not implemented yet; a record that fails conversion fails the task (errors.tolerance=none)",
+                unsupported.join(", ")
+            );
+        }
         Ok(Self {
             name,
             plugin,
@@ -394,6 +416,37 @@ mod tests {
     #[test]
     fn connector_errors_name_the_key() {
         let w = worker();
+        let e = ConnectorConfig::parse(
+            props(&[
+                ("name", "x"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "t"),
+                ("transforms", "c"),
+                ("transforms.c.type", "Cast$Value"),
+            ]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("\"spec\""),
+            "a bad SMT config names its key: {e}"
+        );
+        let e = ConnectorConfig::parse(
+            props(&[
+                ("name", "x"),
+                ("connector.class", "FileStreamSink"),
+                ("topics", "t"),
+                ("transforms", "f"),
+                ("transforms.f.type", "Filter"),
+            ]),
+            &w,
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("transforms"), "{e}");
         let e = ConnectorConfig::parse(props(&[("name", "x")]), &w, "f")
             .unwrap_err()
             .to_string();
