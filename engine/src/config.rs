@@ -276,13 +276,13 @@ impl ConnectorConfig {
         let spec = plugin
             .parse(&plugin_props)
             .map_err(|e| err(e.to_string()))?;
-        // The chain is validated like Kafka does at connector start; running it inside the
-        // task runtime is not built yet, so a connector with transforms is refused rather
-        // than run without them (`sluice pipe` runs chains offline).
+        // The chain is validated like Kafka does at connector start. Sink tasks apply it;
+        // source tasks do not yet, so a source with transforms is refused rather than run
+        // without them (`sluice pipe` runs chains offline).
         let chain = sluice_smt::Chain::configure(&plugin_props).map_err(|e| err(e.to_string()))?;
-        if !chain.is_empty() {
+        if !chain.is_empty() && plugin.kind() == ConnectorKind::Source {
             return Err(err(
-                "transforms: single message transforms are not yet applied by the standalone worker's task runtime; \
+                "transforms: single message transforms are not yet applied by source tasks (sink connectors apply them); \
                  run them offline with `sluice pipe`, or remove them"
                     .into(),
             ));
@@ -436,8 +436,8 @@ mod tests {
         let e = ConnectorConfig::parse(
             props(&[
                 ("name", "x"),
-                ("connector.class", "FileStreamSink"),
-                ("topics", "t"),
+                ("connector.class", "FileStreamSource"),
+                ("topic", "t"),
                 ("transforms", "f"),
                 ("transforms.f.type", "Filter"),
             ]),

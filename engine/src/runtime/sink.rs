@@ -7,19 +7,26 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use arrow::array::BooleanArray;
+use arrow::array::{Array, BooleanArray, DictionaryArray};
+use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use sluice_codecs::ConnectColumn;
 use sluice_codecs::record::timestamp_type;
+use sluice_codecs::reference::RefHeaderConverter;
+use sluice_codecs::value::Value;
 use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader};
 use sluice_connectors::{SinkBatch, SinkTask};
+use sluice_smt::{ConnectRecord, Header};
 
 use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
 use crate::error::{EngineError, Result};
 use crate::kafka;
 use crate::runtime::StopSignal;
 use crate::status::{StatusBoard, TaskLabel};
+use sluice_smt::Chain;
+use sluice_smt::batch::ConnectBatch;
 
 /// Rows per batch unless `max.poll.records` says otherwise.
 const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -143,6 +150,15 @@ fn run_inner(
         })?;
     let mut key_converter = connector.key_converter.build();
     let mut value_converter = connector.value_converter.build();
+    let chain_props: std::collections::HashMap<String, String> = connector
+        .props
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let chain = Chain::configure(&chain_props).map_err(|e| EngineError::TaskFailed {
+        context: ctx.clone(),
+        message: e.to_string(),
+    })?;
     let batch_rows = connector
         .client_overrides("consumer.override")
         .get("max.poll.records")
@@ -256,6 +272,7 @@ fn run_inner(
                     &raw,
                     &mut *key_converter,
                     &mut *value_converter,
+                    &chain,
                     &mut lock(),
                     &ctx,
                 )
@@ -311,6 +328,7 @@ fn deliver(
     raw: &RawBatch,
     key_converter: &mut dyn sluice_codecs::Converter,
     value_converter: &mut dyn sluice_codecs::Converter,
+    chain: &Chain,
     shared: &mut Shared,
     ctx: &str,
 ) -> Result<()> {
@@ -364,6 +382,14 @@ fn deliver(
         } else {
             raw.slice(start, len)
         };
+        let (raw_segment, k, v) = if chain.is_empty() {
+            (raw_segment, k, v)
+        } else {
+            transform(chain, raw_segment, k, v, ctx)?
+        };
+        if raw_segment.num_rows() == 0 {
+            continue;
+        }
         shared
             .task
             .put(&SinkBatch {
@@ -410,4 +436,104 @@ fn flush_and_commit(
         Err(e) => tracing::warn!("{label} offset commit failed, will retry: {e}"),
     }
     Ok(())
+}
+
+/// Applies the connector's transformation chain to one segment: column-wise when the batch
+/// kernels take it, otherwise record by record through the reference chain (the result then
+/// carries each record's exact values). A failing transformation fails the task, as with
+/// errors.tolerance=none.
+fn transform(
+    chain: &Chain,
+    raw: RawBatch,
+    key: ConnectColumn,
+    value: ConnectColumn,
+    ctx: &str,
+) -> Result<(RawBatch, ConnectColumn, ConnectColumn)> {
+    let batch = ConnectBatch {
+        raw: raw.clone(),
+        key: key.clone(),
+        value: value.clone(),
+    };
+    if let Some(b) = chain.apply_batch(batch) {
+        return Ok((b.raw, b.key, b.value));
+    }
+    let headers = RefHeaderConverter::Simple;
+    let (mut keep, mut topics, mut keys, mut values) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let ts = raw.timestamps();
+    for i in 0..raw.num_rows() {
+        let record_headers = raw
+            .row_headers(i)
+            .map(|h| {
+                headers
+                    .to_connect(raw.topic(i), h.key, h.value)
+                    .map(|(schema, value)| Header {
+                        key: h.key.to_string(),
+                        schema,
+                        value,
+                    })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>();
+        let record = record_headers.map(|headers| ConnectRecord {
+            topic: raw.topic(i).to_string(),
+            original_topic: raw.topic(i).to_string(),
+            partition: raw.partitions().value(i),
+            offset: raw.offsets().value(i),
+            timestamp: ts.is_valid(i).then(|| ts.value(i)),
+            timestamp_type: match raw.timestamp_types().value(i) {
+                0 => "CreateTime".into(),
+                1 => "LogAppendTime".into(),
+                _ => "NoTimestampType".into(),
+            },
+            key_schema: key.schema.clone(),
+            key: key.value(i),
+            value_schema: value.schema.clone(),
+            value: value.value(i),
+            headers,
+        });
+        let (stage, outcome) = match record {
+            Ok(r) => ("TRANSFORMATION", chain.apply(r)),
+            Err(e) => ("HEADER_CONVERTER", Err(e)),
+        };
+        match outcome {
+            Ok(Some(r)) => {
+                keys.push((topics.len(), r.key));
+                values.push((topics.len(), r.value));
+                topics.push(r.topic);
+                keep.push(true);
+            }
+            Ok(None) => keep.push(false),
+            Err(e) => {
+                return Err(EngineError::TaskFailed {
+                    context: ctx.into(),
+                    message: format!(
+                        "Tolerance exceeded in error handler: {stage} failed for record {}-{}@{}: {e}",
+                        raw.topic(i),
+                        raw.partitions().value(i),
+                        raw.offsets().value(i)
+                    ),
+                });
+            }
+        }
+    }
+    let kept = raw
+        .filter(&BooleanArray::from(keep))
+        .map_err(|e| EngineError::TaskFailed {
+            context: ctx.into(),
+            message: e.to_string(),
+        })?;
+    let dict: DictionaryArray<Int32Type> = topics.iter().map(String::as_str).collect();
+    let kept = kept
+        .with_topics(dict)
+        .map_err(|e| EngineError::TaskFailed {
+            context: ctx.into(),
+            message: e.to_string(),
+        })?;
+    let column = |exact: Vec<(usize, Value)>| {
+        let mut c = ConnectColumn::nulls(kept.num_rows());
+        c.exact = exact;
+        c
+    };
+    let (keys, values) = (column(keys), column(values));
+    Ok((kept, keys, values))
 }
