@@ -240,12 +240,20 @@ mod tests {
     }
 
     fn events(n: usize) -> RawBatch {
+        events_of(n, false)
+    }
+
+    fn events_of(n: usize, envelope: bool) -> RawBatch {
         let mut g = OrderEvents::new();
         let mut b = RawBatchBuilder::with_capacity(n);
         let mut v = Vec::new();
         for i in 0..n {
             v.clear();
-            let ts = g.write_next(&mut v);
+            let ts = if envelope {
+                g.write_next_envelope(&mut v)
+            } else {
+                g.write_next(&mut v)
+            };
             b.append(
                 "orders",
                 (i % 4) as i32,
@@ -282,6 +290,28 @@ mod tests {
             assert_eq!(columnar.keys.is_null(i), reference.keys.is_null(i));
         }
         assert_eq!(reference.raw.topic(0), "orders-20240101");
+    }
+
+    #[test]
+    fn w2_columnar_equals_per_record_reference() {
+        let raw = events_of(2000, true);
+        let mut p = Pipeline::new(&crate::bench::Case::W2.props()).unwrap();
+        let columnar = p.process_columnar(&raw).expect("W2 runs column-wise");
+        let reference = p.process_records(&raw);
+        assert!(reference.failures.is_empty());
+        assert_eq!(columnar.raw.num_rows(), reference.raw.num_rows());
+        for i in 0..reference.raw.num_rows() {
+            assert_eq!(
+                columnar.raw.topic(i),
+                reference.raw.topic(i),
+                "topic of row {i}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(columnar.values.value(i)),
+                String::from_utf8_lossy(reference.values.value(i)),
+                "value of row {i}"
+            );
+        }
     }
 
     #[test]

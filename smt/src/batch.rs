@@ -14,14 +14,16 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int32Type, Int64Type};
 use sluice_codecs::ConnectColumn;
+use sluice_codecs::arrow_map::arrow_field;
 use sluice_codecs::record::RawBatch;
-use sluice_codecs::schema::SchemaType;
+use sluice_codecs::schema::{ConnectSchema, SchemaType};
 use sluice_codecs::value::{JavaMapInit, Value, java_hash_order};
 
 use crate::chain::Chain;
 use crate::predicates::Predicate;
 use crate::record::Side;
 use crate::transforms::{Cast, InsertField, RegexRouter, ReplaceField, TimestampRouter, Transform};
+use crate::util::{copy_basics, push_field};
 
 /// A batch of records: raw Kafka columns and the converted key and value.
 #[derive(Debug, Clone)]
@@ -38,6 +40,15 @@ impl Chain {
             batch = match (&stage.transform, &stage.predicate) {
                 (Transform::Filter, predicate) => filter(batch, predicate.as_ref())?,
                 (_, Some(_)) => return None,
+                (Transform::ReplaceField(t), None) if typed(&batch.value).is_some() => {
+                    typed_replace_field(t, batch)?
+                }
+                (Transform::InsertField(t), None) if typed(&batch.value).is_some() => {
+                    typed_insert_field(t, batch)?
+                }
+                (Transform::Cast(t), None) if typed(&batch.value).is_some() => {
+                    typed_cast(t, batch)?
+                }
                 (Transform::ReplaceField(t), None) => replace_field(t, batch)?,
                 (Transform::InsertField(t), None) => insert_field(t, batch)?,
                 (Transform::Cast(t), None) => cast(t, batch)?,
@@ -341,5 +352,165 @@ fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<
     b.raw = b.raw.filter(&keep).ok()?;
     b.key = b.key.filter(&keep).ok()?;
     b.value = b.value.filter(&keep).ok()?;
+    Some(b)
+}
+
+/// The value column as a schema'd struct whose rows all hold a struct (Kafka leaves null
+/// values untouched, keeping their old schema, so such batches go per record), or `None`.
+fn typed(c: &ConnectColumn) -> Option<(&Arc<ConnectSchema>, &StructArray)> {
+    let s = c.schema.as_ref()?;
+    if s.schema_type != SchemaType::Struct || !c.exact.is_empty() || c.array.null_count() > 0 {
+        return None;
+    }
+    match c.array.data_type() {
+        DataType::Struct(_) => Some((s, c.array.as_struct())),
+        _ => None,
+    }
+}
+
+/// `Struct.get` would substitute a field's default for a null: only safe without such nulls.
+fn no_default_nulls(s: &ConnectSchema, st: &StructArray, index: usize) -> bool {
+    s.fields[index].schema.default.is_none() || st.column(index).null_count() == 0
+}
+
+/// Builds the struct column for `schema` from children in field order.
+fn typed_column(schema: ConnectSchema, children: Vec<ArrayRef>) -> Option<ConnectColumn> {
+    let fields: Vec<Field> = schema
+        .fields
+        .iter()
+        .map(|f| arrow_field(&f.name, &f.schema))
+        .collect();
+    let array = StructArray::try_new(Fields::from(fields), children, None).ok()?;
+    Some(ConnectColumn::new(Some(Arc::new(schema)), Arc::new(array)))
+}
+
+fn typed_replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value {
+        return None;
+    }
+    let (s, st) = typed(&b.value)?;
+    let keep = |n: &str| {
+        !t.exclude.iter().any(|e| e == n)
+            && (t.include.is_empty() || t.include.iter().any(|i| i == n))
+    };
+    let renamed = |n: &str| {
+        t.renames
+            .iter()
+            .find(|(a, _)| a == n)
+            .map_or(n.to_string(), |(_, r)| r.clone())
+    };
+    let mut schema = copy_basics(s);
+    schema.optional = false;
+    let mut children = Vec::new();
+    for f in s.fields.iter().filter(|f| keep(&f.name)) {
+        if !no_default_nulls(s, st, f.index) {
+            return None;
+        }
+        // Duplicate or empty names are Kafka errors: the per-record path reports them.
+        push_field(&mut schema, &renamed(&f.name), f.schema.clone()).ok()?;
+        children.push(st.column(f.index).clone());
+    }
+    b.value = typed_column(schema, children)?;
+    Some(b)
+}
+
+fn typed_insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value {
+        return None;
+    }
+    let (s, st) = typed(&b.value)?;
+    let n = b.raw.num_rows();
+    let mut schema = copy_basics(s);
+    schema.optional = false;
+    let mut children = Vec::new();
+    for f in &s.fields {
+        if !no_default_nulls(s, st, f.index) {
+            return None;
+        }
+        push_field(&mut schema, &f.name, f.schema.clone()).ok()?;
+        children.push(st.column(f.index).clone());
+    }
+    let string = |optional: bool| Arc::new(ConnectSchema::new(SchemaType::String, optional));
+    if let Some(f) = &t.topic {
+        push_field(&mut schema, &f.name, string(f.optional)).ok()?;
+        children.push(Arc::new(
+            (0..n)
+                .map(|i| Some(b.raw.topic(i)))
+                .collect::<StringViewArray>(),
+        ));
+    }
+    if let Some(f) = &t.partition {
+        push_field(
+            &mut schema,
+            &f.name,
+            Arc::new(ConnectSchema::new(SchemaType::Int32, f.optional)),
+        )
+        .ok()?;
+        children.push(Arc::new(b.raw.partitions().clone()));
+    }
+    if let Some(f) = &t.offset {
+        push_field(
+            &mut schema,
+            &f.name,
+            Arc::new(ConnectSchema::new(SchemaType::Int64, f.optional)),
+        )
+        .ok()?;
+        children.push(Arc::new(b.raw.offsets().clone()));
+    }
+    if let Some(f) = &t.timestamp {
+        let ts = b.raw.timestamps();
+        if !f.optional && ts.null_count() > 0 {
+            return None;
+        }
+        let mut ts_schema = ConnectSchema::new(SchemaType::Int64, f.optional);
+        ts_schema.name = Some(sluice_codecs::schema::logical::TIMESTAMP.into());
+        ts_schema.version = Some(1);
+        push_field(&mut schema, &f.name, Arc::new(ts_schema)).ok()?;
+        let millis =
+            arrow::array::TimestampMillisecondArray::new(ts.values().clone(), ts.nulls().cloned())
+                .with_timezone("+00:00");
+        children.push(Arc::new(millis));
+    }
+    if let Some(f) = &t.static_field {
+        push_field(&mut schema, &f.name, string(f.optional)).ok()?;
+        match &t.static_value {
+            Some(v) => children.push(Arc::new(
+                std::iter::repeat_n(Some(v.as_str()), n).collect::<StringViewArray>(),
+            )),
+            None if f.optional => children.push(Arc::new(
+                std::iter::repeat_n(None::<&str>, n).collect::<StringViewArray>(),
+            )),
+            None => return None,
+        }
+    }
+    b.value = typed_column(schema, children)?;
+    Some(b)
+}
+
+fn typed_cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.side != Side::Value || t.whole.is_some() {
+        return None;
+    }
+    let (s, st) = typed(&b.value)?;
+    let schema = t.build_schema(s).ok()?;
+    let mut children = Vec::with_capacity(s.fields.len());
+    for f in &s.fields {
+        let child = st.column(f.index).clone();
+        match t.casts.iter().find(|(name, _)| *name == f.name) {
+            None => {
+                if !no_default_nulls(s, st, f.index) {
+                    return None;
+                }
+                children.push(child);
+            }
+            Some((_, to)) => {
+                if f.schema.logical().is_some() || f.schema.default.is_some() {
+                    return None;
+                }
+                children.push(cast_child(&child, *to)?);
+            }
+        }
+    }
+    b.value = typed_column(schema, children)?;
     Some(b)
 }

@@ -164,7 +164,7 @@ impl Cast {
         }
     }
 
-    fn build_schema(&self, s: &ConnectSchema) -> Result<ConnectSchema, ConnectError> {
+    pub(crate) fn build_schema(&self, s: &ConnectSchema) -> Result<ConnectSchema, ConnectError> {
         let mut out = if let Some(t) = self.whole {
             let mut o = copy_basics(s);
             o.schema_type = t;
