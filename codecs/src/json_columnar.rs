@@ -527,6 +527,42 @@ fn value_end(b: &[u8], start: usize) -> Option<usize> {
     (depth == 0 && !in_str).then_some(b.len())
 }
 
+/// Parses one JSON document at a time into a reused tape: the input is copied once into a
+/// padded scratch buffer (simd-json unescapes in place) and the tape's allocation is recycled.
+struct TapeParser {
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+}
+
+impl TapeParser {
+    fn new() -> Self {
+        Self {
+            scratch: Vec::new(),
+            buffers: simd_json::Buffers::new(1024),
+            tape: None,
+        }
+    }
+
+    /// Runs `f` on the tape of `bytes`; `None` when simd-json rejects the input.
+    fn with_tape<R>(&mut self, bytes: &[u8], f: impl FnOnce(&[Node<'_>]) -> R) -> Option<R> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(bytes);
+        let len = self.scratch.len();
+        self.scratch.resize(len + simd_json::INPUT_PADDING, 0);
+        let mut tape: simd_json::Tape<'_> = self
+            .tape
+            .take()
+            .map_or_else(simd_json::Tape::null, simd_json::Tape::reset);
+        let result =
+            simd_json::fill_tape_padded(&mut self.scratch, len, &mut self.buffers, &mut tape)
+                .ok()
+                .map(|()| f(&tape.0));
+        self.tape = Some(tape.reset());
+        result
+    }
+}
+
 const SCHEMA_PREFIX: &[u8] = b"{\"schema\":";
 const PAYLOAD_KEY: &[u8] = b",\"payload\":";
 
@@ -555,8 +591,7 @@ pub struct EnvelopeDecoder {
     cfg: JsonConfig,
     cache: Vec<Cached>,
     last: Option<usize>,
-    scratch: Vec<u8>,
-    buffers: simd_json::Buffers,
+    parser: TapeParser,
 }
 
 impl std::fmt::Debug for EnvelopeDecoder {
@@ -643,8 +678,7 @@ impl EnvelopeDecoder {
             cfg,
             cache: Vec::new(),
             last: None,
-            scratch: Vec::new(),
-            buffers: simd_json::Buffers::new(1024),
+            parser: TapeParser::new(),
         }
     }
 
@@ -693,23 +727,27 @@ impl EnvelopeDecoder {
         let payload = payload.strip_suffix(b"}")?;
         let idx = self.lookup(schema_bytes).ok()?;
         let schema = self.cache[idx].schema.clone()?;
-        self.scratch.clear();
-        self.scratch.extend_from_slice(payload);
-        let tape = simd_json::to_tape_with_buffers(&mut self.scratch, &mut self.buffers).ok()?;
-        if !fits(&self.cfg, &tape.0, 0, &schema) {
-            return None;
-        }
-        let open = run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone())));
-        if !open.same(&Some(schema.clone())) {
-            if let Some(done) = run.take() {
-                out.push(done.close());
-            }
-            *run = Some(OpenRun::new(row, Some(schema.clone())));
-        }
-        let open = run.as_mut()?;
-        append(&tape.0, 0, &schema, open.col.as_mut()?);
-        open.rows += 1;
-        Some(())
+        let cfg = &self.cfg;
+        self.parser
+            .with_tape(payload, |tape| {
+                if !fits(cfg, tape, 0, &schema) {
+                    return None;
+                }
+                if !run
+                    .as_ref()
+                    .is_some_and(|open| open.same(&Some(schema.clone())))
+                {
+                    if let Some(done) = run.take() {
+                        out.push(done.close());
+                    }
+                    *run = Some(OpenRun::new(row, Some(schema.clone())));
+                }
+                let open = run.as_mut()?;
+                append(tape, 0, &schema, open.col.as_mut()?);
+                open.rows += 1;
+                Some(())
+            })
+            .flatten()
     }
 
     /// Decodes a column of raw values; `stage` names the failure stage (key or value).
@@ -1322,8 +1360,7 @@ fn shape_append(tape: &[Node<'_>], i: usize, shape: &Shape, col: &mut Col) {
 /// Decodes schemaless JSON values (`schemas.enable=false`) into one shaped column.
 pub struct SchemalessDecoder {
     cfg: JsonConfig,
-    scratch: Vec<u8>,
-    buffers: simd_json::Buffers,
+    parser: TapeParser,
 }
 
 impl std::fmt::Debug for SchemalessDecoder {
@@ -1336,8 +1373,7 @@ impl SchemalessDecoder {
     pub fn new(cfg: JsonConfig) -> Self {
         Self {
             cfg,
-            scratch: Vec::new(),
-            buffers: simd_json::Buffers::new(1024),
+            parser: TapeParser::new(),
         }
     }
 
@@ -1350,27 +1386,27 @@ impl SchemalessDecoder {
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
             if let Some(b) = bytes {
-                self.scratch.clear();
-                self.scratch.extend_from_slice(b);
-                if let Ok(tape) =
-                    simd_json::to_tape_with_buffers(&mut self.scratch, &mut self.buffers)
-                {
+                let fast = self.parser.with_tape(b, |tape| {
                     if shape.is_none()
                         && col.is_none()
-                        && let Some(s) = infer_shape(&tape.0, 0)
+                        && let Some(s) = infer_shape(tape, 0)
                     {
                         let mut c = Col::new(&s.schema);
                         (0..row).for_each(|_| c.append_null());
                         col = Some(c);
                         shape = Some(s);
                     }
-                    if let (Some(s), Some(c)) = (&shape, col.as_mut())
-                        && shape_fits(&tape.0, 0, &s.schema, Some(s))
-                    {
-                        shape_append(&tape.0, 0, s, c);
-                        out.fast_rows += 1;
-                        continue;
+                    match (&shape, col.as_mut()) {
+                        (Some(s), Some(c)) if shape_fits(tape, 0, &s.schema, Some(s)) => {
+                            shape_append(tape, 0, s, c);
+                            true
+                        }
+                        _ => false,
                     }
+                });
+                if fast == Some(true) {
+                    out.fast_rows += 1;
+                    continue;
                 }
             }
             match connect_json::to_connect_data(&self.cfg, bytes) {
