@@ -11,7 +11,40 @@ use sluice_codecs::error::{ConnectError, RowFailure, Stage};
 use sluice_codecs::reference::RefConverter;
 use sluice_codecs::{ConverterConfig, ConverterRole, RawBatch};
 use sluice_smt::batch::ConnectBatch;
-use sluice_smt::{Chain, ConnectRecord};
+use std::sync::Arc;
+
+use sluice_codecs::record::timestamp_type;
+use sluice_codecs::schema::ConnectSchema;
+use sluice_codecs::value::Value;
+use sluice_smt::{Chain, ConnectRecord, Header};
+
+/// The Connect record of raw row `i` with its converted key, value and headers.
+pub(crate) fn record_of(
+    raw: &RawBatch,
+    i: usize,
+    key: (Option<Arc<ConnectSchema>>, Value),
+    value: (Option<Arc<ConnectSchema>>, Value),
+    headers: Vec<Header>,
+) -> ConnectRecord {
+    let ts = raw.timestamps();
+    ConnectRecord {
+        topic: raw.topic(i).to_string(),
+        original_topic: raw.topic(i).to_string(),
+        partition: raw.partitions().value(i),
+        offset: raw.offsets().value(i),
+        timestamp: ts.is_valid(i).then(|| ts.value(i)),
+        timestamp_type: match raw.timestamp_types().value(i) {
+            timestamp_type::CREATE_TIME => "CreateTime".into(),
+            timestamp_type::LOG_APPEND_TIME => "LogAppendTime".into(),
+            _ => "NoTimestampType".into(),
+        },
+        key_schema: key.0,
+        key: key.1,
+        value_schema: value.0,
+        value: value.1,
+        headers,
+    }
+}
 
 /// What came out of a batch: surviving records' routing columns and bytes, and failures.
 #[derive(Debug)]
@@ -156,24 +189,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            let ts = raw.timestamps();
-            let record = ConnectRecord {
-                topic: raw.topic(i).to_string(),
-                original_topic: raw.topic(i).to_string(),
-                partition: raw.partitions().value(i),
-                offset: raw.offsets().value(i),
-                timestamp: ts.is_valid(i).then(|| ts.value(i)),
-                timestamp_type: match raw.timestamp_types().value(i) {
-                    0 => "CreateTime".into(),
-                    1 => "LogAppendTime".into(),
-                    _ => "NoTimestampType".into(),
-                },
-                key_schema,
-                key,
-                value_schema,
-                value,
-                headers: vec![],
-            };
+            let record = record_of(raw, i, (key_schema, key), (value_schema, value), vec![]);
             let record = match self.chain.apply(record) {
                 Ok(Some(r)) => r,
                 Ok(None) => {

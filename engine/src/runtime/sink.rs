@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, BooleanArray, DictionaryArray};
+use arrow::array::{BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{Headers, Message, Timestamp};
@@ -18,7 +18,9 @@ use sluice_codecs::reference::RefHeaderConverter;
 use sluice_codecs::value::Value;
 use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader};
 use sluice_connectors::{SinkBatch, SinkTask};
-use sluice_smt::{ConnectRecord, Header};
+use sluice_smt::Header;
+
+use crate::pipeline::record_of;
 
 use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
 use crate::error::{EngineError, Result};
@@ -460,7 +462,6 @@ fn transform(
     let headers = RefHeaderConverter::Simple;
     let (mut keep, mut topics, mut keys, mut values) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let ts = raw.timestamps();
     for i in 0..raw.num_rows() {
         let record_headers = raw
             .row_headers(i)
@@ -474,22 +475,14 @@ fn transform(
                     })
             })
             .collect::<std::result::Result<Vec<_>, _>>();
-        let record = record_headers.map(|headers| ConnectRecord {
-            topic: raw.topic(i).to_string(),
-            original_topic: raw.topic(i).to_string(),
-            partition: raw.partitions().value(i),
-            offset: raw.offsets().value(i),
-            timestamp: ts.is_valid(i).then(|| ts.value(i)),
-            timestamp_type: match raw.timestamp_types().value(i) {
-                0 => "CreateTime".into(),
-                1 => "LogAppendTime".into(),
-                _ => "NoTimestampType".into(),
-            },
-            key_schema: key.schema.clone(),
-            key: key.value(i),
-            value_schema: value.schema.clone(),
-            value: value.value(i),
-            headers,
+        let record = record_headers.map(|headers| {
+            record_of(
+                &raw,
+                i,
+                (key.schema.clone(), key.value(i)),
+                (value.schema.clone(), value.value(i)),
+                headers,
+            )
         });
         let (stage, outcome) = match record {
             Ok(r) => ("TRANSFORMATION", chain.apply(r)),
