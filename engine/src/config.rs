@@ -210,6 +210,10 @@ pub struct ConnectorConfig {
     pub key_converter: ConverterConfig,
     pub value_converter: ConverterConfig,
     pub topics: Option<TopicSelection>,
+    /// `errors.tolerance=all`: skip records that fail conversion or transformation.
+    pub tolerate_all: bool,
+    /// `errors.log.enable`: log skipped records (a summary per batch).
+    pub log_errors: bool,
     pub props: Props,
 }
 
@@ -287,14 +291,44 @@ impl ConnectorConfig {
                     .into(),
             ));
         }
+        let tolerate_all = match props
+            .get("errors.tolerance")
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => false,
+            Some(v) if v == "none" => false,
+            Some(v) if v == "all" => true,
+            Some(v) => {
+                return Err(err(format!(
+                    "Invalid value {v} for configuration errors.tolerance: String must be one of: none, all"
+                )));
+            }
+        };
+        let log_errors = match props
+            .get("errors.log.enable")
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                return Err(err(format!(
+                    "Invalid value {v} for configuration errors.log.enable: Expected value to be either true or false"
+                )));
+            }
+        };
         let unsupported: Vec<&str> = props
             .keys()
-            .filter(|k| k.starts_with("errors."))
+            .filter(|k| {
+                k.starts_with("errors.retry.")
+                    || k.starts_with("errors.deadletterqueue.")
+                    || *k == "errors.log.include.messages"
+            })
             .map(String::as_str)
             .collect();
         if !unsupported.is_empty() {
             tracing::warn!(
-                "connector {name}: {} not implemented yet; a record that fails conversion fails the task (errors.tolerance=none)",
+                "connector {name}: {} not implemented yet (no retries, no dead letter queue)",
                 unsupported.join(", ")
             );
         }
@@ -306,6 +340,8 @@ impl ConnectorConfig {
             key_converter,
             value_converter,
             topics,
+            tolerate_all,
+            log_errors,
             props,
         })
     }

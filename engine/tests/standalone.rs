@@ -443,3 +443,73 @@ fn sink_applies_transforms() {
         ["{a=1, src=x}", "{a=2, src=x}", "{src=x, b=y}"]
     );
 }
+
+/// `errors.tolerance=all` skips a record that fails conversion and goes on; the default
+/// (`none`) fails the task before putting it and never commits past it.
+#[test]
+fn errors_tolerance_all_skips_and_none_fails() {
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("tolerance");
+    create_topic(&topic, 1);
+    produce(
+        &topic,
+        [
+            (None, br#"{"a":1}"#.to_vec()),
+            (None, b"not json".to_vec()),
+            (None, br#"{"a":3}"#.to_vec()),
+        ],
+    );
+    let worker = worker_props(dir.path(), 1000);
+    let sink = |name: &str, file: &Path, extra: &str| {
+        write_file(
+            &dir.path().join(format!("{name}.properties")),
+            &format!(
+                "name={name}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n\
+                 value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n{extra}",
+                file.display()
+            ),
+        )
+    };
+    let (all_out, none_out) = (dir.path().join("all.txt"), dir.path().join("none.txt"));
+    let (all_name, none_name) = (unique("all"), unique("none"));
+    let all = sink(
+        &all_name,
+        &all_out,
+        "errors.tolerance=all\nerrors.log.enable=true\n",
+    );
+    let none = sink(&none_name, &none_out, "");
+    let sluice = Sluice::standalone(dir.path(), &worker, &[&all, &none]);
+    wait_for(
+        "the tolerant sink to pass the bad record",
+        Duration::from_secs(60),
+        || lines(&all_out).len() >= 2,
+    );
+    wait_for("the strict task to fail", Duration::from_secs(60), || {
+        sluice
+            .log_lines()
+            .iter()
+            .any(|l| l.contains(&none_name) && l.contains("Tolerance exceeded"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let log = sluice.log_lines();
+    assert!(
+        sluice.terminate().success(),
+        "a failed task does not take the worker down"
+    );
+    assert_eq!(lines(&all_out), ["{a=1}", "{a=3}"]);
+    assert!(
+        log.iter()
+            .any(|l| l.contains(&all_name) && l.contains("skipped")),
+        "errors.log.enable logs the skipped record"
+    );
+    assert!(
+        !lines(&none_out).contains(&"{a=3}".to_string()),
+        "nothing after the bad record is put"
+    );
+    let committed = committed_offset(&format!("connect-{none_name}"), &topic);
+    assert!(
+        committed.is_none_or(|c| c <= 1),
+        "committed offset {committed:?} is not past the bad record at offset 1"
+    );
+}

@@ -157,6 +157,10 @@ fn run_inner(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let policy = ErrorPolicy {
+        tolerate_all: connector.tolerate_all,
+        log: connector.log_errors,
+    };
     let chain = Chain::configure(&chain_props).map_err(|e| EngineError::TaskFailed {
         context: ctx.clone(),
         message: e.to_string(),
@@ -275,6 +279,7 @@ fn run_inner(
                     &mut *key_converter,
                     &mut *value_converter,
                     &chain,
+                    policy,
                     &mut lock(),
                     &ctx,
                 )
@@ -326,37 +331,62 @@ fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBa
     })
 }
 
+/// `errors.tolerance` and `errors.log.enable` of the connector.
+#[derive(Debug, Clone, Copy)]
+struct ErrorPolicy {
+    tolerate_all: bool,
+    log: bool,
+}
+
+fn failure_text(raw: &RawBatch, f: &sluice_codecs::RowFailure) -> String {
+    format!(
+        "{} failed for record {}-{}@{}: {}: {}",
+        f.stage,
+        raw.topic(f.row),
+        raw.partitions().value(f.row),
+        raw.offsets().value(f.row),
+        f.exception,
+        f.message
+    )
+}
+
 fn deliver(
     raw: &RawBatch,
     key_converter: &mut dyn sluice_codecs::Converter,
     value_converter: &mut dyn sluice_codecs::Converter,
     chain: &Chain,
+    policy: ErrorPolicy,
     shared: &mut Shared,
     ctx: &str,
 ) -> Result<()> {
     let key = key_converter.decode(raw.keys());
     let value = value_converter.decode(raw.values());
     // errors.tolerance=none: the first failing record fails the task, nothing of the batch
-    // is put and no offset past it is committed.
-    let first = key
-        .failures
-        .iter()
-        .chain(&value.failures)
-        .min_by_key(|f| f.row);
-    if let Some(f) = first {
-        return Err(EngineError::TaskFailed {
-            context: ctx.into(),
-            message: format!(
-                "Tolerance exceeded in error handler: {} failed for record {}-{}@{}: {}: {}",
-                f.stage,
-                raw.topic(f.row),
-                raw.partitions().value(f.row),
-                raw.offsets().value(f.row),
-                f.exception,
-                f.message
-            ),
-        });
+    // is put and no offset past it is committed. With `all` the failed rows are skipped and
+    // the offsets move past them (one log line per batch when errors.log.enable is set).
+    let mut failures: Vec<&sluice_codecs::RowFailure> =
+        key.failures.iter().chain(&value.failures).collect();
+    failures.sort_by_key(|f| f.row);
+    if let Some(f) = failures.first() {
+        if !policy.tolerate_all {
+            return Err(EngineError::TaskFailed {
+                context: ctx.into(),
+                message: format!(
+                    "Tolerance exceeded in error handler: {}",
+                    failure_text(raw, f)
+                ),
+            });
+        }
+        if policy.log {
+            tracing::warn!(
+                "{ctx} skipped {} failed record(s) of a batch of {} (errors.tolerance=all); first: {}",
+                failures.len(),
+                raw.num_rows(),
+                failure_text(raw, f)
+            );
+        }
     }
+    let failed: std::collections::HashSet<usize> = failures.iter().map(|f| f.row).collect();
     // Key and value each come in runs of one schema; put the batch in segments where
     // neither changes (one segment in practice).
     let mut cuts: Vec<usize> = key
@@ -384,10 +414,30 @@ fn deliver(
         } else {
             raw.slice(start, len)
         };
+        let (raw_segment, k, v) = if (start..start + len).any(|r| failed.contains(&r)) {
+            let keep =
+                BooleanArray::from_iter((start..start + len).map(|r| Some(!failed.contains(&r))));
+            let fail = |e: arrow::error::ArrowError| EngineError::TaskFailed {
+                context: ctx.into(),
+                message: e.to_string(),
+            };
+            (
+                raw_segment
+                    .filter(&keep)
+                    .map_err(|e| EngineError::TaskFailed {
+                        context: ctx.into(),
+                        message: e.to_string(),
+                    })?,
+                k.filter(&keep).map_err(fail)?,
+                v.filter(&keep).map_err(fail)?,
+            )
+        } else {
+            (raw_segment, k, v)
+        };
         let (raw_segment, k, v) = if chain.is_empty() {
             (raw_segment, k, v)
         } else {
-            transform(chain, raw_segment, k, v, ctx)?
+            transform(chain, raw_segment, k, v, policy, ctx)?
         };
         if raw_segment.num_rows() == 0 {
             continue;
@@ -449,6 +499,7 @@ fn transform(
     raw: RawBatch,
     key: ConnectColumn,
     value: ConnectColumn,
+    policy: ErrorPolicy,
     ctx: &str,
 ) -> Result<(RawBatch, ConnectColumn, ConnectColumn)> {
     let batch = ConnectBatch {
@@ -496,6 +547,17 @@ fn transform(
                 keep.push(true);
             }
             Ok(None) => keep.push(false),
+            Err(e) if policy.tolerate_all => {
+                if policy.log {
+                    tracing::warn!(
+                        "{ctx} skipped record {}-{}@{} (errors.tolerance=all): {stage} failed: {e}",
+                        raw.topic(i),
+                        raw.partitions().value(i),
+                        raw.offsets().value(i)
+                    );
+                }
+                keep.push(false);
+            }
             Err(e) => {
                 return Err(EngineError::TaskFailed {
                     context: ctx.into(),
