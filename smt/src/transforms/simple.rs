@@ -238,53 +238,78 @@ struct FieldPath {
 }
 
 fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
-    if !v2 || !path.contains('.') && !path.contains('`') {
+    if !v2 {
         return Ok(FieldPath {
             original: path.to_string(),
             steps: vec![path.to_string()],
             v2,
         });
     }
-    let chars: Vec<char> = path.chars().collect();
+    // KIP-821 (Kafka's SingleFieldPath V2): steps split at dots; a step that starts with a
+    // backtick ends at a backtick followed by a dot or the end of the path; a backslash before
+    // such a backtick escapes it; other backticks are part of the name.
+    let c: Vec<char> = path.chars().collect();
+    let incomplete = |at: usize| {
+        ConnectError::config(format!(
+            "Incomplete backtick pair in path: [{path}], consider adding a backslash before backtick at position {at} to escape it"
+        ))
+    };
+    let find = |from: usize, ch: char| (from..c.len()).find(|&k| c[k] == ch);
+    let text = |a: usize, b: usize| c[a..b].iter().collect::<String>();
     let mut steps = Vec::new();
-    let mut cur = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '`' && cur.is_empty() && (i == 0 || chars[i - 1] == '.') {
-            // A quoted step: up to the closing backtick followed by '.' or the end.
-            let start = i;
-            i += 1;
-            let mut closed = false;
-            while i < chars.len() {
-                if chars[i] == '\\' && chars.get(i + 1) == Some(&'`') {
-                    cur.push('`');
-                    i += 2;
-                    continue;
+    let mut idx = 0;
+    while idx < c.len() {
+        if c[idx] != '`' {
+            match find(idx, '.') {
+                Some(dot) => {
+                    steps.push(text(idx, dot));
+                    idx = dot + 1;
                 }
-                if chars[i] == '`' && (i + 1 == chars.len() || chars[i + 1] == '.') {
-                    closed = true;
-                    i += 1;
-                    break;
+                None => {
+                    steps.push(text(idx, c.len()));
+                    idx = c.len();
                 }
-                cur.push(chars[i]);
-                i += 1;
-            }
-            if !closed {
-                return Err(ConnectError::config(format!(
-                    "Incomplete backtick pair in path: [{path}], consider adding a backslash before backtick at position {start} to escape it"
-                )));
             }
             continue;
         }
-        if c == '.' {
-            steps.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
+        let backtick_at = idx;
+        idx += 1;
+        let (mut field, mut start) = (String::new(), idx);
+        loop {
+            let Some(close) = find(idx, '`') else {
+                return Err(incomplete(backtick_at));
+            };
+            idx = close;
+            let escaped = c[idx - 1] == '\\';
+            if idx + 1 >= c.len() {
+                if escaped {
+                    return Err(incomplete(backtick_at));
+                }
+                field.push_str(&text(start, idx));
+                steps.push(field);
+                idx += 1;
+                break;
+            }
+            if c[idx + 1] != '.' {
+                idx += 1;
+                continue;
+            }
+            if escaped {
+                field.push_str(&text(start, idx - 1));
+                field.push('`');
+                idx += 1;
+                start = idx;
+                continue;
+            }
+            field.push_str(&text(start, idx));
+            steps.push(field);
+            idx += 2;
+            break;
         }
-        i += 1;
     }
-    steps.push(cur);
+    if path.ends_with('.') {
+        steps.push(String::new());
+    }
     Ok(FieldPath {
         original: path.to_string(),
         steps,
