@@ -41,7 +41,7 @@ fn build(c: &mut Criterion) {
 }
 
 fn pass_through(c: &mut Criterion) {
-    let batch = order_batch(BATCH_ROWS);
+    let batch = order_batch(BATCH_ROWS, true);
     let bytes = batch
         .values()
         .data_buffers()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice_benches::{BATCH_ROWS, order_batch_without_headers};
+use sluice_benches::{BATCH_ROWS, order_batch};
 use sluice_codecs::connect_json::JsonConfig;
 use sluice_codecs::error::Stage;
 use sluice_codecs::json_columnar::SchemalessDecoder;
@@ -26,7 +26,7 @@ fn w1_props() -> HashMap<String, String> {
 }
 
 fn kernels(c: &mut Criterion) {
-    let raw = order_batch_without_headers(BATCH_ROWS);
+    let raw = order_batch(BATCH_ROWS, false);
     let cfg = JsonConfig {
         schemas_enable: false,
         ..JsonConfig::default()
@@ -93,7 +93,7 @@ fn kernels(c: &mut Criterion) {
 }
 
 fn w1(c: &mut Criterion) {
-    let raw = order_batch_without_headers(BATCH_ROWS);
+    let raw = order_batch(BATCH_ROWS, false);
     let mut pipeline = Pipeline::new(&w1_props()).expect("pipeline");
     assert!(pipeline.process(&raw).columnar);
     let mut g = c.benchmark_group("w1");

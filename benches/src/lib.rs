@@ -19,8 +19,14 @@ pub fn order_values(n: usize) -> Vec<(i64, Vec<u8>)> {
         .collect()
 }
 
-/// A raw batch of `n` order events on topic `orders`, one header each.
-pub fn order_batch(n: usize) -> RawBatch {
+/// A raw batch of `n` order events on topic `orders`; `with_header` adds one header to each
+/// record (W1-style pipelines read records without headers).
+pub fn order_batch(n: usize, with_header: bool) -> RawBatch {
+    let header = [RawHeader {
+        key: "source",
+        value: Some(b"bench"),
+    }];
+    let headers: &[RawHeader<'_>] = if with_header { &header } else { &[] };
     let mut b = RawBatchBuilder::with_capacity(n);
     for (i, (ts, v)) in order_values(n).iter().enumerate() {
         b.append(
@@ -31,28 +37,7 @@ pub fn order_batch(n: usize) -> RawBatch {
             timestamp_type::CREATE_TIME,
             None,
             Some(v),
-            [RawHeader {
-                key: "source",
-                value: Some(b"bench"),
-            }],
-        );
-    }
-    b.finish()
-}
-
-/// A raw batch of `n` order events on topic `orders` without headers (as W1 reads them).
-pub fn order_batch_without_headers(n: usize) -> RawBatch {
-    let mut b = RawBatchBuilder::with_capacity(n);
-    for (i, (ts, v)) in order_values(n).iter().enumerate() {
-        b.append(
-            "orders",
-            (i % 4) as i32,
-            i as i64,
-            Some(*ts),
-            timestamp_type::CREATE_TIME,
-            None,
-            Some(v),
-            [],
+            headers.iter().copied(),
         );
     }
     b.finish()

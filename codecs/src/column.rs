@@ -12,8 +12,8 @@ pub struct ConnectColumn {
     pub schema: Option<Arc<ConnectSchema>>,
     pub array: ArrayRef,
     /// Rows whose exact Connect value the Arrow type cannot hold (schemaless values, decimals
-    /// whose scale differs from the schema's), as (row, value); `array` is null there.
-    /// Empty on the typed fast path.
+    /// whose scale differs from the schema's), as (row, value) sorted by row; `array` is null
+    /// there. Empty on the typed fast path.
     pub exact: Vec<(usize, crate::value::Value)>,
 }
 
@@ -43,9 +43,17 @@ impl ConnectColumn {
         self.array.is_empty()
     }
 
+    /// The exact value kept for `row`, if any (binary search: the table is sorted by row).
+    pub fn exact_value(&self, row: usize) -> Option<&crate::value::Value> {
+        self.exact
+            .binary_search_by_key(&row, |(r, _)| *r)
+            .ok()
+            .map(|i| &self.exact[i].1)
+    }
+
     /// The Connect value of row `row` (from the exact side table, or the Arrow cell).
     pub fn value(&self, row: usize) -> crate::value::Value {
-        if let Some((_, v)) = self.exact.iter().find(|(r, _)| *r == row) {
+        if let Some(v) = self.exact_value(row) {
             return v.clone();
         }
         match self.schema.as_deref() {

@@ -787,26 +787,12 @@ pub fn write_json(
     }
     let schema_type = match schema {
         Some(s) => s.schema_type,
-        None => match value {
-            Value::Bool(_) => SchemaType::Boolean,
-            Value::I8(_) => SchemaType::Int8,
-            Value::I16(_) => SchemaType::Int16,
-            Value::I32(_) => SchemaType::Int32,
-            Value::I64(_) => SchemaType::Int64,
-            Value::F32(_) => SchemaType::Float32,
-            Value::F64(_) => SchemaType::Float64,
-            Value::String(_) => SchemaType::String,
-            Value::Bytes(_) => SchemaType::Bytes,
-            Value::Array(_) => SchemaType::Array,
-            Value::Map(_) => SchemaType::Map,
-            Value::Struct(_) => SchemaType::Struct,
-            Value::Decimal { .. } | Value::Date(_) | Value::Null => {
-                return Err(ConnectError::data(format!(
-                    "Java class {} does not have corresponding schema type.",
-                    value.java_class()
-                )));
-            }
-        },
+        None => value.schema_type().ok_or_else(|| {
+            ConnectError::data(format!(
+                "Java class {} does not have corresponding schema type.",
+                value.java_class()
+            ))
+        })?,
     };
     let type_label = || schema.map_or("unknown schema".to_string(), |s| s.type_name());
     match (schema_type, value) {

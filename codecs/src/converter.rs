@@ -92,8 +92,6 @@ impl ConverterKind {
 pub struct ConverterConfig {
     pub kind: ConverterKind,
     pub role: ConverterRole,
-    /// `schemas.enable` (JsonConverter; default true).
-    pub schemas_enable: bool,
     /// The full JsonConverter settings.
     pub json: JsonConfig,
 }
@@ -118,12 +116,7 @@ impl ConverterConfig {
             value: class.to_string(),
             reason: e.message.unwrap_or_default(),
         })?;
-        Ok(Self {
-            kind,
-            role,
-            schemas_enable: json.schemas_enable,
-            json,
-        })
+        Ok(Self { kind, role, json })
     }
 
     pub fn build(&self) -> Box<dyn Converter> {
@@ -134,7 +127,7 @@ impl ConverterConfig {
                 schemaless: SchemalessDecoder::new(self.json.clone()),
                 cfg: self.json.clone(),
             }),
-            ConverterKind::String => Box::new(StringConverter { role: self.role }),
+            ConverterKind::String => Box::new(StringConverter),
             ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
         }
     }
@@ -142,9 +135,7 @@ impl ConverterConfig {
 
 /// `org.apache.kafka.connect.storage.StringConverter` (UTF-8).
 #[derive(Debug)]
-pub struct StringConverter {
-    role: ConverterRole,
-}
+pub struct StringConverter;
 
 impl Converter for StringConverter {
     fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
@@ -180,7 +171,6 @@ impl Converter for StringConverter {
                 b.finish()
             }
         };
-        let _ = self.role;
         Ok(Encoded {
             bytes,
             failures: vec![],

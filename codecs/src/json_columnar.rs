@@ -23,7 +23,7 @@ use simd_json::value::tape::Node;
 
 use crate::arrow_map::{arrow_field, arrow_type};
 use crate::column::ConnectColumn;
-use crate::connect_json::{self, DecimalFormat, JsonConfig};
+use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, RowFailure, Stage};
 use crate::schema::{ConnectSchema, SchemaType, logical};
 use crate::value::Value;
@@ -606,7 +606,6 @@ struct OpenRun {
     start: usize,
     schema: Option<Arc<ConnectSchema>>,
     col: Option<Col>,
-    nulls: usize,
     rows: usize,
     exact: Vec<(usize, Value)>,
 }
@@ -618,7 +617,6 @@ impl OpenRun {
             start,
             schema,
             col,
-            nulls: 0,
             rows: 0,
             exact: Vec::new(),
         }
@@ -635,7 +633,7 @@ impl OpenRun {
     fn close(mut self) -> Run {
         let array: ArrayRef = match &mut self.col {
             Some(c) => c.finish(),
-            None => arrow::array::new_null_array(&DataType::Null, self.nulls),
+            None => arrow::array::new_null_array(&DataType::Null, self.rows),
         };
         let mut column = ConnectColumn::new(self.schema, array);
         column.exact = self.exact;
@@ -646,9 +644,8 @@ impl OpenRun {
     }
 
     fn push_null(&mut self) {
-        match &mut self.col {
-            Some(c) => c.append_null(),
-            None => self.nulls += 1,
+        if let Some(c) = &mut self.col {
+            c.append_null();
         }
         self.rows += 1;
     }
@@ -663,7 +660,7 @@ impl OpenRun {
         match &mut self.col {
             Some(c) if !exact => c.append_value(&v),
             Some(c) => c.append_null(),
-            None => self.nulls += 1,
+            None => {}
         }
         if exact {
             self.exact.push((self.rows, v));
@@ -969,7 +966,6 @@ fn write_value(
                     .value(row),
                 scale: i32::from(*scale),
             };
-            let _ = DecimalFormat::Base64;
             connect_json::write_json(cfg, Some(s), &v, out)?;
         }
         DataType::List(_) => {

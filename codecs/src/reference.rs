@@ -66,17 +66,6 @@ impl NumberKind {
             NumberKind::Boolean => SchemaType::Boolean,
         }
     }
-
-    fn deserializer(self) -> &'static str {
-        match self {
-            NumberKind::Short => "ShortDeserializer",
-            NumberKind::Integer => "IntegerDeserializer",
-            NumberKind::Long => "LongDeserializer",
-            NumberKind::Float => "FloatDeserializer",
-            NumberKind::Double => "DoubleDeserializer",
-            NumberKind::Boolean => "BooleanDeserializer",
-        }
-    }
 }
 
 /// Character sets `converter.encoding` may name.
@@ -332,7 +321,6 @@ impl RefConverter {
                         }
                     },
                 };
-                let _ = kind.deserializer();
                 Ok((schema, v))
             }
         }
@@ -517,11 +505,8 @@ impl RefHeaderConverter {
     /// `toConnectHeader`.
     pub fn to_connect(
         &self,
-        topic: &str,
-        key: &str,
         bytes: Option<&[u8]>,
     ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
-        let _ = (topic, key);
         match self {
             RefHeaderConverter::Converter(c) => c.to_connect(bytes),
             RefHeaderConverter::Simple => {

@@ -64,6 +64,27 @@ impl Value {
         }
     }
 
+    /// `ConnectSchema.schemaType(value.getClass())`: the Connect type of a schemaless value;
+    /// `None` for null and for Java classes with no schema type (BigDecimal, Date).
+    pub fn schema_type(&self) -> Option<crate::schema::SchemaType> {
+        use crate::schema::SchemaType as T;
+        Some(match self {
+            Value::Bool(_) => T::Boolean,
+            Value::I8(_) => T::Int8,
+            Value::I16(_) => T::Int16,
+            Value::I32(_) => T::Int32,
+            Value::I64(_) => T::Int64,
+            Value::F32(_) => T::Float32,
+            Value::F64(_) => T::Float64,
+            Value::String(_) => T::String,
+            Value::Bytes(_) => T::Bytes,
+            Value::Array(_) => T::Array,
+            Value::Map(_) => T::Map,
+            Value::Struct(_) => T::Struct,
+            Value::Null | Value::Decimal { .. } | Value::Date(_) => return None,
+        })
+    }
+
     /// Inserts or replaces a map entry (Java `Map.put`).
     pub fn map_put(entries: &mut Vec<(Value, Value)>, key: Value, value: Value) {
         match entries.iter_mut().find(|(k, _)| *k == key) {

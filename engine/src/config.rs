@@ -167,11 +167,14 @@ fn converter_role(key: &str) -> ConverterRole {
     }
 }
 
-/// `prefix.*` entries with `prefix.` removed.
-pub fn sub_props(props: &Props, prefix: &str) -> HashMap<String, String> {
+/// `prefix.*` entries with `prefix.` removed (from a `Props` or a `HashMap` of properties).
+pub fn sub_props<'a>(
+    props: impl IntoIterator<Item = (&'a String, &'a String)>,
+    prefix: &str,
+) -> HashMap<String, String> {
     let dotted = format!("{prefix}.");
     props
-        .iter()
+        .into_iter()
         .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
         .collect()
 }
@@ -430,7 +433,7 @@ mod tests {
             "f",
         )
         .expect("cfg");
-        assert!(!c.value_converter.schemas_enable);
+        assert!(!c.value_converter.json.schemas_enable);
         assert!(matches!(c.topics, Some(TopicSelection::List(ref l)) if l == &["a", "b"]));
         let c = ConnectorConfig::parse(
             props(&[
@@ -444,7 +447,7 @@ mod tests {
         )
         .expect("cfg");
         assert!(
-            c.value_converter.schemas_enable,
+            c.value_converter.json.schemas_enable,
             "connector-level converter uses its own (default) settings"
         );
     }

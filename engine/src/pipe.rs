@@ -12,6 +12,8 @@ use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
 use sluice_codecs::schema::ConnectSchema;
 use sluice_codecs::value::Value;
 
+use crate::config::{DEFAULT_CONVERTER, sub_props};
+
 /// One input record (`input` in the corpus format).
 #[derive(Debug, Clone)]
 pub struct PipeRecord {
@@ -156,14 +158,6 @@ fn err(stage: &'static str, e: ConnectError) -> Outcome {
     }
 }
 
-fn sub(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
-    let dotted = format!("{prefix}.");
-    props
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
-        .collect()
-}
-
 const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 struct Converters {
@@ -177,31 +171,26 @@ fn configure(props: &HashMap<String, String>) -> Result<Converters, ConnectError
         props
             .get(role)
             .cloned()
-            .unwrap_or_else(|| sluice_engine_default(role))
+            .unwrap_or_else(|| DEFAULT_CONVERTER.to_string())
     };
     let key = RefConverter::configure(
         "key.converter",
         &class("key.converter"),
-        &sub(props, "key.converter"),
+        &sub_props(props, "key.converter"),
     )?;
     let value = RefConverter::configure(
         "value.converter",
         &class("value.converter"),
-        &sub(props, "value.converter"),
+        &sub_props(props, "value.converter"),
     )?;
     let header_class = props
         .get("header.converter")
         .cloned()
         .unwrap_or_else(|| SIMPLE_HEADER_CONVERTER.into());
-    let mut header_props = sub(props, "header.converter");
+    let mut header_props = sub_props(props, "header.converter");
     header_props.insert("converter.type".into(), "header".into());
     let header = RefHeaderConverter::configure(&header_class, &header_props)?;
     Ok(Converters { key, value, header })
-}
-
-fn sluice_engine_default(role: &str) -> String {
-    let _ = role;
-    crate::config::DEFAULT_CONVERTER.to_string()
 }
 
 /// Runs one record through a connector config (`out` names different output converters).
@@ -248,7 +237,7 @@ pub fn run(
         Ok(kv) => kv,
         Err(e) => return err("VALUE_CONVERTER", e),
     };
-    let headers = match convert_headers_in(&inbound.header, &input.topic, &input.headers) {
+    let headers = match convert_headers_in(&inbound.header, &input.headers) {
         Ok(h) => h,
         Err(e) => return err("HEADER_CONVERTER", e),
     };
@@ -313,13 +302,12 @@ type RawHeader = (String, Option<Vec<u8>>);
 
 fn convert_headers_in(
     conv: &RefHeaderConverter,
-    topic: &str,
     headers: &[RawHeader],
 ) -> Result<Vec<ConnectHeader>, ConnectError> {
     headers
         .iter()
         .map(|(k, v)| {
-            conv.to_connect(topic, k, v.as_deref())
+            conv.to_connect(v.as_deref())
                 .map(|(s, v)| (k.clone(), s, v))
         })
         .collect()

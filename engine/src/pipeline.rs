@@ -5,18 +5,19 @@
 //! which produces the same bytes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::array::{Array, BinaryViewArray, BinaryViewBuilder};
 use sluice_codecs::error::{ConnectError, RowFailure, Stage};
-use sluice_codecs::reference::RefConverter;
-use sluice_codecs::{ConverterConfig, ConverterRole, RawBatch};
-use sluice_smt::batch::ConnectBatch;
-use std::sync::Arc;
-
 use sluice_codecs::record::timestamp_type;
+use sluice_codecs::reference::RefConverter;
 use sluice_codecs::schema::ConnectSchema;
 use sluice_codecs::value::Value;
+use sluice_codecs::{ConverterConfig, ConverterRole, RawBatch};
+use sluice_smt::batch::ConnectBatch;
 use sluice_smt::{Chain, ConnectRecord, Header};
+
+use crate::config::{DEFAULT_CONVERTER, sub_props};
 
 /// The Connect record of raw row `i` with its converted key, value and headers.
 pub(crate) fn record_of(
@@ -76,14 +77,6 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-fn sub(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
-    let dotted = format!("{prefix}.");
-    props
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
-        .collect()
-}
-
 fn config_error(e: impl std::fmt::Display) -> ConnectError {
     ConnectError::config(e.to_string())
 }
@@ -95,14 +88,15 @@ impl Pipeline {
             props
                 .get(role)
                 .cloned()
-                .unwrap_or_else(|| crate::config::DEFAULT_CONVERTER.to_string())
+                .unwrap_or_else(|| DEFAULT_CONVERTER.to_string())
         };
         let batch = |role: &str, r: ConverterRole| {
-            ConverterConfig::parse(role, &class(role), &sub(props, role), r)
+            ConverterConfig::parse(role, &class(role), &sub_props(props, role), r)
                 .map(|c| c.build())
                 .map_err(config_error)
         };
-        let reference = |role: &str| RefConverter::configure(role, &class(role), &sub(props, role));
+        let reference =
+            |role: &str| RefConverter::configure(role, &class(role), &sub_props(props, role));
         Ok(Self {
             key_in: batch("key.converter", ConverterRole::Key)?,
             value_in: batch("value.converter", ConverterRole::Value)?,

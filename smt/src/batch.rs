@@ -338,9 +338,7 @@ fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<
         Some((Predicate::RecordIsTombstone, negate)) => {
             let value = &b.value;
             (0..n)
-                .map(|i| {
-                    (value.array.is_null(i) && !value.exact.iter().any(|(r, _)| *r == i)) != *negate
-                })
+                .map(|i| (value.array.is_null(i) && value.exact_value(i).is_none()) != *negate)
                 .collect()
         }
         Some(_) => return None,

@@ -517,13 +517,11 @@ fn transform(
         let record_headers = raw
             .row_headers(i)
             .map(|h| {
-                headers
-                    .to_connect(raw.topic(i), h.key, h.value)
-                    .map(|(schema, value)| Header {
-                        key: h.key.to_string(),
-                        schema,
-                        value,
-                    })
+                headers.to_connect(h.value).map(|(schema, value)| Header {
+                    key: h.key.to_string(),
+                    schema,
+                    value,
+                })
             })
             .collect::<std::result::Result<Vec<_>, _>>();
         let record = record_headers.map(|headers| {

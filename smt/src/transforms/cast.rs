@@ -202,24 +202,6 @@ impl Cast {
     }
 }
 
-fn infer_type(v: &Value) -> Option<SchemaType> {
-    Some(match v {
-        Value::Bool(_) => SchemaType::Boolean,
-        Value::I8(_) => SchemaType::Int8,
-        Value::I16(_) => SchemaType::Int16,
-        Value::I32(_) => SchemaType::Int32,
-        Value::I64(_) => SchemaType::Int64,
-        Value::F32(_) => SchemaType::Float32,
-        Value::F64(_) => SchemaType::Float64,
-        Value::String(_) => SchemaType::String,
-        Value::Bytes(_) => SchemaType::Bytes,
-        Value::Array(_) => SchemaType::Array,
-        Value::Map(_) => SchemaType::Map,
-        Value::Struct(_) => SchemaType::Struct,
-        Value::Null | Value::Decimal { .. } | Value::Date(_) => return None,
-    })
-}
-
 /// `castValueToType`.
 fn cast_value(
     schema: Option<&ConnectSchema>,
@@ -231,7 +213,7 @@ fn cast_value(
     }
     let inferred = match schema {
         Some(s) => s.schema_type,
-        None => infer_type(value).ok_or_else(|| {
+        None => value.schema_type().ok_or_else(|| {
             ConnectError::data(format!(
                 "Cast transformation was passed a value of type {} which is not supported by Connect's data API",
                 value.java_class()
