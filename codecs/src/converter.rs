@@ -85,6 +85,15 @@ impl ConverterKind {
             _ => return None,
         })
     }
+
+    /// Kafka's class name, as the DLQ's `__connect.errors.class.name` reports it.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ConverterKind::Json => "org.apache.kafka.connect.json.JsonConverter",
+            ConverterKind::String => "org.apache.kafka.connect.storage.StringConverter",
+            ConverterKind::ByteArray => "org.apache.kafka.connect.converters.ByteArrayConverter",
+        }
+    }
 }
 
 /// A typed converter configuration, parsed from the un-prefixed properties.

@@ -28,6 +28,10 @@ pub enum ConnectorError {
     },
     #[error(transparent)]
     Codec(#[from] sluice_codecs::CodecError),
+    /// Kafka's `RetriableException`: the operation may succeed if tried again; the runtime
+    /// retries it within `errors.retry.timeout`.
+    #[error("{message}")]
+    Retriable { message: String },
 }
 
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;

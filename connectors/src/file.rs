@@ -17,7 +17,7 @@ use arrow::buffer::Buffer;
 use serde_json::{Map, Value};
 use sluice_codecs::{ConnectColumn, ConnectSchema};
 
-use crate::task::{OffsetReader, SinkBatch, SinkTask, SourceBatch, SourceTask};
+use crate::task::{ErrantRecords, OffsetReader, SinkBatch, SinkTask, SourceBatch, SourceTask};
 use crate::{ConnectorError, Result};
 
 pub const FILE_CONFIG: &str = "file";
@@ -360,7 +360,11 @@ impl FileStreamSinkTask {
 }
 
 impl SinkTask for FileStreamSinkTask {
-    fn put(&mut self, batch: &SinkBatch<'_>) -> Result<()> {
+    fn class_name(&self) -> &'static str {
+        "org.apache.kafka.connect.file.FileStreamSinkTask"
+    }
+
+    fn put(&mut self, batch: &SinkBatch<'_>, _errant: &mut ErrantRecords) -> Result<()> {
         let values = batch.value;
         for i in 0..values.len() {
             self.line.clear();
@@ -515,12 +519,17 @@ mod tests {
             Arc::new(arrow::array::StringViewArray::from(vec![Some("foo"), None])),
         );
         let key = ConnectColumn::nulls(2);
-        task.put(&SinkBatch {
-            raw: &raw,
-            key: &key,
-            value: &value,
-        })
+        let mut errant = ErrantRecords::default();
+        task.put(
+            &SinkBatch {
+                raw: &raw,
+                key: &key,
+                value: &value,
+            },
+            &mut errant,
+        )
         .expect("put");
+        assert!(errant.is_empty());
         task.flush().expect("flush");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "foo\nnull\n");
         assert!(value.array.is_valid(0));

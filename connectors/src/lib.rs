@@ -9,4 +9,6 @@ pub mod task;
 
 pub use error::{ConnectorError, Result};
 pub use registry::{ConnectorKind, ConnectorSpec, Plugin};
-pub use task::{SinkBatch, SinkTask, SourceBatch, SourceOffsets, SourceTask};
+pub use task::{
+    ErrantRecord, ErrantRecords, SinkBatch, SinkTask, SourceBatch, SourceOffsets, SourceTask,
+};

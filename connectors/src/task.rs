@@ -54,9 +54,44 @@ pub struct SinkBatch<'a> {
     pub value: &'a ConnectColumn,
 }
 
+/// Kafka's `ErrantRecordReporter`, batch-shaped: the rows of a batch a sink task could not
+/// write, each with the exception Kafka Connect would name. The runtime routes them by the
+/// connector's `errors.tolerance` and dead letter queue, like converter and SMT failures.
+#[derive(Debug, Default)]
+pub struct ErrantRecords {
+    pub rows: Vec<ErrantRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrantRecord {
+    /// Row index in the [`SinkBatch`] given to `put`.
+    pub row: usize,
+    /// Fully qualified Java exception class, e.g. `org.apache.kafka.connect.errors.DataException`.
+    pub exception: String,
+    pub message: String,
+}
+
+impl ErrantRecords {
+    pub fn report(&mut self, row: usize, exception: &str, message: impl Into<String>) {
+        self.rows.push(ErrantRecord {
+            row,
+            exception: exception.to_string(),
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 pub trait SinkTask: Send {
-    /// Takes a batch. It need not be durable until [`SinkTask::flush`] returns.
-    fn put(&mut self, batch: &SinkBatch<'_>) -> Result<()>;
+    /// Takes a batch. It need not be durable until [`SinkTask::flush`] returns. Rows it
+    /// cannot write go to `errant` (the rest of the batch is still taken); an `Err` fails
+    /// the whole batch (retried while it is [`crate::ConnectorError::Retriable`]).
+    fn put(&mut self, batch: &SinkBatch<'_>, errant: &mut ErrantRecords) -> Result<()>;
+    /// Kafka's `SinkTask` class name, reported as the DLQ's `class.name` for `TASK_PUT`.
+    fn class_name(&self) -> &'static str;
     /// Makes everything put so far durable; the runtime commits consumer offsets after it.
     fn flush(&mut self) -> Result<()>;
     fn stop(&mut self) -> Result<()> {

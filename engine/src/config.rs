@@ -196,6 +196,35 @@ fn parse_u64(
     }
 }
 
+pub const DEFAULT_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// `header.converter` class and its `header.converter.*` settings (validated at parse).
+#[derive(Debug, Clone)]
+pub struct HeaderConverterConfig {
+    pub class: String,
+    pub props: HashMap<String, String>,
+}
+
+impl HeaderConverterConfig {
+    pub fn build(&self) -> sluice_codecs::reference::RefHeaderConverter {
+        sluice_codecs::reference::RefHeaderConverter::configure(&self.class, &self.props)
+            .unwrap_or(sluice_codecs::reference::RefHeaderConverter::Simple)
+    }
+
+    /// The Java class name for error reports.
+    pub fn class_name(&self) -> String {
+        if self.class.contains('.') {
+            self.class.clone()
+        } else if self.class == "SimpleHeaderConverter" || self.class == "StringConverter" {
+            format!("org.apache.kafka.connect.storage.{}", self.class)
+        } else if self.class == "JsonConverter" {
+            "org.apache.kafka.connect.json.JsonConverter".into()
+        } else {
+            format!("org.apache.kafka.connect.converters.{}", self.class)
+        }
+    }
+}
+
 /// Which topics a sink consumes.
 #[derive(Debug, Clone)]
 pub enum TopicSelection {
@@ -213,10 +242,9 @@ pub struct ConnectorConfig {
     pub key_converter: ConverterConfig,
     pub value_converter: ConverterConfig,
     pub topics: Option<TopicSelection>,
-    /// `errors.tolerance=all`: skip records that fail conversion or transformation.
-    pub tolerate_all: bool,
-    /// `errors.log.enable`: log skipped records (a summary per batch).
-    pub log_errors: bool,
+    /// `errors.*`: retries, tolerance, logging and the dead letter queue.
+    pub errors: crate::errors::ErrorsConfig,
+    pub header_converter: HeaderConverterConfig,
     pub props: Props,
 }
 
@@ -272,6 +300,21 @@ impl ConnectorConfig {
             ConverterConfig::parse(role, class, &sub_props(from, role), converter_role(role))
                 .map_err(|e| err(e.to_string()))
         };
+        let header_converter = {
+            let from = if props.contains_key("header.converter") {
+                &props
+            } else {
+                &worker.props
+            };
+            let class = from
+                .get("header.converter")
+                .map(|c| c.trim().to_string())
+                .unwrap_or_else(|| DEFAULT_HEADER_CONVERTER.to_string());
+            let sub = sub_props(from, "header.converter");
+            sluice_codecs::reference::RefHeaderConverter::configure(&class, &sub)
+                .map_err(|e| err(format!("header.converter: {e}")))?;
+            HeaderConverterConfig { class, props: sub }
+        };
         let key_converter = converter("key.converter")?;
         let value_converter = converter("value.converter")?;
         let topics = match plugin.kind() {
@@ -294,45 +337,11 @@ impl ConnectorConfig {
                     .into(),
             ));
         }
-        let tolerate_all = match props
-            .get("errors.tolerance")
-            .map(|v| v.trim().to_ascii_lowercase())
-        {
-            None => false,
-            Some(v) if v == "none" => false,
-            Some(v) if v == "all" => true,
-            Some(v) => {
-                return Err(err(format!(
-                    "Invalid value {v} for configuration errors.tolerance: String must be one of: none, all"
-                )));
-            }
-        };
-        let log_errors = match props
-            .get("errors.log.enable")
-            .map(|v| v.trim().to_ascii_lowercase())
-        {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => {
-                return Err(err(format!(
-                    "Invalid value {v} for configuration errors.log.enable: Expected value to be either true or false"
-                )));
-            }
-        };
-        let unsupported: Vec<&str> = props
-            .keys()
-            .filter(|k| {
-                k.starts_with("errors.retry.")
-                    || k.starts_with("errors.deadletterqueue.")
-                    || *k == "errors.log.include.messages"
-            })
-            .map(String::as_str)
-            .collect();
-        if !unsupported.is_empty() {
+        let errors =
+            crate::errors::ErrorsConfig::parse(&props).map_err(|(_, message)| err(message))?;
+        if errors.dlq.is_some() && plugin.kind() == ConnectorKind::Source {
             tracing::warn!(
-                "connector {name}: {} not implemented yet (no retries, no dead letter queue)",
-                unsupported.join(", ")
+                "connector {name}: errors.deadletterqueue.* applies to sink connectors only; ignored"
             );
         }
         Ok(Self {
@@ -343,8 +352,8 @@ impl ConnectorConfig {
             key_converter,
             value_converter,
             topics,
-            tolerate_all,
-            log_errors,
+            errors,
+            header_converter,
             props,
         })
     }

@@ -5,14 +5,24 @@
 
 pub mod bench;
 pub mod config;
+pub mod dlq;
 pub mod error;
+pub mod errors;
 pub mod kafka;
+pub mod logging;
+pub mod metrics;
 pub mod offsets;
 pub mod pipe;
 pub mod pipeline;
 pub mod properties;
+pub mod rest;
 pub mod runtime;
 pub mod status;
+pub mod validate;
 pub mod worker;
 
 pub use error::{EngineError, Result};
+
+/// The Kafka Connect version whose behaviour sluice follows (reported by `GET /` and the
+/// plugin listings).
+pub const KAFKA_VERSION: &str = "3.8.0";

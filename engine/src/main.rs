@@ -28,8 +28,7 @@ enum Command {
     Standalone {
         /// Worker properties (e.g. connect-standalone.properties).
         worker: PathBuf,
-        /// Connector configs, as .properties or .json.
-        #[arg(required = true)]
+        /// Connector configs, as .properties or .json (more can be created over REST).
         connectors: Vec<PathBuf>,
     },
     /// Run a named benchmark case and report throughput per CPU-second and peak RSS.
@@ -81,7 +80,7 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let logs = sluice_engine::logging::LogLevels::init();
     match cli.command {
         Command::Bench {
             case,
@@ -106,17 +105,19 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
-        Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(Failure::Config(e)) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_CONFIG)
+        Command::Standalone { worker, connectors } => {
+            match standalone(&worker, &connectors, logs) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(Failure::Config(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                Err(Failure::Runtime(e)) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(Failure::Runtime(e)) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        }
     }
 }
 
@@ -125,19 +126,11 @@ enum Failure {
     Runtime(anyhow::Error),
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Failure> {
+fn standalone(
+    worker_path: &Path,
+    connector_paths: &[PathBuf],
+    logs: sluice_engine::logging::LogLevels,
+) -> Result<(), Failure> {
     let config_err = |e: sluice_engine::EngineError| Failure::Config(e.to_string());
     let worker_props = read_props(worker_path).map_err(config_err)?;
     let worker = WorkerConfig::parse(worker_props)
@@ -150,7 +143,7 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Fai
             .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;
         if connectors
             .iter()
-            .any(|o: &ConnectorConfig| o.name == c.name)
+            .any(|(o, _): &(ConnectorConfig, PathBuf)| o.name == c.name)
         {
             return Err(Failure::Config(format!(
                 "{}: Connector {} already exists",
@@ -158,7 +151,7 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Fai
                 c.name
             )));
         }
-        connectors.push(c);
+        connectors.push((c, path.clone()));
     }
     if !worker.unknown_keys.is_empty() {
         tracing::warn!(
@@ -170,25 +163,69 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<(), Fai
     if worker.props.contains_key("plugin.path") {
         tracing::info!("plugin.path is accepted but not needed: sluice's connectors are built in");
     }
-    let mut running = Worker::new(worker).map_err(config_err)?;
+    let listeners = worker.listeners.clone();
+    let running = Worker::new(worker).map_err(config_err)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    let state = sluice_engine::rest::RestState::new(running.clone(), logs);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    for (i, listener) in listeners.iter().enumerate() {
+        let addr = rest_address(listener).map_err(Failure::Config)?;
+        let bound = runtime
+            .block_on(tokio::net::TcpListener::bind(&addr))
+            .map_err(|e| Failure::Config(format!("listeners: cannot listen on {listener}: {e}")))?;
+        let local = bound.local_addr().map_err(|e| Failure::Runtime(e.into()))?;
+        if i == 0 {
+            running.set_worker_id(local.to_string());
+        }
+        tracing::info!("REST server listening at http://{local}/");
+        let mut rx = stop_rx.clone();
+        let shutdown = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        servers.push(runtime.spawn(sluice_engine::rest::serve(bound, state.clone(), shutdown)));
+    }
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
     ])
     .map_err(|e| Failure::Runtime(e.into()))?;
-    for c in connectors {
+    for (c, path) in connectors {
+        let props: Vec<(String, String)> = c.props.clone().into_iter().collect();
         running
-            .start_connector(c)
-            .map_err(|e| Failure::Runtime(e.into()))?;
+            .create(&c.name, props, sluice_engine::worker::TargetState::Started)
+            .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;
     }
+    running.mark_started();
     tracing::info!("sluice standalone worker started");
     let mut signals = signals;
     if let Some(sig) = signals.forever().next() {
         tracing::info!("received signal {sig}, stopping: flushing sinks and committing offsets");
     }
+    let _ = stop_tx.send(true);
     running.shutdown().map_err(|e| Failure::Runtime(e.into()))?;
+    for s in servers {
+        let _ = runtime.block_on(s);
+    }
     tracing::info!("sluice stopped cleanly");
     Ok(())
+}
+
+/// `http://host:port` (Kafka's `listeners` form) to a socket address to bind.
+fn rest_address(listener: &str) -> Result<String, String> {
+    let rest = listener
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("listeners: {listener}: only http:// listeners are supported"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("listeners: {listener}: expected http://host:port"))?;
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    Ok(format!("{host}:{port}"))
 }
 
 fn pipe(

@@ -90,6 +90,18 @@ impl FileOffsetStore {
         }
     }
 
+    /// Forgets one source partition's offset (REST `PATCH` with a null offset, `DELETE`).
+    pub fn remove(&self, connector: &str, partition: &Map<String, Value>) {
+        let key = (
+            connector.to_string(),
+            Value::Object(partition.clone()).to_string(),
+        );
+        let mut inner = self.lock();
+        if inner.offsets.remove(&key).is_some() {
+            inner.dirty = true;
+        }
+    }
+
     /// All offsets of one connector.
     pub fn connector_offsets(
         &self,

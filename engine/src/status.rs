@@ -1,7 +1,7 @@
 //! Connector and task states as Kafka Connect reports them, kept on a board that the task
 //! threads update and the worker (and later the REST API) reads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -66,5 +66,47 @@ impl StatusBoard {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(connector.to_string(), task))
             .cloned()
+    }
+}
+
+impl StatusBoard {
+    /// Forgets every task of a connector (deleted, stopped, or before new tasks start).
+    pub fn remove_connector(&self, connector: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(c, _), _| c != connector);
+    }
+}
+
+/// Topics each connector has used (`GET /connectors/{c}/topics`), recorded per batch.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveTopics(Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>);
+
+impl ActiveTopics {
+    pub fn record<'a>(&self, connector: &str, topics: impl IntoIterator<Item = &'a str>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let set = map.entry(connector.to_string()).or_default();
+        for t in topics {
+            if !set.contains(t) {
+                set.insert(t.to_string());
+            }
+        }
+    }
+
+    pub fn get(&self, connector: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(connector)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn reset(&self, connector: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(connector);
     }
 }

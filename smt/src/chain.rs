@@ -16,6 +16,9 @@ use crate::transforms::{Transform, transform_class};
 pub(crate) struct Stage {
     pub(crate) transform: Transform,
     pub(crate) predicate: Option<(Predicate, bool)>,
+    /// Java class name, e.g. `org.apache.kafka.connect.transforms.Cast$Value`, as the DLQ's
+    /// `__connect.errors.class.name` reports a failing stage.
+    pub(crate) class_name: String,
 }
 
 /// The configured chain.
@@ -108,9 +111,21 @@ impl Chain {
             let mut t_props = sub(props, &prefix);
             t_props.remove("predicate");
             t_props.remove("negate");
+            let class_name = match resolved.side {
+                None => format!("org.apache.kafka.connect.transforms.{}", resolved.name),
+                Some(side) => format!(
+                    "org.apache.kafka.connect.transforms.{}${}",
+                    resolved.name,
+                    match side {
+                        crate::record::Side::Key => "Key",
+                        crate::record::Side::Value => "Value",
+                    }
+                ),
+            };
             stages.push(Stage {
                 transform: Transform::configure(resolved, &t_props)?,
                 predicate,
+                class_name,
             });
         }
         Ok(Self { stages })
@@ -121,14 +136,26 @@ impl Chain {
     }
 
     /// Applies the chain; `Ok(None)` when a transformation drops the record.
-    pub fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    pub fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+        self.apply_traced(record).map_err(|(e, _)| e)
+    }
+
+    /// [`Chain::apply`], naming the class of the stage that failed.
+    pub fn apply_traced(
+        &self,
+        mut record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, (ConnectError, &str)> {
         for stage in &self.stages {
             if let Some((p, negate)) = &stage.predicate
                 && p.test(&record) == *negate
             {
                 continue;
             }
-            match stage.transform.apply(record)? {
+            match stage
+                .transform
+                .apply(record)
+                .map_err(|e| (e, stage.class_name.as_str()))?
+            {
                 Some(r) => record = r,
                 None => return Ok(None),
             }

@@ -9,8 +9,38 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::error::Result;
-use crate::status::{State, StatusBoard, TaskLabel};
+use crate::metrics::TaskMetrics;
+use crate::status::{ActiveTopics, State, StatusBoard, TaskLabel};
+
+/// Everything a task thread needs from its worker.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub worker: WorkerConfig,
+    pub connector: ConnectorConfig,
+    pub label: TaskLabel,
+    pub stop: StopSignal,
+    pub pause: PauseSignal,
+    pub board: StatusBoard,
+    pub metrics: Arc<TaskMetrics>,
+    pub topics: ActiveTopics,
+}
+
+/// The connector's target state PAUSED, as seen by its tasks: they stop moving records
+/// (sinks pause their partitions but stay in the group) until resumed.
+#[derive(Debug, Clone, Default)]
+pub struct PauseSignal(Arc<AtomicBool>);
+
+impl PauseSignal {
+    pub fn set(&self, paused: bool) {
+        self.0.store(paused, Ordering::SeqCst);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// Runs a task body, keeping its state on the board: RUNNING while it runs, STOPPED when it
 /// returns, FAILED with the error as trace when it fails. A failure stays with the task; the

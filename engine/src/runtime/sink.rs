@@ -1,34 +1,37 @@
 //! The sink task loop: consume in group `connect-<connector>` with manual commits, build one
-//! raw batch per poll burst, convert key and value column-wise, `put` the batch, and every
-//! `offset.flush.interval.ms` (and on revocation and stop) flush the sink and commit exactly
-//! the offsets it has flushed.
+//! raw batch per poll burst, convert key and value column-wise, transform, `put` the batch,
+//! route failed rows by the `errors.*` policy (log, dead letter queue, or fail the task), and
+//! every `offset.flush.interval.ms` (and on revocation and stop) flush the sink, wait for the
+//! DLQ, and commit exactly the offsets it has flushed. A paused connector's task keeps its
+//! partitions paused and stays in the group.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use arrow::array::{BooleanArray, DictionaryArray};
+use arrow::array::{Array, BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use sluice_codecs::ConnectColumn;
 use sluice_codecs::record::timestamp_type;
 use sluice_codecs::reference::RefHeaderConverter;
 use sluice_codecs::value::Value;
-use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader};
-use sluice_connectors::{SinkBatch, SinkTask};
-use sluice_smt::Header;
-
-use crate::pipeline::record_of;
-
-use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
-use crate::error::{EngineError, Result};
-use crate::kafka;
-use crate::runtime::StopSignal;
-use crate::status::{StatusBoard, TaskLabel};
+use sluice_codecs::{ConnectColumn, Converter, RawBatch, RawBatchBuilder, RawHeader, Stage};
+use sluice_connectors::{ErrantRecords, SinkBatch, SinkTask};
 use sluice_smt::Chain;
+use sluice_smt::Header;
 use sluice_smt::batch::ConnectBatch;
+
+use crate::config::TopicSelection;
+use crate::dlq::DeadLetterQueue;
+use crate::error::{EngineError, Result};
+use crate::errors::{ErrorReporter, Failure};
+use crate::kafka;
+use crate::metrics::TaskMetrics;
+use crate::pipeline::record_of;
+use crate::runtime::{StopSignal, TaskContext};
+use crate::status::{State, TaskLabel};
 
 /// Rows per batch unless `max.poll.records` says otherwise.
 const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -36,7 +39,7 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 
 type Tp = (String, i32);
 
-struct Shared {
+pub(crate) struct Shared {
     task: Box<dyn SinkTask>,
     /// Next offset to commit per partition, for rows already put.
     pending: HashMap<Tp, i64>,
@@ -116,28 +119,26 @@ fn commit(
 }
 
 /// Runs one sink task until `stop`; failures are reported on the board, never panics.
-pub fn run(
-    worker: &WorkerConfig,
-    connector: &ConnectorConfig,
-    task_id: usize,
-    stop: StopSignal,
-    board: StatusBoard,
-) {
-    let label = TaskLabel {
-        connector: connector.name.clone(),
-        task: task_id,
-    };
-    super::supervise(&label, &board, || {
-        run_inner(worker, connector, &label, &stop)
-    });
+pub fn run(ctx: TaskContext) {
+    super::supervise(&ctx.label, &ctx.board, || run_inner(&ctx));
 }
 
-fn run_inner(
-    worker: &WorkerConfig,
-    connector: &ConnectorConfig,
-    label: &TaskLabel,
-    stop: &StopSignal,
-) -> Result<()> {
+/// The per-batch processing state of a sink task: converters, chain, error routing.
+pub(crate) struct Deliverer {
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub key_class: &'static str,
+    pub value_class: &'static str,
+    pub header_converter: RefHeaderConverter,
+    pub header_class: String,
+    pub chain: Chain,
+    pub reporter: ErrorReporter,
+    pub stop: StopSignal,
+    pub ctx: String,
+}
+
+fn run_inner(tc: &TaskContext) -> Result<()> {
+    let (connector, label, stop) = (&tc.connector, &tc.label, &tc.stop);
     let ctx = label.to_string();
     let task = connector
         .spec
@@ -150,27 +151,47 @@ fn run_inner(
             context: ctx.clone(),
             source,
         })?;
-    let mut key_converter = connector.key_converter.build();
-    let mut value_converter = connector.value_converter.build();
-    let chain_props: std::collections::HashMap<String, String> = connector
+    let chain_props: HashMap<String, String> = connector
         .props
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let policy = ErrorPolicy {
-        tolerate_all: connector.tolerate_all,
-        log: connector.log_errors,
-    };
     let chain = Chain::configure(&chain_props).map_err(|e| EngineError::TaskFailed {
         context: ctx.clone(),
         message: e.to_string(),
     })?;
+    let dlq = match &connector.errors.dlq {
+        Some(cfg) if connector.errors.tolerate_all => Some(DeadLetterQueue::open(
+            &tc.worker,
+            connector,
+            cfg.clone(),
+            label,
+        )?),
+        _ => None,
+    };
+    let mut deliverer = Deliverer {
+        key_converter: connector.key_converter.build(),
+        value_converter: connector.value_converter.build(),
+        key_class: connector.key_converter.kind.class_name(),
+        value_class: connector.value_converter.kind.class_name(),
+        header_converter: connector.header_converter.build(),
+        header_class: connector.header_converter.class_name(),
+        chain,
+        reporter: ErrorReporter::new(
+            connector.errors.clone(),
+            label.clone(),
+            dlq,
+            tc.metrics.clone(),
+        ),
+        stop: stop.clone(),
+        ctx: ctx.clone(),
+    };
     let batch_rows = connector
         .client_overrides("consumer.override")
         .get("max.poll.records")
         .cloned()
         .or_else(|| {
-            worker
+            tc.worker
                 .client_overrides("consumer")
                 .get("max.poll.records")
                 .cloned()
@@ -186,7 +207,7 @@ fn run_inner(
         failure: None,
     }));
     let consumer: BaseConsumer<SinkContext> =
-        kafka::sink_consumer_config(worker, connector, label.task)
+        kafka::sink_consumer_config(&tc.worker, connector, label.task)
             .create_with_context(SinkContext {
                 shared: shared.clone(),
                 label: label.clone(),
@@ -216,52 +237,62 @@ fn run_inner(
     // (rows polled before the revocation, partitions revoked): those rows must not be put.
     let mut revocations: Vec<(usize, Vec<Tp>)> = Vec::new();
     let mut last_commit = Instant::now();
-    let flush_interval = worker.offset_flush_interval;
+    let mut paused = false;
+    let flush_interval = tc.worker.offset_flush_interval;
     let result = loop {
         if stop.is_stopped() {
             break Ok(());
         }
-        let mut timeout = POLL_TIMEOUT;
-        while builder.len() < batch_rows {
-            let polled = consumer.poll(timeout);
-            timeout = Duration::ZERO;
-            {
-                let mut s = lock();
-                if !s.revoked.is_empty() {
-                    revocations.push((builder.len(), std::mem::take(&mut s.revoked)));
-                }
+        if tc.pause.is_paused() != paused {
+            paused = !paused;
+            let assignment = consumer.assignment().unwrap_or_default();
+            let switched = if paused {
+                consumer.pause(&assignment)
+            } else {
+                consumer.resume(&assignment)
+            };
+            if let Err(e) = switched {
+                tracing::warn!("{label} could not pause/resume partitions: {e}");
             }
-            match polled {
-                None => break,
-                Some(Err(e)) => {
-                    tracing::warn!("{label} consumer error: {e}");
-                    break;
+            tc.board.set(
+                label,
+                if paused {
+                    State::Paused
+                } else {
+                    State::Running
+                },
+                None,
+            );
+            tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
+        }
+        if paused {
+            // Stay in the group (rebalances still run here); newly assigned partitions are
+            // paused too, and nothing fetched before the pause is delivered.
+            if let Ok(assignment) = consumer.assignment() {
+                let _ = consumer.pause(&assignment);
+            }
+            if consumer.poll(POLL_TIMEOUT).is_some() {
+                tracing::debug!("{label} dropped a record fetched before the pause");
+            }
+            lock().revoked.clear();
+        } else {
+            let mut timeout = POLL_TIMEOUT;
+            while builder.len() < batch_rows {
+                let polled = consumer.poll(timeout);
+                timeout = Duration::ZERO;
+                {
+                    let mut s = lock();
+                    if !s.revoked.is_empty() {
+                        revocations.push((builder.len(), std::mem::take(&mut s.revoked)));
+                    }
                 }
-                Some(Ok(m)) => {
-                    let (ts, ts_type) = match m.timestamp() {
-                        Timestamp::NotAvailable => (None, timestamp_type::NO_TIMESTAMP_TYPE),
-                        Timestamp::CreateTime(t) => (Some(t), timestamp_type::CREATE_TIME),
-                        Timestamp::LogAppendTime(t) => (Some(t), timestamp_type::LOG_APPEND_TIME),
-                    };
-                    let headers = m.headers();
-                    let header_iter =
-                        headers
-                            .into_iter()
-                            .flat_map(|h| h.iter())
-                            .map(|h| RawHeader {
-                                key: h.key,
-                                value: h.value,
-                            });
-                    builder.append(
-                        m.topic(),
-                        m.partition(),
-                        m.offset(),
-                        ts,
-                        ts_type,
-                        m.key(),
-                        m.payload(),
-                        header_iter,
-                    );
+                match polled {
+                    None => break,
+                    Some(Err(e)) => {
+                        tracing::warn!("{label} consumer error: {e}");
+                        break;
+                    }
+                    Some(Ok(m)) => append(&mut builder, &m),
                 }
             }
         }
@@ -273,29 +304,42 @@ fn run_inner(
         }
         if !builder.is_empty() {
             let raw = drop_revoked(builder.finish(), &revocations)?;
-            if raw.num_rows() > 0
-                && let Err(e) = deliver(
-                    &raw,
-                    &mut *key_converter,
-                    &mut *value_converter,
-                    &chain,
-                    policy,
-                    &mut lock(),
-                    &ctx,
-                )
-            {
-                break Err(e);
+            if raw.num_rows() > 0 {
+                tc.topics.record(
+                    &connector.name,
+                    raw.topics()
+                        .values()
+                        .as_any()
+                        .downcast_ref::<arrow::array::StringArray>()
+                        .into_iter()
+                        .flat_map(|a| a.iter().flatten()),
+                );
+                if let Err(e) = deliverer.deliver(&raw, &mut lock(), &tc.metrics) {
+                    break Err(e);
+                }
             }
         }
         revocations.clear();
         if last_commit.elapsed() >= flush_interval {
-            flush_and_commit(&consumer, &mut lock(), label)?;
+            flush_and_commit(
+                &consumer,
+                &mut lock(),
+                &mut deliverer.reporter,
+                label,
+                &tc.metrics,
+            )?;
             last_commit = Instant::now();
         }
     };
     match result {
         Ok(()) => {
-            flush_and_commit(&consumer, &mut lock(), label)?;
+            flush_and_commit(
+                &consumer,
+                &mut lock(),
+                &mut deliverer.reporter,
+                label,
+                &tc.metrics,
+            )?;
             consumer.unsubscribe();
             lock().task.stop().map_err(|source| EngineError::Task {
                 context: ctx,
@@ -307,6 +351,32 @@ fn run_inner(
             Err(e)
         }
     }
+}
+
+fn append(builder: &mut RawBatchBuilder, m: &rdkafka::message::BorrowedMessage<'_>) {
+    let (ts, ts_type) = match m.timestamp() {
+        Timestamp::NotAvailable => (None, timestamp_type::NO_TIMESTAMP_TYPE),
+        Timestamp::CreateTime(t) => (Some(t), timestamp_type::CREATE_TIME),
+        Timestamp::LogAppendTime(t) => (Some(t), timestamp_type::LOG_APPEND_TIME),
+    };
+    let headers = m.headers();
+    let header_iter = headers
+        .into_iter()
+        .flat_map(|h| h.iter())
+        .map(|h| RawHeader {
+            key: h.key,
+            value: h.value,
+        });
+    builder.append(
+        m.topic(),
+        m.partition(),
+        m.offset(),
+        ts,
+        ts_type,
+        m.key(),
+        m.payload(),
+        header_iter,
+    );
 }
 
 fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBatch> {
@@ -331,149 +401,294 @@ fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBa
     })
 }
 
-/// `errors.tolerance` and `errors.log.enable` of the connector.
-#[derive(Debug, Clone, Copy)]
-struct ErrorPolicy {
-    tolerate_all: bool,
-    log: bool,
-}
+impl Deliverer {
+    fn converter_failures(
+        &self,
+        decoded: &[sluice_codecs::RowFailure],
+        class: &str,
+    ) -> Vec<Failure> {
+        decoded
+            .iter()
+            .map(|f| Failure {
+                row: f.row,
+                stage: f.stage,
+                class_name: class.to_string(),
+                exception: f.exception.to_string(),
+                message: Some(f.message.clone()),
+            })
+            .collect()
+    }
 
-fn failure_text(raw: &RawBatch, f: &sluice_codecs::RowFailure) -> String {
-    format!(
-        "{} failed for record {}-{}@{}: {}: {}",
-        f.stage,
-        raw.topic(f.row),
-        raw.partitions().value(f.row),
-        raw.offsets().value(f.row),
-        f.exception,
-        f.message
-    )
-}
+    /// Converts, transforms and puts one raw batch. Failed rows of every stage are routed
+    /// together, before anything is put, so with `errors.tolerance=none` the first failing
+    /// record (in offset order, whatever its stage) fails the task and nothing of the batch
+    /// is put, as in Kafka where conversion of the whole poll precedes `put`.
+    pub(crate) fn deliver(
+        &mut self,
+        raw: &RawBatch,
+        shared: &mut Shared,
+        metrics: &TaskMetrics,
+    ) -> Result<()> {
+        let n = raw.num_rows();
+        TaskMetrics::add(&metrics.sink_record_read, n);
+        metrics.batch_size.record(n as u64);
+        let key = self.key_converter.decode(raw.keys());
+        let value = self.value_converter.decode(raw.values());
+        // Kafka converts the key first: a row failing both is reported once, as a key failure.
+        let mut failures = self.converter_failures(&key.failures, self.key_class);
+        failures.extend(self.converter_failures(&value.failures, self.value_class));
+        failures.sort_by_key(|f| f.row);
+        failures.dedup_by_key(|f| f.row);
+        let failed: HashSet<usize> = failures.iter().map(|f| f.row).collect();
 
-fn deliver(
-    raw: &RawBatch,
-    key_converter: &mut dyn sluice_codecs::Converter,
-    value_converter: &mut dyn sluice_codecs::Converter,
-    chain: &Chain,
-    policy: ErrorPolicy,
-    shared: &mut Shared,
-    ctx: &str,
-) -> Result<()> {
-    let key = key_converter.decode(raw.keys());
-    let value = value_converter.decode(raw.values());
-    // errors.tolerance=none: the first failing record fails the task, nothing of the batch
-    // is put and no offset past it is committed. With `all` the failed rows are skipped and
-    // the offsets move past them (one log line per batch when errors.log.enable is set).
-    let mut failures: Vec<&sluice_codecs::RowFailure> =
-        key.failures.iter().chain(&value.failures).collect();
-    failures.sort_by_key(|f| f.row);
-    if let Some(f) = failures.first() {
-        if !policy.tolerate_all {
-            return Err(EngineError::TaskFailed {
-                context: ctx.into(),
-                message: format!(
-                    "Tolerance exceeded in error handler: {}",
-                    failure_text(raw, f)
-                ),
-            });
+        // Key and value each come in runs of one schema; process the batch in segments
+        // where neither changes (one segment in practice).
+        let mut cuts: Vec<usize> = key
+            .runs
+            .iter()
+            .chain(&value.runs)
+            .map(|r| r.start)
+            .chain([n])
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut ready = Vec::with_capacity(cuts.len());
+        for w in cuts.windows(2) {
+            let (start, len) = (w[0], w[1] - w[0]);
+            let segment = |runs: &[sluice_codecs::json_columnar::Run]| {
+                let run = runs
+                    .iter()
+                    .rev()
+                    .find(|r| r.start <= start)
+                    .unwrap_or(&runs[0]);
+                run.column.slice(start - run.start, len)
+            };
+            let (k, v) = (segment(&key.runs), segment(&value.runs));
+            let raw_segment = if len == n {
+                raw.clone()
+            } else {
+                raw.slice(start, len)
+            };
+            let rows: Vec<usize> = (start..start + len)
+                .filter(|r| !failed.contains(r))
+                .collect();
+            let (raw_segment, k, v) = if rows.len() < len {
+                let keep = BooleanArray::from_iter(
+                    (start..start + len).map(|r| Some(!failed.contains(&r))),
+                );
+                (
+                    raw_segment.filter(&keep).map_err(|e| self.fail(e))?,
+                    k.filter(&keep).map_err(|e| self.fail(e))?,
+                    v.filter(&keep).map_err(|e| self.fail(e))?,
+                )
+            } else {
+                (raw_segment, k, v)
+            };
+            if self.chain.is_empty() || rows.is_empty() {
+                ready.push((raw_segment, k, v));
+            } else {
+                let (seg, errs) = self.transform(raw_segment, k, v, &rows)?;
+                failures.extend(errs);
+                ready.push(seg);
+            }
         }
-        if policy.log {
-            tracing::warn!(
-                "{ctx} skipped {} failed record(s) of a batch of {} (errors.tolerance=all); first: {}",
-                failures.len(),
-                raw.num_rows(),
-                failure_text(raw, f)
-            );
+        self.reporter.report(raw, &mut failures)?;
+        for (raw_segment, k, v) in ready {
+            if raw_segment.num_rows() == 0 {
+                continue;
+            }
+            self.put(raw, &raw_segment, &k, &v, shared, metrics)?;
+        }
+        for (topic, partition, max) in raw.max_offsets() {
+            let slot = shared
+                .pending
+                .entry((topic.to_string(), partition))
+                .or_insert(max + 1);
+            *slot = (*slot).max(max + 1);
+        }
+        Ok(())
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> EngineError {
+        EngineError::TaskFailed {
+            context: self.ctx.clone(),
+            message: e.to_string(),
         }
     }
-    let failed: std::collections::HashSet<usize> = failures.iter().map(|f| f.row).collect();
-    // Key and value each come in runs of one schema; put the batch in segments where
-    // neither changes (one segment in practice).
-    let mut cuts: Vec<usize> = key
-        .runs
-        .iter()
-        .chain(&value.runs)
-        .map(|r| r.start)
-        .chain([raw.num_rows()])
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    for w in cuts.windows(2) {
-        let (start, len) = (w[0], w[1] - w[0]);
-        let segment = |runs: &[sluice_codecs::json_columnar::Run]| {
-            let run = runs
-                .iter()
-                .rev()
-                .find(|r| r.start <= start)
-                .unwrap_or(&runs[0]);
-            run.column.slice(start - run.start, len)
+
+    /// `put` with `errors.retry.*` for retriable failures; rows the task reports as errant
+    /// are routed like any failed row, found in `raw` by partition and offset.
+    fn put(
+        &mut self,
+        raw: &RawBatch,
+        segment: &RawBatch,
+        key: &ConnectColumn,
+        value: &ConnectColumn,
+        shared: &mut Shared,
+        metrics: &TaskMetrics,
+    ) -> Result<()> {
+        let batch = SinkBatch {
+            raw: segment,
+            key,
+            value,
         };
-        let (k, v) = (segment(&key.runs), segment(&value.runs));
-        let raw_segment = if len == raw.num_rows() {
-            raw.clone()
-        } else {
-            raw.slice(start, len)
-        };
-        let (raw_segment, k, v) = if (start..start + len).any(|r| failed.contains(&r)) {
-            let keep =
-                BooleanArray::from_iter((start..start + len).map(|r| Some(!failed.contains(&r))));
-            let fail = |e: arrow::error::ArrowError| EngineError::TaskFailed {
-                context: ctx.into(),
-                message: e.to_string(),
-            };
-            (
-                raw_segment
-                    .filter(&keep)
-                    .map_err(|e| EngineError::TaskFailed {
-                        context: ctx.into(),
-                        message: e.to_string(),
-                    })?,
-                k.filter(&keep).map_err(fail)?,
-                v.filter(&keep).map_err(fail)?,
-            )
-        } else {
-            (raw_segment, k, v)
-        };
-        let (raw_segment, k, v) = if chain.is_empty() {
-            (raw_segment, k, v)
-        } else {
-            transform(chain, raw_segment, k, v, policy, ctx)?
-        };
-        if raw_segment.num_rows() == 0 {
-            continue;
-        }
-        shared
-            .task
-            .put(&SinkBatch {
-                raw: &raw_segment,
-                key: &k,
-                value: &v,
+        let mut errant = ErrantRecords::default();
+        let started = Instant::now();
+        let retry = self.reporter.config().retry;
+        retry
+            .run(&self.stop, metrics, || {
+                errant.rows.clear();
+                shared.task.put(&batch, &mut errant)
             })
             .map_err(|source| EngineError::Task {
-                context: ctx.into(),
+                context: self.ctx.clone(),
                 source,
             })?;
+        metrics.put_batch_time.record_duration(started.elapsed());
+        TaskMetrics::add(&metrics.sink_record_send, segment.num_rows());
+        if errant.is_empty() {
+            return Ok(());
+        }
+        let class = shared.task.class_name();
+        let mut by_position: HashMap<(i32, i64), Vec<usize>> = HashMap::new();
+        for r in 0..raw.num_rows() {
+            by_position
+                .entry((raw.partitions().value(r), raw.offsets().value(r)))
+                .or_default()
+                .push(r);
+        }
+        let mut failures = Vec::with_capacity(errant.rows.len());
+        for e in &errant.rows {
+            let at = (
+                segment.partitions().value(e.row),
+                segment.offsets().value(e.row),
+            );
+            let candidates = by_position.get(&at).map(Vec::as_slice).unwrap_or_default();
+            // Routers may have renamed the topic; the raw value tells rows of equal
+            // partition and offset on different topics apart.
+            let row = candidates
+                .iter()
+                .copied()
+                .find(|&r| raw.values().value(r) == segment.values().value(e.row))
+                .or_else(|| candidates.first().copied())
+                .ok_or_else(|| {
+                    self.fail(format!(
+                        "errant record at row {} is not in the batch",
+                        e.row
+                    ))
+                })?;
+            failures.push(Failure {
+                row,
+                stage: Stage::TaskPut,
+                class_name: class.to_string(),
+                exception: e.exception.clone(),
+                message: Some(e.message.clone()),
+            });
+        }
+        self.reporter.report(raw, &mut failures)
     }
-    for (topic, partition, max) in raw.max_offsets() {
-        let slot = shared
-            .pending
-            .entry((topic.to_string(), partition))
-            .or_insert(max + 1);
-        *slot = (*slot).max(max + 1);
+
+    /// Applies the chain to one segment: column-wise when the batch kernels take it,
+    /// otherwise record by record through the reference chain (the result then carries each
+    /// record's exact values). `rows[i]` is segment row `i`'s row in the raw batch; failures
+    /// are returned with those rows.
+    fn transform(
+        &self,
+        raw: RawBatch,
+        key: ConnectColumn,
+        value: ConnectColumn,
+        rows: &[usize],
+    ) -> Result<((RawBatch, ConnectColumn, ConnectColumn), Vec<Failure>)> {
+        let batch = ConnectBatch {
+            raw: raw.clone(),
+            key: key.clone(),
+            value: value.clone(),
+        };
+        if let Some(b) = self.chain.apply_batch(batch) {
+            return Ok(((b.raw, b.key, b.value), Vec::new()));
+        }
+        let (mut keep, mut topics, mut keys, mut values) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut failures = Vec::new();
+        for (i, &raw_row) in rows.iter().enumerate() {
+            let record_headers = raw
+                .row_headers(i)
+                .map(|h| {
+                    self.header_converter
+                        .to_connect(h.value)
+                        .map(|(schema, value)| Header {
+                            key: h.key.to_string(),
+                            schema,
+                            value,
+                        })
+                })
+                .collect::<std::result::Result<Vec<_>, _>>();
+            let outcome = match record_headers {
+                Ok(headers) => {
+                    let record = record_of(
+                        &raw,
+                        i,
+                        (key.schema.clone(), key.value(i)),
+                        (value.schema.clone(), value.value(i)),
+                        headers,
+                    );
+                    self.chain
+                        .apply_traced(record)
+                        .map_err(|(e, class)| (Stage::Transformation, class.to_string(), e))
+                }
+                Err(e) => Err((Stage::HeaderConverter, self.header_class.clone(), e)),
+            };
+            match outcome {
+                Ok(Some(r)) => {
+                    keys.push((topics.len(), r.key));
+                    values.push((topics.len(), r.value));
+                    topics.push(r.topic);
+                    keep.push(true);
+                }
+                Ok(None) => keep.push(false),
+                Err((stage, class_name, e)) => {
+                    failures.push(Failure {
+                        row: raw_row,
+                        stage,
+                        class_name,
+                        exception: e.exception.to_string(),
+                        message: e.message,
+                    });
+                    keep.push(false);
+                }
+            }
+        }
+        let kept = raw
+            .filter(&BooleanArray::from(keep))
+            .map_err(|e| self.fail(e))?;
+        let dict: DictionaryArray<Int32Type> = topics.iter().map(String::as_str).collect();
+        let kept = kept.with_topics(dict).map_err(|e| self.fail(e))?;
+        let column = |exact: Vec<(usize, Value)>| {
+            let mut c = ConnectColumn::nulls(kept.num_rows());
+            c.exact = exact;
+            c
+        };
+        let (keys, values) = (column(keys), column(values));
+        Ok(((kept, keys, values), failures))
     }
-    Ok(())
 }
 
 fn flush_and_commit(
     consumer: &BaseConsumer<SinkContext>,
     shared: &mut Shared,
+    reporter: &mut ErrorReporter,
     label: &TaskLabel,
+    metrics: &TaskMetrics,
 ) -> Result<()> {
+    let started = Instant::now();
     shared.task.flush().map_err(|source| EngineError::Task {
         context: label.to_string(),
         source,
     })?;
+    // Records routed to the DLQ count as handled only once the DLQ has them.
+    reporter.flush()?;
     if shared.pending.is_empty() {
+        TaskMetrics::add(&metrics.offset_commit_skip, 1);
         return Ok(());
     }
     match commit(consumer, &shared.pending) {
@@ -483,110 +698,16 @@ fn flush_and_commit(
                 shared.pending.len()
             );
             shared.pending.clear();
+            TaskMetrics::add(&metrics.offset_commit_completion, 1);
+            metrics
+                .offset_commit_time
+                .record_duration(started.elapsed());
         }
         // Kafka Connect logs and retries at the next interval; the rows stay uncommitted.
-        Err(e) => tracing::warn!("{label} offset commit failed, will retry: {e}"),
-    }
-    Ok(())
-}
-
-/// Applies the connector's transformation chain to one segment: column-wise when the batch
-/// kernels take it, otherwise record by record through the reference chain (the result then
-/// carries each record's exact values). A failing transformation fails the task, as with
-/// errors.tolerance=none.
-fn transform(
-    chain: &Chain,
-    raw: RawBatch,
-    key: ConnectColumn,
-    value: ConnectColumn,
-    policy: ErrorPolicy,
-    ctx: &str,
-) -> Result<(RawBatch, ConnectColumn, ConnectColumn)> {
-    let batch = ConnectBatch {
-        raw: raw.clone(),
-        key: key.clone(),
-        value: value.clone(),
-    };
-    if let Some(b) = chain.apply_batch(batch) {
-        return Ok((b.raw, b.key, b.value));
-    }
-    let headers = RefHeaderConverter::Simple;
-    let (mut keep, mut topics, mut keys, mut values) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..raw.num_rows() {
-        let record_headers = raw
-            .row_headers(i)
-            .map(|h| {
-                headers.to_connect(h.value).map(|(schema, value)| Header {
-                    key: h.key.to_string(),
-                    schema,
-                    value,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, _>>();
-        let record = record_headers.map(|headers| {
-            record_of(
-                &raw,
-                i,
-                (key.schema.clone(), key.value(i)),
-                (value.schema.clone(), value.value(i)),
-                headers,
-            )
-        });
-        let (stage, outcome) = match record {
-            Ok(r) => ("TRANSFORMATION", chain.apply(r)),
-            Err(e) => ("HEADER_CONVERTER", Err(e)),
-        };
-        match outcome {
-            Ok(Some(r)) => {
-                keys.push((topics.len(), r.key));
-                values.push((topics.len(), r.value));
-                topics.push(r.topic);
-                keep.push(true);
-            }
-            Ok(None) => keep.push(false),
-            Err(e) if policy.tolerate_all => {
-                if policy.log {
-                    tracing::warn!(
-                        "{ctx} skipped record {}-{}@{} (errors.tolerance=all): {stage} failed: {e}",
-                        raw.topic(i),
-                        raw.partitions().value(i),
-                        raw.offsets().value(i)
-                    );
-                }
-                keep.push(false);
-            }
-            Err(e) => {
-                return Err(EngineError::TaskFailed {
-                    context: ctx.into(),
-                    message: format!(
-                        "Tolerance exceeded in error handler: {stage} failed for record {}-{}@{}: {e}",
-                        raw.topic(i),
-                        raw.partitions().value(i),
-                        raw.offsets().value(i)
-                    ),
-                });
-            }
+        Err(e) => {
+            TaskMetrics::add(&metrics.offset_commit_failure, 1);
+            tracing::warn!("{label} offset commit failed, will retry: {e}");
         }
     }
-    let kept = raw
-        .filter(&BooleanArray::from(keep))
-        .map_err(|e| EngineError::TaskFailed {
-            context: ctx.into(),
-            message: e.to_string(),
-        })?;
-    let dict: DictionaryArray<Int32Type> = topics.iter().map(String::as_str).collect();
-    let kept = kept
-        .with_topics(dict)
-        .map_err(|e| EngineError::TaskFailed {
-            context: ctx.into(),
-            message: e.to_string(),
-        })?;
-    let column = |exact: Vec<(usize, Value)>| {
-        let mut c = ConnectColumn::nulls(kept.num_rows());
-        c.exact = exact;
-        c
-    };
-    let (keys, values) = (column(keys), column(values));
-    Ok((kept, keys, values))
+    Ok(())
 }

@@ -14,12 +14,13 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use sluice_connectors::SourceOffsets;
 
-use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::config::WorkerConfig;
 use crate::error::{EngineError, Result};
 use crate::kafka;
+use crate::metrics::TaskMetrics;
 use crate::offsets::FileOffsetStore;
-use crate::runtime::StopSignal;
-use crate::status::{StatusBoard, TaskLabel};
+use crate::runtime::TaskContext;
+use crate::status::{State, TaskLabel};
 
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -61,30 +62,13 @@ impl ProducerContext for AckContext {
 }
 
 /// Runs one source task until `stop`; failures are reported on the board, never panics.
-pub fn run(
-    worker: &WorkerConfig,
-    connector: &ConnectorConfig,
-    task_id: usize,
-    store: FileOffsetStore,
-    stop: StopSignal,
-    board: StatusBoard,
-) {
-    let label = TaskLabel {
-        connector: connector.name.clone(),
-        task: task_id,
-    };
-    super::supervise(&label, &board, || {
-        run_inner(worker, connector, &label, &store, &stop)
-    });
+pub fn run(ctx: TaskContext, store: FileOffsetStore) {
+    super::supervise(&ctx.label, &ctx.board, || run_inner(&ctx, &store));
 }
 
-fn run_inner(
-    worker: &WorkerConfig,
-    connector: &ConnectorConfig,
-    label: &TaskLabel,
-    store: &FileOffsetStore,
-    stop: &StopSignal,
-) -> Result<()> {
+fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
+    let (worker, connector, label, stop) = (&tc.worker, &tc.connector, &tc.label, &tc.stop);
+    let metrics = &tc.metrics;
     let ctx = label.to_string();
     let task_err = |source| EngineError::Task {
         context: ctx.clone(),
@@ -112,6 +96,7 @@ fn run_inner(
 
     let mut in_flight: VecDeque<(Arc<BatchAck>, SourceOffsets)> = VecDeque::new();
     let mut last_commit = Instant::now();
+    let mut paused = false;
     let outcome = loop {
         if stop.is_stopped() {
             break Ok(());
@@ -122,6 +107,32 @@ fn run_inner(
                 message: format!("Unrecoverable exception from producer send callback: {e}"),
             });
         }
+        if tc.pause.is_paused() != paused {
+            paused = !paused;
+            tc.board.set(
+                label,
+                if paused {
+                    State::Paused
+                } else {
+                    State::Running
+                },
+                None,
+            );
+            tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
+        }
+        if paused {
+            stop.sleep(IDLE_WAIT);
+            maybe_commit(
+                &mut in_flight,
+                store,
+                &connector.name,
+                worker,
+                &mut last_commit,
+                label,
+            );
+            continue;
+        }
+        let polled_at = Instant::now();
         let batch = match task.poll() {
             Ok(Some(b)) if !b.is_empty() => b,
             Ok(_) => {
@@ -138,6 +149,10 @@ fn run_inner(
             }
             Err(e) => break Err(task_err(e)),
         };
+        metrics.poll_batch_time.record_duration(polled_at.elapsed());
+        TaskMetrics::add(&metrics.source_record_poll, batch.len());
+        metrics.batch_size.record(batch.len() as u64);
+        tc.topics.record(&connector.name, [batch.topic.as_str()]);
         let encoded = key_converter
             .encode(&batch.key)
             .and_then(|k| value_converter.encode(&batch.value).map(|v| (k, v)));
@@ -179,6 +194,7 @@ fn run_inner(
                 source,
             })?;
         }
+        TaskMetrics::add(&metrics.source_record_write, batch.len());
         in_flight.push_back((ack, batch.offsets));
         maybe_commit(
             &mut in_flight,
