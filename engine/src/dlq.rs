@@ -217,9 +217,9 @@ fn ensure_topic(
         admin_cfg.set(k, v);
     }
     let admin: AdminClient<DefaultClientContext> = admin_cfg.create()?;
-    let metadata = admin
-        .inner()
-        .fetch_metadata(Some(&config.topic), ADMIN_TIMEOUT)?;
+    // All topics, not the one by name: a metadata request naming a missing topic may
+    // auto-create it with the broker's default partition count.
+    let metadata = admin.inner().fetch_metadata(None, ADMIN_TIMEOUT)?;
     let exists = metadata
         .topics()
         .iter()

@@ -218,7 +218,7 @@ pub fn worker_props(dir: &Path, flush_ms: u64) -> PathBuf {
             "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
              value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
              value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms={flush_ms}\n\
-             consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\n",
+             consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\nlisteners=http://127.0.0.1:0\n",
             bootstrap(),
             dir.join("connect.offsets").display()
         ),
@@ -299,4 +299,70 @@ impl Drop for Sluice {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl Sluice {
+    /// The REST base URL (`http://127.0.0.1:PORT`), read from the worker's log.
+    pub fn rest_url(&self) -> String {
+        let mut url = None;
+        wait_for("the REST listener", Duration::from_secs(30), || {
+            url = self.log_lines().iter().find_map(|l| {
+                l.split("REST server listening at ")
+                    .nth(1)
+                    .map(|u| u.trim().trim_end_matches('/').to_string())
+            });
+            url.is_some()
+        });
+        url.unwrap()
+    }
+}
+
+/// A minimal HTTP/1.1 client for the REST API: (status, headers lower-cased, body).
+pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, Vec<(String, String)>, String) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.unwrap_or("");
+    let content_type = if body.is_empty() {
+        String::new()
+    } else {
+        "Content-Type: application/json\r\n".to_string()
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+/// `GET url` parsed as JSON (panics unless 200).
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (status, _, body) = http("GET", url, None);
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap()
 }
