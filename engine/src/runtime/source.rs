@@ -165,17 +165,41 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
                 });
             }
         };
+        // Conversion failures: with errors.tolerance=none the task fails (nothing of the
+        // batch is produced, its offsets are not committed); with `all` the rows are skipped
+        // (counted, and logged per batch with errors.log.enable). Sources have no DLQ.
+        let failed: std::collections::BTreeSet<usize> = keys
+            .failures
+            .iter()
+            .chain(&values.failures)
+            .map(|f| f.row)
+            .collect();
         if let Some(f) = keys.failures.first().or(values.failures.first()) {
-            break Err(EngineError::TaskFailed {
-                context: ctx.clone(),
-                message: format!("Tolerance exceeded in error handler: {f}"),
-            });
+            TaskMetrics::add(&metrics.record_failures, failed.len());
+            TaskMetrics::add(&metrics.record_errors, failed.len());
+            if !connector.errors.tolerate_all {
+                break Err(EngineError::TaskFailed {
+                    context: ctx.clone(),
+                    message: format!(
+                        "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {f}"
+                    ),
+                });
+            }
+            TaskMetrics::add(&metrics.records_skipped, failed.len());
+            if connector.errors.log_enable {
+                tracing::error!(
+                    "{label} {} record(s) of a batch of {} failed conversion and were skipped (errors.tolerance=all); first: {f}",
+                    failed.len(),
+                    batch.len()
+                );
+                TaskMetrics::add(&metrics.errors_logged, failed.len());
+            }
         }
         let ack = Arc::new(BatchAck {
-            remaining: AtomicUsize::new(batch.len()),
+            remaining: AtomicUsize::new(batch.len() - failed.len()),
             error: Mutex::new(None),
         });
-        for i in 0..batch.len() {
+        for i in (0..batch.len()).filter(|i| !failed.contains(i)) {
             let key = keys.bytes.is_valid(i).then(|| keys.bytes.value(i));
             let value = values.bytes.is_valid(i).then(|| values.bytes.value(i));
             let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
@@ -194,7 +218,7 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
                 source,
             })?;
         }
-        TaskMetrics::add(&metrics.source_record_write, batch.len());
+        TaskMetrics::add(&metrics.source_record_write, batch.len() - failed.len());
         in_flight.push_back((ack, batch.offsets));
         maybe_commit(
             &mut in_flight,
