@@ -711,3 +711,185 @@ fn flush_and_commit(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use sluice_codecs::{ConverterConfig, ConverterRole};
+    use sluice_connectors::ConnectorError;
+
+    use super::*;
+    use crate::errors::ErrorsConfig;
+
+    /// A sink that reports every row whose value contains "bad" through `ErrantRecords`.
+    struct Picky(Vec<String>);
+
+    impl SinkTask for Picky {
+        fn put(
+            &mut self,
+            batch: &SinkBatch<'_>,
+            errant: &mut ErrantRecords,
+        ) -> sluice_connectors::Result<()> {
+            for i in 0..batch.raw.num_rows() {
+                let v = String::from_utf8_lossy(batch.raw.values().value(i)).into_owned();
+                if v.contains("bad") {
+                    errant.report(
+                        i,
+                        "org.apache.kafka.connect.errors.DataException",
+                        format!("cannot write {v}"),
+                    );
+                } else {
+                    self.0.push(v);
+                }
+            }
+            Ok(())
+        }
+
+        fn flush(&mut self) -> sluice_connectors::Result<()> {
+            Ok(())
+        }
+
+        fn class_name(&self) -> &'static str {
+            "test.PickySinkTask"
+        }
+    }
+
+    fn deliverer(tolerate_all: bool, metrics: Arc<TaskMetrics>) -> Deliverer {
+        let conv = |role| {
+            ConverterConfig::parse("value.converter", "StringConverter", &HashMap::new(), role)
+                .unwrap()
+        };
+        Deliverer {
+            key_converter: conv(ConverterRole::Key).build(),
+            value_converter: conv(ConverterRole::Value).build(),
+            key_class: "k",
+            value_class: "v",
+            header_converter: RefHeaderConverter::Simple,
+            header_class: "h".into(),
+            chain: Chain::default(),
+            reporter: ErrorReporter::new(
+                ErrorsConfig {
+                    tolerate_all,
+                    ..ErrorsConfig::default()
+                },
+                TaskLabel {
+                    connector: "c".into(),
+                    task: 0,
+                },
+                None,
+                metrics,
+            ),
+            stop: StopSignal::default(),
+            ctx: "[c|task-0]".into(),
+        }
+    }
+
+    fn batch() -> RawBatch {
+        let mut b = RawBatchBuilder::with_capacity(4);
+        for (i, v) in ["a", "bad-1", "b", "bad-2"].iter().enumerate() {
+            b.append(
+                "t",
+                0,
+                i as i64,
+                None,
+                0,
+                None,
+                Some(v.as_bytes()),
+                std::iter::empty(),
+            );
+        }
+        b.finish()
+    }
+
+    fn shared() -> Shared {
+        Shared {
+            task: Box::new(Picky(Vec::new())),
+            pending: HashMap::new(),
+            revoked: Vec::new(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn errant_records_are_routed_like_other_failures() {
+        let metrics = Arc::new(TaskMetrics::default());
+        let mut d = deliverer(true, metrics.clone());
+        let mut s = shared();
+        d.deliver(&batch(), &mut s, &metrics).unwrap();
+        assert_eq!(metrics.records_skipped.load(Ordering::Relaxed), 2);
+        assert_eq!(metrics.sink_record_send.load(Ordering::Relaxed), 4);
+        assert_eq!(
+            s.pending.get(&("t".to_string(), 0)),
+            Some(&4),
+            "all rows handled"
+        );
+
+        let mut d = deliverer(false, metrics.clone());
+        let mut s = shared();
+        let err = d
+            .deliver(&batch(), &mut s, &metrics)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Tolerance exceeded"), "{err}");
+        assert!(
+            err.contains("cannot write bad-1") && err.contains("TASK_PUT"),
+            "{err}"
+        );
+        assert!(
+            s.pending.is_empty(),
+            "nothing committed past the errant record"
+        );
+    }
+
+    #[test]
+    fn retriable_put_failures_are_retried_within_the_timeout() {
+        struct Flaky(u32);
+        impl SinkTask for Flaky {
+            fn put(
+                &mut self,
+                _: &SinkBatch<'_>,
+                _: &mut ErrantRecords,
+            ) -> sluice_connectors::Result<()> {
+                self.0 += 1;
+                if self.0 < 3 {
+                    Err(ConnectorError::Retriable {
+                        message: "busy".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            fn flush(&mut self) -> sluice_connectors::Result<()> {
+                Ok(())
+            }
+            fn class_name(&self) -> &'static str {
+                "test.Flaky"
+            }
+        }
+        let metrics = Arc::new(TaskMetrics::default());
+        let mut d = deliverer(false, metrics.clone());
+        d.reporter = ErrorReporter::new(
+            ErrorsConfig::parse(&crate::config::Props::from([
+                ("errors.retry.timeout".to_string(), "5000".to_string()),
+                ("errors.retry.delay.max.ms".to_string(), "10".to_string()),
+            ]))
+            .unwrap(),
+            TaskLabel {
+                connector: "c".into(),
+                task: 0,
+            },
+            None,
+            metrics.clone(),
+        );
+        let mut s = shared();
+        s.task = Box::new(Flaky(0));
+        d.deliver(&batch(), &mut s, &metrics).unwrap();
+        assert_eq!(metrics.retries.load(Ordering::Relaxed), 2);
+        // Without a retry timeout (Kafka's default 0) the first failure fails the batch.
+        let mut d = deliverer(false, metrics.clone());
+        let mut s = shared();
+        s.task = Box::new(Flaky(0));
+        assert!(d.deliver(&batch(), &mut s, &metrics).is_err());
+    }
+}
