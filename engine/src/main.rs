@@ -50,6 +50,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A small client for a running worker's REST API (curl works just as well).
+    ///
+    /// `sluice connectors list|status C|config C|create FILE|pause C|resume C|stop C|restart C|delete C|offsets C`
+    Connectors {
+        /// REST base URL of the worker.
+        #[arg(long, default_value = "http://127.0.0.1:8083")]
+        url: String,
+        /// list, status, config, create, pause, resume, stop, restart, delete, offsets.
+        action: String,
+        /// Connector name, or for `create` a connector file (.json or .properties).
+        target: Option<String>,
+    },
     /// Run records through a connector's converters and transforms offline.
     ///
     /// `sluice pipe --config CONNECTOR [--out-config FILE] < records.jsonl` reads one record per
@@ -100,6 +112,23 @@ fn main() -> ExitCode {
             out_config,
         } => match pipe(cases, config, out_config) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Connectors {
+            url,
+            action,
+            target,
+        } => match connectors_client(&url, &action, target.as_deref()) {
+            Ok(ok) => {
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(EXIT_CONFIG)
@@ -213,6 +242,75 @@ fn standalone(
     }
     tracing::info!("sluice stopped cleanly");
     Ok(())
+}
+
+/// Sends one request to the REST API and prints the answer; true on a 2xx status.
+fn connectors_client(url: &str, action: &str, target: Option<&str>) -> anyhow::Result<bool> {
+    let need = || target.ok_or_else(|| anyhow::anyhow!("{action}: a connector name is required"));
+    let (method, path, body) = match action {
+        "list" => ("GET", "/connectors?expand=status".to_string(), None),
+        "status" => ("GET", format!("/connectors/{}/status", need()?), None),
+        "config" => ("GET", format!("/connectors/{}/config", need()?), None),
+        "offsets" => ("GET", format!("/connectors/{}/offsets", need()?), None),
+        "pause" | "resume" | "stop" => ("PUT", format!("/connectors/{}/{action}", need()?), None),
+        "restart" => (
+            "POST",
+            format!("/connectors/{}/restart?includeTasks=true", need()?),
+            None,
+        ),
+        "delete" => ("DELETE", format!("/connectors/{}", need()?), None),
+        "create" => {
+            let file = PathBuf::from(need()?);
+            let props = read_props(&file)?;
+            let name = props.get("name").cloned().unwrap_or_default();
+            let body = serde_json::json!({"name": name, "config": props});
+            ("POST", "/connectors".to_string(), Some(body.to_string()))
+        }
+        other => anyhow::bail!(
+            "unknown action '{other}' (list, status, config, create, pause, resume, stop, restart, delete, offsets)"
+        ),
+    };
+    let (status, text) = http_request(url, method, &path, body.as_deref())?;
+    if !text.is_empty() {
+        println!("{text}");
+    } else {
+        println!("HTTP {status}");
+    }
+    Ok((200..300).contains(&status))
+}
+
+/// One HTTP/1.1 request over a plain TCP connection (the REST API is loopback HTTP).
+fn http_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> anyhow::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let host = base
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url: only http:// URLs are supported"))?
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host)
+        .map_err(|e| anyhow::anyhow!("cannot reach the worker at {base}: {e}"))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, payload) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("malformed HTTP answer"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("malformed HTTP status line"))?;
+    Ok((status, payload.to_string()))
 }
 
 /// `http://host:port` (Kafka's `listeners` form) to a socket address to bind.

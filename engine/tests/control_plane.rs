@@ -482,6 +482,22 @@ fn rest_lifecycle_against_a_running_worker() {
     let got = lines(&out);
     assert_eq!(got[150..], got[140..150], "records 140..149 replayed once");
 
+    // The bundled client drives the same API.
+    let client = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["connectors", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out_status = client(&["status", &life]);
+    assert!(out_status.status.success());
+    assert!(String::from_utf8_lossy(&out_status.stdout).contains("\"state\":\"RUNNING\""));
+    assert!(String::from_utf8_lossy(&client(&["list"]).stdout).contains(&life));
+    assert!(
+        !client(&["status", "nosuch"]).status.success(),
+        "404 is a failure exit"
+    );
     let (status, _, _) = http("DELETE", &format!("{url}/connectors/{life}"), None);
     assert_eq!(status, 204);
     let (status, _, body) = http("GET", &format!("{url}/connectors/{life}"), None);
