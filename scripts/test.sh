@@ -26,6 +26,12 @@ fi
 cleanup() { if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi; }
 trap cleanup EXIT
 
+step "independent Parquet readers (pyarrow, duckdb)"
+export SLUICE_PYLIB=${SLUICE_PYLIB:-$HOME/.cache/sluice/pylib}
+if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz" 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" pyarrow duckdb pytz
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy"

@@ -17,22 +17,42 @@ pub enum ConnectorKind {
 pub enum Plugin {
     FileStreamSource,
     FileStreamSink,
+    ParquetSink,
 }
 
 impl Plugin {
-    pub const ALL: [Plugin; 2] = [Plugin::FileStreamSource, Plugin::FileStreamSink];
+    pub const ALL: [Plugin; 3] = [
+        Plugin::FileStreamSource,
+        Plugin::FileStreamSink,
+        Plugin::ParquetSink,
+    ];
+
+    /// Other connector classes this plugin answers to (Confluent's storage sinks).
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Plugin::ParquetSink => &[
+                "io.confluent.connect.s3.S3SinkConnector",
+                "io.confluent.connect.hdfs.HdfsSinkConnector",
+                "io.confluent.connect.hdfs3.Hdfs3SinkConnector",
+                "S3SinkConnector",
+                "HdfsSinkConnector",
+            ],
+            _ => &[],
+        }
+    }
 
     pub fn class_name(self) -> &'static str {
         match self {
             Plugin::FileStreamSource => "org.apache.kafka.connect.file.FileStreamSourceConnector",
             Plugin::FileStreamSink => "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            Plugin::ParquetSink => "sluice.connect.parquet.ParquetSinkConnector",
         }
     }
 
     pub fn kind(self) -> ConnectorKind {
         match self {
             Plugin::FileStreamSource => ConnectorKind::Source,
-            Plugin::FileStreamSink => ConnectorKind::Sink,
+            Plugin::FileStreamSink | Plugin::ParquetSink => ConnectorKind::Sink,
         }
     }
 
@@ -43,7 +63,10 @@ impl Plugin {
         Self::ALL.into_iter().find(|p| {
             let full = p.class_name();
             let simple = full.rsplit('.').next().unwrap_or(full);
-            class == full || class == simple || Some(class) == simple.strip_suffix("Connector")
+            class == full
+                || class == simple
+                || Some(class) == simple.strip_suffix("Connector")
+                || p.aliases().contains(&class)
         })
     }
 
@@ -56,6 +79,9 @@ impl Plugin {
             Plugin::FileStreamSink => {
                 ConnectorSpec::FileStreamSink(FileStreamSinkConfig::parse(props)?)
             }
+            Plugin::ParquetSink => ConnectorSpec::ParquetSink(Box::new(
+                crate::parquet::ParquetSinkConfig::parse(props)?,
+            )),
         })
     }
 }
@@ -65,13 +91,14 @@ impl Plugin {
 pub enum ConnectorSpec {
     FileStreamSource(FileStreamSourceConfig),
     FileStreamSink(FileStreamSinkConfig),
+    ParquetSink(Box<crate::parquet::ParquetSinkConfig>),
 }
 
 impl ConnectorSpec {
     pub fn kind(&self) -> ConnectorKind {
         match self {
             ConnectorSpec::FileStreamSource(_) => ConnectorKind::Source,
-            ConnectorSpec::FileStreamSink(_) => ConnectorKind::Sink,
+            ConnectorSpec::FileStreamSink(_) | ConnectorSpec::ParquetSink(_) => ConnectorKind::Sink,
         }
     }
 
@@ -80,7 +107,7 @@ impl ConnectorSpec {
         match self {
             // FileStreamSourceConnector always returns a single task config.
             ConnectorSpec::FileStreamSource(_) => 1,
-            ConnectorSpec::FileStreamSink(_) => max_tasks,
+            ConnectorSpec::FileStreamSink(_) | ConnectorSpec::ParquetSink(_) => max_tasks,
         }
     }
 
@@ -88,13 +115,16 @@ impl ConnectorSpec {
     pub fn source_task(&self, label: &str) -> Option<Box<dyn SourceTask>> {
         match self {
             ConnectorSpec::FileStreamSource(c) => Some(Box::new(c.build(label))),
-            ConnectorSpec::FileStreamSink(_) => None,
+            ConnectorSpec::FileStreamSink(_) | ConnectorSpec::ParquetSink(_) => None,
         }
     }
 
     pub fn sink_task(&self) -> Option<Result<Box<dyn SinkTask>>> {
         match self {
             ConnectorSpec::FileStreamSink(c) => {
+                Some(c.build().map(|t| Box::new(t) as Box<dyn SinkTask>))
+            }
+            ConnectorSpec::ParquetSink(c) => {
                 Some(c.build().map(|t| Box::new(t) as Box<dyn SinkTask>))
             }
             ConnectorSpec::FileStreamSource(_) => None,

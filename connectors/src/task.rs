@@ -2,6 +2,8 @@
 //! offsets reached at the end of the batch; a sink task takes whole batches (raw record
 //! columns plus converted key/value) and is told when to make what it has taken durable.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use sluice_codecs::{ConnectColumn, RawBatch};
 
@@ -97,4 +99,34 @@ pub trait SinkTask: Send {
     fn stop(&mut self) -> Result<()> {
         self.flush()
     }
+    /// Partitions were assigned, each with the group's committed offset; the answer lists
+    /// partitions to start elsewhere (Kafka's `SinkTaskContext.offset`), e.g. after the last
+    /// record already in committed output.
+    fn open(
+        &mut self,
+        _partitions: &[(TopicPartition, Option<i64>)],
+    ) -> Result<Vec<(TopicPartition, i64)>> {
+        Ok(Vec::new())
+    }
+    /// Partitions were revoked: drop what was taken for them but not yet made durable (the
+    /// next owner re-reads it from the committed offset).
+    fn close(&mut self, _partitions: &[TopicPartition]) -> Result<()> {
+        Ok(())
+    }
+    /// Kafka's `preCommit`: after `flush`, which of the offsets taken so far may be committed.
+    /// A sink that keeps records open across flushes answers lower offsets.
+    fn pre_commit(
+        &mut self,
+        offsets: &HashMap<TopicPartition, i64>,
+    ) -> Result<HashMap<TopicPartition, i64>> {
+        Ok(offsets.clone())
+    }
+    /// Called on every loop iteration, records or not (time-based work such as scheduled
+    /// file rotation).
+    fn tick(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// A Kafka topic and partition.
+pub type TopicPartition = (String, i32);

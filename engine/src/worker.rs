@@ -431,6 +431,7 @@ impl Worker {
         let task_class = match e.config.plugin {
             Plugin::FileStreamSink => "org.apache.kafka.connect.file.FileStreamSinkTask",
             Plugin::FileStreamSource => "org.apache.kafka.connect.file.FileStreamSourceTask",
+            Plugin::ParquetSink => "sluice.connect.parquet.ParquetSinkTask",
         };
         Ok((0..tasks)
             .map(|t| {

@@ -36,6 +36,7 @@ use crate::status::{State, TaskLabel};
 /// Rows per batch unless `max.poll.records` says otherwise.
 const DEFAULT_BATCH_ROWS: usize = 8192;
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Tp = (String, i32);
 
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pending: HashMap<Tp, i64>,
     /// Partitions revoked since the loop last looked.
     revoked: Vec<Tp>,
+    /// Positions the task asked for when partitions were assigned (`SinkTask::open`).
+    seeks: Vec<(Tp, i64)>,
     failure: Option<String>,
 }
 
@@ -70,9 +73,9 @@ impl ConsumerContext for SinkContext {
         if shared.failure.is_some() {
             return;
         }
-        // Hand over cleanly: what was put for these partitions is flushed and committed,
-        // so the next owner starts right after it.
-        let to_commit: HashMap<Tp, i64> = revoked
+        // Hand over cleanly: what was put for these partitions and made durable is
+        // committed, so the next owner starts right after it; the rest is dropped.
+        let taken: HashMap<Tp, i64> = revoked
             .iter()
             .filter_map(|tp| shared.pending.remove_entry(tp))
             .collect();
@@ -80,13 +83,24 @@ impl ConsumerContext for SinkContext {
             shared.failure = Some(format!("flush on partition revocation failed: {e}"));
             return;
         }
+        let to_commit = match shared.task.pre_commit(&taken) {
+            Ok(o) => o,
+            Err(e) => {
+                shared.failure = Some(format!("preCommit on partition revocation failed: {e}"));
+                return;
+            }
+        };
         if let Err(e) = commit(consumer, &to_commit) {
             tracing::warn!("{} offset commit on revocation failed: {e}", self.label);
+        }
+        if let Err(e) = shared.task.close(&revoked) {
+            shared.failure = Some(format!("close on partition revocation failed: {e}"));
+            return;
         }
         tracing::info!("{} partitions revoked: {}", self.label, fmt_tps(&revoked));
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let tps: Vec<Tp> = tpl
                 .elements()
@@ -94,6 +108,30 @@ impl ConsumerContext for SinkContext {
                 .map(|e| (e.topic().to_string(), e.partition()))
                 .collect();
             tracing::info!("{} partitions assigned: {}", self.label, fmt_tps(&tps));
+            // The task learns where the group stands and may ask to start elsewhere.
+            let committed: HashMap<Tp, i64> = consumer
+                .committed_offsets((*tpl).clone(), COMMITTED_TIMEOUT)
+                .map(|c| {
+                    c.elements()
+                        .iter()
+                        .filter_map(|e| match e.offset() {
+                            Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let opened: Vec<(Tp, Option<i64>)> = tps
+                .iter()
+                .map(|tp| (tp.clone(), committed.get(tp).copied()))
+                .collect();
+            let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            match shared.task.open(&opened) {
+                Ok(seeks) => shared.seeks.extend(seeks),
+                Err(e) => {
+                    shared.failure = Some(format!("open on partition assignment failed: {e}"))
+                }
+            }
         }
     }
 }
@@ -204,6 +242,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
         task,
         pending: HashMap::new(),
         revoked: Vec::new(),
+        seeks: Vec::new(),
         failure: None,
     }));
     let consumer: BaseConsumer<SinkContext> =
@@ -300,6 +339,26 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             break Err(EngineError::TaskFailed {
                 context: ctx.clone(),
                 message: f,
+            });
+        }
+        let seeks = std::mem::take(&mut lock().seeks);
+        for ((topic, partition), offset) in seeks {
+            // A position inside what the task already committed; records it still gets
+            // from before it are skipped by the task itself.
+            match consumer.seek(
+                &topic,
+                partition,
+                Offset::Offset(offset),
+                Duration::from_secs(5),
+            ) {
+                Ok(()) => tracing::info!("{label} {topic}-{partition} starts at offset {offset}"),
+                Err(e) => tracing::debug!("{label} seek {topic}-{partition} to {offset}: {e}"),
+            }
+        }
+        if let Err(e) = lock().task.tick() {
+            break Err(EngineError::Task {
+                context: ctx.clone(),
+                source: e,
             });
         }
         if !builder.is_empty() {
@@ -691,13 +750,20 @@ fn flush_and_commit(
         TaskMetrics::add(&metrics.offset_commit_skip, 1);
         return Ok(());
     }
-    match commit(consumer, &shared.pending) {
+    let offsets = shared
+        .task
+        .pre_commit(&shared.pending)
+        .map_err(|source| EngineError::Task {
+            context: label.to_string(),
+            source,
+        })?;
+    match commit(consumer, &offsets) {
         Ok(()) => {
-            tracing::debug!(
-                "{label} committed offsets for {} partitions",
-                shared.pending.len()
-            );
-            shared.pending.clear();
+            tracing::debug!("{label} committed offsets for {} partitions", offsets.len());
+            // Partitions the task holds back stay pending until it lets them go.
+            shared
+                .pending
+                .retain(|tp, o| offsets.get(tp).is_some_and(|c| c < o));
             TaskMetrics::add(&metrics.offset_commit_completion, 1);
             metrics
                 .offset_commit_time
@@ -807,6 +873,7 @@ mod tests {
             task: Box::new(Picky(Vec::new())),
             pending: HashMap::new(),
             revoked: Vec::new(),
+            seeks: Vec::new(),
             failure: None,
         }
     }

@@ -1,0 +1,412 @@
+//! Sink values as Parquet-ready Arrow columns. A struct-shaped value column (JsonConverter
+//! envelopes, and schemaless JSON whose records share a shape) is used as it is: its fields
+//! become the file's columns, no copy. Other schemaless values are typed by inference, widened
+//! across records (int64 + float64 → float64; any other conflict → the JSON text as string),
+//! and the file's batches are widened to one schema when the file is written.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, Float64Builder, Int64Builder, ListArray, NullArray,
+    RecordBatch, RecordBatchOptions, StringBuilder, StructArray, UInt32Array, new_null_array,
+};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use sluice_codecs::ConnectColumn;
+use sluice_codecs::value::Value;
+
+/// The value column's rows `rows` as a record batch (one column per top-level field).
+pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, String> {
+    let indices = UInt32Array::from(rows.to_vec());
+    if value.exact.is_empty()
+        && let DataType::Struct(_) = value.array.data_type()
+    {
+        let taken = arrow::compute::take(value.array.as_ref(), &indices, None)
+            .map_err(|e| e.to_string())?;
+        let s = taken.as_struct();
+        let schema = Arc::new(Schema::new(s.fields().clone()));
+        return RecordBatch::try_new_with_options(
+            schema,
+            s.columns().to_vec(),
+            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+        )
+        .map_err(|e| e.to_string());
+    }
+    let values: Vec<Value> = rows.iter().map(|&r| value.value(r as usize)).collect();
+    infer_batch(&values)
+}
+
+/// An inferred column type.
+#[derive(Debug, Clone, PartialEq)]
+enum Ty {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    List(Box<Ty>),
+    Struct(BTreeMap<String, Ty>),
+}
+
+fn widen(a: Ty, b: Ty) -> Ty {
+    match (a, b) {
+        (Ty::Null, t) | (t, Ty::Null) => t,
+        (a, b) if a == b => a,
+        (Ty::Int, Ty::Float) | (Ty::Float, Ty::Int) => Ty::Float,
+        (Ty::List(a), Ty::List(b)) => Ty::List(Box::new(widen(*a, *b))),
+        (Ty::Struct(mut a), Ty::Struct(b)) => {
+            for (k, t) in b {
+                let merged = match a.remove(&k) {
+                    Some(old) => widen(old, t),
+                    None => t,
+                };
+                a.insert(k, merged);
+            }
+            Ty::Struct(a)
+        }
+        _ => Ty::Str,
+    }
+}
+
+fn key_text(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        other => sluice_codecs::reference::java_to_string(other),
+    }
+}
+
+fn type_of(v: &Value) -> Ty {
+    match v {
+        Value::Null => Ty::Null,
+        Value::Bool(_) => Ty::Bool,
+        Value::I8(_) | Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::Date(_) => Ty::Int,
+        Value::F32(_) | Value::F64(_) => Ty::Float,
+        Value::Decimal { .. } | Value::String(_) | Value::Bytes(_) => Ty::Str,
+        Value::Array(items) => Ty::List(Box::new(items.iter().map(type_of).fold(Ty::Null, widen))),
+        Value::Map(entries) => {
+            Ty::Struct(entries.iter().map(|(k, v)| (key_text(k), type_of(v))).fold(
+                BTreeMap::new(),
+                |mut m, (k, t)| {
+                    let merged = match m.remove(&k) {
+                        Some(old) => widen(old, t),
+                        None => t,
+                    };
+                    m.insert(k, merged);
+                    m
+                },
+            ))
+        }
+        Value::Struct(s) => Ty::Struct(
+            s.schema
+                .fields
+                .iter()
+                .zip(&s.values)
+                .map(|(f, v)| (f.name.clone(), type_of(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn arrow_type(t: &Ty) -> DataType {
+    match t {
+        Ty::Null => DataType::Null,
+        Ty::Bool => DataType::Boolean,
+        Ty::Int => DataType::Int64,
+        Ty::Float => DataType::Float64,
+        Ty::Str => DataType::Utf8,
+        Ty::List(item) => DataType::List(Arc::new(Field::new("element", arrow_type(item), true))),
+        Ty::Struct(fields) => DataType::Struct(struct_fields(fields)),
+    }
+}
+
+fn struct_fields(fields: &BTreeMap<String, Ty>) -> Fields {
+    fields
+        .iter()
+        .map(|(k, t)| Field::new(k, arrow_type(t), true))
+        .collect()
+}
+
+fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    match v {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| key_text(k) == name)
+            .map(|(_, v)| v),
+        Value::Struct(s) => s
+            .schema
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| &s.values[i]),
+        _ => None,
+    }
+}
+
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => sluice_codecs::reference::java_to_string(other),
+    }
+}
+
+fn build(t: &Ty, values: &[Option<&Value>]) -> ArrayRef {
+    match t {
+        Ty::Null => Arc::new(NullArray::new(values.len())),
+        Ty::Bool => {
+            let mut b = BooleanBuilder::with_capacity(values.len());
+            for v in values {
+                b.append_option(match v {
+                    Some(Value::Bool(x)) => Some(*x),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        Ty::Int => {
+            let mut b = Int64Builder::with_capacity(values.len());
+            for v in values {
+                b.append_option(match v {
+                    Some(Value::I8(x)) => Some(i64::from(*x)),
+                    Some(Value::I16(x)) => Some(i64::from(*x)),
+                    Some(Value::I32(x)) => Some(i64::from(*x)),
+                    Some(Value::I64(x)) | Some(Value::Date(x)) => Some(*x),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        Ty::Float => {
+            let mut b = Float64Builder::with_capacity(values.len());
+            for v in values {
+                b.append_option(match v {
+                    Some(Value::I8(x)) => Some(f64::from(*x)),
+                    Some(Value::I16(x)) => Some(f64::from(*x)),
+                    Some(Value::I32(x)) => Some(f64::from(*x)),
+                    Some(Value::I64(x)) => Some(*x as f64),
+                    Some(Value::F32(x)) => Some(f64::from(*x)),
+                    Some(Value::F64(x)) => Some(*x),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        Ty::Str => {
+            let mut b = StringBuilder::with_capacity(values.len(), values.len() * 16);
+            for v in values {
+                match v {
+                    None | Some(Value::Null) => b.append_null(),
+                    Some(v) => b.append_value(json_text(v)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Ty::List(item) => {
+            let mut offsets = Vec::with_capacity(values.len() + 1);
+            offsets.push(0i32);
+            let mut flat: Vec<Option<&Value>> = Vec::new();
+            let mut valid = Vec::with_capacity(values.len());
+            for v in values {
+                match v {
+                    Some(Value::Array(items)) => {
+                        flat.extend(items.iter().map(Some));
+                        valid.push(true);
+                    }
+                    _ => valid.push(false),
+                }
+                offsets.push(flat.len() as i32);
+            }
+            let field = Arc::new(Field::new("element", arrow_type(item), true));
+            Arc::new(ListArray::new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                build(item, &flat),
+                Some(NullBuffer::from(valid)),
+            ))
+        }
+        Ty::Struct(fields) => {
+            let valid: Vec<bool> = values
+                .iter()
+                .map(|v| matches!(v, Some(Value::Map(_)) | Some(Value::Struct(_))))
+                .collect();
+            let children: Vec<ArrayRef> = fields
+                .iter()
+                .map(|(name, t)| {
+                    let col: Vec<Option<&Value>> = values
+                        .iter()
+                        .map(|v| v.and_then(|v| member(v, name)))
+                        .collect();
+                    build(t, &col)
+                })
+                .collect();
+            if fields.is_empty() {
+                return Arc::new(StructArray::new_empty_fields(
+                    values.len(),
+                    Some(NullBuffer::from(valid)),
+                ));
+            }
+            Arc::new(StructArray::new(
+                struct_fields(fields),
+                children,
+                Some(NullBuffer::from(valid)),
+            ))
+        }
+    }
+}
+
+/// Types schemaless values by inference: top-level maps/structs become columns; any other
+/// top-level value goes to one column named `value`.
+pub fn infer_batch(values: &[Value]) -> Result<RecordBatch, String> {
+    let ty = values.iter().map(type_of).fold(Ty::Null, widen);
+    let refs: Vec<Option<&Value>> = values.iter().map(Some).collect();
+    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match &ty {
+        Ty::Struct(fields) => {
+            let arr = build(&ty, &refs);
+            let s = arr.as_struct();
+            (
+                fields
+                    .iter()
+                    .map(|(k, t)| Field::new(k, arrow_type(t), true))
+                    .collect(),
+                s.columns().to_vec(),
+            )
+        }
+        other => (
+            vec![Field::new("value", arrow_type(other), true)],
+            vec![build(other, &refs)],
+        ),
+    };
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(values.len())),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A schema every one of `schemas` can be cast to (field union; numeric widening; views
+/// normalised), or `None` when two fields cannot be reconciled.
+pub fn merge_schemas(schemas: &[SchemaRef]) -> Option<SchemaRef> {
+    let mut fields: Vec<Field> = Vec::new();
+    for s in schemas {
+        for f in s.fields() {
+            match fields.iter_mut().find(|g| g.name() == f.name()) {
+                None => fields.push(f.as_ref().clone().with_nullable(true)),
+                Some(g) => {
+                    let t = merge_types(g.data_type(), f.data_type())?;
+                    *g = g.clone().with_data_type(t).with_nullable(true);
+                }
+            }
+        }
+    }
+    Some(Arc::new(Schema::new(fields)))
+}
+
+fn merge_types(a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType::*;
+    Some(match (a, b) {
+        (a, b) if a == b => a.clone(),
+        (Null, t) | (t, Null) => t.clone(),
+        (Int8 | Int16 | Int32 | Int64, Int8 | Int16 | Int32 | Int64) => Int64,
+        (Int8 | Int16 | Int32 | Int64 | Float32 | Float64, Float32 | Float64)
+        | (Float32 | Float64, Int8 | Int16 | Int32 | Int64) => Float64,
+        (Utf8 | Utf8View, Utf8 | Utf8View) => Utf8View,
+        (Struct(fa), Struct(fb)) => {
+            let merged = merge_schemas(&[
+                Arc::new(Schema::new(fa.clone())),
+                Arc::new(Schema::new(fb.clone())),
+            ])?;
+            Struct(merged.fields().clone())
+        }
+        (List(fa), List(fb)) => List(Arc::new(
+            fa.as_ref()
+                .clone()
+                .with_data_type(merge_types(fa.data_type(), fb.data_type())?),
+        )),
+        _ => return None,
+    })
+}
+
+/// `batch` cast to `schema` (missing columns all null).
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+    if batch.schema().as_ref() == schema.as_ref() {
+        return Ok(batch.clone());
+    }
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+            Some(c) => arrow::compute::cast(c, f.data_type()).map_err(|e| e.to_string()),
+            None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+        })
+        .collect::<Result<_, _>>()?;
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(entries: &[(&str, Value)]) -> Value {
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Value::String(k.to_string()), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn infers_and_widens_heterogeneous_records() {
+        let values = vec![
+            m(&[("a", Value::I64(1)), ("b", Value::String("x".into()))]),
+            m(&[
+                ("a", Value::F64(2.5)),
+                ("c", Value::Array(vec![Value::I64(1)])),
+            ]),
+            m(&[("a", Value::I64(3)), ("b", m(&[("n", Value::I64(1))]))]),
+        ];
+        let b = infer_batch(&values).unwrap();
+        let s = b.schema();
+        assert_eq!(
+            s.field_with_name("a").unwrap().data_type(),
+            &DataType::Float64
+        );
+        assert_eq!(
+            s.field_with_name("b").unwrap().data_type(),
+            &DataType::Utf8,
+            "string vs object"
+        );
+        assert!(matches!(
+            s.field_with_name("c").unwrap().data_type(),
+            DataType::List(_)
+        ));
+        let a = b
+            .column_by_name("a")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Float64Type>();
+        assert_eq!(a.values().to_vec(), vec![1.0, 2.5, 3.0]);
+        let bcol = b.column_by_name("b").unwrap().as_string::<i32>();
+        assert_eq!(bcol.value(0), "x");
+        assert_eq!(bcol.value(2), "{n=1}");
+        assert!(b.column_by_name("c").unwrap().is_null(0));
+    }
+
+    #[test]
+    fn merges_batches_across_a_file() {
+        let b1 = infer_batch(&[m(&[("a", Value::I64(1))])]).unwrap();
+        let b2 = infer_batch(&[m(&[("a", Value::F64(1.5)), ("z", Value::Bool(true))])]).unwrap();
+        let merged = merge_schemas(&[b1.schema(), b2.schema()]).unwrap();
+        let c1 = conform(&b1, &merged).unwrap();
+        assert_eq!(c1.num_columns(), 2);
+        assert!(c1.column_by_name("z").unwrap().is_null(0));
+        let b3 = infer_batch(&[m(&[("a", Value::Bool(true))])]).unwrap();
+        assert!(merge_schemas(&[merged, b3.schema()]).is_none());
+    }
+}

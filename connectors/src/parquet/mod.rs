@@ -1,0 +1,1060 @@
+//! The Parquet sink (`ParquetSink`; Confluent's S3/HDFS sink class names with `ParquetFormat`
+//! accepted): records are grouped per Kafka partition and encoded partition into open files,
+//! rotated by `flush.size`, `rotate.interval.ms`, `rotate.schedule.interval.ms` (fires without
+//! new records) and a memory budget, and committed atomically as
+//! `<topics.dir>/<topic>/<encoded partition>/<topic>+<partition>+<start>+<end>.parquet`.
+//! Offsets are committed only below the oldest open file; on (re)assignment the offsets already
+//! in committed files are recovered from their names and metadata and skipped: exactly-once
+//! output across crashes.
+
+pub mod columns;
+pub mod partitioner;
+pub mod store;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow::array::{Array, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use sluice_codecs::value::Value;
+
+use crate::task::{ErrantRecords, SinkBatch, SinkTask, TopicPartition};
+use crate::{ConnectorError, Result};
+use partitioner::{Partitioner, TimestampExtractor, file_name, parse_file_name};
+use store::{LocalStore, Store};
+
+/// Parquet key-value metadata holding the Kafka offsets a file contains (`s-e,s-e,...`).
+pub const OFFSETS_KEY: &str = "sluice.kafka.offsets";
+const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
+
+/// What `behavior.on.null.values` does with tombstones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullBehavior {
+    /// Report the record as errant (the task fails unless errors.tolerance=all).
+    Fail,
+    Ignore,
+}
+
+/// `schema.compatibility`: NONE starts a new file on any schema change; BACKWARD (and the
+/// others, treated alike) widens the open file's schema when the new one can be merged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compatibility {
+    None,
+    Backward,
+}
+
+/// Where files go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Local(std::path::PathBuf),
+}
+
+/// Typed config of the Parquet sink, with Confluent's storage-connector keys and defaults.
+#[derive(Debug, Clone)]
+pub struct ParquetSinkConfig {
+    pub store: StoreUrl,
+    pub topics_dir: String,
+    pub directory_delim: String,
+    pub file_delim: String,
+    pub flush_size: usize,
+    pub rotate_interval_ms: i64,
+    pub rotate_schedule_interval_ms: i64,
+    pub timezone_offset_ms: i64,
+    pub partitioner: Partitioner,
+    pub zero_pad: usize,
+    pub codec: Compression,
+    pub compatibility: Compatibility,
+    pub null_behavior: NullBehavior,
+    pub row_group_rows: usize,
+    pub memory_budget: usize,
+}
+
+fn get<'a>(props: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn invalid(key: &str, value: &str, reason: &str) -> ConnectorError {
+    ConnectorError::InvalidConfig {
+        key: key.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
+}
+
+fn long(props: &HashMap<String, String>, key: &str, default: i64) -> Result<i64> {
+    match get(props, key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| invalid(key, v, "Not a number of type LONG")),
+    }
+}
+
+impl ParquetSinkConfig {
+    pub fn parse(props: &HashMap<String, String>) -> Result<Self> {
+        if let Some(f) = get(props, "format.class")
+            && !f.ends_with("ParquetFormat")
+        {
+            return Err(invalid(
+                "format.class",
+                f,
+                "this sink writes Parquet only (ParquetFormat)",
+            ));
+        }
+        let url = get(props, "store.url")
+            .or_else(|| get(props, "hdfs.url"))
+            .map(str::to_string)
+            .or_else(|| get(props, "s3.bucket.name").map(|b| format!("s3://{b}")))
+            .ok_or(ConnectorError::MissingConfig {
+                key: "store.url".into(),
+            })?;
+        let store = if let Some(path) = url.strip_prefix("file://") {
+            StoreUrl::Local(std::path::PathBuf::from(path))
+        } else if url.starts_with("hdfs://") {
+            return Err(invalid(
+                "store.url",
+                &url,
+                "hdfs:// is not supported yet (file:// is)",
+            ));
+        } else if url.starts_with("s3://") {
+            return Err(invalid(
+                "store.url",
+                &url,
+                "s3:// is not supported yet in this build (file:// is)",
+            ));
+        } else {
+            return Err(invalid("store.url", &url, "expected file:///path"));
+        };
+        let flush_size = match get(props, "flush.size") {
+            None => {
+                return Err(ConnectorError::MissingConfig {
+                    key: "flush.size".into(),
+                });
+            }
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| invalid("flush.size", v, "Value must be at least 1"))?,
+        };
+        let timezone = get(props, "timezone").unwrap_or("");
+        let rotate_schedule_interval_ms = long(props, "rotate.schedule.interval.ms", -1)?;
+        let timezone_offset_ms = if timezone.is_empty() {
+            if rotate_schedule_interval_ms > 0 {
+                return Err(invalid(
+                    "timezone",
+                    "",
+                    "Timezone cannot be empty when using scheduled file rotation.",
+                ));
+            }
+            0
+        } else {
+            partitioner::parse_timezone(timezone).ok_or_else(|| {
+                invalid(
+                    "timezone",
+                    timezone,
+                    "only UTC and fixed offsets (+hh:mm) are supported",
+                )
+            })?
+        };
+        let extractor = match get(props, "timestamp.extractor").unwrap_or("Wallclock") {
+            "Wallclock" => TimestampExtractor::Wallclock,
+            "Record" => TimestampExtractor::Record,
+            "RecordField" => TimestampExtractor::RecordField(
+                get(props, "timestamp.field")
+                    .unwrap_or("timestamp")
+                    .to_string(),
+            ),
+            other => {
+                return Err(invalid(
+                    "timestamp.extractor",
+                    other,
+                    "one of Wallclock, Record, RecordField",
+                ));
+            }
+        };
+        let fields: Vec<String> = get(props, "partition.field.name")
+            .map(|f| {
+                f.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let partitioner = Partitioner::configure(
+            get(props, "partitioner.class").unwrap_or("DefaultPartitioner"),
+            &fields,
+            get(props, "path.format").unwrap_or(""),
+            long(props, "partition.duration.ms", -1)?,
+            timezone,
+            extractor,
+        )?;
+        let codec = match get(props, "parquet.codec")
+            .unwrap_or("snappy")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "snappy" => Compression::SNAPPY,
+            "zstd" => Compression::ZSTD(ZstdLevel::default()),
+            "gzip" => Compression::GZIP(GzipLevel::default()),
+            "lz4" => Compression::LZ4_RAW,
+            "none" | "uncompressed" => Compression::UNCOMPRESSED,
+            other => {
+                return Err(invalid(
+                    "parquet.codec",
+                    other,
+                    "one of snappy, zstd, gzip, lz4, none",
+                ));
+            }
+        };
+        let compatibility = match get(props, "schema.compatibility")
+            .unwrap_or("NONE")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "NONE" => Compatibility::None,
+            "BACKWARD" | "FORWARD" | "FULL" => Compatibility::Backward,
+            other => {
+                return Err(invalid(
+                    "schema.compatibility",
+                    other,
+                    "one of NONE, BACKWARD, FORWARD, FULL",
+                ));
+            }
+        };
+        let null_behavior = match get(props, "behavior.on.null.values")
+            .unwrap_or("fail")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "fail" => NullBehavior::Fail,
+            "ignore" => NullBehavior::Ignore,
+            other => {
+                return Err(invalid(
+                    "behavior.on.null.values",
+                    other,
+                    "one of fail, ignore",
+                ));
+            }
+        };
+        let zero_pad = long(props, "filename.offset.zero.pad.width", 10)?;
+        let row_group_rows = long(props, "parquet.row.group.rows", 1 << 20)?;
+        let memory_budget = long(props, "memory.budget.bytes", 128 << 20)?;
+        Ok(Self {
+            store,
+            topics_dir: get(props, "topics.dir").unwrap_or("topics").to_string(),
+            directory_delim: get(props, "directory.delim").unwrap_or("/").to_string(),
+            file_delim: get(props, "file.delim").unwrap_or("+").to_string(),
+            flush_size,
+            rotate_interval_ms: long(props, "rotate.interval.ms", -1)?,
+            rotate_schedule_interval_ms,
+            timezone_offset_ms,
+            partitioner,
+            zero_pad: usize::try_from(zero_pad).map_err(|_| {
+                invalid(
+                    "filename.offset.zero.pad.width",
+                    &zero_pad.to_string(),
+                    "Value must be at least 0",
+                )
+            })?,
+            codec,
+            compatibility,
+            null_behavior,
+            row_group_rows: usize::try_from(row_group_rows)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "parquet.row.group.rows",
+                        &row_group_rows.to_string(),
+                        "Value must be at least 1",
+                    )
+                })?,
+            memory_budget: usize::try_from(memory_budget)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "memory.budget.bytes",
+                        &memory_budget.to_string(),
+                        "Value must be at least 1",
+                    )
+                })?,
+        })
+    }
+
+    pub fn build(&self) -> Result<ParquetSinkTask> {
+        let store: Box<dyn Store> = match &self.store {
+            StoreUrl::Local(p) => {
+                std::fs::create_dir_all(p).map_err(|source| ConnectorError::File {
+                    key: "store.url".into(),
+                    path: p.clone(),
+                    source,
+                })?;
+                Box::new(LocalStore::new(p.clone()))
+            }
+        };
+        Ok(ParquetSinkTask {
+            config: self.clone(),
+            store,
+            open: HashMap::new(),
+            skip: HashMap::new(),
+            buffered: 0,
+            files_written: 0,
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Records of one file not yet committed.
+struct OpenFile {
+    batches: Vec<RecordBatch>,
+    offsets: Vec<i64>,
+    rows: usize,
+    bytes: usize,
+    /// Timestamp (extractor's) of the first record, for `rotate.interval.ms`.
+    first_ts: i64,
+    /// Wall-clock time at which `rotate.schedule.interval.ms` closes the file.
+    deadline: Option<i64>,
+    /// Whether the values carried a Connect schema (NONE compatibility rotates on change).
+    schemaed: bool,
+}
+
+/// Offsets of a partition already in committed files.
+#[derive(Debug, Default)]
+struct Skip {
+    /// Every offset below this is committed (contiguous files).
+    floor: i64,
+    /// Committed offsets at or above `floor` (files of other encoded partitions).
+    offsets: BTreeSet<i64>,
+}
+
+type FileKey = (TopicPartition, String);
+
+pub struct ParquetSinkTask {
+    config: ParquetSinkConfig,
+    store: Box<dyn Store>,
+    open: HashMap<FileKey, OpenFile>,
+    skip: HashMap<TopicPartition, Skip>,
+    buffered: usize,
+    files_written: u64,
+}
+
+impl std::fmt::Debug for ParquetSinkTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetSinkTask")
+            .field("open_files", &self.open.len())
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+fn encode_ranges(offsets: &[i64]) -> String {
+    let mut sorted = offsets.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+fn decode_ranges(text: &str) -> Vec<(i64, i64)> {
+    text.split(',')
+        .filter_map(|r| match r.split_once('-') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => r.parse().ok().map(|n| (n, n)),
+        })
+        .collect()
+}
+
+impl ParquetSinkTask {
+    fn topic_prefix(&self, topic: &str) -> String {
+        format!(
+            "{}{}{}",
+            self.config.topics_dir, self.config.directory_delim, topic
+        )
+    }
+
+    fn schedule_deadline(&self, now: i64) -> Option<i64> {
+        let every = self.config.rotate_schedule_interval_ms;
+        (every > 0).then(|| {
+            let local = now + self.config.timezone_offset_ms;
+            local - local.rem_euclid(every) + every - self.config.timezone_offset_ms
+        })
+    }
+
+    /// Writes one open file as Parquet and commits it.
+    fn commit(&mut self, key: &FileKey) -> Result<()> {
+        let Some(file) = self.open.remove(key) else {
+            return Ok(());
+        };
+        self.buffered = self.buffered.saturating_sub(file.bytes);
+        if file.rows == 0 {
+            return Ok(());
+        }
+        let ((topic, partition), encoded) = key;
+        let schemas: Vec<_> = file.batches.iter().map(RecordBatch::schema).collect();
+        let schema = columns::merge_schemas(&schemas).ok_or_else(|| ConnectorError::Io {
+            path: encoded.into(),
+            source: std::io::Error::other("batches of one file have incompatible schemas"),
+        })?;
+        let start = file.offsets.iter().copied().min().unwrap_or(0);
+        let end = file.offsets.iter().copied().max().unwrap_or(0);
+        let props = WriterProperties::builder()
+            .set_compression(self.config.codec)
+            .set_max_row_group_row_count(Some(self.config.row_group_rows))
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                OFFSETS_KEY.to_string(),
+                encode_ranges(&file.offsets),
+            )]))
+            .build();
+        let name = file_name(
+            topic,
+            *partition,
+            start,
+            end,
+            self.config.zero_pad,
+            &self.config.file_delim,
+        );
+        let path = format!(
+            "{}{d}{encoded}{d}{name}",
+            self.topic_prefix(topic),
+            d = self.config.directory_delim
+        );
+        let parquet_err = |e: parquet::errors::ParquetError| ConnectorError::Io {
+            path: path.clone().into(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut buf = Vec::with_capacity(file.bytes / 2 + 4096);
+        let mut writer =
+            ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).map_err(parquet_err)?;
+        for b in &file.batches {
+            let b = columns::conform(b, &schema).map_err(|e| ConnectorError::Io {
+                path: path.clone().into(),
+                source: std::io::Error::other(e),
+            })?;
+            writer.write(&b).map_err(parquet_err)?;
+        }
+        writer.close().map_err(parquet_err)?;
+        self.store.put(&path, &buf)?;
+        self.files_written += 1;
+        tracing::debug!("committed {path}: {} rows, {} bytes", file.rows, buf.len());
+        Ok(())
+    }
+
+    fn largest_open(&self) -> Option<FileKey> {
+        self.open
+            .iter()
+            .max_by_key(|(_, f)| f.bytes)
+            .map(|(k, _)| k.clone())
+    }
+
+    fn timestamp_of(
+        &self,
+        batch: &SinkBatch<'_>,
+        row: usize,
+        now: i64,
+    ) -> std::result::Result<i64, String> {
+        match self.config.partitioner.extractor() {
+            None | Some(TimestampExtractor::Wallclock) => Ok(now),
+            Some(TimestampExtractor::Record) => {
+                let ts = batch.raw.timestamps();
+                if ts.is_null(row) || ts.value(row) < 0 {
+                    Err("the record has no timestamp (timestamp.extractor=Record)".into())
+                } else {
+                    Ok(ts.value(row))
+                }
+            }
+            Some(TimestampExtractor::RecordField(f)) => {
+                match field_of(&batch.value.value(row), f) {
+                    Some(Value::I64(n)) | Some(Value::Date(n)) => Ok(n),
+                    Some(Value::I32(n)) => Ok(i64::from(n)),
+                    other => Err(format!(
+                        "timestamp field {f} is {other:?}, not epoch milliseconds"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn field_of(v: &Value, name: &str) -> Option<Value> {
+    // Dotted names reach into nested structs and maps, as Confluent's field partitioner does.
+    let mut cur = v.clone();
+    for part in name.split('.') {
+        cur = match cur {
+            Value::Struct(s) => {
+                let i = s.schema.fields.iter().position(|f| f.name == part)?;
+                s.values[i].clone()
+            }
+            Value::Map(entries) => entries
+                .into_iter()
+                .find(|(k, _)| matches!(k, Value::String(s) if s == part))
+                .map(|(_, v)| v)?,
+            _ => return None,
+        };
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+impl SinkTask for ParquetSinkTask {
+    fn class_name(&self) -> &'static str {
+        "sluice.parquet.ParquetSinkTask"
+    }
+
+    fn put(&mut self, batch: &SinkBatch<'_>, errant: &mut ErrantRecords) -> Result<()> {
+        let raw = batch.raw;
+        let now = now_ms();
+        let (partitions, offsets) = (raw.partitions(), raw.offsets());
+        // Group rows by file, keeping offset order within each group.
+        let mut groups: Vec<(FileKey, Vec<u32>)> = Vec::new();
+        let mut index: HashMap<FileKey, usize> = HashMap::new();
+        let mut row_ts: HashMap<u32, i64> = HashMap::new();
+        for row in 0..raw.num_rows() {
+            let tp = (raw.topic(row).to_string(), partitions.value(row));
+            let offset = offsets.value(row);
+            if let Some(s) = self.skip.get(&tp)
+                && (offset < s.floor || s.offsets.contains(&offset))
+            {
+                continue; // already in a committed file
+            }
+            if batch.value.array.is_null(row) && batch.value.exact_value(row).is_none() {
+                if self.config.null_behavior == NullBehavior::Fail {
+                    errant.report(row, DATA_EXCEPTION, "Null valued records are not writeable with current behavior.on.null.values 'settings'.");
+                }
+                continue;
+            }
+            let ts = match self.timestamp_of(batch, row, now) {
+                Ok(t) => t,
+                Err(e) => {
+                    errant.report(row, DATA_EXCEPTION, e);
+                    continue;
+                }
+            };
+            let encoded = if self.config.partitioner.is_default() {
+                format!("partition={}", tp.1)
+            } else {
+                let value = batch.value.value(row);
+                match self.config.partitioner.encode(
+                    tp.1,
+                    &|f| field_of(&value, f),
+                    ts,
+                    &self.config.directory_delim,
+                ) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        errant.report(row, "org.apache.kafka.connect.errors.PartitionException", e);
+                        continue;
+                    }
+                }
+            };
+            let key = (tp, encoded);
+            let slot = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[slot].1.push(row as u32);
+            row_ts.insert(row as u32, ts);
+        }
+        for (key, rows) in groups {
+            let mut rest: &[u32] = &rows;
+            while !rest.is_empty() {
+                // Close the open file first when this chunk's schema or time says so.
+                let first_ts = row_ts.get(&rest[0]).copied().unwrap_or(now);
+                let room = self
+                    .open
+                    .get(&key)
+                    .map_or(self.config.flush_size, |f| self.config.flush_size - f.rows);
+                let mut take = rest.len().min(room);
+                if self.config.rotate_interval_ms > 0 {
+                    let start_ts = self.open.get(&key).map_or(first_ts, |f| f.first_ts);
+                    if let Some(cut) = rest[..take].iter().position(|r| {
+                        row_ts.get(r).copied().unwrap_or(now) - start_ts
+                            >= self.config.rotate_interval_ms
+                    }) {
+                        if cut == 0 {
+                            self.commit(&key)?;
+                            continue;
+                        }
+                        take = cut;
+                    }
+                }
+                let chunk = &rest[..take];
+                let values =
+                    columns::value_batch(batch.value, chunk).map_err(|e| ConnectorError::Io {
+                        path: key.1.clone().into(),
+                        source: std::io::Error::other(e),
+                    })?;
+                let schemaed = batch.value.schema.is_some();
+                if let Some(f) = self.open.get(&key) {
+                    let current = f.batches.last().map(RecordBatch::schema);
+                    let changed = current
+                        .as_ref()
+                        .is_some_and(|s| s.as_ref() != values.schema().as_ref());
+                    let rotate = changed
+                        && ((self.config.compatibility == Compatibility::None
+                            && (schemaed || f.schemaed))
+                            || columns::merge_schemas(&[
+                                current.clone().unwrap_or_else(|| values.schema()),
+                                values.schema(),
+                            ])
+                            .is_none());
+                    if rotate {
+                        self.commit(&key)?;
+                        continue;
+                    }
+                }
+                let deadline = self.schedule_deadline(now);
+                let bytes = values.get_array_memory_size();
+                let file = self.open.entry(key.clone()).or_insert_with(|| OpenFile {
+                    batches: Vec::new(),
+                    offsets: Vec::new(),
+                    rows: 0,
+                    bytes: 0,
+                    first_ts,
+                    deadline,
+                    schemaed,
+                });
+                file.offsets
+                    .extend(chunk.iter().map(|&r| offsets.value(r as usize)));
+                file.rows += chunk.len();
+                file.bytes += bytes;
+                file.batches.push(values);
+                self.buffered += bytes;
+                if file.rows >= self.config.flush_size {
+                    self.commit(&key)?;
+                }
+                rest = &rest[take..];
+            }
+        }
+        // Memory is bounded whatever the number of open files: flush the largest.
+        while self.buffered > self.config.memory_budget {
+            let Some(key) = self.largest_open() else {
+                break;
+            };
+            self.commit(&key)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        if self.config.rotate_schedule_interval_ms <= 0 {
+            return Ok(());
+        }
+        let now = now_ms();
+        let due: Vec<FileKey> = self
+            .open
+            .iter()
+            .filter(|(_, f)| f.deadline.is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.commit(&key)?;
+        }
+        Ok(())
+    }
+
+    fn pre_commit(
+        &mut self,
+        offsets: &HashMap<TopicPartition, i64>,
+    ) -> Result<HashMap<TopicPartition, i64>> {
+        let mut out = offsets.clone();
+        for ((tp, _), f) in &self.open {
+            if let Some(first) = f.offsets.iter().min()
+                && let Some(slot) = out.get_mut(tp)
+            {
+                *slot = (*slot).min(*first);
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(
+        &mut self,
+        partitions: &[(TopicPartition, Option<i64>)],
+    ) -> Result<Vec<(TopicPartition, i64)>> {
+        let mut seeks = Vec::new();
+        let mut listed: HashMap<String, Vec<String>> = HashMap::new();
+        for ((topic, partition), committed) in partitions {
+            let prefix = self.topic_prefix(topic);
+            if !listed.contains_key(topic) {
+                let removed = self.store.remove_temp(&prefix)?;
+                if removed > 0 {
+                    tracing::info!("removed {removed} uncommitted temp file(s) under {prefix}");
+                }
+                listed.insert(topic.clone(), self.store.list(&prefix)?);
+            }
+            let mut files: Vec<(i64, i64, &String)> = listed[topic]
+                .iter()
+                .filter_map(|k| {
+                    let name = k.rsplit('/').next()?;
+                    let (p, s, e) = parse_file_name(name, topic, &self.config.file_delim)?;
+                    (p == *partition).then_some((s, e, k))
+                })
+                .collect();
+            files.sort();
+            let mut skip = Skip::default();
+            if self.config.partitioner.is_default() {
+                // One file at a time per partition: committed files are contiguous.
+                skip.floor = files.iter().map(|(_, e, _)| e + 1).max().unwrap_or(0);
+                if skip.floor > committed.unwrap_or(0) {
+                    seeks.push(((topic.clone(), *partition), skip.floor));
+                }
+            } else {
+                let from = committed.unwrap_or(0);
+                skip.floor = from;
+                for (_, e, key) in files.iter().filter(|(_, e, _)| *e >= from) {
+                    let _ = e;
+                    let bytes = bytes::Bytes::from(self.store.read(key)?);
+                    let reader = parquet::file::serialized_reader::SerializedFileReader::new(bytes)
+                        .map_err(|e| ConnectorError::Io {
+                            path: (*key).clone().into(),
+                            source: std::io::Error::other(e.to_string()),
+                        })?;
+                    let meta = parquet::file::reader::FileReader::metadata(&reader);
+                    let ranges = meta
+                        .file_metadata()
+                        .key_value_metadata()
+                        .and_then(|kv| kv.iter().find(|k| k.key == OFFSETS_KEY))
+                        .and_then(|k| k.value.clone())
+                        .unwrap_or_default();
+                    for (a, b) in decode_ranges(&ranges) {
+                        skip.offsets.extend(a.max(from)..=b);
+                    }
+                }
+            }
+            tracing::info!(
+                "{topic}-{partition}: {} committed file(s); resuming after offset {}",
+                files.len(),
+                skip.floor
+                    .max(skip.offsets.iter().next_back().map_or(0, |o| o + 1))
+                    - 1
+            );
+            self.skip.insert((topic.clone(), *partition), skip);
+        }
+        Ok(seeks)
+    }
+
+    fn close(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let keys: Vec<FileKey> = self
+            .open
+            .keys()
+            .filter(|(tp, _)| partitions.contains(tp))
+            .cloned()
+            .collect();
+        for k in keys {
+            if let Some(f) = self.open.remove(&k) {
+                self.buffered = self.buffered.saturating_sub(f.bytes);
+            }
+        }
+        for tp in partitions {
+            self.skip.remove(tp);
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        // Open files are dropped, not committed: their records are above the committed
+        // offsets and are read again, so files keep their configured size.
+        self.open.clear();
+        self.buffered = 0;
+        Ok(())
+    }
+}
+
+impl ParquetSinkTask {
+    /// How many files this task has committed.
+    pub fn files_written(&self) -> u64 {
+        self.files_written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_ranges_round_trip() {
+        assert_eq!(encode_ranges(&[5, 1, 2, 3, 9]), "1-3,5,9");
+        assert_eq!(decode_ranges("1-3,5,9"), vec![(1, 3), (5, 5), (9, 9)]);
+    }
+}
+
+#[cfg(test)]
+mod task_tests {
+    use super::*;
+    use sluice_codecs::{ConverterConfig, ConverterRole, RawBatchBuilder};
+
+    fn props(kv: &[(&str, &str)], dir: &std::path::Path) -> HashMap<String, String> {
+        let mut p: HashMap<String, String> = kv
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        p.insert("store.url".into(), format!("file://{}", dir.display()));
+        p
+    }
+
+    /// Puts `values` (JSON, schemaless) as records of `orders` partition 1 from offset 100,
+    /// with record timestamps 2024-01-01T13:45:00Z + i minutes.
+    fn put(task: &mut ParquetSinkTask, values: &[&str]) -> ErrantRecords {
+        let mut b = RawBatchBuilder::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            b.append(
+                "orders",
+                1,
+                100 + i as i64,
+                Some(1_704_116_700_000 + i as i64 * 60_000),
+                0,
+                None,
+                Some(v.as_bytes()),
+                std::iter::empty(),
+            );
+        }
+        let raw = b.finish();
+        let mut json = HashMap::new();
+        json.insert("schemas.enable".to_string(), "false".to_string());
+        let mut conv = ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &json,
+            ConverterRole::Value,
+        )
+        .unwrap()
+        .build();
+        let decoded = conv.decode(raw.values());
+        let value = decoded.runs[0].column.clone();
+        let key = sluice_codecs::ConnectColumn::nulls(raw.num_rows());
+        let mut errant = ErrantRecords::default();
+        task.put(
+            &SinkBatch {
+                raw: &raw,
+                key: &key,
+                value: &value,
+            },
+            &mut errant,
+        )
+        .unwrap();
+        errant
+    }
+
+    fn files(dir: &std::path::Path) -> Vec<String> {
+        let mut out = LocalStore::new(dir.to_path_buf()).list("").unwrap();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn partitioner_paths_and_names_match_confluent() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: [Case<'_>; 5] = [
+            (
+                &[],
+                &["topics/orders/partition=1/orders+1+0000000100+0000000101.parquet"],
+            ),
+            (
+                &[
+                    (
+                        "partitioner.class",
+                        "io.confluent.connect.storage.partitioner.FieldPartitioner",
+                    ),
+                    ("partition.field.name", "country"),
+                ],
+                &[
+                    "topics/orders/country=DE/orders+1+0000000100+0000000100.parquet",
+                    "topics/orders/country=FR/orders+1+0000000101+0000000101.parquet",
+                ],
+            ),
+            (
+                &[
+                    (
+                        "partitioner.class",
+                        "io.confluent.connect.storage.partitioner.DailyPartitioner",
+                    ),
+                    ("timezone", "UTC"),
+                    ("timestamp.extractor", "Record"),
+                ],
+                &[
+                    "topics/orders/year=2024/month=01/day=01/orders+1+0000000100+0000000100.parquet",
+                    "topics/orders/year=2024/month=01/day=01/orders+1+0000000101+0000000101.parquet",
+                ],
+            ),
+            (
+                &[
+                    (
+                        "partitioner.class",
+                        "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+                    ),
+                    ("timezone", "UTC"),
+                    ("timestamp.extractor", "Record"),
+                    ("topics.dir", "out"),
+                ],
+                &[
+                    "out/orders/year=2024/month=01/day=01/hour=13/orders+1+0000000100+0000000100.parquet",
+                    "out/orders/year=2024/month=01/day=01/hour=13/orders+1+0000000101+0000000101.parquet",
+                ],
+            ),
+            (
+                &[
+                    (
+                        "partitioner.class",
+                        "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
+                    ),
+                    ("path.format", "'dt'=YYYY-MM-dd/'hm'=HHmm"),
+                    ("partition.duration.ms", "60000"),
+                    ("timezone", "UTC"),
+                    ("timestamp.extractor", "Record"),
+                    ("filename.offset.zero.pad.width", "4"),
+                ],
+                &[
+                    "topics/orders/dt=2024-01-01/hm=1345/orders+1+0100+0100.parquet",
+                    "topics/orders/dt=2024-01-01/hm=1346/orders+1+0101+0101.parquet",
+                ],
+            ),
+        ];
+        for (kv, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let mut p = props(kv, dir.path());
+            p.insert("flush.size".into(), "1".into());
+            let mut task = ParquetSinkConfig::parse(&p).unwrap().build().unwrap();
+            // flush.size=1 commits every record; Default gets 2 to show a range.
+            if kv.is_empty() {
+                task.config.flush_size = 2;
+            }
+            let errant = put(
+                &mut task,
+                &[r#"{"id":1,"country":"DE"}"#, r#"{"id":2,"country":"FR"}"#],
+            );
+            assert!(errant.is_empty(), "{errant:?}");
+            assert_eq!(files(dir.path()), expected, "{kv:?}");
+        }
+    }
+
+    #[test]
+    fn scheduled_rotation_fires_without_new_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = props(
+            &[
+                ("flush.size", "1000"),
+                ("rotate.schedule.interval.ms", "1000"),
+                ("timezone", "UTC"),
+            ],
+            dir.path(),
+        );
+        let mut task = ParquetSinkConfig::parse(&p).unwrap().build().unwrap();
+        put(&mut task, &[r#"{"id":1}"#, r#"{"id":2}"#]);
+        let deadline = task.open.values().next().unwrap().deadline.unwrap();
+        assert!(
+            deadline - now_ms() <= 1000,
+            "closes at the next interval boundary"
+        );
+        task.tick().unwrap();
+        if now_ms() < deadline {
+            assert!(files(dir.path()).is_empty(), "not before the boundary");
+        }
+        while now_ms() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        task.tick().unwrap();
+        assert_eq!(files(dir.path()).len(), 1, "rotated by the schedule alone");
+    }
+
+    #[test]
+    fn recovery_skips_offsets_already_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = props(
+            &[
+                ("flush.size", "2"),
+                ("partitioner.class", "FieldPartitioner"),
+                ("partition.field.name", "country"),
+            ],
+            dir.path(),
+        );
+        let mut task = ParquetSinkConfig::parse(&p).unwrap().build().unwrap();
+        // DE: 100, 102 → committed; FR: 101 stays open, then the task dies.
+        put(
+            &mut task,
+            &[
+                r#"{"c":1,"country":"DE"}"#,
+                r#"{"c":2,"country":"FR"}"#,
+                r#"{"c":3,"country":"DE"}"#,
+            ],
+        );
+        assert_eq!(files(dir.path()).len(), 1);
+        assert_eq!(
+            task.pre_commit(&HashMap::from([(("orders".to_string(), 1), 103)]))
+                .unwrap()[&("orders".to_string(), 1)],
+            101
+        );
+        drop(task);
+        // A new task resumes from the committed offset 101 and gets 101..103 again.
+        let mut task = ParquetSinkConfig::parse(&p).unwrap().build().unwrap();
+        task.open(&[(("orders".to_string(), 1), Some(101))])
+            .unwrap();
+        let mut b = RawBatchBuilder::with_capacity(2);
+        for (o, v) in [
+            (101, r#"{"c":2,"country":"FR"}"#),
+            (102, r#"{"c":3,"country":"DE"}"#),
+        ] {
+            b.append(
+                "orders",
+                1,
+                o,
+                Some(1),
+                0,
+                None,
+                Some(v.as_bytes()),
+                std::iter::empty(),
+            );
+        }
+        let raw = b.finish();
+        let mut json = HashMap::new();
+        json.insert("schemas.enable".to_string(), "false".to_string());
+        let mut conv = ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &json,
+            ConverterRole::Value,
+        )
+        .unwrap()
+        .build();
+        let value = conv.decode(raw.values()).runs[0].column.clone();
+        let key = sluice_codecs::ConnectColumn::nulls(2);
+        task.put(
+            &SinkBatch {
+                raw: &raw,
+                key: &key,
+                value: &value,
+            },
+            &mut ErrantRecords::default(),
+        )
+        .unwrap();
+        let open: Vec<_> = task.open.values().flat_map(|f| f.offsets.clone()).collect();
+        assert_eq!(open, vec![101], "102 is already in a committed file");
+    }
+}

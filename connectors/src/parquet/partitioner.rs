@@ -1,0 +1,327 @@
+//! Confluent's storage partitioners: where a record's file goes (`encodedPartition`), and the
+//! committed file names `<topic>+<partition>+<start>+<end>.parquet` with zero-padded offsets.
+
+use sluice_codecs::simple_date_format::SimpleDateFormat;
+use sluice_codecs::value::Value;
+
+use crate::{ConnectorError, Result};
+
+/// Which timestamp a time-based partitioner uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampExtractor {
+    Wallclock,
+    Record,
+    RecordField(String),
+}
+
+/// A configured partitioner.
+#[derive(Debug, Clone)]
+pub enum Partitioner {
+    Default,
+    Field(Vec<String>),
+    TimeBased {
+        format: SimpleDateFormat,
+        duration_ms: i64,
+        /// Fixed offset of `timezone` from UTC, in ms.
+        offset_ms: i64,
+        extractor: TimestampExtractor,
+    },
+}
+
+/// Joda's `YYYY` is the year of era (Java's `yyyy`); `SimpleDateFormat`'s `Y` is the week year.
+fn joda_to_simple(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut quoted = false;
+    for c in pattern.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        out.push(if !quoted && c == 'Y' { 'y' } else { c });
+    }
+    out
+}
+
+/// `timezone` as a fixed offset: `UTC`, `GMT`, `Z`, `+hh:mm`, `UTC+hh:mm`.
+pub fn parse_timezone(tz: &str) -> Option<i64> {
+    let t = tz.trim();
+    let rest = t
+        .strip_prefix("UTC")
+        .or_else(|| t.strip_prefix("GMT"))
+        .unwrap_or(t);
+    if rest.is_empty() || rest == "Z" {
+        return Some(0);
+    }
+    let (sign, rest) = match rest.as_bytes().first() {
+        Some(b'+') => (1, &rest[1..]),
+        Some(b'-') => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 18 && m < 60).then_some(sign * (h * 3_600_000 + m * 60_000))
+}
+
+impl Partitioner {
+    /// `partitioner.class` with its keys; Confluent class names and short names accepted.
+    pub fn configure(
+        class: &str,
+        field_names: &[String],
+        path_format: &str,
+        duration_ms: i64,
+        timezone: &str,
+        extractor: TimestampExtractor,
+    ) -> Result<Self> {
+        let simple = class.trim().rsplit('.').next().unwrap_or(class);
+        let invalid = |key: &str, value: &str, reason: &str| ConnectorError::InvalidConfig {
+            key: key.into(),
+            value: value.into(),
+            reason: reason.into(),
+        };
+        let time = |format: &str, duration: i64| -> Result<Partitioner> {
+            if format.trim().is_empty() {
+                return Err(invalid(
+                    "path.format",
+                    format,
+                    "Path format cannot be empty.",
+                ));
+            }
+            if duration <= 0 {
+                return Err(invalid(
+                    "partition.duration.ms",
+                    &duration.to_string(),
+                    "Partition duration needs to be a positive.",
+                ));
+            }
+            if timezone.trim().is_empty() {
+                return Err(invalid(
+                    "timezone",
+                    timezone,
+                    "Timezone cannot be empty when using scheduled file rotation or a time-based partitioner.",
+                ));
+            }
+            let offset_ms = parse_timezone(timezone).ok_or_else(|| {
+                invalid(
+                    "timezone",
+                    timezone,
+                    "only UTC and fixed offsets (+hh:mm) are supported",
+                )
+            })?;
+            let format = SimpleDateFormat::new(&joda_to_simple(format))
+                .map_err(|e| invalid("path.format", format, &e.0))?;
+            Ok(Partitioner::TimeBased {
+                format,
+                duration_ms: duration,
+                offset_ms,
+                extractor: extractor.clone(),
+            })
+        };
+        match simple {
+            "DefaultPartitioner" | "Default" => Ok(Partitioner::Default),
+            "FieldPartitioner" | "Field" => {
+                if field_names.is_empty() {
+                    return Err(invalid(
+                        "partition.field.name",
+                        "",
+                        "Partition field names cannot be empty for the FieldPartitioner",
+                    ));
+                }
+                Ok(Partitioner::Field(field_names.to_vec()))
+            }
+            "TimeBasedPartitioner" | "TimeBased" => time(path_format, duration_ms),
+            "DailyPartitioner" | "Daily" => time("'year'=YYYY/'month'=MM/'day'=dd", 86_400_000),
+            "HourlyPartitioner" | "Hourly" => {
+                time("'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH", 3_600_000)
+            }
+            _ => Err(invalid(
+                "partitioner.class",
+                class,
+                "unknown partitioner (Default, Field, TimeBased, Daily, Hourly)",
+            )),
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        matches!(self, Partitioner::Default)
+    }
+
+    /// The timestamp a time-based partitioner files a record under.
+    pub fn extractor(&self) -> Option<&TimestampExtractor> {
+        match self {
+            Partitioner::TimeBased { extractor, .. } => Some(extractor),
+            _ => None,
+        }
+    }
+
+    /// The encoded partition of one record; `timestamp` is the extractor's value.
+    pub fn encode(
+        &self,
+        kafka_partition: i32,
+        value: &dyn Fn(&str) -> Option<Value>,
+        timestamp: i64,
+        delim: &str,
+    ) -> std::result::Result<String, String> {
+        match self {
+            Partitioner::Default => Ok(format!("partition={kafka_partition}")),
+            Partitioner::Field(fields) => {
+                let mut parts = Vec::with_capacity(fields.len());
+                for f in fields {
+                    let v = value(f).ok_or_else(|| format!("field {f} is missing or null"))?;
+                    let text = match v {
+                        Value::I8(n) => n.to_string(),
+                        Value::I16(n) => n.to_string(),
+                        Value::I32(n) => n.to_string(),
+                        Value::I64(n) => n.to_string(),
+                        Value::String(s) => s,
+                        Value::Bool(b) => b.to_string(),
+                        other => {
+                            return Err(format!(
+                                "Error encoding partition: field {f} has type {:?}, not an integer, string or boolean",
+                                other.schema_type()
+                            ));
+                        }
+                    };
+                    parts.push(format!("{f}={text}"));
+                }
+                Ok(parts.join(delim))
+            }
+            Partitioner::TimeBased {
+                format,
+                duration_ms,
+                offset_ms,
+                ..
+            } => {
+                // Floor in the partitioner's zone, then print the local time.
+                let local = timestamp + offset_ms;
+                let floored = local - local.rem_euclid(*duration_ms);
+                Ok(format.format(floored))
+            }
+        }
+    }
+}
+
+/// `<topic>+<partition>+<start>+<end>.parquet` with offsets zero-padded to `width`.
+pub fn file_name(
+    topic: &str,
+    partition: i32,
+    start: i64,
+    end: i64,
+    width: usize,
+    delim: &str,
+) -> String {
+    format!("{topic}{delim}{partition}{delim}{start:0width$}{delim}{end:0width$}.parquet")
+}
+
+/// Parses a committed file name of `topic` back into (partition, start, end).
+pub fn parse_file_name(name: &str, topic: &str, delim: &str) -> Option<(i32, i64, i64)> {
+    let rest = name
+        .strip_suffix(".parquet")?
+        .strip_prefix(topic)?
+        .strip_prefix(delim)?;
+    let mut it = rest.split(delim);
+    let p = it.next()?.parse().ok()?;
+    let s = it.next()?.parse().ok()?;
+    let e = it.next()?.parse().ok()?;
+    it.next().is_none().then_some((p, s, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &str) -> Option<Value> {
+        None
+    }
+
+    #[test]
+    fn paths_match_confluent() {
+        let d = Partitioner::configure(
+            "io.confluent.connect.storage.partitioner.DefaultPartitioner",
+            &[],
+            "",
+            -1,
+            "",
+            TimestampExtractor::Wallclock,
+        )
+        .unwrap();
+        assert_eq!(d.encode(3, &none, 0, "/").unwrap(), "partition=3");
+        let f = Partitioner::configure(
+            "io.confluent.connect.storage.partitioner.FieldPartitioner",
+            &["country".into(), "flag".into()],
+            "",
+            -1,
+            "",
+            TimestampExtractor::Wallclock,
+        )
+        .unwrap();
+        let get = |n: &str| match n {
+            "country" => Some(Value::String("DE".into())),
+            "flag" => Some(Value::Bool(true)),
+            _ => None,
+        };
+        assert_eq!(f.encode(0, &get, 0, "/").unwrap(), "country=DE/flag=true");
+        // 2024-01-01T13:45:00Z
+        let ts = 1_704_116_700_000;
+        let daily = Partitioner::configure(
+            "io.confluent.connect.storage.partitioner.DailyPartitioner",
+            &[],
+            "",
+            -1,
+            "UTC",
+            TimestampExtractor::Record,
+        )
+        .unwrap();
+        assert_eq!(
+            daily.encode(0, &none, ts, "/").unwrap(),
+            "year=2024/month=01/day=01"
+        );
+        let hourly = Partitioner::configure(
+            "HourlyPartitioner",
+            &[],
+            "",
+            -1,
+            "UTC",
+            TimestampExtractor::Record,
+        )
+        .unwrap();
+        assert_eq!(
+            hourly.encode(0, &none, ts, "/").unwrap(),
+            "year=2024/month=01/day=01/hour=13"
+        );
+        let custom = Partitioner::configure(
+            "TimeBasedPartitioner",
+            &[],
+            "'dt'=YYYY-MM-dd/'min'=HHmm",
+            900_000,
+            "+02:00",
+            TimestampExtractor::Record,
+        )
+        .unwrap();
+        assert_eq!(
+            custom.encode(0, &none, ts, "/").unwrap(),
+            "dt=2024-01-01/min=1545"
+        );
+        assert!(
+            Partitioner::configure(
+                "TimeBasedPartitioner",
+                &[],
+                "",
+                1000,
+                "UTC",
+                TimestampExtractor::Record
+            )
+            .is_err()
+        );
+        assert_eq!(
+            file_name("orders", 2, 42, 1041, 10, "+"),
+            "orders+2+0000000042+0000001041.parquet"
+        );
+        assert_eq!(
+            parse_file_name("orders+2+0000000042+0000001041.parquet", "orders", "+"),
+            Some((2, 42, 1041))
+        );
+        assert_eq!(
+            parse_file_name("orders-x+2+1+2.parquet", "orders", "+"),
+            None
+        );
+    }
+}
