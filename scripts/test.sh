@@ -32,6 +32,12 @@ if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz" 2>/dev/n
   python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" pyarrow duckdb pytz
 fi
 
+step "S3-compatible store for the Parquet sink tests (s3s-fs)"
+if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+  cargo install s3s-fs@0.14.1 --features binary --locked --quiet
+fi
+export S3S_FS=${S3S_FS:-$(command -v s3s-fs || echo "$HOME/.cargo/bin/s3s-fs")}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy"

@@ -189,8 +189,92 @@ fn files_are_read_by_pyarrow_and_duckdb_with_the_input_values() {
     }
 }
 
+/// A local s3s-fs server (S3 API with SigV4 checks) over a temp directory.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+    root: tempfile::TempDir,
+}
+
+impl S3Server {
+    const BUCKET: &str = "lake";
+
+    fn start() -> Self {
+        let bin = std::env::var("S3S_FS")
+            .unwrap_or_else(|_| format!("{}/.cargo/bin/s3s-fs", std::env::var("HOME").unwrap()));
+        assert!(
+            Path::new(&bin).exists(),
+            "no s3s-fs at {bin}: scripts/test.sh installs it (cargo install s3s-fs@0.14.1 --features binary --locked)"
+        );
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(Self::BUCKET)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(bin)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "AKSLUICE",
+                "--secret-key",
+                "SKSLUICE",
+            ])
+            .arg(root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("s3s-fs to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root,
+        }
+    }
+
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("store.url", format!("s3://{}/warehouse", Self::BUCKET)),
+            ("s3.endpoint", self.endpoint.clone()),
+            ("s3.region", "us-east-1".into()),
+            ("aws.access.key.id", "AKSLUICE".into()),
+            ("aws.secret.access.key", "SKSLUICE".into()),
+            ("s3.part.size", "5242880".into()),
+        ]
+    }
+
+    /// Where the server keeps the objects of the store.url prefix.
+    fn data(&self) -> std::path::PathBuf {
+        self.root.path().join(Self::BUCKET).join("warehouse")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn kill_9_five_times_then_every_row_exactly_once() {
+    crash_test(None);
+}
+
+#[test]
+fn kill_9_five_times_then_every_row_exactly_once_on_s3() {
+    let s3 = S3Server::start();
+    crash_test(Some(&s3));
+}
+
+fn crash_test(s3: Option<&S3Server>) {
     require_broker();
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("pqcrash");
@@ -214,19 +298,19 @@ fn kill_9_five_times_then_every_row_exactly_once() {
             p.flush(Duration::from_secs(60)).unwrap();
         })
     };
-    let c = connector(
-        dir.path(),
-        &unique("pqcrash"),
-        &topic,
-        &[
-            ("flush.size", "3000"),
-            ("rotate.schedule.interval.ms", "1000"),
-            ("timezone", "UTC"),
-            ("consumer.override.max.poll.interval.ms", "10000"),
-        ],
-    );
+    let mut extra: Vec<(&str, String)> = vec![
+        ("flush.size", "3000".into()),
+        ("rotate.schedule.interval.ms", "1000".into()),
+        ("timezone", "UTC".into()),
+        ("consumer.override.max.poll.interval.ms", "10000".into()),
+    ];
+    if let Some(s3) = s3 {
+        extra.extend(s3.settings());
+    }
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let c = connector(dir.path(), &unique("pqcrash"), &topic, &extra);
     let w = worker(dir.path());
-    let out = dir.path().join("out");
+    let out = s3.map_or_else(|| dir.path().join("out"), S3Server::data);
     let mut seed: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -271,4 +355,45 @@ fn kill_9_five_times_then_every_row_exactly_once() {
         "exactly the input (partition, offset) pairs"
     );
     assert_eq!(got["duckdb_count"].as_u64(), Some(N as u64));
+}
+
+#[test]
+fn large_files_go_up_as_multipart_uploads_on_s3() {
+    require_broker();
+    let s3 = S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("pqbig");
+    create_topic(&topic, 1);
+    const N: i64 = 100_000;
+    let p = producer();
+    let mut events = OrderEvents::new();
+    let mut v = Vec::new();
+    for _ in 0..N {
+        v.clear();
+        events.write_next(&mut v);
+        send(&p, &topic, 0, &v);
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+    let mut extra: Vec<(&str, String)> = vec![
+        ("flush.size", N.to_string()),
+        ("parquet.codec", "none".into()),
+    ];
+    extra.extend(s3.settings());
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let c = connector(dir.path(), &unique("pqbig"), &topic, &extra);
+    let w = worker(dir.path());
+    let sluice = Sluice::standalone(dir.path(), &w, &[&c]);
+    wait_for("the 100,000-row file", Duration::from_secs(120), || {
+        read_parquet(&s3.data(), "")["duckdb_count"].as_u64() == Some(N as u64)
+    });
+    assert!(sluice.terminate().success());
+    let got = read_parquet(&s3.data(), "");
+    let files = got["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    let path = s3.data().join(files[0]["path"].as_str().unwrap());
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        size > 5 << 20,
+        "{size} bytes: more than one 5 MiB part, so a multipart upload"
+    );
 }

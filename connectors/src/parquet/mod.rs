@@ -50,6 +50,7 @@ pub enum Compatibility {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     Local(std::path::PathBuf),
+    S3(store::S3Settings),
 }
 
 /// Typed config of the Parquet sink, with Confluent's storage-connector keys and defaults.
@@ -104,29 +105,70 @@ impl ParquetSinkConfig {
                 "this sink writes Parquet only (ParquetFormat)",
             ));
         }
-        let url = get(props, "store.url")
-            .or_else(|| get(props, "hdfs.url"))
-            .map(str::to_string)
-            .or_else(|| get(props, "s3.bucket.name").map(|b| format!("s3://{b}")))
-            .ok_or(ConnectorError::MissingConfig {
-                key: "store.url".into(),
-            })?;
+        let store_url = get(props, "store.url").or_else(|| get(props, "hdfs.url"));
+        // Confluent's S3 sink names the bucket in s3.bucket.name and a custom endpoint in
+        // store.url; `s3://bucket/prefix` in store.url works too.
+        let endpoint = get(props, "s3.endpoint").map(str::to_string).or_else(|| {
+            store_url
+                .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+                .map(str::to_string)
+        });
+        let url = match store_url {
+            Some(u) if !u.starts_with("http") => u.to_string(),
+            _ => get(props, "s3.bucket.name")
+                .map(|b| format!("s3://{b}"))
+                .ok_or(ConnectorError::MissingConfig {
+                    key: "store.url".into(),
+                })?,
+        };
         let store = if let Some(path) = url.strip_prefix("file://") {
             StoreUrl::Local(std::path::PathBuf::from(path))
         } else if url.starts_with("hdfs://") {
             return Err(invalid(
                 "store.url",
                 &url,
-                "hdfs:// is not supported yet (file:// is)",
+                "hdfs:// is not supported yet (file:// and s3:// are)",
             ));
-        } else if url.starts_with("s3://") {
+        } else if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(invalid("store.url", &url, "expected s3://bucket/prefix"));
+            }
+            let part_size = long(props, "s3.part.size", 25 << 20)?;
+            if part_size < 5 << 20 {
+                return Err(invalid(
+                    "s3.part.size",
+                    &part_size.to_string(),
+                    "Value must be at least 5242880",
+                ));
+            }
+            let path_style = match get(props, "s3.path.style.access.enabled").unwrap_or("true") {
+                v if v.eq_ignore_ascii_case("true") => true,
+                v if v.eq_ignore_ascii_case("false") => false,
+                v => {
+                    return Err(invalid(
+                        "s3.path.style.access.enabled",
+                        v,
+                        "Expected value to be either true or false",
+                    ));
+                }
+            };
+            StoreUrl::S3(store::S3Settings {
+                bucket: bucket.to_string(),
+                prefix: prefix.to_string(),
+                region: get(props, "s3.region").unwrap_or("us-west-2").to_string(),
+                endpoint,
+                path_style,
+                access_key: get(props, "aws.access.key.id").map(str::to_string),
+                secret_key: get(props, "aws.secret.access.key").map(str::to_string),
+                part_size: part_size as usize,
+            })
+        } else {
             return Err(invalid(
                 "store.url",
                 &url,
-                "s3:// is not supported yet in this build (file:// is)",
+                "expected file:///path or s3://bucket/prefix",
             ));
-        } else {
-            return Err(invalid("store.url", &url, "expected file:///path"));
         };
         let flush_size = match get(props, "flush.size") {
             None => {
@@ -296,6 +338,7 @@ impl ParquetSinkConfig {
                 })?;
                 Box::new(LocalStore::new(p.clone()))
             }
+            StoreUrl::S3(settings) => Box::new(store::S3Store::connect(settings)?),
         };
         Ok(ParquetSinkTask {
             config: self.clone(),

@@ -147,3 +147,143 @@ mod tests {
         assert!(s.list("nothing/here").unwrap().is_empty());
     }
 }
+
+/// An S3-compatible bucket through `object_store` (`store.url=s3://bucket/prefix`). Objects
+/// appear whole when their upload completes, so no temp names are needed; files larger than
+/// `s3.part.size` go up as multipart uploads.
+pub struct S3Store {
+    store: Box<dyn object_store::ObjectStore>,
+    prefix: String,
+    part_size: usize,
+    runtime: tokio::runtime::Runtime,
+    url: String,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connection settings of an S3-compatible store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub prefix: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub path_style: bool,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub part_size: usize,
+}
+
+impl S3Store {
+    pub fn connect(s: &S3Settings) -> Result<Self> {
+        let err = |e: String| ConnectorError::InvalidConfig {
+            key: "store.url".into(),
+            value: format!("s3://{}/{}", s.bucket, s.prefix),
+            reason: e,
+        };
+        let mut b = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&s.bucket)
+            .with_region(&s.region)
+            .with_virtual_hosted_style_request(!s.path_style);
+        if let Some(e) = &s.endpoint {
+            b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
+        }
+        if let (Some(a), Some(k)) = (&s.access_key, &s.secret_key) {
+            b = b.with_access_key_id(a).with_secret_access_key(k);
+        }
+        let store = b.build().map_err(|e| err(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            store: Box::new(store),
+            prefix: s.prefix.trim_matches('/').to_string(),
+            part_size: s.part_size,
+            runtime,
+            url: format!("s3://{}/{}", s.bucket, s.prefix),
+        })
+    }
+
+    fn path(&self, key: &str) -> object_store::path::Path {
+        if self.prefix.is_empty() {
+            object_store::path::Path::from(key)
+        } else {
+            object_store::path::Path::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    fn io(&self, key: &str, e: impl std::fmt::Display) -> ConnectorError {
+        ConnectorError::Retriable {
+            message: format!("{}/{key}: {e}", self.url),
+        }
+    }
+}
+
+impl Store for S3Store {
+    fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
+        use object_store::ObjectStoreExt;
+        let path = self.path(key);
+        let store = &self.store;
+        let part = self.part_size;
+        self.runtime
+            .block_on(async {
+                if bytes.len() <= part {
+                    store
+                        .put(&path, object_store::PutPayload::from(bytes.to_vec()))
+                        .await
+                        .map(|_| ())
+                } else {
+                    let upload = store.put_multipart(&path).await?;
+                    let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, part);
+                    w.write(bytes);
+                    w.finish().await.map(|_| ())
+                }
+            })
+            .map_err(|e| self.io(key, e))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let base = self.path(prefix);
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let metas: Vec<object_store::ObjectMeta> = self
+            .runtime
+            .block_on(self.store.list(Some(&base)).try_collect())
+            .map_err(|e| self.io(prefix, e))?;
+        Ok(metas
+            .into_iter()
+            .map(|m| m.location.to_string())
+            .map(|k| k.strip_prefix(&strip).map(str::to_string).unwrap_or(k))
+            .collect())
+    }
+
+    fn read(&self, key: &str) -> Result<Vec<u8>> {
+        use object_store::ObjectStoreExt;
+        let path = self.path(key);
+        self.runtime
+            .block_on(async { self.store.get(&path).await?.bytes().await })
+            .map(|b| b.to_vec())
+            .map_err(|e| self.io(key, e))
+    }
+
+    fn remove_temp(&self, _prefix: &str) -> Result<usize> {
+        // Nothing is visible before an upload completes; abandoned multipart uploads are
+        // for the bucket's lifecycle rules.
+        Ok(0)
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
