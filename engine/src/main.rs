@@ -50,6 +50,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Load generator: produce N standard order events (schemaless JSON, or JsonConverter
+    /// envelopes with --envelope) to a topic, round-robin over its partitions.
+    Produce {
+        #[arg(long)]
+        topic: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1)]
+        partitions: i32,
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        bootstrap: String,
+        #[arg(long)]
+        envelope: bool,
+    },
     /// A small client for a running worker's REST API (curl works just as well).
     ///
     /// `sluice connectors list|status C|config C|create FILE|pause C|resume C|stop C|restart C|delete C|offsets C`
@@ -115,6 +129,19 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Produce {
+            topic,
+            records,
+            partitions,
+            bootstrap,
+            envelope,
+        } => match produce(&topic, records, partitions, &bootstrap, envelope) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
             }
         },
         Command::Connectors {
@@ -241,6 +268,54 @@ fn standalone(
         let _ = runtime.block_on(s);
     }
     tracing::info!("sluice stopped cleanly");
+    Ok(())
+}
+
+fn produce(
+    topic: &str,
+    records: u64,
+    partitions: i32,
+    bootstrap: &str,
+    envelope: bool,
+) -> anyhow::Result<()> {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()?;
+    let mut events = sluice_codecs::events::OrderEvents::new();
+    let mut v = Vec::with_capacity(1024);
+    let started = std::time::Instant::now();
+    let mut bytes = 0u64;
+    for i in 0..records {
+        v.clear();
+        if envelope {
+            events.write_next_envelope(&mut v);
+        } else {
+            events.write_next(&mut v);
+        }
+        bytes += v.len() as u64;
+        let partition = (i % partitions.max(1) as u64) as i32;
+        let mut r: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(topic).partition(partition).payload(&v[..]);
+        loop {
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    r = back;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(std::time::Duration::from_secs(120))?;
+    eprintln!(
+        "produced {records} records ({:.1} MB) to {topic} in {:.1}s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
