@@ -28,6 +28,8 @@ use store::{LocalStore, Store};
 
 /// Parquet key-value metadata holding the Kafka offsets a file contains (`s-e,s-e,...`).
 pub const OFFSETS_KEY: &str = "sluice.kafka.offsets";
+/// Default of `local.io.uring`, the faster of the two on the benchmark (perf/RESULTS.md).
+pub const DEFAULT_IO_URING: &str = "true";
 const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
 
 /// What `behavior.on.null.values` does with tombstones.
@@ -71,6 +73,8 @@ pub struct ParquetSinkConfig {
     pub null_behavior: NullBehavior,
     pub row_group_rows: usize,
     pub memory_budget: usize,
+    /// `local.io.uring`: write local files through io_uring (falls back when refused).
+    pub io_uring: bool,
 }
 
 fn get<'a>(props: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
@@ -285,6 +289,17 @@ impl ParquetSinkConfig {
         let zero_pad = long(props, "filename.offset.zero.pad.width", 10)?;
         let row_group_rows = long(props, "parquet.row.group.rows", 1 << 20)?;
         let memory_budget = long(props, "memory.budget.bytes", 128 << 20)?;
+        let io_uring = match get(props, "local.io.uring").unwrap_or(DEFAULT_IO_URING) {
+            v if v.eq_ignore_ascii_case("true") => true,
+            v if v.eq_ignore_ascii_case("false") => false,
+            v => {
+                return Err(invalid(
+                    "local.io.uring",
+                    v,
+                    "Expected value to be either true or false",
+                ));
+            }
+        };
         Ok(Self {
             store,
             topics_dir: get(props, "topics.dir").unwrap_or("topics").to_string(),
@@ -315,6 +330,7 @@ impl ParquetSinkConfig {
                         "Value must be at least 1",
                     )
                 })?,
+            io_uring,
             memory_budget: usize::try_from(memory_budget)
                 .ok()
                 .filter(|n| *n > 0)
@@ -336,7 +352,7 @@ impl ParquetSinkConfig {
                     path: p.clone(),
                     source,
                 })?;
-                Box::new(LocalStore::new(p.clone()))
+                Box::new(LocalStore::with_uring(p.clone(), self.io_uring))
             }
             StoreUrl::S3(settings) => Box::new(store::S3Store::connect(settings)?),
         };
@@ -501,9 +517,10 @@ impl ParquetSinkTask {
             writer.write(&b).map_err(parquet_err)?;
         }
         writer.close().map_err(parquet_err)?;
-        self.store.put(&path, &buf)?;
+        let size = buf.len();
+        self.store.put(&path, buf)?;
         self.files_written += 1;
-        tracing::debug!("committed {path}: {} rows, {} bytes", file.rows, buf.len());
+        tracing::debug!("committed {path}: {} rows, {size} bytes", file.rows);
         Ok(())
     }
 

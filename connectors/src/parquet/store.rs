@@ -12,7 +12,7 @@ const TEMP_SUFFIX: &str = ".sluice-tmp";
 /// A file store addressed by `/`-separated keys.
 pub trait Store: Send {
     /// Writes `bytes` under `key`, atomically and durably.
-    fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()>;
+    fn put(&mut self, key: &str, bytes: Vec<u8>) -> Result<()>;
     /// Committed keys under `prefix` (recursively); temp files are not listed.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
     fn read(&self, key: &str) -> Result<Vec<u8>>;
@@ -22,15 +22,59 @@ pub trait Store: Send {
     fn describe(&self) -> String;
 }
 
-/// A local directory (`store.url=file:///...`).
+/// A local directory (`store.url=file:///...`). Files are written with io_uring when
+/// `uring` is set (one submission for the whole file, then fsync), else with plain writes.
 #[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
+    uring: bool,
+}
+
+/// Whether this kernel lets us use io_uring (a ring can be created and a write completes);
+/// checked once per process and logged once when it refuses.
+pub fn uring_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let probe = std::panic::catch_unwind(|| {
+            tokio_uring::start(async {
+                let dir =
+                    std::env::temp_dir().join(format!("sluice-uring-probe-{}", std::process::id()));
+                let f = tokio_uring::fs::File::create(&dir).await?;
+                let (res, _) = f.write_all_at(vec![0u8; 16], 0).await;
+                res?;
+                f.close().await?;
+                std::fs::remove_file(&dir)
+            })
+        });
+        match probe {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!("io_uring refused ({e}); local files are written with plain writes");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("io_uring unavailable; local files are written with plain writes");
+                false
+            }
+        }
+    })
 }
 
 impl LocalStore {
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self { root, uring: false }
+    }
+
+    /// Writes through io_uring when the kernel allows it (falls back to plain writes).
+    pub fn with_uring(root: PathBuf, want: bool) -> Self {
+        Self {
+            root,
+            uring: want && uring_available(),
+        }
+    }
+
+    pub fn uses_uring(&self) -> bool {
+        self.uring
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> ConnectorError {
@@ -67,7 +111,7 @@ impl LocalStore {
 }
 
 impl Store for LocalStore {
-    fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
+    fn put(&mut self, key: &str, bytes: Vec<u8>) -> Result<()> {
         let path = self.root.join(key);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| self.io(&dir, e))?;
@@ -76,12 +120,21 @@ impl Store for LocalStore {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&temp)?;
-            f.write_all(bytes)?;
-            f.sync_all()
+        let written = if self.uring {
+            tokio_uring::start(async {
+                let f = tokio_uring::fs::File::create(&temp).await?;
+                let (res, _) = f.write_all_at(bytes, 0).await;
+                res?;
+                f.sync_all().await?;
+                f.close().await
+            })
+        } else {
+            std::fs::File::create(&temp).and_then(|mut f| {
+                f.write_all(&bytes)?;
+                f.sync_all()
+            })
         };
-        write().map_err(|e| self.io(&temp, e))?;
+        written.map_err(|e| self.io(&temp, e))?;
         std::fs::rename(&temp, &path).map_err(|e| self.io(&path, e))?;
         // The rename is durable once the directory is.
         std::fs::File::open(&dir)
@@ -131,7 +184,15 @@ mod tests {
     fn puts_atomically_lists_and_cleans_temp_files() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = LocalStore::new(dir.path().to_path_buf());
-        s.put("topics/t/partition=0/a.parquet", b"x").unwrap();
+        s.put("topics/t/partition=0/a.parquet", b"x".to_vec())
+            .unwrap();
+        let mut u = LocalStore::with_uring(dir.path().to_path_buf(), true);
+        u.put("topics/t/partition=1/b.parquet", b"io_uring".to_vec())
+            .unwrap();
+        assert_eq!(
+            u.read("topics/t/partition=1/b.parquet").unwrap(),
+            b"io_uring"
+        );
         std::fs::write(
             dir.path()
                 .join("topics/t/partition=0/.b.parquet.sluice-tmp"),
@@ -139,8 +200,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.list("topics/t").unwrap(),
-            vec!["topics/t/partition=0/a.parquet".to_string()]
+            u.uses_uring(),
+            uring_available(),
+            "io_uring used exactly when the kernel allows it"
+        );
+        let mut listed = s.list("topics/t").unwrap();
+        listed.sort();
+        assert_eq!(
+            listed,
+            vec![
+                "topics/t/partition=0/a.parquet".to_string(),
+                "topics/t/partition=1/b.parquet".to_string()
+            ]
         );
         assert_eq!(s.remove_temp("topics").unwrap(), 1);
         assert_eq!(s.read("topics/t/partition=0/a.parquet").unwrap(), b"x");
@@ -227,7 +298,7 @@ impl S3Store {
 }
 
 impl Store for S3Store {
-    fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
+    fn put(&mut self, key: &str, bytes: Vec<u8>) -> Result<()> {
         use object_store::ObjectStoreExt;
         let path = self.path(key);
         let store = &self.store;
@@ -236,13 +307,13 @@ impl Store for S3Store {
             .block_on(async {
                 if bytes.len() <= part {
                     store
-                        .put(&path, object_store::PutPayload::from(bytes.to_vec()))
+                        .put(&path, object_store::PutPayload::from(bytes))
                         .await
                         .map(|_| ())
                 } else {
                     let upload = store.put_multipart(&path).await?;
                     let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, part);
-                    w.write(bytes);
+                    w.write(&bytes);
                     w.finish().await.map(|_| ())
                 }
             })

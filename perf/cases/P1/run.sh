@@ -3,10 +3,12 @@
 # Produces N events to a fresh 3-partition topic, runs `sluice standalone` with
 # connector.json until every row is in committed files (counted by duckdb), and reports
 # the worker's CPU seconds (user+sys from /proc), MB of input per CPU-second and peak RSS.
-# Usage: perf/cases/P1/run.sh [N]   (release build; broker from scripts/broker.sh)
+# Usage: [PARTITIONS=3] perf/cases/P1/run.sh [N]   (release build; broker from scripts/broker.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${1:-1000000}
+# PARTITIONS=1000 runs the open-partitions memory case (one open file per partition).
+PARTITIONS=${PARTITIONS:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
 PYLIB=${SLUICE_PYLIB:-$HOME/.cache/sluice/pylib}
 cargo build --release -q -p sluice-engine
@@ -14,8 +16,8 @@ BIN=$CARGO_TARGET_DIR/release/sluice
 scripts/broker.sh start >/dev/null
 WORK=$(mktemp -d)
 TOPIC=p1-$(date +%s)
-scripts/broker.sh create-topic "$TOPIC" 3 >/dev/null
-"$BIN" produce --topic "$TOPIC" --records "$N" --partitions 3 2>"$WORK/produce.log"
+scripts/broker.sh create-topic "$TOPIC" "$PARTITIONS" >/dev/null
+"$BIN" produce --topic "$TOPIC" --records "$N" --partitions "$PARTITIONS" 2>"$WORK/produce.log"
 BYTES=$(( $(grep -o '([0-9.]* MB)' "$WORK/produce.log" | tr -dc '0-9.' | cut -d. -f1) ))
 sed -e "s#@TOPIC@#$TOPIC#" -e "s#@OUT@#$WORK/out#" perf/cases/P1/connector.json >"$WORK/connector.json"
 cat >"$WORK/worker.properties" <<PROPS
@@ -43,7 +45,7 @@ import json, sys
 n, mb, ut, st, hz, rss, start, end = sys.argv[1:]
 cpu = (int(ut) + int(st)) / int(hz)
 wall = float(end) - float(start)
-print(json.dumps({"case": "P1", "records": int(n), "mb_in": int(mb), "cpu_seconds": round(cpu, 2),
+print(json.dumps({"case": "P1", "partitions": int(__import__("os").environ.get("PARTITIONS", "3")), "records": int(n), "mb_in": int(mb), "cpu_seconds": round(cpu, 2),
   "wall_seconds_incl_startup": round(wall, 2), "records_per_cpu_second": round(int(n) / cpu),
   "mb_per_cpu_second": round(int(mb) / cpu, 1), "peak_rss_mb": round(int(rss) / 1024, 1)}))
 PY
