@@ -588,14 +588,29 @@ impl SinkTask for ParquetSinkTask {
         let raw = batch.raw;
         let now = now_ms();
         let (partitions, offsets) = (raw.partitions(), raw.offsets());
-        // Group rows by file, keeping offset order within each group.
+        // Group rows by file, keeping offset order within each group. Keys are built once
+        // per (topic, partition, encoded partition), not per record.
         let mut groups: Vec<(FileKey, Vec<u32>)> = Vec::new();
-        let mut index: HashMap<FileKey, usize> = HashMap::new();
-        let mut row_ts: HashMap<u32, i64> = HashMap::new();
-        for row in 0..raw.num_rows() {
-            let tp = (raw.topic(row).to_string(), partitions.value(row));
+        let mut index: HashMap<(i32, i32, String), usize> = HashMap::new();
+        let mut default_slots: Vec<(i32, i32, usize)> = Vec::new();
+        let mut row_ts: Vec<i64> = vec![now; raw.num_rows()];
+        let topic_keys = raw.topics().keys();
+        let mut skip_of: Vec<(i32, i32, Option<&Skip>)> = Vec::new();
+        for (row, ts_slot) in row_ts.iter_mut().enumerate() {
+            let (topic_key, partition) = (topic_keys.value(row), partitions.value(row));
             let offset = offsets.value(row);
-            if let Some(s) = self.skip.get(&tp)
+            let skip = match skip_of
+                .iter()
+                .find(|(t, p, _)| *t == topic_key && *p == partition)
+            {
+                Some((_, _, s)) => *s,
+                None => {
+                    let s = self.skip.get(&(raw.topic(row).to_string(), partition));
+                    skip_of.push((topic_key, partition, s));
+                    s
+                }
+            };
+            if let Some(s) = skip
                 && (offset < s.floor || s.offsets.contains(&offset))
             {
                 continue; // already in a committed file
@@ -613,12 +628,27 @@ impl SinkTask for ParquetSinkTask {
                     continue;
                 }
             };
-            let encoded = if self.config.partitioner.is_default() {
-                format!("partition={}", tp.1)
+            *ts_slot = ts;
+            let slot = if self.config.partitioner.is_default() {
+                match default_slots
+                    .iter()
+                    .find(|(t, p, _)| *t == topic_key && *p == partition)
+                {
+                    Some((_, _, slot)) => *slot,
+                    None => {
+                        let key = (
+                            (raw.topic(row).to_string(), partition),
+                            format!("partition={partition}"),
+                        );
+                        groups.push((key, Vec::new()));
+                        default_slots.push((topic_key, partition, groups.len() - 1));
+                        groups.len() - 1
+                    }
+                }
             } else {
                 let value = batch.value.value(row);
-                match self.config.partitioner.encode(
-                    tp.1,
+                let encoded = match self.config.partitioner.encode(
+                    partition,
                     &|f| field_of(&value, f),
                     ts,
                     &self.config.directory_delim,
@@ -628,21 +658,25 @@ impl SinkTask for ParquetSinkTask {
                         errant.report(row, "org.apache.kafka.connect.errors.PartitionException", e);
                         continue;
                     }
+                };
+                let k = (topic_key, partition, encoded);
+                match index.get(&k) {
+                    Some(slot) => *slot,
+                    None => {
+                        let key = ((raw.topic(row).to_string(), partition), k.2.clone());
+                        groups.push((key, Vec::new()));
+                        index.insert(k, groups.len() - 1);
+                        groups.len() - 1
+                    }
                 }
             };
-            let key = (tp, encoded);
-            let slot = *index.entry(key.clone()).or_insert_with(|| {
-                groups.push((key, Vec::new()));
-                groups.len() - 1
-            });
             groups[slot].1.push(row as u32);
-            row_ts.insert(row as u32, ts);
         }
         for (key, rows) in groups {
             let mut rest: &[u32] = &rows;
             while !rest.is_empty() {
                 // Close the open file first when this chunk's schema or time says so.
-                let first_ts = row_ts.get(&rest[0]).copied().unwrap_or(now);
+                let first_ts = row_ts[rest[0] as usize];
                 let room = self
                     .open
                     .get(&key)
@@ -650,9 +684,8 @@ impl SinkTask for ParquetSinkTask {
                 let mut take = rest.len().min(room);
                 if self.config.rotate_interval_ms > 0 {
                     let start_ts = self.open.get(&key).map_or(first_ts, |f| f.first_ts);
-                    if let Some(cut) = rest[..take].iter().position(|r| {
-                        row_ts.get(r).copied().unwrap_or(now) - start_ts
-                            >= self.config.rotate_interval_ms
+                    if let Some(cut) = rest[..take].iter().position(|&r| {
+                        row_ts[r as usize] - start_ts >= self.config.rotate_interval_ms
                     }) {
                         if cut == 0 {
                             self.commit(&key)?;

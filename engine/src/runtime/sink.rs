@@ -53,6 +53,8 @@ pub(crate) struct Shared {
 
 struct SinkContext {
     shared: Arc<Mutex<Shared>>,
+    /// Set with `Shared::revoked`, so the poll loop looks at the lock only after a revocation.
+    revoked_flag: Arc<std::sync::atomic::AtomicBool>,
     label: TaskLabel,
 }
 
@@ -70,6 +72,8 @@ impl ConsumerContext for SinkContext {
             .collect();
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         shared.revoked.extend(revoked.iter().cloned());
+        self.revoked_flag
+            .store(true, std::sync::atomic::Ordering::Release);
         if shared.failure.is_some() {
             return;
         }
@@ -245,10 +249,12 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
         seeks: Vec::new(),
         failure: None,
     }));
+    let revoked_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumer: BaseConsumer<SinkContext> =
         kafka::sink_consumer_config(&tc.worker, connector, label.task)
             .create_with_context(SinkContext {
                 shared: shared.clone(),
+                revoked_flag: revoked_flag.clone(),
                 label: label.clone(),
             })
             .map_err(|source| EngineError::Kafka {
@@ -319,7 +325,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             while builder.len() < batch_rows {
                 let polled = consumer.poll(timeout);
                 timeout = Duration::ZERO;
-                {
+                if revoked_flag.swap(false, std::sync::atomic::Ordering::AcqRel) {
                     let mut s = lock();
                     if !s.revoked.is_empty() {
                         revocations.push((builder.len(), std::mem::take(&mut s.revoked)));

@@ -32,6 +32,7 @@ consumer.session.timeout.ms=6000
 PROPS
 "$BIN" standalone "$WORK/worker.properties" "$WORK/connector.json" 2>"$WORK/sluice.log" &
 PID=$!
+if [ -n "${PROFILE:-}" ]; then perf record -F 499 -g -p $PID -o "$PROFILE" 2>/dev/null & PERF=$!; fi
 START=$(date +%s.%N)
 count() { PYTHONPATH=$PYLIB python3 -c "import duckdb,sys; print(duckdb.connect().execute(\"select count(*) from read_parquet('$WORK/out/**/*.parquet')\").fetchone()[0])" 2>/dev/null || echo 0; }
 while [ "$(count)" -lt "$N" ]; do sleep 0.5; done
@@ -39,6 +40,7 @@ END=$(date +%s.%N)
 read -r UT ST < <(awk '{print $14, $15}' /proc/$PID/stat)
 HZ=$(getconf CLK_TCK)
 RSS=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
+if [ -n "${PERF:-}" ]; then kill -INT $PERF; wait $PERF || true; fi
 kill -TERM $PID; wait $PID || true
 python3 - "$N" "$BYTES" "$UT" "$ST" "$HZ" "$RSS" "$START" "$END" <<'PY'
 import json, sys
