@@ -397,3 +397,91 @@ fn large_files_go_up_as_multipart_uploads_on_s3() {
         "{size} bytes: more than one 5 MiB part, so a multipart upload"
     );
 }
+
+#[test]
+fn schemaed_envelopes_keep_their_logical_types() {
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("pqtyped");
+    create_topic(&topic, 1);
+    let schema = r#"{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"at"},{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1,"field":"day"},{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"},"field":"price"},{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"int32","optional":false},"optional":false,"field":"counts"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"os"}],"optional":false,"name":"Device","field":"device"},{"type":"array","items":{"type":"string","optional":false},"optional":false,"field":"tags"}],"optional":false,"name":"T"}"#;
+    let p = producer();
+    for i in 0..200i64 {
+        // price 123.45 = unscaled 12345 = 0x3039, base64 "MDk="
+        let v = format!(
+            r#"{{"schema":{schema},"payload":{{"id":{i},"at":{},"day":19723,"price":"MDk=","counts":{{"a":{i}}},"device":{{"os":"linux"}},"tags":["x","y"]}}}}"#,
+            1_704_067_200_000i64 + i
+        );
+        send(&p, &topic, 0, v.as_bytes());
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+    let c = connector(
+        dir.path(),
+        &unique("pqtyped"),
+        &topic,
+        &[
+            ("flush.size", "200"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "true"),
+            ("transforms", ""),
+        ],
+    );
+    let w = worker(dir.path());
+    let sluice = Sluice::standalone(dir.path(), &w, &[&c]);
+    let out = dir.path().join("out");
+    wait_for("200 typed rows", Duration::from_secs(90), || {
+        read_parquet(&out, "")["duckdb_count"].as_u64() == Some(200)
+    });
+    assert!(sluice.terminate().success());
+    let got = read_parquet(&out, "id,at,day,price,counts,device,tags");
+    let schema = &got["files"][0]["schema"];
+    assert_eq!(schema["id"], "int64");
+    assert!(
+        schema["at"].as_str().unwrap().starts_with("timestamp[ms"),
+        "{schema}"
+    );
+    assert_eq!(schema["day"], "date32[day]");
+    assert!(
+        schema["price"].as_str().unwrap().starts_with("decimal128("),
+        "{schema}"
+    );
+    assert!(
+        schema["price"].as_str().unwrap().ends_with(", 2)"),
+        "{schema}"
+    );
+    assert!(
+        schema["counts"]
+            .as_str()
+            .unwrap()
+            .starts_with("map<string, int32"),
+        "{schema}"
+    );
+    assert!(
+        schema["device"]
+            .as_str()
+            .unwrap()
+            .starts_with("struct<os: string"),
+        "{schema}"
+    );
+    assert!(
+        schema["tags"].as_str().unwrap().starts_with("list<"),
+        "{schema}"
+    );
+    let rows = got["rows"].as_array().unwrap();
+    let r7 = rows.iter().find(|r| r[0] == 7).unwrap();
+    assert!(
+        r7[1]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-01-01 00:00:00.007"),
+        "{r7}"
+    );
+    assert_eq!(r7[2], "2024-01-01");
+    assert_eq!(r7[3], "123.45");
+    assert_eq!(r7[5], json!({"os": "linux"}));
+    assert_eq!(r7[6], json!(["x", "y"]));
+    assert_eq!(got["duckdb_rows"].as_array().unwrap().len(), 200);
+}

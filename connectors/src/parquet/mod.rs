@@ -507,8 +507,16 @@ impl ParquetSinkTask {
             source: std::io::Error::other(e.to_string()),
         };
         let mut buf = Vec::with_capacity(file.bytes / 2 + 4096);
-        let mut writer =
-            ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).map_err(parquet_err)?;
+        let mut writer = ArrowWriter::try_new_with_options(
+            &mut buf,
+            schema.clone(),
+            // Plain Parquet logical types only (as Confluent's files): no embedded Arrow schema,
+            // so every reader sees `string`, `timestamp[ms, UTC]`, ... not Arrow view types.
+            parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+                .with_properties(props)
+                .with_skip_arrow_metadata(true),
+        )
+        .map_err(parquet_err)?;
         for b in &file.batches {
             let b = columns::conform(b, &schema).map_err(|e| ConnectorError::Io {
                 path: path.clone().into(),

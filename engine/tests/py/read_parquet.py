@@ -29,6 +29,6 @@ if files:
     pattern = os.path.join(root, "**", "*.parquet")
     out["duckdb_count"] = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
     if cols:
-        q = ", ".join(cols)
+        q = ", ".join(f'"{c}"' for c in cols)
         out["duckdb_rows"] = [list(r) for r in con.execute(f"SELECT {q} FROM read_parquet('{pattern}')").fetchall()]
 print(json.dumps(out, default=str))
