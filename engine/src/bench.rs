@@ -249,3 +249,266 @@ mod tests {
         }
     }
 }
+
+/// Cases run against a broker (`sluice bench --case P1|W1|W2|W3 --records N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerCase {
+    /// Kafka topic of standard events → Parquet (zstd) on local disk.
+    P1,
+    /// The in-process cases, with Kafka in front and FileStreamSink behind.
+    W(Case),
+}
+
+impl BrokerCase {
+    pub fn parse(name: &str) -> Option<Self> {
+        if name.eq_ignore_ascii_case("P1") {
+            return Some(BrokerCase::P1);
+        }
+        Case::parse(name).map(BrokerCase::W)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerCase::P1 => "P1",
+            BrokerCase::W(c) => c.name(),
+        }
+    }
+
+    fn envelope(self) -> bool {
+        self == BrokerCase::W(Case::W2)
+    }
+}
+
+/// Produces `records` standard events round-robin over `partitions`; returns the value bytes.
+pub fn produce_events(
+    bootstrap: &str,
+    topic: &str,
+    records: u64,
+    partitions: i32,
+    envelope: bool,
+) -> Result<u64, String> {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let mut events = OrderEvents::new();
+    let mut v = Vec::with_capacity(1024);
+    let mut bytes = 0u64;
+    for i in 0..records {
+        v.clear();
+        if envelope {
+            events.write_next_envelope(&mut v);
+        } else {
+            events.write_next(&mut v);
+        }
+        bytes += v.len() as u64;
+        let partition = (i % partitions.max(1) as u64) as i32;
+        let mut r: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(topic).partition(partition).payload(&v[..]);
+        loop {
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    r = back;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer
+        .flush(std::time::Duration::from_secs(120))
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let results = rt
+        .block_on(admin.create_topics(
+            [&topic],
+            &AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10))),
+        ))
+        .map_err(|e| e.to_string())?;
+    for r in results {
+        r.map_err(|(t, e)| format!("create topic {t}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Runs a case end to end against the broker at `bootstrap`: produces `records` events to a
+/// fresh 3-partition topic (not measured), then runs the case's connector in this process until
+/// the group has committed every record (for P1: every row is in a committed file). CPU is this
+/// process's user+sys over that span; peak RSS is reset before it starts.
+pub fn run_against_broker(
+    case: BrokerCase,
+    records: u64,
+    bootstrap: &str,
+    mut progress: impl FnMut(u64),
+) -> Result<Report, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "bench-{}-{}",
+        case.name().to_ascii_lowercase(),
+        nanos % 1_000_000_000
+    );
+    create_topic(bootstrap, &name, 3)?;
+    let bytes_in = produce_events(bootstrap, &name, records, 3, case.envelope())?;
+    let out = std::env::temp_dir().join(&name);
+    let mut worker_props = crate::config::Props::new();
+    for (k, v) in [
+        ("bootstrap.servers", bootstrap),
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        (
+            "value.converter.schemas.enable",
+            if case.envelope() { "true" } else { "false" },
+        ),
+        ("offset.flush.interval.ms", "1000"),
+        ("consumer.session.timeout.ms", "6000"),
+        ("consumer.heartbeat.interval.ms", "500"),
+    ] {
+        worker_props.insert(k.into(), v.into());
+    }
+    let worker_config =
+        crate::config::WorkerConfig::parse(worker_props).map_err(|e| e.to_string())?;
+    let mut props: Vec<(String, String)> = match case {
+        BrokerCase::P1 => vec![
+            ("connector.class".into(), "ParquetSink".into()),
+            ("store.url".into(), format!("file://{}", out.display())),
+            ("flush.size".into(), "100000".into()),
+            ("rotate.schedule.interval.ms".into(), "2000".into()),
+            ("timezone".into(), "UTC".into()),
+            ("parquet.codec".into(), "zstd".into()),
+        ],
+        BrokerCase::W(c) => {
+            let mut p: Vec<(String, String)> = vec![
+                ("connector.class".into(), "FileStreamSink".into()),
+                (
+                    "file".into(),
+                    out.with_extension("txt").display().to_string(),
+                ),
+            ];
+            p.extend(c.props().into_iter().filter(|(k, _)| {
+                !k.starts_with("key.converter") && !k.starts_with("value.converter")
+            }));
+            p
+        }
+    };
+    props.push(("topics".into(), name.clone()));
+    props.push(("name".into(), name.clone()));
+    props.push(("tasks.max".into(), "1".into()));
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let cpu0 = process_cpu_seconds();
+    let wall0 = Instant::now();
+    let worker = crate::worker::Worker::new(worker_config).map_err(|e| e.to_string())?;
+    worker
+        .create(&name, props, crate::worker::TargetState::Started)
+        .map_err(|e| e.to_string())?;
+    let committed = |w: &crate::worker::Worker| -> u64 {
+        w.offsets(&name)
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(_, off)| {
+                        off.get("kafka_offset").and_then(serde_json::Value::as_u64)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        if let Some(s) = worker.status(&name).ok().and_then(|s| {
+            s.tasks
+                .into_iter()
+                .find(|t| t.state == crate::status::State::Failed)
+        }) {
+            let _ = worker.shutdown();
+            return Err(format!("task failed: {}", s.trace.unwrap_or_default()));
+        }
+        let read = worker
+            .metrics()
+            .task(&name, 0, crate::metrics::TaskKind::Sink);
+        let n = read
+            .sink_record_read
+            .load(std::sync::atomic::Ordering::Relaxed);
+        progress(n.min(records));
+        // The group's committed offsets are asked for only near the end: each ask is a
+        // client of its own, which would otherwise weigh on the measurement.
+        if n >= records && committed(&worker) >= records {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = worker.shutdown();
+            return Err(format!(
+                "not all {records} records committed within 10 minutes"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(if n >= records {
+            250
+        } else {
+            100
+        }));
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = (process_cpu_seconds() - cpu0).max(0.01);
+    let peak = peak_rss_bytes();
+    worker.shutdown().map_err(|e| e.to_string())?;
+    let bytes_out =
+        dir_size(&out) + std::fs::metadata(out.with_extension("txt")).map_or(0, |m| m.len());
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_file(out.with_extension("txt"));
+    Ok(Report {
+        case: case.name().into(),
+        mode: "broker".into(),
+        records,
+        bytes_in,
+        bytes_out,
+        cpu_seconds: cpu,
+        wall_seconds: wall,
+        records_per_cpu_second: records as f64 / cpu,
+        records_per_second: records as f64 / wall,
+        mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
+        peak_rss_bytes: peak,
+        columnar_batches: 0,
+        batches: 0,
+    })
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                dir_size(&p)
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}

@@ -37,12 +37,18 @@ enum Command {
     /// standard order events without Kafka (W1: schemaless JSON through the 5-SMT chain; W2:
     /// the same with JsonConverter envelopes; W3: JsonConverter round trip only).
     Bench {
-        /// Case name: W1, W2 or W3.
+        /// Case name: W1, W2, W3 (with --in-process: without Kafka) or P1 (Kafka → Parquet).
         #[arg(long)]
         case: String,
         /// Run without Kafka: generator → in-process pipeline.
         #[arg(long)]
         in_process: bool,
+        /// Broker for cases run against Kafka (default: $SLUICE_BOOTSTRAP or 127.0.0.1:9092).
+        #[arg(long)]
+        bootstrap: Option<String>,
+        /// Repeat the run and report each plus the median (by records per CPU-second).
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
         /// Number of events.
         #[arg(long, default_value_t = 1_000_000)]
         records: u64,
@@ -111,9 +117,11 @@ fn main() -> ExitCode {
         Command::Bench {
             case,
             in_process,
+            bootstrap,
+            runs,
             records,
             json,
-        } => match bench(&case, in_process, records, json) {
+        } => match bench(&case, in_process, bootstrap, runs, records, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -278,39 +286,10 @@ fn produce(
     bootstrap: &str,
     envelope: bool,
 ) -> anyhow::Result<()> {
-    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "20")
-        .set("batch.size", "1000000")
-        .set("queue.buffering.max.messages", "500000")
-        .create()?;
-    let mut events = sluice_codecs::events::OrderEvents::new();
-    let mut v = Vec::with_capacity(1024);
     let started = std::time::Instant::now();
-    let mut bytes = 0u64;
-    for i in 0..records {
-        v.clear();
-        if envelope {
-            events.write_next_envelope(&mut v);
-        } else {
-            events.write_next(&mut v);
-        }
-        bytes += v.len() as u64;
-        let partition = (i % partitions.max(1) as u64) as i32;
-        let mut r: BaseRecord<'_, [u8], [u8]> =
-            BaseRecord::to(topic).partition(partition).payload(&v[..]);
-        loop {
-            match producer.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    r = back;
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-        }
-    }
-    producer.flush(std::time::Duration::from_secs(120))?;
+    let bytes =
+        sluice_engine::bench::produce_events(bootstrap, topic, records, partitions, envelope)
+            .map_err(|e| anyhow::anyhow!(e))?;
     eprintln!(
         "produced {records} records ({:.1} MB) to {topic} in {:.1}s",
         bytes as f64 / 1e6,
@@ -454,54 +433,101 @@ fn pipe(
     Ok(())
 }
 
-fn bench(case: &str, in_process: bool, records: u64, json: bool) -> anyhow::Result<()> {
-    use sluice_engine::bench::{Case, run_in_process};
+fn bench(
+    case: &str,
+    in_process: bool,
+    bootstrap: Option<String>,
+    runs: u32,
+    records: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    use sluice_engine::bench::{BrokerCase, Case, Report, run_against_broker, run_in_process};
     use std::io::Write;
-    let Some(c) = Case::parse(case) else {
-        anyhow::bail!("--case: unknown case '{case}' (known: W1, W2, W3)")
-    };
-    if !in_process {
-        anyhow::bail!(
-            "--case {case}: only --in-process runs are available in this build (cases against a broker land with the benchmark harness)"
-        );
-    }
-    let start = std::time::Instant::now();
-    let report = run_in_process(c, records, |done| {
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            let pct = done as f64 * 100.0 / records.max(1) as f64;
-            let bar = "#".repeat((pct / 4.0) as usize);
-            eprint!(
-                "\r[{bar:<25}] {pct:5.1}%  {done} records  {:.1}s",
-                start.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stderr().flush();
+    let bootstrap = bootstrap
+        .or_else(|| std::env::var("SLUICE_BOOTSTRAP").ok())
+        .unwrap_or_else(|| "127.0.0.1:9092".into());
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut reports: Vec<Report> = Vec::new();
+    for run in 1..=runs.max(1) {
+        let start = std::time::Instant::now();
+        let show = |done: u64| {
+            if tty {
+                let pct = done as f64 * 100.0 / records.max(1) as f64;
+                let bar = "#".repeat((pct / 4.0) as usize);
+                eprint!(
+                    "\r[{bar:<25}] {pct:5.1}%  {done} records  {:.1}s",
+                    start.elapsed().as_secs_f64()
+                );
+                let _ = std::io::stderr().flush();
+            }
+        };
+        let report = if in_process {
+            let Some(c) = Case::parse(case) else {
+                anyhow::bail!("--case: unknown in-process case '{case}' (known: W1, W2, W3)")
+            };
+            run_in_process(c, records, show)
+        } else {
+            let Some(c) = BrokerCase::parse(case) else {
+                anyhow::bail!("--case: unknown case '{case}' (known: P1, W1, W2, W3)")
+            };
+            run_against_broker(c, records, &bootstrap, show)
         }
-    })
-    .map_err(|e| anyhow::anyhow!(e))?;
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!();
+        .map_err(|e| anyhow::anyhow!(e))?;
+        if tty {
+            eprintln!("  run {run} done");
+        }
+        reports.push(report);
     }
+    let mut by_rate: Vec<&Report> = reports.iter().collect();
+    by_rate.sort_by(|a, b| {
+        a.records_per_cpu_second
+            .total_cmp(&b.records_per_cpu_second)
+    });
+    let median = by_rate[by_rate.len() / 2];
+    let (lo, hi) = (
+        by_rate[0].records_per_cpu_second,
+        by_rate[by_rate.len() - 1].records_per_cpu_second,
+    );
+    // Runs more than 25% apart are flagged: the machine was busy with something else.
+    let noisy = reports.len() > 1 && hi > lo * 1.25;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut v = serde_json::to_value(median)?;
+        v["runs"] = serde_json::to_value(&reports)?;
+        v["noisy"] = serde_json::Value::Bool(noisy);
+        println!("{v}");
         return Ok(());
     }
     println!(
-        "| case | records | MB in | CPU s | wall s | records/CPU-s | records/s | MB/CPU-s | peak RSS MB | columnar batches |"
+        "| case | mode | records | MB in | CPU s | wall s | records/CPU-s | records/s | MB/CPU-s | CPU s/GB | peak RSS MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.1} | {}/{} |",
-        report.case,
-        report.records,
-        report.bytes_in as f64 / 1e6,
-        report.cpu_seconds,
-        report.wall_seconds,
-        report.records_per_cpu_second,
-        report.records_per_second,
-        report.mb_per_cpu_second,
-        report.peak_rss_bytes as f64 / 1e6,
-        report.columnar_batches,
-        report.batches
-    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, r) in reports.iter().enumerate() {
+        let mark = if std::ptr::eq(r, median) && reports.len() > 1 {
+            " (median)"
+        } else {
+            ""
+        };
+        println!(
+            "| {}{mark} | {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.2} | {:.1} |",
+            if reports.len() > 1 {
+                format!("{} #{}", r.case, i + 1)
+            } else {
+                r.case.clone()
+            },
+            r.mode,
+            r.records,
+            r.bytes_in as f64 / 1e6,
+            r.cpu_seconds,
+            r.wall_seconds,
+            r.records_per_cpu_second,
+            r.records_per_second,
+            r.mb_per_cpu_second,
+            r.cpu_seconds / (r.bytes_in as f64 / 1e9),
+            r.peak_rss_bytes as f64 / 1e6,
+        );
+    }
+    if noisy {
+        println!("noisy: runs differ by more than 25% in records per CPU-second");
+    }
     Ok(())
 }
