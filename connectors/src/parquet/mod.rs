@@ -924,12 +924,17 @@ mod task_tests {
     /// Puts `values` (JSON, schemaless) as records of `orders` partition 1 from offset 100,
     /// with record timestamps 2024-01-01T13:45:00Z + i minutes.
     fn put(task: &mut ParquetSinkTask, values: &[&str]) -> ErrantRecords {
+        put_from(task, 100, values)
+    }
+
+    /// [`put`] with the first record at `first_offset`.
+    fn put_from(task: &mut ParquetSinkTask, first_offset: i64, values: &[&str]) -> ErrantRecords {
         let mut b = RawBatchBuilder::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             b.append(
                 "orders",
                 1,
-                100 + i as i64,
+                first_offset + i as i64,
                 Some(1_704_116_700_000 + i as i64 * 60_000),
                 0,
                 None,
@@ -1117,44 +1122,11 @@ mod task_tests {
         let mut task = ParquetSinkConfig::parse(&p).unwrap().build().unwrap();
         task.open(&[(("orders".to_string(), 1), Some(101))])
             .unwrap();
-        let mut b = RawBatchBuilder::with_capacity(2);
-        for (o, v) in [
-            (101, r#"{"c":2,"country":"FR"}"#),
-            (102, r#"{"c":3,"country":"DE"}"#),
-        ] {
-            b.append(
-                "orders",
-                1,
-                o,
-                Some(1),
-                0,
-                None,
-                Some(v.as_bytes()),
-                std::iter::empty(),
-            );
-        }
-        let raw = b.finish();
-        let mut json = HashMap::new();
-        json.insert("schemas.enable".to_string(), "false".to_string());
-        let mut conv = ConverterConfig::parse(
-            "value.converter",
-            "JsonConverter",
-            &json,
-            ConverterRole::Value,
-        )
-        .unwrap()
-        .build();
-        let value = conv.decode(raw.values()).runs[0].column.clone();
-        let key = sluice_codecs::ConnectColumn::nulls(2);
-        task.put(
-            &SinkBatch {
-                raw: &raw,
-                key: &key,
-                value: &value,
-            },
-            &mut ErrantRecords::default(),
-        )
-        .unwrap();
+        put_from(
+            &mut task,
+            101,
+            &[r#"{"c":2,"country":"FR"}"#, r#"{"c":3,"country":"DE"}"#],
+        );
         let open: Vec<_> = task.open.values().flat_map(|f| f.offsets.clone()).collect();
         assert_eq!(open, vec![101], "102 is already in a committed file");
     }
