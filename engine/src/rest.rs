@@ -313,6 +313,13 @@ fn non_null(members: Vec<(String, Option<String>)>) -> OrderedProps {
         .collect()
 }
 
+/// The 400 for a config whose `name` differs from the connector's name.
+fn name_mismatch(config_name: &str, url_name: &str) -> Response {
+    bad_body(format!(
+        "Connector name configuration ({config_name}) doesn't match connector name in the URL ({url_name})"
+    ))
+}
+
 /// Kafka's `putIfAbsent("name", name)`: appended when missing.
 fn with_name(mut props: OrderedProps, name: &str) -> OrderedProps {
     if !props.iter().any(|(k, _)| k == "name") {
@@ -553,9 +560,7 @@ async fn create_connector(
         .map(|(_, v)| v.clone());
     let name = match (body_name, config_name) {
         (Some(n), Some(c)) if n != c => {
-            return Err(bad_body(format!(
-                "Connector name configuration ({c}) doesn't match connector name in the URL ({n})"
-            )));
+            return Err(name_mismatch(&c, &n));
         }
         (Some(n), _) => n,
         (None, Some(c)) => c,
@@ -601,9 +606,7 @@ async fn put_config(
     if let Some((_, n)) = config.iter().find(|(k, _)| k == "name")
         && *n != c
     {
-        return Err(bad_body(format!(
-            "Connector name configuration ({n}) doesn't match connector name in the URL ({c})"
-        )));
+        return Err(name_mismatch(n, &c));
     }
     let props = with_name(config, &c);
     let worker = s.worker.clone();
@@ -626,10 +629,7 @@ async fn patch_config(
     let mut props = s.worker.props(&c).map_err(IntoResponse::into_response)?;
     for (k, v) in patch {
         if k == "name" && v.as_deref() != Some(c.as_str()) {
-            return Err(bad_body(format!(
-                "Connector name configuration ({}) doesn't match connector name in the URL ({c})",
-                v.unwrap_or_else(|| "null".into())
-            )));
+            return Err(name_mismatch(v.as_deref().unwrap_or("null"), &c));
         }
         match v {
             None => props.retain(|(key, _)| *key != k),

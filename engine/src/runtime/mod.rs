@@ -61,6 +61,20 @@ pub(crate) fn supervise(label: &TaskLabel, board: &StatusBoard, body: impl FnOnc
     }
 }
 
+/// Records a task's switch between PAUSED and RUNNING (board and log).
+pub(crate) fn report_pause(board: &StatusBoard, label: &TaskLabel, paused: bool) {
+    board.set(
+        label,
+        if paused {
+            State::Paused
+        } else {
+            State::Running
+        },
+        None,
+    );
+    tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
+}
+
 /// A stop request shared by a connector's tasks.
 #[derive(Debug, Clone, Default)]
 pub struct StopSignal(Arc<AtomicBool>);

@@ -31,7 +31,7 @@ use crate::kafka;
 use crate::metrics::TaskMetrics;
 use crate::pipeline::record_of;
 use crate::runtime::{StopSignal, TaskContext};
-use crate::status::{State, TaskLabel};
+use crate::status::TaskLabel;
 
 /// Rows per batch unless `max.poll.records` says otherwise.
 const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -299,16 +299,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             if let Err(e) = switched {
                 tracing::warn!("{label} could not pause/resume partitions: {e}");
             }
-            tc.board.set(
-                label,
-                if paused {
-                    State::Paused
-                } else {
-                    State::Running
-                },
-                None,
-            );
-            tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
+            super::report_pause(&tc.board, label, paused);
         }
         if paused {
             // Stay in the group (rebalances still run here); newly assigned partitions are

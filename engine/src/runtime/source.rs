@@ -20,7 +20,7 @@ use crate::kafka;
 use crate::metrics::TaskMetrics;
 use crate::offsets::FileOffsetStore;
 use crate::runtime::TaskContext;
-use crate::status::{State, TaskLabel};
+use crate::status::TaskLabel;
 
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -109,31 +109,12 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
         }
         if tc.pause.is_paused() != paused {
             paused = !paused;
-            tc.board.set(
-                label,
-                if paused {
-                    State::Paused
-                } else {
-                    State::Running
-                },
-                None,
-            );
-            tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
-        }
-        if paused {
-            stop.sleep(IDLE_WAIT);
-            maybe_commit(
-                &mut in_flight,
-                store,
-                &connector.name,
-                worker,
-                &mut last_commit,
-                label,
-            );
-            continue;
+            super::report_pause(&tc.board, label, paused);
         }
         let polled_at = Instant::now();
-        let batch = match task.poll() {
+        // A paused task does not poll; it waits and commits like an idle one.
+        let polled = if paused { Ok(None) } else { task.poll() };
+        let batch = match polled {
             Ok(Some(b)) if !b.is_empty() => b,
             Ok(_) => {
                 stop.sleep(IDLE_WAIT);
