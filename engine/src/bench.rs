@@ -10,6 +10,7 @@ use sluice_codecs::RawBatchBuilder;
 use sluice_codecs::events::OrderEvents;
 use sluice_codecs::record::timestamp_type;
 
+use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
 use crate::pipeline::Pipeline;
 
 /// The batch size cases run with (the sink runtime's default).
@@ -23,6 +24,8 @@ pub enum Case {
     W2,
     /// JsonConverter round trip only (schemaless).
     W3,
+    /// ByteArrayConverter in and out, no transforms: the pipeline's own cost.
+    BA,
 }
 
 impl Case {
@@ -31,6 +34,7 @@ impl Case {
             "W1" => Case::W1,
             "W2" => Case::W2,
             "W3" => Case::W3,
+            "BA" => Case::BA,
             _ => return None,
         })
     }
@@ -40,11 +44,27 @@ impl Case {
             Case::W1 => "W1",
             Case::W2 => "W2",
             Case::W3 => "W3",
+            Case::BA => "BA",
         }
     }
 
     /// The connector config of the case.
     pub fn props(self) -> HashMap<String, String> {
+        if self == Case::BA {
+            return [
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.converters.ByteArrayConverter",
+                ),
+                (
+                    "value.converter",
+                    "org.apache.kafka.connect.converters.ByteArrayConverter",
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        }
         let mut p: Vec<(&str, &str)> = vec![
             (
                 "key.converter",
@@ -103,6 +123,128 @@ impl Case {
     }
 }
 
+/// Settings one run varies (`sluice bench --sweep key=v1,v2` sets one per run), applied on
+/// top of the case's connector config. Besides connector properties, these keys are known:
+/// `batch.size` (records per batch: the in-process batch, or the consumer's
+/// `max.poll.records`), `smt.count` (the first N transforms of the case's chain),
+/// `partitions` (of the benchmark topic), and the consumer's fetch settings (`fetch.min.bytes`,
+/// `fetch.max.wait.ms`, `fetch.max.bytes`, `max.partition.fetch.bytes`, `max.poll.records`),
+/// which become `consumer.override.*`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides(pub Vec<(String, String)>);
+
+const CONSUMER_KEYS: [&str; 5] = [
+    "fetch.min.bytes",
+    "fetch.max.wait.ms",
+    "fetch.max.bytes",
+    "max.partition.fetch.bytes",
+    "max.poll.records",
+];
+
+impl Overrides {
+    pub fn one(key: &str, value: &str) -> Self {
+        Self(vec![(key.to_string(), value.to_string())])
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, String> {
+        self.get(key)
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("{key}: '{v}' is not a valid number"))
+            })
+            .transpose()
+    }
+
+    /// Records per batch (`batch.size`), if set.
+    pub fn batch_rows(&self) -> Result<Option<usize>, String> {
+        match self.number::<usize>("batch.size")? {
+            Some(0) => Err("batch.size: must be at least 1".into()),
+            n => Ok(n),
+        }
+    }
+
+    /// Applies the overrides to a connector config.
+    pub fn apply(&self, props: &mut HashMap<String, String>) -> Result<(), String> {
+        for (k, v) in &self.0 {
+            match k.as_str() {
+                "partitions" => {}
+                "batch.size" => {
+                    self.batch_rows()?;
+                    props.insert("consumer.override.max.poll.records".into(), v.clone());
+                }
+                "smt.count" => {
+                    let n: usize = self.number("smt.count")?.unwrap_or(0);
+                    let chain: Vec<String> = props
+                        .get("transforms")
+                        .map(|t| t.split(',').map(|a| a.trim().to_string()).collect())
+                        .unwrap_or_default();
+                    if n > chain.len() {
+                        return Err(format!(
+                            "smt.count: the case has only {} transforms",
+                            chain.len()
+                        ));
+                    }
+                    props.insert("transforms".into(), chain[..n].join(","));
+                }
+                key if CONSUMER_KEYS.contains(&key) => {
+                    props.insert(format!("consumer.override.{key}"), v.clone());
+                }
+                _ => {
+                    props.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seconds of wall time per pipeline stage (summed over the case's tasks).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    pub fetch: f64,
+    pub convert_in: f64,
+    pub transforms: f64,
+    pub convert_out: f64,
+    pub write: f64,
+    pub commit: f64,
+}
+
+impl StageSeconds {
+    fn add(&mut self, times: &StageTimes) {
+        for (stage, secs) in times.seconds() {
+            *match stage {
+                PipelineStage::Fetch => &mut self.fetch,
+                PipelineStage::ConvertIn => &mut self.convert_in,
+                PipelineStage::Transforms => &mut self.transforms,
+                PipelineStage::ConvertOut => &mut self.convert_out,
+                PipelineStage::Write => &mut self.write,
+                PipelineStage::Commit => &mut self.commit,
+            } += secs;
+        }
+    }
+
+    /// (name, seconds) in pipeline order.
+    pub fn entries(&self) -> [(&'static str, f64); 6] {
+        [
+            ("fetch", self.fetch),
+            ("convert_in", self.convert_in),
+            ("transforms", self.transforms),
+            ("convert_out", self.convert_out),
+            ("write", self.write),
+            ("commit", self.commit),
+        ]
+    }
+}
+
 /// A run's figures (`--json` prints this).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -120,6 +262,12 @@ pub struct Report {
     /// Batches that took the columnar path (the rest ran per record).
     pub columnar_batches: u64,
     pub batches: u64,
+    /// Per batch, from its first record fetched (in process: handed over) to written.
+    pub batch_latency_p50_ms: Option<f64>,
+    pub batch_latency_p99_ms: Option<f64>,
+    pub stage_seconds: StageSeconds,
+    /// The overrides this run used (`--sweep`).
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 /// User + system CPU seconds of this process (from /proc; 0 where unavailable).
@@ -153,11 +301,17 @@ pub fn peak_rss_bytes() -> u64 {
 pub fn run_in_process(
     case: Case,
     records: u64,
+    overrides: &Overrides,
     mut progress: impl FnMut(u64),
 ) -> Result<Report, String> {
-    let mut pipeline = Pipeline::new(&case.props()).map_err(|e| e.to_string())?;
+    let mut props = case.props();
+    overrides.apply(&mut props)?;
+    props.remove("consumer.override.max.poll.records");
+    let batch_rows = overrides.batch_rows()?.unwrap_or(BATCH_ROWS);
+    let mut pipeline = Pipeline::new(&props).map_err(|e| e.to_string())?;
+    let latency = LatencyHistogram::default();
     let mut generator = OrderEvents::new();
-    let mut builder = RawBatchBuilder::with_capacity(BATCH_ROWS);
+    let mut builder = RawBatchBuilder::with_capacity(batch_rows);
     let mut value = Vec::with_capacity(1200);
     let (mut done, mut bytes_in, mut bytes_out, mut batches, mut columnar) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -165,7 +319,7 @@ pub fn run_in_process(
     let cpu0 = process_cpu_seconds();
     let wall0 = Instant::now();
     while done < records {
-        let n = (records - done).min(BATCH_ROWS as u64) as usize;
+        let n = (records - done).min(batch_rows as u64) as usize;
         // Event generation is not part of the measured work: its CPU time is subtracted.
         let g0 = process_cpu_seconds();
         for i in 0..n {
@@ -189,7 +343,9 @@ pub fn run_in_process(
         }
         let raw = builder.finish();
         generate_cpu += process_cpu_seconds() - g0;
+        let started = Instant::now();
         let out = pipeline.process(&raw);
+        latency.record(started.elapsed());
         if !out.failures.is_empty() {
             return Err(format!(
                 "{} records failed, first: {}",
@@ -224,6 +380,14 @@ pub fn run_in_process(
         peak_rss_bytes: peak_rss_bytes(),
         columnar_batches: columnar,
         batches,
+        batch_latency_p50_ms: latency.snapshot().quantile(0.5).map(|s| s * 1e3),
+        batch_latency_p99_ms: latency.snapshot().quantile(0.99).map(|s| s * 1e3),
+        stage_seconds: {
+            let mut st = StageSeconds::default();
+            st.add(&pipeline.stages);
+            st
+        },
+        settings: overrides.0.iter().cloned().collect(),
     })
 }
 
@@ -232,12 +396,69 @@ mod tests {
     use super::*;
 
     #[test]
+    fn overrides_shorten_the_chain_and_set_consumer_keys() {
+        let mut p = Case::W1.props();
+        Overrides(vec![
+            ("smt.count".into(), "2".into()),
+            ("fetch.min.bytes".into(), "65536".into()),
+            ("batch.size".into(), "500".into()),
+            ("flush.size".into(), "7".into()),
+        ])
+        .apply(&mut p)
+        .unwrap();
+        assert_eq!(p["transforms"], "drop,source");
+        assert_eq!(p["consumer.override.fetch.min.bytes"], "65536");
+        assert_eq!(p["consumer.override.max.poll.records"], "500");
+        assert_eq!(p["flush.size"], "7");
+        let err = Overrides::one("smt.count", "9")
+            .apply(&mut Case::W1.props())
+            .unwrap_err();
+        assert!(err.contains("only 5 transforms"), "{err}");
+        let err = Overrides::one("batch.size", "x").batch_rows().unwrap_err();
+        assert!(err.contains("batch.size: 'x'"), "{err}");
+        assert!(parse_sweep("batch.size=").is_err());
+        assert_eq!(
+            parse_sweep("smt.count=0, 5").unwrap(),
+            (
+                "smt.count".to_string(),
+                vec!["0".to_string(), "5".to_string()]
+            )
+        );
+    }
+
+    #[test]
+    fn a_sweep_over_the_chain_length_runs_each_point() {
+        let mut points = Vec::new();
+        for n in ["0", "5"] {
+            let runs = (0..3)
+                .map(|_| {
+                    run_in_process(Case::W1, 10_000, &Overrides::one("smt.count", n), |_| {})
+                        .unwrap()
+                })
+                .collect();
+            points.push(Summary::of(runs).unwrap());
+        }
+        // Five transforms do more work than none: the chain length reached the pipeline.
+        assert!(
+            points[0].median.stage_seconds.transforms < points[1].median.stage_seconds.transforms
+        );
+        assert_eq!(points[1].median.settings["smt.count"], "5");
+        assert_eq!(points[0].runs.len(), 3);
+        assert!(best_point(&points).is_some());
+    }
+
+    #[test]
     fn cases_run_and_report() {
-        for case in [Case::W1, Case::W2, Case::W3] {
-            let r = run_in_process(case, 20_000, |_| {}).unwrap();
+        for case in [Case::W1, Case::W2, Case::W3, Case::BA] {
+            let r = run_in_process(case, 20_000, &Overrides::default(), |_| {}).unwrap();
             assert_eq!(r.records, 20_000);
             assert!(r.bytes_in > 20_000 * 190 && r.bytes_out > 0, "{r:?}");
             assert!(r.peak_rss_bytes > 0);
+            assert!(r.batch_latency_p50_ms.unwrap() <= r.batch_latency_p99_ms.unwrap());
+            assert!(r.stage_seconds.convert_in > 0.0, "{r:?}");
+            if case == Case::W1 {
+                assert!(r.stage_seconds.transforms > 0.0, "{r:?}");
+            }
             if case != Case::W2 {
                 assert_eq!(
                     r.columnar_batches,
@@ -250,12 +471,16 @@ mod tests {
     }
 }
 
-/// Cases run against a broker (`sluice bench --case P1|W1|W2|W3 --records N`).
+/// Cases run against a broker (`sluice bench --case P1|FS|BA|W1|W2|W3 --records N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerCase {
     /// Kafka topic of standard events → Parquet (zstd) on local disk.
     P1,
-    /// The in-process cases, with Kafka in front and FileStreamSink behind.
+    /// Kafka's quickstart: FileStreamSource (a file of N event lines) → topic →
+    /// FileStreamSink, with the quickstart worker's JsonConverter (schemas.enable=true).
+    FS,
+    /// W1–W3 with Kafka in front and FileStreamSink behind; BA: ByteArrayConverter →
+    /// Parquet (the raw values as one binary column, snappy).
     W(Case),
 }
 
@@ -264,12 +489,16 @@ impl BrokerCase {
         if name.eq_ignore_ascii_case("P1") {
             return Some(BrokerCase::P1);
         }
+        if name.eq_ignore_ascii_case("FS") {
+            return Some(BrokerCase::FS);
+        }
         Case::parse(name).map(BrokerCase::W)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             BrokerCase::P1 => "P1",
+            BrokerCase::FS => "FS",
             BrokerCase::W(c) => c.name(),
         }
     }
@@ -277,6 +506,79 @@ impl BrokerCase {
     fn envelope(self) -> bool {
         self == BrokerCase::W(Case::W2)
     }
+
+    /// The worker's default converters for the case.
+    fn converters(self) -> [(&'static str, &'static str); 3] {
+        let json = "org.apache.kafka.connect.json.JsonConverter";
+        match self {
+            BrokerCase::FS => [
+                ("key.converter", json),
+                ("value.converter", json),
+                ("value.converter.schemas.enable", "true"),
+            ],
+            BrokerCase::W(Case::BA) => [
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.converters.ByteArrayConverter",
+                ),
+                (
+                    "value.converter",
+                    "org.apache.kafka.connect.converters.ByteArrayConverter",
+                ),
+                ("value.converter.schemas.enable", "false"),
+            ],
+            _ => [
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.storage.StringConverter",
+                ),
+                ("value.converter", json),
+                (
+                    "value.converter.schemas.enable",
+                    if self.envelope() { "true" } else { "false" },
+                ),
+            ],
+        }
+    }
+
+    /// The sink connector's config (the topic, name and overrides are added by the run).
+    fn sink_props(self, out: &std::path::Path) -> HashMap<String, String> {
+        let parquet = |codec: &str| -> HashMap<String, String> {
+            [
+                ("connector.class", "ParquetSink".to_string()),
+                ("store.url", format!("file://{}", out.display())),
+                ("flush.size", "100000".into()),
+                ("rotate.schedule.interval.ms", "2000".into()),
+                ("timezone", "UTC".into()),
+                ("parquet.codec", codec.into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        };
+        match self {
+            BrokerCase::P1 => parquet("zstd"),
+            BrokerCase::W(Case::BA) => parquet("snappy"),
+            BrokerCase::FS => file_sink(out),
+            BrokerCase::W(c) => {
+                let mut p = file_sink(out);
+                p.extend(c.props().into_iter().filter(|(k, _)| {
+                    !k.starts_with("key.converter") && !k.starts_with("value.converter")
+                }));
+                p
+            }
+        }
+    }
+}
+
+fn file_sink(out: &std::path::Path) -> HashMap<String, String> {
+    HashMap::from([
+        ("connector.class".to_string(), "FileStreamSink".to_string()),
+        (
+            "file".to_string(),
+            out.with_extension("txt").display().to_string(),
+        ),
+    ])
 }
 
 /// Produces `records` standard events round-robin over `partitions`; returns the value bytes.
@@ -349,13 +651,16 @@ fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), Str
 }
 
 /// Runs a case end to end against the broker at `bootstrap`: produces `records` events to a
-/// fresh 3-partition topic (not measured), then runs the case's connector in this process until
-/// the group has committed every record (for P1: every row is in a committed file). CPU is this
+/// fresh topic (3 partitions unless overridden; not measured), then runs the case's connector
+/// in this process until the group has committed every record (P1/BA: every row is in a
+/// committed file). FS instead writes the events as lines of a file and runs the quickstart
+/// source and sink until the sink's file holds every line; both are measured. CPU is this
 /// process's user+sys over that span; peak RSS is reset before it starts.
 pub fn run_against_broker(
     case: BrokerCase,
     records: u64,
     bootstrap: &str,
+    overrides: &Overrides,
     mut progress: impl FnMut(u64),
 ) -> Result<Report, String> {
     let nanos = std::time::SystemTime::now()
@@ -367,65 +672,81 @@ pub fn run_against_broker(
         case.name().to_ascii_lowercase(),
         nanos % 1_000_000_000
     );
-    create_topic(bootstrap, &name, 3)?;
-    let bytes_in = produce_events(bootstrap, &name, records, 3, case.envelope())?;
+    let partitions: i32 = overrides.number("partitions")?.unwrap_or(3);
+    create_topic(bootstrap, &name, partitions)?;
     let out = std::env::temp_dir().join(&name);
+    let source_file = out.with_extension("in.txt");
+    let bytes_in = if case == BrokerCase::FS {
+        write_event_lines(&source_file, records)?
+    } else {
+        produce_events(bootstrap, &name, records, partitions, case.envelope())?
+    };
     let mut worker_props = crate::config::Props::new();
-    for (k, v) in [
+    let offsets_file = out.with_extension("offsets");
+    for (k, v) in case.converters().into_iter().chain([
         ("bootstrap.servers", bootstrap),
-        (
-            "key.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        ),
-        (
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        (
-            "value.converter.schemas.enable",
-            if case.envelope() { "true" } else { "false" },
-        ),
         ("offset.flush.interval.ms", "1000"),
         ("consumer.session.timeout.ms", "6000"),
         ("consumer.heartbeat.interval.ms", "500"),
-    ] {
+    ]) {
         worker_props.insert(k.into(), v.into());
     }
+    worker_props.insert(
+        "offset.storage.file.filename".into(),
+        offsets_file.display().to_string(),
+    );
     let worker_config =
         crate::config::WorkerConfig::parse(worker_props).map_err(|e| e.to_string())?;
-    let mut props: Vec<(String, String)> = match case {
-        BrokerCase::P1 => vec![
-            ("connector.class".into(), "ParquetSink".into()),
-            ("store.url".into(), format!("file://{}", out.display())),
-            ("flush.size".into(), "100000".into()),
-            ("rotate.schedule.interval.ms".into(), "2000".into()),
-            ("timezone".into(), "UTC".into()),
-            ("parquet.codec".into(), "zstd".into()),
-        ],
-        BrokerCase::W(c) => {
-            let mut p: Vec<(String, String)> = vec![
-                ("connector.class".into(), "FileStreamSink".into()),
-                (
-                    "file".into(),
-                    out.with_extension("txt").display().to_string(),
-                ),
-            ];
-            p.extend(c.props().into_iter().filter(|(k, _)| {
-                !k.starts_with("key.converter") && !k.starts_with("value.converter")
-            }));
-            p
-        }
-    };
-    props.push(("topics".into(), name.clone()));
-    props.push(("name".into(), name.clone()));
-    props.push(("tasks.max".into(), "1".into()));
+    let mut props = case.sink_props(&out);
+    props.insert("topics".into(), name.clone());
+    props.insert("name".into(), name.clone());
+    props.insert("tasks.max".into(), "1".into());
+    overrides.apply(&mut props)?;
+    props.remove("partitions");
+    let tasks: usize = props
+        .get("tasks.max")
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1);
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let cpu0 = process_cpu_seconds();
     let wall0 = Instant::now();
     let worker = crate::worker::Worker::new(worker_config).map_err(|e| e.to_string())?;
-    worker
-        .create(&name, props, crate::worker::TargetState::Started)
-        .map_err(|e| e.to_string())?;
+    let cleanup = || {
+        let _ = std::fs::remove_dir_all(&out);
+        for f in [
+            out.with_extension("txt"),
+            source_file.clone(),
+            offsets_file.clone(),
+        ] {
+            let _ = std::fs::remove_file(f);
+        }
+    };
+    let started = (|| {
+        if case == BrokerCase::FS {
+            let source = vec![
+                ("name".to_string(), format!("{name}-source")),
+                ("connector.class".into(), "FileStreamSource".into()),
+                ("file".into(), source_file.display().to_string()),
+                ("topic".into(), name.clone()),
+                ("batch.size".into(), "2000".into()),
+            ];
+            worker.create(
+                &format!("{name}-source"),
+                source,
+                crate::worker::TargetState::Started,
+            )?;
+        }
+        worker.create(
+            &name,
+            props.into_iter().collect(),
+            crate::worker::TargetState::Started,
+        )
+    })();
+    if let Err(e) = started {
+        let _ = worker.shutdown();
+        cleanup();
+        return Err(e.to_string());
+    }
     let committed = |w: &crate::worker::Worker| -> u64 {
         w.offsets(&name)
             .map(|o| {
@@ -437,48 +758,74 @@ pub fn run_against_broker(
             })
             .unwrap_or(0)
     };
-    let deadline = Instant::now() + std::time::Duration::from_secs(600);
-    loop {
-        if let Some(s) = worker.status(&name).ok().and_then(|s| {
-            s.tasks
-                .into_iter()
-                .find(|t| t.state == crate::status::State::Failed)
-        }) {
-            let _ = worker.shutdown();
-            return Err(format!("task failed: {}", s.trace.unwrap_or_default()));
+    let task_metrics: Vec<_> = (0..tasks)
+        .map(|t| {
+            worker
+                .metrics()
+                .task(&name, t, crate::metrics::TaskKind::Sink)
+        })
+        .collect();
+    let sink_file = out.with_extension("txt");
+    let done = |w: &crate::worker::Worker, read: u64| -> bool {
+        if read < records {
+            return false;
         }
-        let read = worker
-            .metrics()
-            .task(&name, 0, crate::metrics::TaskKind::Sink);
-        let n = read
-            .sink_record_read
-            .load(std::sync::atomic::Ordering::Relaxed);
-        progress(n.min(records));
+        if case == BrokerCase::FS {
+            // The sink writes each line as it was read: done when the file is complete.
+            std::fs::metadata(&sink_file).map_or(0, |m| m.len()) >= bytes_in
+        } else {
+            committed(w) >= records
+        }
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(600);
+    let outcome = loop {
+        let failed = [name.clone(), format!("{name}-source")]
+            .iter()
+            .filter_map(|c| worker.status(c).ok())
+            .flat_map(|s| s.tasks)
+            .find(|t| t.state == crate::status::State::Failed);
+        if let Some(t) = failed {
+            break Err(format!("task failed: {}", t.trace.unwrap_or_default()));
+        }
+        let read: u64 = task_metrics
+            .iter()
+            .map(|m| {
+                m.sink_record_read
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum();
+        progress(read.min(records));
         // The group's committed offsets are asked for only near the end: each ask is a
         // client of its own, which would otherwise weigh on the measurement.
-        if n >= records && committed(&worker) >= records {
-            break;
+        if done(&worker, read) {
+            break Ok(());
         }
         if Instant::now() > deadline {
-            let _ = worker.shutdown();
-            return Err(format!(
+            break Err(format!(
                 "not all {records} records committed within 10 minutes"
             ));
         }
-        std::thread::sleep(std::time::Duration::from_millis(if n >= records {
+        std::thread::sleep(std::time::Duration::from_millis(if read >= records {
             250
         } else {
             100
         }));
-    }
+    };
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (process_cpu_seconds() - cpu0).max(0.01);
     let peak = peak_rss_bytes();
-    worker.shutdown().map_err(|e| e.to_string())?;
-    let bytes_out =
-        dir_size(&out) + std::fs::metadata(out.with_extension("txt")).map_or(0, |m| m.len());
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_file(out.with_extension("txt"));
+    let shut = worker.shutdown().map_err(|e| e.to_string());
+    let bytes_out = dir_size(&out) + std::fs::metadata(&sink_file).map_or(0, |m| m.len());
+    cleanup();
+    outcome?;
+    shut?;
+    let mut stage_seconds = StageSeconds::default();
+    let mut latency = crate::metrics::LatencySnapshot::default();
+    for m in &task_metrics {
+        stage_seconds.add(&m.stages);
+        latency.merge(&m.batch_latency.snapshot());
+    }
+    let batches = task_metrics.iter().map(|m| m.batch_latency.count()).sum();
     Ok(Report {
         case: case.name().into(),
         mode: "broker".into(),
@@ -492,8 +839,33 @@ pub fn run_against_broker(
         mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
         peak_rss_bytes: peak,
         columnar_batches: 0,
-        batches: 0,
+        batches,
+        batch_latency_p50_ms: latency.quantile(0.5).map(|s| s * 1e3),
+        batch_latency_p99_ms: latency.quantile(0.99).map(|s| s * 1e3),
+        stage_seconds,
+        settings: overrides.0.iter().cloned().collect(),
     })
+}
+
+/// Writes `records` standard events as lines of `path` (the FileStream case's input);
+/// returns the bytes written.
+fn write_event_lines(path: &std::path::Path, records: u64) -> Result<u64, String> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut events = OrderEvents::new();
+    let mut line = Vec::with_capacity(1024);
+    let mut bytes = 0u64;
+    for _ in 0..records {
+        line.clear();
+        events.write_next(&mut line);
+        line.push(b'\n');
+        bytes += line.len() as u64;
+        w.write_all(&line)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(bytes)
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {
@@ -511,4 +883,63 @@ fn dir_size(dir: &std::path::Path) -> u64 {
             }
         })
         .sum()
+}
+
+/// Runs of one setting, summarised by their median (by records per CPU-second).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub median: Report,
+    pub runs: Vec<Report>,
+    /// Runs more than 25% apart in records per CPU-second: the machine was busy elsewhere.
+    pub noisy: bool,
+}
+
+impl Summary {
+    /// `None` for no runs.
+    pub fn of(runs: Vec<Report>) -> Option<Self> {
+        let mut by_rate: Vec<&Report> = runs.iter().collect();
+        by_rate.sort_by(|a, b| {
+            a.records_per_cpu_second
+                .total_cmp(&b.records_per_cpu_second)
+        });
+        let median = (*by_rate.get(by_rate.len() / 2)?).clone();
+        let (lo, hi) = (
+            by_rate[0].records_per_cpu_second,
+            by_rate[by_rate.len() - 1].records_per_cpu_second,
+        );
+        let noisy = runs.len() > 1 && hi > lo * 1.25;
+        Some(Self {
+            median,
+            runs,
+            noisy,
+        })
+    }
+}
+
+/// `--sweep key=v1,v2,...` parsed.
+pub fn parse_sweep(spec: &str) -> Result<(String, Vec<String>), String> {
+    let (key, values) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--sweep: expected key=v1,v2,... but got '{spec}'"))?;
+    let values: Vec<String> = values
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if key.trim().is_empty() || values.is_empty() {
+        return Err(format!("--sweep: expected key=v1,v2,... but got '{spec}'"));
+    }
+    Ok((key.trim().to_string(), values))
+}
+
+/// The index of the best point of a sweep: most records per CPU-second (throughput per core
+/// is what a shared machine measures reliably; wall throughput is shown next to it).
+pub fn best_point(points: &[Summary]) -> Option<usize> {
+    (0..points.len()).max_by(|&a, &b| {
+        points[a]
+            .median
+            .records_per_cpu_second
+            .total_cmp(&points[b].median.records_per_cpu_second)
+    })
 }

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod pipe;
 pub mod pipeline;
+pub mod plot;
 pub mod properties;
 pub mod rest;
 pub mod runtime;

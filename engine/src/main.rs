@@ -31,13 +31,24 @@ enum Command {
         /// Connector configs, as .properties or .json (more can be created over REST).
         connectors: Vec<PathBuf>,
     },
-    /// Run a named benchmark case and report throughput per CPU-second and peak RSS.
+    /// Run a named benchmark case and report throughput per CPU-second, peak RSS, batch
+    /// latency and where the time goes per stage.
     ///
-    /// `sluice bench --case W1|W2|W3 --in-process --records N [--json]` runs the case on the
-    /// standard order events without Kafka (W1: schemaless JSON through the 5-SMT chain; W2:
-    /// the same with JsonConverter envelopes; W3: JsonConverter round trip only).
+    /// Cases: W1 (schemaless JSON through the 5-SMT chain), W2 (W1 with JsonConverter
+    /// envelopes), W3 (JsonConverter round trip only), BA (ByteArrayConverter pass-through),
+    /// each also `--in-process` (generator → pipeline, no Kafka); against the broker also P1
+    /// (Kafka → Parquet, zstd) and FS (Kafka's quickstart: FileStreamSource → Kafka →
+    /// FileStreamSink). Against the broker the events are produced first (not measured) to
+    /// a fresh topic, then the connector runs in this process until every record is committed.
+    ///
+    /// `--sweep key=v1,v2,...` repeats the run for each value and marks the best (most records
+    /// per CPU-second). Keys: any connector property (e.g. `flush.size`, `tasks.max`,
+    /// `parquet.codec`), `batch.size` (records per batch), `smt.count` (first N transforms of
+    /// the case's chain), `partitions` (of the topic) and consumer fetch settings
+    /// (`fetch.min.bytes`, `fetch.max.wait.ms`, `fetch.max.bytes`, `max.partition.fetch.bytes`,
+    /// `max.poll.records`). `--plot FILE.svg` draws the sweep.
     Bench {
-        /// Case name: W1, W2, W3 (with --in-process: without Kafka) or P1 (Kafka → Parquet).
+        /// Case name: W1, W2, W3, BA (also --in-process), P1, FS.
         #[arg(long)]
         case: String,
         /// Run without Kafka: generator → in-process pipeline.
@@ -55,6 +66,12 @@ enum Command {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Repeat the run over the values of one setting: key=v1,v2,...
+        #[arg(long)]
+        sweep: Option<String>,
+        /// With --sweep: write an SVG chart of throughput against the setting.
+        #[arg(long, requires = "sweep")]
+        plot: Option<PathBuf>,
     },
     /// Load generator: produce N standard order events (schemaless JSON, or JsonConverter
     /// envelopes with --envelope) to a topic, round-robin over its partitions.
@@ -121,7 +138,20 @@ fn main() -> ExitCode {
             runs,
             records,
             json,
-        } => match bench(&case, in_process, bootstrap, runs, records, json) {
+            sweep,
+            plot,
+        } => match bench(BenchArgs {
+            case,
+            in_process,
+            bootstrap: bootstrap
+                .or_else(|| std::env::var("SLUICE_BOOTSTRAP").ok())
+                .unwrap_or_else(|| "127.0.0.1:9092".into()),
+            runs,
+            records,
+            json,
+            sweep,
+            plot,
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -433,87 +463,138 @@ fn pipe(
     Ok(())
 }
 
-fn bench(
-    case: &str,
+struct BenchArgs {
+    case: String,
     in_process: bool,
-    bootstrap: Option<String>,
+    bootstrap: String,
     runs: u32,
     records: u64,
     json: bool,
-) -> anyhow::Result<()> {
-    use sluice_engine::bench::{BrokerCase, Case, Report, run_against_broker, run_in_process};
+    sweep: Option<String>,
+    plot: Option<PathBuf>,
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    use sluice_engine::bench::{
+        BrokerCase, Case, Overrides, Summary, best_point, parse_sweep, run_against_broker,
+        run_in_process,
+    };
     use std::io::Write;
-    let bootstrap = bootstrap
-        .or_else(|| std::env::var("SLUICE_BOOTSTRAP").ok())
-        .unwrap_or_else(|| "127.0.0.1:9092".into());
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut reports: Vec<Report> = Vec::new();
-    for run in 1..=runs.max(1) {
-        let start = std::time::Instant::now();
-        let show = |done: u64| {
-            if tty {
-                let pct = done as f64 * 100.0 / records.max(1) as f64;
-                let bar = "#".repeat((pct / 4.0) as usize);
-                eprint!(
-                    "\r[{bar:<25}] {pct:5.1}%  {done} records  {:.1}s",
-                    start.elapsed().as_secs_f64()
-                );
-                let _ = std::io::stderr().flush();
+    let run_case = |overrides: &Overrides, label: &str| -> anyhow::Result<Summary> {
+        let mut reports = Vec::new();
+        for run in 1..=args.runs.max(1) {
+            let start = std::time::Instant::now();
+            let records = args.records;
+            let show = |done: u64| {
+                if tty {
+                    let pct = done as f64 * 100.0 / records.max(1) as f64;
+                    let bar = "#".repeat((pct / 4.0) as usize);
+                    eprint!(
+                        "\r{label}[{bar:<25}] {pct:5.1}%  {done} records  {:.1}s",
+                        start.elapsed().as_secs_f64()
+                    );
+                    let _ = std::io::stderr().flush();
+                }
+            };
+            let report = if args.in_process {
+                let Some(c) = Case::parse(&args.case) else {
+                    anyhow::bail!(
+                        "--case: unknown in-process case '{}' (known: W1, W2, W3, BA)",
+                        args.case
+                    )
+                };
+                run_in_process(c, records, overrides, show)
+            } else {
+                let Some(c) = BrokerCase::parse(&args.case) else {
+                    anyhow::bail!(
+                        "--case: unknown case '{}' (known: P1, FS, BA, W1, W2, W3)",
+                        args.case
+                    )
+                };
+                run_against_broker(c, records, &args.bootstrap, overrides, show)
             }
-        };
-        let report = if in_process {
-            let Some(c) = Case::parse(case) else {
-                anyhow::bail!("--case: unknown in-process case '{case}' (known: W1, W2, W3)")
-            };
-            run_in_process(c, records, show)
+            .map_err(|e| anyhow::anyhow!(e))?;
+            if tty {
+                eprintln!("  run {run} done");
+            }
+            reports.push(report);
+        }
+        Summary::of(reports).ok_or_else(|| anyhow::anyhow!("no runs"))
+    };
+    let Some(spec) = &args.sweep else {
+        let summary = run_case(&Overrides::default(), "")?;
+        if args.json {
+            println!("{}", serde_json::to_value(&summary)?);
         } else {
-            let Some(c) = BrokerCase::parse(case) else {
-                anyhow::bail!("--case: unknown case '{case}' (known: P1, W1, W2, W3)")
-            };
-            run_against_broker(c, records, &bootstrap, show)
+            print_runs(&summary);
         }
-        .map_err(|e| anyhow::anyhow!(e))?;
-        if tty {
-            eprintln!("  run {run} done");
-        }
-        reports.push(report);
+        return Ok(());
+    };
+    let (key, values) = parse_sweep(spec).map_err(|e| anyhow::anyhow!(e))?;
+    let mut points = Vec::new();
+    for v in &values {
+        points.push(run_case(&Overrides::one(&key, v), &format!("{key}={v} "))?);
     }
-    let mut by_rate: Vec<&Report> = reports.iter().collect();
-    by_rate.sort_by(|a, b| {
-        a.records_per_cpu_second
-            .total_cmp(&b.records_per_cpu_second)
-    });
-    let median = by_rate[by_rate.len() / 2];
-    let (lo, hi) = (
-        by_rate[0].records_per_cpu_second,
-        by_rate[by_rate.len() - 1].records_per_cpu_second,
-    );
-    // Runs more than 25% apart are flagged: the machine was busy with something else.
-    let noisy = reports.len() > 1 && hi > lo * 1.25;
-    if json {
-        let mut v = serde_json::to_value(median)?;
-        v["runs"] = serde_json::to_value(&reports)?;
-        v["noisy"] = serde_json::Value::Bool(noisy);
+    let best = best_point(&points);
+    if let Some(path) = &args.plot {
+        sluice_engine::plot::sweep_chart(path, &args.case.to_ascii_uppercase(), &key, &points)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    if args.json {
+        let v = serde_json::json!({
+            "case": args.case.to_ascii_uppercase(),
+            "sweep": key,
+            "best": best.map(|i| values[i].clone()),
+            "points": points,
+        });
         println!("{v}");
         return Ok(());
     }
     println!(
-        "| case | mode | records | MB in | CPU s | wall s | records/CPU-s | records/s | MB/CPU-s | CPU s/GB | peak RSS MB |"
+        "| {key} | records/CPU-s (median) | records/s | MB/CPU-s | CPU s/GB | p50 batch ms | p99 batch ms | peak RSS MB | noisy | |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (i, r) in reports.iter().enumerate() {
-        let mark = if std::ptr::eq(r, median) && reports.len() > 1 {
-            " (median)"
-        } else {
-            ""
-        };
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (i, (v, p)) in values.iter().zip(&points).enumerate() {
+        let r = &p.median;
         println!(
-            "| {}{mark} | {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.2} | {:.1} |",
+            "| {v} | {:.0} | {:.0} | {:.1} | {:.2} | {} | {} | {:.1} | {} | {} |",
+            r.records_per_cpu_second,
+            r.records_per_second,
+            r.mb_per_cpu_second,
+            r.cpu_seconds / (r.bytes_in as f64 / 1e9),
+            fmt_ms(r.batch_latency_p50_ms),
+            fmt_ms(r.batch_latency_p99_ms),
+            r.peak_rss_bytes as f64 / 1e6,
+            if p.noisy { "yes" } else { "" },
+            if Some(i) == best { "**best**" } else { "" },
+        );
+    }
+    Ok(())
+}
+
+fn fmt_ms(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".into(), |m| format!("{m:.1}"))
+}
+
+fn print_runs(summary: &sluice_engine::bench::Summary) {
+    let reports = &summary.runs;
+    println!(
+        "| case | mode | records | MB in | CPU s | wall s | records/CPU-s | records/s | MB/CPU-s | CPU s/GB | p50 batch ms | p99 batch ms | peak RSS MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, r) in reports.iter().enumerate() {
+        let is_median = reports.len() > 1
+            && r.records_per_cpu_second == summary.median.records_per_cpu_second
+            && r.cpu_seconds == summary.median.cpu_seconds;
+        println!(
+            "| {}{} | {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.2} | {} | {} | {:.1} |",
             if reports.len() > 1 {
                 format!("{} #{}", r.case, i + 1)
             } else {
                 r.case.clone()
             },
+            if is_median { " (median)" } else { "" },
             r.mode,
             r.records,
             r.bytes_in as f64 / 1e6,
@@ -523,11 +604,26 @@ fn bench(
             r.records_per_second,
             r.mb_per_cpu_second,
             r.cpu_seconds / (r.bytes_in as f64 / 1e9),
+            fmt_ms(r.batch_latency_p50_ms),
+            fmt_ms(r.batch_latency_p99_ms),
             r.peak_rss_bytes as f64 / 1e6,
         );
     }
-    if noisy {
+    let m = &summary.median;
+    let total: f64 = m.stage_seconds.entries().iter().map(|e| e.1).sum();
+    println!();
+    println!("time per stage (median run, wall seconds summed over tasks):");
+    for (name, secs) in m.stage_seconds.entries() {
+        println!(
+            "  {name:<12} {secs:8.3} s  {:5.1}%",
+            if total > 0.0 {
+                secs * 100.0 / total
+            } else {
+                0.0
+            }
+        );
+    }
+    if summary.noisy {
         println!("noisy: runs differ by more than 25% in records per CPU-second");
     }
-    Ok(())
 }

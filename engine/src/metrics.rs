@@ -65,11 +65,183 @@ pub struct TaskMetrics {
     pub errors_logged: AtomicU64,
     pub dlq_produce_requests: AtomicU64,
     pub dlq_produce_failures: AtomicU64,
+    /// Where a sink task's time goes, per stage (the benchmark harness reports it).
+    pub stages: StageTimes,
+    /// Per batch: from its first record fetched to its `put` done.
+    pub batch_latency: LatencyHistogram,
 }
 
 impl TaskMetrics {
     pub fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// The stages of a sink pipeline whose time is accounted separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineStage {
+    /// Polling the consumer until a batch is full or the poll runs dry.
+    Fetch,
+    /// Key, value and header converters (bytes → Arrow).
+    ConvertIn,
+    /// The transformation chain.
+    Transforms,
+    /// Arrow → output bytes (JSON encode in the in-process cases; sinks do it inside `put`).
+    ConvertOut,
+    /// The sink task's `put` (for files: formatting and writing).
+    Write,
+    /// Flushing files and committing offsets.
+    Commit,
+}
+
+impl PipelineStage {
+    pub const ALL: [PipelineStage; 6] = [
+        PipelineStage::Fetch,
+        PipelineStage::ConvertIn,
+        PipelineStage::Transforms,
+        PipelineStage::ConvertOut,
+        PipelineStage::Write,
+        PipelineStage::Commit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PipelineStage::Fetch => "fetch",
+            PipelineStage::ConvertIn => "convert_in",
+            PipelineStage::Transforms => "transforms",
+            PipelineStage::ConvertOut => "convert_out",
+            PipelineStage::Write => "write",
+            PipelineStage::Commit => "commit",
+        }
+    }
+}
+
+/// Wall nanoseconds spent per stage, added once per batch.
+#[derive(Debug, Default)]
+pub struct StageTimes([AtomicU64; 6]);
+
+impl StageTimes {
+    pub fn add(&self, stage: PipelineStage, d: Duration) {
+        self.0[stage as usize].fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Runs `f`, adding its wall time to `stage`.
+    pub fn time<T>(&self, stage: PipelineStage, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = f();
+        self.add(stage, started.elapsed());
+        out
+    }
+
+    /// Seconds per stage, in pipeline order.
+    pub fn seconds(&self) -> Vec<(PipelineStage, f64)> {
+        PipelineStage::ALL
+            .iter()
+            .map(|&s| (s, self.0[s as usize].load(Ordering::Relaxed) as f64 / 1e9))
+            .collect()
+    }
+}
+
+/// Sub-buckets per power of two: values are kept within 1/8 (12.5%) of their size.
+const LATENCY_SUB_BUCKETS: usize = 8;
+/// Powers of two of microseconds covered (up to ~73 minutes).
+const LATENCY_OCTAVES: usize = 32;
+
+/// A log-bucketed histogram of durations (microsecond resolution, 12.5% precision), cheap
+/// enough to record every batch and bounded in memory however long the task runs.
+#[derive(Debug)]
+pub struct LatencyHistogram {
+    buckets: Box<[AtomicU64]>,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: (0..LATENCY_OCTAVES * LATENCY_SUB_BUCKETS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+}
+
+impl LatencyHistogram {
+    fn bucket(micros: u64) -> usize {
+        let sub = LATENCY_SUB_BUCKETS as u64;
+        if micros < sub {
+            return micros as usize;
+        }
+        let octave = 63 - micros.leading_zeros() as u64; // >= 3
+        let shift = octave - 3;
+        let idx = (octave - 2) * sub + ((micros >> shift) - sub);
+        (idx as usize).min(LATENCY_OCTAVES * LATENCY_SUB_BUCKETS - 1)
+    }
+
+    /// The smallest value of a bucket (inverse of `bucket`).
+    fn lower_bound(idx: usize) -> u64 {
+        let sub = LATENCY_SUB_BUCKETS as u64;
+        let idx = idx as u64;
+        if idx < sub {
+            return idx;
+        }
+        let octave = idx / sub + 2;
+        (sub + idx % sub) << (octave - 3)
+    }
+
+    pub fn record(&self, d: Duration) {
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.buckets[Self::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The counts so far, to merge with other tasks' or read quantiles from.
+    pub fn snapshot(&self) -> LatencySnapshot {
+        LatencySnapshot(
+            self.buckets
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
+        )
+    }
+}
+
+/// Bucket counts of a [`LatencyHistogram`] at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencySnapshot(Vec<u64>);
+
+impl LatencySnapshot {
+    pub fn merge(&mut self, other: &LatencySnapshot) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a += b;
+        }
+    }
+
+    /// The `q` quantile (0..=1) in seconds: the middle of the bucket holding it; `None`
+    /// before anything was recorded.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total: u64 = self.0.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, c) in self.0.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                let lo = LatencyHistogram::lower_bound(i) as f64;
+                let hi = LatencyHistogram::lower_bound(i + 1) as f64;
+                return Some((lo + hi) / 2.0 / 1e6);
+            }
+        }
+        None
     }
 }
 
@@ -375,6 +547,44 @@ fn fmt_value(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn latency_histogram_buckets_are_monotonic_and_quantiles_close() {
+        let mut last = 0;
+        for micros in [0u64, 1, 7, 8, 9, 15, 16, 100, 1000, 12345, 10_000_000] {
+            let b = LatencyHistogram::bucket(micros);
+            assert!(b >= last, "{micros}");
+            last = b;
+            let lo = LatencyHistogram::lower_bound(b);
+            assert!(lo <= micros && micros < LatencyHistogram::lower_bound(b + 1));
+        }
+        let h = LatencyHistogram::default();
+        assert_eq!(h.snapshot().quantile(0.5), None);
+        for ms in 1..=100u64 {
+            h.record(Duration::from_millis(ms));
+        }
+        assert_eq!(h.count(), 100);
+        let mut merged = LatencySnapshot::default();
+        merged.merge(&h.snapshot());
+        let p50 = merged.quantile(0.5).unwrap();
+        let p99 = merged.quantile(0.99).unwrap();
+        merged.merge(&h.snapshot());
+        assert_eq!(merged.quantile(0.5), Some(p50));
+        assert!((0.045..0.056).contains(&p50), "{p50}");
+        assert!((0.090..0.110).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn stage_times_accumulate_per_stage() {
+        let s = StageTimes::default();
+        s.add(PipelineStage::Write, Duration::from_millis(3));
+        s.time(PipelineStage::Write, || ());
+        s.add(PipelineStage::Fetch, Duration::from_millis(1));
+        let secs = s.seconds();
+        assert_eq!(secs[0], (PipelineStage::Fetch, 0.001));
+        assert!(secs[4].1 >= 0.003 && secs[4].1 < 0.004);
+        assert_eq!(secs[1].1, 0.0);
+    }
+
     use super::*;
 
     #[test]

@@ -18,6 +18,7 @@ use sluice_smt::batch::ConnectBatch;
 use sluice_smt::{Chain, ConnectRecord, Header};
 
 use crate::config::{DEFAULT_CONVERTER, sub_props};
+use crate::metrics::{PipelineStage, StageTimes};
 
 /// The Connect record of raw row `i` with its converted key, value and headers.
 pub(crate) fn record_of(
@@ -67,6 +68,8 @@ pub struct Pipeline {
     ref_key: (RefConverter, RefConverter),
     ref_value: (RefConverter, RefConverter),
     chain: Chain,
+    /// Time per stage of the columnar path (the benchmark harness reports it).
+    pub stages: StageTimes,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -105,6 +108,7 @@ impl Pipeline {
             ref_key: (reference("key.converter")?, reference("key.converter")?),
             ref_value: (reference("value.converter")?, reference("value.converter")?),
             chain: Chain::configure(props)?,
+            stages: StageTimes::default(),
         })
     }
 
@@ -119,8 +123,13 @@ impl Pipeline {
         if !raw.headers().values().is_empty() {
             return None;
         }
-        let key = self.key_in.decode(raw.keys());
-        let value = self.value_in.decode(raw.values());
+        let stages = &self.stages;
+        let (key, value) = stages.time(PipelineStage::ConvertIn, || {
+            (
+                self.key_in.decode(raw.keys()),
+                self.value_in.decode(raw.values()),
+            )
+        });
         if !key.failures.is_empty()
             || !value.failures.is_empty()
             || key.runs.len() != 1
@@ -133,9 +142,14 @@ impl Pipeline {
             key: key.runs[0].column.clone(),
             value: value.runs[0].column.clone(),
         };
-        let out = self.chain.apply_batch(batch)?;
-        let keys = self.key_out.encode(&out.key).ok()?;
-        let values = self.value_out.encode(&out.value).ok()?;
+        let out = stages.time(PipelineStage::Transforms, || self.chain.apply_batch(batch))?;
+        let (keys, values) = stages.time(PipelineStage::ConvertOut, || {
+            (
+                self.key_out.encode(&out.key),
+                self.value_out.encode(&out.value),
+            )
+        });
+        let (keys, values) = (keys.ok()?, values.ok()?);
         if !keys.failures.is_empty() || !values.failures.is_empty() {
             return None;
         }

@@ -33,6 +33,23 @@ pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, S
         )
         .map_err(|e| e.to_string());
     }
+    // Bytes and strings (ByteArrayConverter, StringConverter) are one column `value`, as
+    // inference would name it, taken without a trip through per-record values.
+    if value.exact.is_empty()
+        && matches!(
+            value.array.data_type(),
+            DataType::Binary | DataType::BinaryView | DataType::Utf8 | DataType::Utf8View
+        )
+    {
+        let taken = arrow::compute::take(value.array.as_ref(), &indices, None)
+            .map_err(|e| e.to_string())?;
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "value",
+            taken.data_type().clone(),
+            true,
+        )]));
+        return RecordBatch::try_new(schema, vec![taken]).map_err(|e| e.to_string());
+    }
     let values: Vec<Value> = rows.iter().map(|&r| value.value(r as usize)).collect();
     infer_batch(&values)
 }
@@ -311,6 +328,7 @@ fn merge_types(a: &DataType, b: &DataType) -> Option<DataType> {
         (Int8 | Int16 | Int32 | Int64 | Float32 | Float64, Float32 | Float64)
         | (Float32 | Float64, Int8 | Int16 | Int32 | Int64) => Float64,
         (Utf8 | Utf8View, Utf8 | Utf8View) => Utf8View,
+        (Binary | BinaryView, Binary | BinaryView) => BinaryView,
         (Struct(fa), Struct(fb)) => {
             let merged = merge_schemas(&[
                 Arc::new(Schema::new(fa.clone())),
@@ -360,6 +378,18 @@ mod tests {
                 .map(|(k, v)| (Value::String(k.to_string()), v.clone()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn bytes_values_are_one_binary_column_without_per_record_values() {
+        let raw =
+            arrow::array::BinaryViewArray::from_iter_values([b"a".as_slice(), b"\x00\xff", b""]);
+        let col = ConnectColumn::new(None, Arc::new(raw));
+        let batch = value_batch(&col, &[2, 0]).unwrap();
+        assert_eq!(batch.schema().field(0).name(), "value");
+        assert_eq!(batch.schema().field(0).data_type(), &DataType::BinaryView);
+        let v = batch.column(0).as_binary_view();
+        assert_eq!((v.value(0), v.value(1)), (b"".as_slice(), b"a".as_slice()));
     }
 
     #[test]

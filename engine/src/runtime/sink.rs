@@ -28,7 +28,7 @@ use crate::dlq::DeadLetterQueue;
 use crate::error::{EngineError, Result};
 use crate::errors::{ErrorReporter, Failure};
 use crate::kafka;
-use crate::metrics::TaskMetrics;
+use crate::metrics::{PipelineStage, TaskMetrics};
 use crate::pipeline::record_of;
 use crate::runtime::{StopSignal, TaskContext};
 use crate::status::TaskLabel;
@@ -282,6 +282,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     // (rows polled before the revocation, partitions revoked): those rows must not be put.
     let mut revocations: Vec<(usize, Vec<Tp>)> = Vec::new();
     let mut last_commit = Instant::now();
+    let mut first_fetched = Instant::now();
     let mut paused = false;
     let flush_interval = tc.worker.offset_flush_interval;
     let result = loop {
@@ -313,6 +314,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             lock().revoked.clear();
         } else {
             let mut timeout = POLL_TIMEOUT;
+            let fetch_started = Instant::now();
             while builder.len() < batch_rows {
                 let polled = consumer.poll(timeout);
                 timeout = Duration::ZERO;
@@ -328,8 +330,19 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                         tracing::warn!("{label} consumer error: {e}");
                         break;
                     }
-                    Some(Ok(m)) => append(&mut builder, &m),
+                    Some(Ok(m)) => {
+                        if builder.is_empty() {
+                            first_fetched = Instant::now();
+                        }
+                        append(&mut builder, &m)
+                    }
                 }
+            }
+            // Time blocked in an empty poll is waiting for data, not fetching it.
+            if !builder.is_empty() {
+                tc.metrics
+                    .stages
+                    .add(PipelineStage::Fetch, fetch_started.elapsed());
             }
         }
         if let Some(f) = lock().failure.take() {
@@ -352,7 +365,11 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                 Err(e) => tracing::debug!("{label} seek {topic}-{partition} to {offset}: {e}"),
             }
         }
-        if let Err(e) = lock().task.tick() {
+        let ticked = tc
+            .metrics
+            .stages
+            .time(PipelineStage::Commit, || lock().task.tick());
+        if let Err(e) = ticked {
             break Err(EngineError::Task {
                 context: ctx.clone(),
                 source: e,
@@ -373,6 +390,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                 if let Err(e) = deliverer.deliver(&raw, &mut lock(), &tc.metrics) {
                     break Err(e);
                 }
+                tc.metrics.batch_latency.record(first_fetched.elapsed());
             }
         }
         revocations.clear();
@@ -488,8 +506,12 @@ impl Deliverer {
         let n = raw.num_rows();
         TaskMetrics::add(&metrics.sink_record_read, n);
         metrics.batch_size.record(n as u64);
-        let key = self.key_converter.decode(raw.keys());
-        let value = self.value_converter.decode(raw.values());
+        let (key, value) = metrics.stages.time(PipelineStage::ConvertIn, || {
+            (
+                self.key_converter.decode(raw.keys()),
+                self.value_converter.decode(raw.values()),
+            )
+        });
         // Kafka converts the key first: a row failing both is reported once, as a key failure.
         let mut failures = self.converter_failures(&key.failures, self.key_class);
         failures.extend(self.converter_failures(&value.failures, self.value_class));
@@ -543,7 +565,9 @@ impl Deliverer {
             if self.chain.is_empty() || rows.is_empty() {
                 ready.push((raw_segment, k, v));
             } else {
-                let (seg, errs) = self.transform(raw_segment, k, v, &rows)?;
+                let (seg, errs) = metrics.stages.time(PipelineStage::Transforms, || {
+                    self.transform(raw_segment, k, v, &rows)
+                })?;
                 failures.extend(errs);
                 ready.push(seg);
             }
@@ -601,6 +625,7 @@ impl Deliverer {
                 source,
             })?;
         metrics.put_batch_time.record_duration(started.elapsed());
+        metrics.stages.add(PipelineStage::Write, started.elapsed());
         TaskMetrics::add(&metrics.sink_record_send, segment.num_rows());
         if errant.is_empty() {
             return Ok(());
@@ -730,6 +755,18 @@ impl Deliverer {
 }
 
 fn flush_and_commit(
+    consumer: &BaseConsumer<SinkContext>,
+    shared: &mut Shared,
+    reporter: &mut ErrorReporter,
+    label: &TaskLabel,
+    metrics: &TaskMetrics,
+) -> Result<()> {
+    metrics.stages.time(PipelineStage::Commit, || {
+        flush_and_commit_timed(consumer, shared, reporter, label, metrics)
+    })
+}
+
+fn flush_and_commit_timed(
     consumer: &BaseConsumer<SinkContext>,
     shared: &mut Shared,
     reporter: &mut ErrorReporter,
