@@ -14,6 +14,27 @@ pub fn write_double(out: &mut Vec<u8>, d: f64) {
     }
 }
 
+/// Appends `Float.toString(f)`; in the plain range [1e-3, 1e7) `ryu` writes the same shortest
+/// round-trip digits without allocating, except on an exact tie between two shortest
+/// candidates, where ryu rounds half to even and Java 17 rounds half up.
+pub fn write_float(out: &mut Vec<u8>, f: f32) {
+    let a = f.abs();
+    if (1e-3..1e7).contains(&a) {
+        let mut buf = ryu::Buffer::new();
+        let text = buf.format_finite(f);
+        let frac = text.len() - text.find('.').map_or(text.len(), |p| p + 1);
+        // A tie means f is exactly the shortest digits plus one more digit 5. f32 values
+        // times 10^(frac+1) (at most 10^12 here) are exact in f64, so the test is exact.
+        let scaled = f64::from(a) * 10f64.powi(frac as i32 + 1);
+        let tie = scaled.fract() == 0.0 && (scaled as u64) % 10 == 5;
+        if !tie {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
+    out.extend_from_slice(float_to_string(f).as_bytes());
+}
+
 /// `Double.toString(d)`: shortest digits that round-trip; plain notation for
 /// 1e-3 <= |d| < 1e7, otherwise `d.dddE±n`.
 pub fn double_to_string(d: f64) -> String {
@@ -191,6 +212,31 @@ pub fn big_decimal_to_string(unscaled: &str, scale: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fast_float_writer_matches_float_to_string() {
+        // A deterministic walk over bit patterns, dense around the plain range's edges.
+        let mut bits: u32 = 0x3A83_126F; // ~1e-3
+        let mut checked = 0;
+        while checked < 200_000 {
+            let f = f32::from_bits(bits);
+            bits = bits.wrapping_add(0x0000_2F1B);
+            if !f.is_finite() {
+                continue;
+            }
+            for v in [f, -f] {
+                let mut out = Vec::new();
+                write_float(&mut out, v);
+                assert_eq!(String::from_utf8(out).unwrap(), float_to_string(v), "{v:e}");
+            }
+            checked += 1;
+        }
+        for v in [0.001f32, 9_999_999.0, 1e7, 100.0, 0.1, 1234.5, 7638.58] {
+            let mut out = Vec::new();
+            write_float(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), float_to_string(v), "{v}");
+        }
+    }
+
     use super::*;
 
     #[test]

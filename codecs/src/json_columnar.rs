@@ -29,7 +29,7 @@ use crate::schema::{ConnectSchema, SchemaType, logical};
 use crate::value::Value;
 
 /// A builder for one Connect schema (recursively for nested types).
-enum Col {
+pub(crate) enum Col {
     Bool(BooleanBuilder),
     I8(Int8Builder),
     I16(Int16Builder),
@@ -142,7 +142,7 @@ impl Col {
         }
     }
 
-    fn append_null(&mut self) {
+    pub(crate) fn append_null(&mut self) {
         match self {
             Col::Bool(b) => b.append_null(),
             Col::I8(b) => b.append_null(),
@@ -790,101 +790,9 @@ impl EnvelopeDecoder {
     }
 }
 
-/// Encodes a typed column as JsonConverter envelopes (`schemas.enable=true`) or bare payloads.
-pub fn encode(
-    cfg: &JsonConfig,
-    column: &ConnectColumn,
-    stage: Stage,
-) -> (BinaryViewArray, Vec<RowFailure>) {
-    let array = &column.array;
-    let mut builder = BinaryViewBuilder::with_capacity(array.len());
-    let mut failures = Vec::new();
-    let exact: std::collections::HashMap<usize, &Value> =
-        column.exact.iter().map(|(r, v)| (*r, v)).collect();
-    let Some(schema) = column.schema.as_deref() else {
-        // Schemaless: shaped rows from the struct, others from the exact side table.
-        let shaped = matches!(array.data_type(), DataType::Struct(_));
-        let mut buf = Vec::with_capacity(512);
-        for row in 0..array.len() {
-            if shaped && !exact.contains_key(&row) && array.is_valid(row) {
-                buf.clear();
-                if cfg.schemas_enable {
-                    buf.extend_from_slice(b"{\"schema\":null,\"payload\":");
-                }
-                write_schemaless(array, row, &mut buf);
-                if cfg.schemas_enable {
-                    buf.push(b'}');
-                }
-                builder.append_value(&buf);
-                continue;
-            }
-            match connect_json::from_connect_data(
-                cfg,
-                None,
-                exact.get(&row).copied().unwrap_or(&Value::Null),
-            ) {
-                Ok(Some(b)) => builder.append_value(&b),
-                Ok(None) => builder.append_null(),
-                Err(e) => {
-                    failures.push(RowFailure {
-                        row,
-                        stage,
-                        exception: e.exception,
-                        message: e.message.unwrap_or_default(),
-                    });
-                    builder.append_null();
-                }
-            }
-        }
-        return (builder.finish(), failures);
-    };
-    let mut prefix = Vec::new();
-    if cfg.schemas_enable {
-        prefix.extend_from_slice(b"{\"schema\":");
-        if let Err(e) = connect_json::write_json_schema(cfg, schema, &mut prefix) {
-            for row in 0..array.len() {
-                failures.push(RowFailure {
-                    row,
-                    stage,
-                    exception: e.exception,
-                    message: e.message.clone().unwrap_or_default(),
-                });
-                builder.append_null();
-            }
-            return (builder.finish(), failures);
-        }
-        prefix.extend_from_slice(b",\"payload\":");
-    }
-    let mut buf = Vec::with_capacity(512);
-    for row in 0..array.len() {
-        buf.clear();
-        buf.extend_from_slice(&prefix);
-        let written = match exact.get(&row) {
-            Some(v) => connect_json::write_json(cfg, Some(schema), v, &mut buf),
-            None => write_value(cfg, schema, array, row, &mut buf),
-        };
-        match written {
-            Ok(()) => {
-                if cfg.schemas_enable {
-                    buf.push(b'}');
-                }
-                builder.append_value(&buf);
-            }
-            Err(e) => {
-                failures.push(RowFailure {
-                    row,
-                    stage,
-                    exception: e.exception,
-                    message: e.message.unwrap_or_default(),
-                });
-                builder.append_null();
-            }
-        }
-    }
-    (builder.finish(), failures)
-}
+pub use crate::json_encode::encode;
 
-fn write_value(
+pub(crate) fn write_value(
     cfg: &JsonConfig,
     s: &ConnectSchema,
     a: &ArrayRef,
@@ -1193,12 +1101,12 @@ mod tests {
 /// iteration order of the Java `HashMap` Kafka builds, so encoding writes members in Kafka's
 /// order straight from the array. Rows of another shape keep their exact value.
 #[derive(Debug, Clone)]
-struct Shape {
+pub(crate) struct Shape {
     /// The shape as a Connect schema (all fields optional), children in HashMap order.
-    schema: ConnectSchema,
+    pub(crate) schema: ConnectSchema,
     /// For each position in a conforming row's JSON object, the child index.
-    json_order: Vec<usize>,
-    nested: Vec<Option<Shape>>,
+    pub(crate) json_order: Vec<usize>,
+    pub(crate) nested: Vec<Option<Shape>>,
 }
 
 fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
@@ -1357,6 +1265,7 @@ fn shape_append(tape: &[Node<'_>], i: usize, shape: &Shape, col: &mut Col) {
 pub struct SchemalessDecoder {
     cfg: JsonConfig,
     parser: TapeParser,
+    direct: crate::json_direct::DirectReader,
 }
 
 impl std::fmt::Debug for SchemalessDecoder {
@@ -1370,6 +1279,7 @@ impl SchemalessDecoder {
         Self {
             cfg,
             parser: TapeParser::new(),
+            direct: Default::default(),
         }
     }
 
@@ -1381,6 +1291,13 @@ impl SchemalessDecoder {
         let mut failures = Vec::new();
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
+            if let (Some(b), Some(s), Some(c)) = (bytes, &shape, col.as_mut())
+                && self.direct.read(b, s)
+            {
+                self.direct.append(b, s, c);
+                out.fast_rows += 1;
+                continue;
+            }
             if let Some(b) = bytes {
                 let fast = self.parser.with_tape(b, |tape| {
                     if shape.is_none()
@@ -1432,7 +1349,7 @@ impl SchemalessDecoder {
 }
 
 /// Writes a shaped schemaless cell as Kafka writes the map/list/primitive it stands for.
-fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
+pub(crate) fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
     use std::io::Write;
     if a.is_null(row) {
         out.extend_from_slice(b"null");

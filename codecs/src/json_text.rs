@@ -1,35 +1,77 @@
 //! JSON text output exactly as Kafka Connect's Jackson 2.16 writes it: which characters are
 //! escaped and how (uppercase `\u00XX`, supplementary characters as escaped surrogate pairs).
 
+/// Bytes that stop the copy loop: control characters, `"`, `\`, and lead bytes of 4-byte
+/// UTF-8 sequences (supplementary characters, which Jackson writes as escaped surrogates).
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize || b >= 0xF0;
+        b += 1;
+    }
+    t
+};
+
 /// Appends `s` as a JSON string literal, quotes included.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut start = 0;
-    for (i, ch) in s.char_indices() {
-        let c = ch as u32;
-        let needs_escape = c < 0x20 || ch == '"' || ch == '\\' || c > 0xFFFF;
-        if !needs_escape {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !STOP[b as usize] {
+            i += 1;
             continue;
         }
         out.extend_from_slice(&bytes[start..i]);
-        start = i + ch.len_utf8();
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
+        let len = match b {
+            b'"' => {
+                out.extend_from_slice(b"\\\"");
+                1
+            }
+            b'\\' => {
+                out.extend_from_slice(b"\\\\");
+                1
+            }
+            b'\n' => {
+                out.extend_from_slice(b"\\n");
+                1
+            }
+            b'\r' => {
+                out.extend_from_slice(b"\\r");
+                1
+            }
+            b'\t' => {
+                out.extend_from_slice(b"\\t");
+                1
+            }
+            0x08 => {
+                out.extend_from_slice(b"\\b");
+                1
+            }
+            0x0C => {
+                out.extend_from_slice(b"\\f");
+                1
+            }
+            0..0x20 => {
+                write_unicode_escape(out, u16::from(b));
+                1
+            }
             _ => {
+                // A 4-byte sequence: `s` is valid UTF-8, so the char is there whole.
+                let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
                 let mut units = [0u16; 2];
                 for unit in ch.encode_utf16(&mut units) {
                     write_unicode_escape(out, *unit);
                 }
+                ch.len_utf8()
             }
-        }
+        };
+        i += len;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');

@@ -13,6 +13,8 @@ pub mod events;
 pub mod jackson;
 pub mod java;
 pub mod json_columnar;
+mod json_direct;
+mod json_encode;
 mod json_text;
 pub mod record;
 pub mod reference;

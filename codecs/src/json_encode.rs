@@ -1,0 +1,338 @@
+//! Arrow columns → JsonConverter bytes, a whole batch at a time. The column's encoder tree is
+//! built once per batch (typed value slices, `"name":` keys rendered once), then every row is
+//! written straight into one output block that the result's views point into: each output
+//! byte is written once, with no per-cell type dispatch and no per-row array slicing.
+
+use std::collections::HashMap;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryViewArray, BooleanArray, NullBufferBuilder, StringViewArray,
+    builder::make_view,
+};
+use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    Time32MillisecondType, TimestampMillisecondType,
+};
+
+use crate::column::ConnectColumn;
+use crate::connect_json::{self, JsonConfig};
+use crate::error::{ConnectError, RowFailure, Stage};
+use crate::schema::ConnectSchema;
+use crate::value::Value;
+
+/// How one column's cells are written.
+enum Node<'a> {
+    Bool(&'a BooleanArray),
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    Str(&'a StringViewArray),
+    Bytes(&'a BinaryViewArray),
+    List {
+        offsets: &'a [i32],
+        item: Box<Enc<'a>>,
+    },
+    /// Each field's `"name":` and its encoder.
+    Struct(Vec<(Vec<u8>, Enc<'a>)>),
+    /// Types written by the cell-at-a-time writer (maps, decimals, anything rare).
+    Cell,
+}
+
+/// The encoder of one column (and, through its children, of nested columns).
+struct Enc<'a> {
+    node: Node<'a>,
+    nulls: Option<&'a NullBuffer>,
+    array: &'a ArrayRef,
+    /// `None` for schemaless columns.
+    schema: Option<&'a ConnectSchema>,
+}
+
+fn key_bytes(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 3);
+    crate::json_text::write_string(&mut key, name);
+    key.push(b':');
+    key
+}
+
+impl<'a> Enc<'a> {
+    fn new(array: &'a ArrayRef, schema: Option<&'a ConnectSchema>) -> Self {
+        let node = match array.data_type() {
+            DataType::Boolean => Node::Bool(array.as_boolean()),
+            DataType::Int8 => Node::I8(array.as_primitive::<Int8Type>().values()),
+            DataType::Int16 => Node::I16(array.as_primitive::<Int16Type>().values()),
+            DataType::Int32 => Node::I32(array.as_primitive::<Int32Type>().values()),
+            DataType::Int64 => Node::I64(array.as_primitive::<Int64Type>().values()),
+            DataType::Float32 => Node::F32(array.as_primitive::<Float32Type>().values()),
+            DataType::Float64 => Node::F64(array.as_primitive::<Float64Type>().values()),
+            DataType::Utf8View => Node::Str(array.as_string_view()),
+            DataType::BinaryView => Node::Bytes(array.as_binary_view()),
+            // Logical types travel as their integer encoding, as Kafka writes them.
+            DataType::Date32 if schema.is_some() => {
+                Node::I32(array.as_primitive::<Date32Type>().values())
+            }
+            DataType::Time32(_) if schema.is_some() => {
+                Node::I32(array.as_primitive::<Time32MillisecondType>().values())
+            }
+            DataType::Timestamp(_, _) if schema.is_some() => {
+                Node::I64(array.as_primitive::<TimestampMillisecondType>().values())
+            }
+            DataType::List(_) => {
+                let list = array.as_list::<i32>();
+                let item_schema = schema.map(|s| s.value.as_deref().unwrap_or(s));
+                Node::List {
+                    offsets: list.value_offsets(),
+                    item: Box::new(Enc::new(list.values(), item_schema)),
+                }
+            }
+            DataType::Struct(fields) => {
+                let st = array.as_struct();
+                match schema {
+                    None => Node::Struct(
+                        fields
+                            .iter()
+                            .zip(st.columns())
+                            .map(|(f, c)| (key_bytes(f.name()), Enc::new(c, None)))
+                            .collect(),
+                    ),
+                    Some(s) if s.fields.len() == st.num_columns() => Node::Struct(
+                        s.fields
+                            .iter()
+                            .zip(st.columns())
+                            .map(|(f, c)| (key_bytes(&f.name), Enc::new(c, Some(&f.schema))))
+                            .collect(),
+                    ),
+                    Some(_) => Node::Cell,
+                }
+            }
+            _ => Node::Cell,
+        };
+        Enc {
+            node,
+            nulls: array.nulls(),
+            array,
+            schema,
+        }
+    }
+
+    fn write(&self, cfg: &JsonConfig, row: usize, out: &mut Vec<u8>) -> Result<(), ConnectError> {
+        if self.nulls.is_some_and(|n| n.is_null(row)) {
+            match self.schema {
+                None => out.extend_from_slice(b"null"),
+                // Optional fields, defaults and the error for a required field: Kafka's rules.
+                Some(s) => connect_json::write_json(cfg, Some(s), &Value::Null, out)?,
+            }
+            return Ok(());
+        }
+        match &self.node {
+            Node::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
+            Node::I8(v) => write_int(out, v[row]),
+            Node::I16(v) => write_int(out, v[row]),
+            Node::I32(v) => write_int(out, v[row]),
+            Node::I64(v) => write_int(out, v[row]),
+            Node::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
+            Node::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
+            // NaN and infinities: Jackson writes them as strings.
+            Node::F32(v) => connect_json::write_json(cfg, self.schema, &Value::F32(v[row]), out)?,
+            Node::F64(v) => connect_json::write_json(cfg, self.schema, &Value::F64(v[row]), out)?,
+            Node::Str(a) => crate::json_text::write_string(out, a.value(row)),
+            Node::Bytes(a) => {
+                out.push(b'"');
+                connect_json::base64_encode(a.value(row), out);
+                out.push(b'"');
+            }
+            Node::List { offsets, item } => {
+                out.push(b'[');
+                let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                for j in start..end {
+                    if j > start {
+                        out.push(b',');
+                    }
+                    item.write(cfg, j, out)?;
+                }
+                out.push(b']');
+            }
+            Node::Struct(fields) => {
+                out.push(b'{');
+                for (k, (key, enc)) in fields.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(key);
+                    enc.write(cfg, row, out)?;
+                }
+                out.push(b'}');
+            }
+            Node::Cell => match self.schema {
+                None => crate::json_columnar::write_schemaless(self.array, row, out),
+                Some(s) => crate::json_columnar::write_value(cfg, s, self.array, row, out)?,
+            },
+        }
+        Ok(())
+    }
+}
+
+fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
+}
+
+/// A view array being written: rows go into the current block, views point into it.
+struct ViewsOut {
+    blocks: Vec<Buffer>,
+    data: Vec<u8>,
+    views: Vec<u128>,
+    nulls: NullBufferBuilder,
+    row_start: usize,
+}
+
+/// A block is closed before view offsets (u32) could overflow.
+const BLOCK_LIMIT: usize = 1 << 31;
+
+impl ViewsOut {
+    fn new(rows: usize, bytes_hint: usize) -> Self {
+        Self {
+            blocks: Vec::new(),
+            data: Vec::with_capacity(bytes_hint),
+            views: Vec::with_capacity(rows),
+            nulls: NullBufferBuilder::new(rows),
+            row_start: 0,
+        }
+    }
+
+    fn begin_row(&mut self) {
+        if self.data.len() >= BLOCK_LIMIT {
+            let full = std::mem::take(&mut self.data);
+            self.blocks.push(Buffer::from_vec(full));
+        }
+        self.row_start = self.data.len();
+    }
+
+    /// Ends the row begun last: its bytes are `data[row_start..]`.
+    fn end_row(&mut self) {
+        let bytes = &self.data[self.row_start..];
+        // The offset fits: blocks are closed at BLOCK_LIMIT, rows start below it.
+        let view = make_view(bytes, self.blocks.len() as u32, self.row_start as u32);
+        if bytes.len() <= 12 {
+            // Short rows live inside the view itself.
+            self.data.truncate(self.row_start);
+        }
+        self.views.push(view);
+        self.nulls.append_non_null();
+    }
+
+    /// Drops the bytes of the row begun last and makes it null.
+    fn null_row(&mut self) {
+        self.data.truncate(self.row_start);
+        self.views.push(0);
+        self.nulls.append_null();
+    }
+
+    fn finish(mut self) -> BinaryViewArray {
+        if !self.data.is_empty() {
+            self.blocks.push(Buffer::from_vec(self.data));
+        }
+        let views = ScalarBuffer::from(self.views);
+        match BinaryViewArray::try_new(views, self.blocks, self.nulls.finish()) {
+            Ok(a) => a,
+            // Unreachable by construction (every view was made from its block); kept total.
+            Err(_) => BinaryViewArray::new_null(0),
+        }
+    }
+}
+
+/// Bytes per row to reserve before anything is known about a column: most records of a batch
+/// are alike, so the first rows' sizes soon set the pace (`Vec` doubling covers the rest).
+const ROW_BYTES_HINT: usize = 256;
+
+/// Encodes a column as JsonConverter does (`fromConnectData` per row): the envelope with the
+/// schema when `schemas.enable`, rows of the exact side table through the reference writer,
+/// per-row failures (e.g. a null in a required field) as failed rows.
+pub fn encode(
+    cfg: &JsonConfig,
+    column: &ConnectColumn,
+    stage: Stage,
+) -> (BinaryViewArray, Vec<RowFailure>) {
+    let array = &column.array;
+    let rows = array.len();
+    let mut out = ViewsOut::new(rows, rows * ROW_BYTES_HINT);
+    let mut failures = Vec::new();
+    let exact: HashMap<usize, &Value> = column.exact.iter().map(|(r, v)| (*r, v)).collect();
+    let mut fail = |row: usize, e: ConnectError, out: &mut ViewsOut| {
+        failures.push(RowFailure {
+            row,
+            stage,
+            exception: e.exception,
+            message: e.message.unwrap_or_default(),
+        });
+        out.null_row();
+    };
+    let Some(schema) = column.schema.as_deref() else {
+        // Schemaless: shaped rows from the struct, others from the exact side table.
+        let shaped = matches!(array.data_type(), DataType::Struct(_));
+        let enc = Enc::new(array, None);
+        for row in 0..rows {
+            if !(shaped && array.is_valid(row)) || exact.contains_key(&row) {
+                let value = exact.get(&row).copied().unwrap_or(&Value::Null);
+                out.begin_row();
+                match connect_json::from_connect_data(cfg, None, value) {
+                    Ok(Some(b)) => {
+                        out.data.extend_from_slice(&b);
+                        out.end_row();
+                    }
+                    Ok(None) => out.null_row(),
+                    Err(e) => fail(row, e, &mut out),
+                }
+                continue;
+            }
+            out.begin_row();
+            if cfg.schemas_enable {
+                out.data.extend_from_slice(b"{\"schema\":null,\"payload\":");
+            }
+            match enc.write(cfg, row, &mut out.data) {
+                Ok(()) => {
+                    if cfg.schemas_enable {
+                        out.data.push(b'}');
+                    }
+                    out.end_row();
+                }
+                Err(e) => fail(row, e, &mut out),
+            }
+        }
+        return (out.finish(), failures);
+    };
+    let mut prefix = Vec::new();
+    if cfg.schemas_enable {
+        prefix.extend_from_slice(b"{\"schema\":");
+        if let Err(e) = connect_json::write_json_schema(cfg, schema, &mut prefix) {
+            for row in 0..rows {
+                out.begin_row();
+                fail(row, e.clone(), &mut out);
+            }
+            return (out.finish(), failures);
+        }
+        prefix.extend_from_slice(b",\"payload\":");
+    }
+    let enc = Enc::new(array, Some(schema));
+    for row in 0..rows {
+        out.begin_row();
+        out.data.extend_from_slice(&prefix);
+        let written = match exact.get(&row) {
+            Some(v) => connect_json::write_json(cfg, Some(schema), v, &mut out.data),
+            None => enc.write(cfg, row, &mut out.data),
+        };
+        match written {
+            Ok(()) => {
+                if cfg.schemas_enable {
+                    out.data.push(b'}');
+                }
+                out.end_row();
+            }
+            Err(e) => fail(row, e, &mut out),
+        }
+    }
+    (out.finish(), failures)
+}
