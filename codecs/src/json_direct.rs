@@ -1,12 +1,15 @@
-//! A shape-directed JSON reader for schemaless rows shaped like the batch's first: it walks
-//! the bytes once against the expected keys and kinds, without building a tape, and declines
-//! (so the row takes the general simd-json path) at anything it does not handle exactly as
-//! the general path would: other key order, escapes, big or malformed numbers, a kind that
-//! does not fit, trailing bytes. Values are read into a flat token list first and appended
-//! only when the whole row is accepted, so a declined row leaves the builders untouched.
+//! A shape-directed JSON reader for rows whose layout is known: schemaless rows shaped like
+//! the batch's first, and envelope payloads against their cached schema. It walks the bytes
+//! once against the expected keys and kinds, without building a tape, and declines (so the
+//! row takes the general simd-json path) at anything it does not handle exactly as the
+//! general path would: other key order, surrogate escapes, big or malformed numbers, a value
+//! that does not fit its field, trailing bytes. Values are read into a flat token list first
+//! and appended only when the whole row is accepted, so a declined row leaves the builders
+//! untouched.
 
+use crate::connect_json::JsonConfig;
 use crate::json_columnar::{Col, Shape};
-use crate::schema::{ConnectSchema, SchemaType};
+use crate::schema::{ConnectSchema, SchemaType, logical};
 
 /// One read value, in the order a depth-first walk of the row meets them.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +20,8 @@ enum Tok {
     Bool(bool),
     /// A string without escapes: start and length in the row's bytes.
     Str(u32, u32),
+    /// A string with escapes, unescaped: start and length in the reader's text buffer.
+    Unescaped(u32, u32),
     /// An array with this many items (its items follow).
     Items(u32),
     /// A present object (its members follow, in JSON order).
@@ -70,6 +75,8 @@ const POW10: [f64; 23] = [
 #[derive(Debug, Default)]
 pub(crate) struct DirectReader {
     toks: Vec<Tok>,
+    /// Unescaped strings of the current row.
+    text: Vec<u8>,
 }
 
 struct Cursor<'a> {
@@ -108,23 +115,67 @@ impl Cursor<'_> {
         }
     }
 
-    /// A string without escapes or control characters; `(start, len)` of its content.
-    fn string(&mut self) -> Option<(usize, usize)> {
+    /// A string: its content in place when it has no escapes, otherwise unescaped into
+    /// `text`. Control characters, invalid UTF-8 and escapes of surrogates (whose lone
+    /// halves follow Java's rules) are left to the general path.
+    fn string(&mut self, text: &mut Vec<u8>) -> Option<Tok> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.i;
-        let rest = &self.b[start..];
-        let (len, high) = scan_string(rest)?;
-        if rest[len] != b'"' {
-            return None;
+        let mut segment = start;
+        let mut unescaped: Option<usize> = None;
+        loop {
+            let rest = &self.b[segment..];
+            let (len, high) = scan_string(rest)?;
+            // ASCII needs no further check; anything else must be valid UTF-8.
+            if high {
+                std::str::from_utf8(&rest[..len]).ok()?;
+            }
+            match rest[len] {
+                b'"' => {
+                    self.i = segment + len + 1;
+                    return Some(match unescaped {
+                        None => Tok::Str(start as u32, len as u32),
+                        Some(at) => {
+                            text.extend_from_slice(&rest[..len]);
+                            Tok::Unescaped(at as u32, (text.len() - at) as u32)
+                        }
+                    });
+                }
+                b'\\' => {
+                    unescaped.get_or_insert(text.len());
+                    text.extend_from_slice(&rest[..len]);
+                    let escape = segment + len + 1;
+                    let c = *self.b.get(escape)?;
+                    let (ch, used) = match c {
+                        b'"' => ('"', 1),
+                        b'\\' => ('\\', 1),
+                        b'/' => ('/', 1),
+                        b'b' => ('\u{8}', 1),
+                        b'f' => ('\u{c}', 1),
+                        b'n' => ('\n', 1),
+                        b'r' => ('\r', 1),
+                        b't' => ('\t', 1),
+                        b'u' => {
+                            let hex = self.b.get(escape + 1..escape + 5)?;
+                            let mut code = 0u32;
+                            for &h in hex {
+                                code = code * 16 + char::from(h).to_digit(16)?;
+                            }
+                            // Surrogates (lone or paired) take the general path.
+                            (char::from_u32(code)?, 5)
+                        }
+                        _ => return None,
+                    };
+                    let mut buf = [0u8; 4];
+                    text.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    segment = escape + used;
+                }
+                // A raw control character: not JSON.
+                _ => return None,
+            }
         }
-        // ASCII needs no further check; anything else must be valid UTF-8.
-        if high {
-            std::str::from_utf8(&rest[..len]).ok()?;
-        }
-        self.i = start + len + 1;
-        Some((start, len))
     }
 
     /// A JSON number by the grammar; `Ok(int)` for integers that fit i64 without doubt,
@@ -202,6 +253,7 @@ impl DirectReader {
     /// Reads `row` against `shape`; `false` when the row needs the general path.
     pub(crate) fn read(&mut self, row: &[u8], shape: &Shape) -> bool {
         self.toks.clear();
+        self.text.clear();
         let mut cur = Cursor { b: row, i: 0 };
         cur.ws();
         if !self.object(&mut cur, shape) {
@@ -277,8 +329,8 @@ impl DirectReader {
                     return false;
                 }
             }
-            SchemaType::String => match cur.string() {
-                Some((start, len)) => self.toks.push(Tok::Str(start as u32, len as u32)),
+            SchemaType::String => match cur.string(&mut self.text) {
+                Some(tok) => self.toks.push(tok),
                 None => return false,
             },
             SchemaType::Array => {
@@ -321,14 +373,180 @@ impl DirectReader {
         true
     }
 
+    /// Reads an envelope payload against its schema (fields in schema order, each present
+    /// once); `false` when the row needs the general path.
+    pub(crate) fn read_typed(
+        &mut self,
+        payload: &[u8],
+        cfg: &JsonConfig,
+        schema: &ConnectSchema,
+    ) -> bool {
+        self.toks.clear();
+        self.text.clear();
+        let mut cur = Cursor { b: payload, i: 0 };
+        cur.ws();
+        if !self.typed(&mut cur, cfg, schema) {
+            return false;
+        }
+        cur.ws();
+        cur.i == payload.len()
+    }
+
+    /// The value at the cursor against `s`, with the conditions of the tape path's `fits`.
+    fn typed(&mut self, cur: &mut Cursor<'_>, cfg: &JsonConfig, s: &ConnectSchema) -> bool {
+        let Some(&c) = cur.b.get(cur.i) else {
+            return false;
+        };
+        if c == b'n' {
+            // A null that a default would replace, or in a required field: general path.
+            if !(s.optional && (s.default.is_none() || !cfg.replace_null_with_default)) {
+                return false;
+            }
+            self.toks.push(Tok::Null);
+            return cur.literal(b"null");
+        }
+        let logical = s.logical();
+        match (logical, s.schema_type) {
+            (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), _)
+            | (
+                None,
+                SchemaType::Int8
+                | SchemaType::Int16
+                | SchemaType::Int32
+                | SchemaType::Int64
+                | SchemaType::Float32
+                | SchemaType::Float64,
+            ) => {
+                let v = match cur.number() {
+                    Some(Ok(v)) => v,
+                    // Doubles only where the field is a double (and not negative zero's sign).
+                    Some(Err(d)) if logical.is_none() && s.schema_type == SchemaType::Float64 => {
+                        self.toks.push(Tok::F64(if d == 0.0 { 0.0 } else { d }));
+                        return true;
+                    }
+                    _ => return false,
+                };
+                let fits = match (logical, s.schema_type) {
+                    (Some(logical::DATE), _) => i32::try_from(v).is_ok(),
+                    (Some(logical::TIME), _) => (0..=86_400_000).contains(&v),
+                    (Some(_), _) => true,
+                    (None, SchemaType::Int8) => i8::try_from(v).is_ok(),
+                    (None, SchemaType::Int16) => i16::try_from(v).is_ok(),
+                    (None, SchemaType::Int32) => i32::try_from(v).is_ok(),
+                    (None, SchemaType::Int64) => true,
+                    // Exact in a double; larger integers take the exact slow path.
+                    _ => v.unsigned_abs() <= 1 << 53,
+                };
+                if !fits {
+                    return false;
+                }
+                self.toks.push(Tok::I64(v));
+            }
+            (Some(_), _) => return false,
+            (None, SchemaType::Boolean) => {
+                if cur.literal(b"true") {
+                    self.toks.push(Tok::Bool(true));
+                } else if cur.literal(b"false") {
+                    self.toks.push(Tok::Bool(false));
+                } else {
+                    return false;
+                }
+            }
+            (None, SchemaType::String) => match cur.string(&mut self.text) {
+                Some(tok) => self.toks.push(tok),
+                None => return false,
+            },
+            (None, SchemaType::Array) => {
+                let Some(item) = s.value.as_deref() else {
+                    return false;
+                };
+                if !cur.eat(b'[') {
+                    return false;
+                }
+                let at = self.toks.len();
+                self.toks.push(Tok::Items(0));
+                cur.ws();
+                let mut count = 0u32;
+                if !cur.eat(b']') {
+                    loop {
+                        if !self.typed(cur, cfg, item) {
+                            return false;
+                        }
+                        count += 1;
+                        cur.ws();
+                        if cur.eat(b']') {
+                            break;
+                        }
+                        if !cur.eat(b',') {
+                            return false;
+                        }
+                        cur.ws();
+                    }
+                }
+                self.toks[at] = Tok::Items(count);
+            }
+            (None, SchemaType::Struct) => {
+                if !cur.eat(b'{') {
+                    return false;
+                }
+                self.toks.push(Tok::Obj);
+                cur.ws();
+                let n = s.fields.len();
+                if n == 0 {
+                    return cur.eat(b'}');
+                }
+                for (k, f) in s.fields.iter().enumerate() {
+                    if !(cur.eat(b'"') && cur.literal(f.name.as_bytes()) && cur.eat(b'"')) {
+                        return false;
+                    }
+                    cur.ws();
+                    if !cur.eat(b':') {
+                        return false;
+                    }
+                    cur.ws();
+                    if !self.typed(cur, cfg, &f.schema) {
+                        return false;
+                    }
+                    cur.ws();
+                    if !cur.eat(if k + 1 == n { b'}' } else { b',' }) {
+                        return false;
+                    }
+                    cur.ws();
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends the payload `read_typed` accepted (same bytes, same schema) to `col`.
+    pub(crate) fn append_typed(&self, payload: &[u8], schema: &ConnectSchema, col: &mut Col) {
+        let mut at = 0;
+        let input = Input {
+            row: payload,
+            text: &self.text,
+        };
+        append_typed(&self.toks, &mut at, &input, schema, col);
+    }
+
     /// Appends the row `read` accepted (same bytes, same shape) to `col`.
     pub(crate) fn append(&self, row: &[u8], shape: &Shape, col: &mut Col) {
         let mut at = 0;
-        append_object(&self.toks, &mut at, row, shape, col);
+        let input = Input {
+            row,
+            text: &self.text,
+        };
+        append_object(&self.toks, &mut at, &input, shape, col);
     }
 }
 
-fn append_object(toks: &[Tok], at: &mut usize, row: &[u8], shape: &Shape, col: &mut Col) {
+/// Where a row's strings are: in place, or unescaped in the text buffer.
+struct Input<'a> {
+    row: &'a [u8],
+    text: &'a [u8],
+}
+
+fn append_object(toks: &[Tok], at: &mut usize, row: &Input<'_>, shape: &Shape, col: &mut Col) {
     *at += 1; // Tok::Obj
     let Col::Struct {
         children, nulls, ..
@@ -348,7 +566,13 @@ fn append_object(toks: &[Tok], at: &mut usize, row: &[u8], shape: &Shape, col: &
     nulls.append_non_null();
 }
 
-fn append_value(toks: &[Tok], at: &mut usize, row: &[u8], nested: Option<&Shape>, col: &mut Col) {
+fn append_value(
+    toks: &[Tok],
+    at: &mut usize,
+    row: &Input<'_>,
+    nested: Option<&Shape>,
+    col: &mut Col,
+) {
     let tok = toks[*at];
     match (tok, col) {
         (Tok::Null, c) => {
@@ -374,13 +598,9 @@ fn append_value(toks: &[Tok], at: &mut usize, row: &[u8], nested: Option<&Shape>
             *at += 1;
             b.append_value(v);
         }
-        (Tok::Str(start, len), Col::Str(b)) => {
+        (tok @ (Tok::Str(..) | Tok::Unescaped(..)), Col::Str(b)) => {
             *at += 1;
-            let s = &row[start as usize..(start + len) as usize];
-            // SAFETY: `read` accepted this row, which includes checking that these bytes
-            // are UTF-8 (ASCII, or `from_utf8`); the row is the same slice. Checking again
-            // cost 11% of the W1 pipeline (`perf`, bench `json_schemaless/decode`).
-            b.append_value(std::str::from_utf8(s).unwrap_or_default());
+            append_str(tok, row, b);
         }
         (
             Tok::Items(n),
@@ -489,5 +709,110 @@ mod tests {
             assert_eq!(number(text), Some(Err(expected)), "{text}");
         }
         assert_eq!(number("1e400"), None, "infinite: general path");
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    fn string(json: &str) -> Option<String> {
+        let mut text = Vec::new();
+        let mut c = Cursor {
+            b: json.as_bytes(),
+            i: 0,
+        };
+        let tok = c.string(&mut text)?;
+        let bytes = match tok {
+            Tok::Str(s, l) => &json.as_bytes()[s as usize..(s + l) as usize],
+            Tok::Unescaped(s, l) => &text[s as usize..(s + l) as usize],
+            _ => return None,
+        };
+        Some(String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn strings_are_unescaped_like_json_and_odd_ones_declined() {
+        assert_eq!(string(r#""plain""#).as_deref(), Some("plain"));
+        assert_eq!(
+            string(r#""say \"hi\" \\ \/ \b\f\n\r\t \u00e9\u20AC end""#).as_deref(),
+            Some("say \"hi\" \\ / \u{8}\u{c}\n\r\t é€ end")
+        );
+        assert_eq!(string("\"é ok\"").as_deref(), Some("é ok"));
+        // Surrogate escapes, bad escapes, raw control characters, unterminated: declined.
+        for bad in [
+            r#""\uD83D\uDE00""#,
+            r#""\uDE00""#,
+            r#""\a""#,
+            r#""\u12G4""#,
+            "\"tab\there\"",
+            r#""open"#,
+            r#""\"#,
+        ] {
+            assert_eq!(string(bad), None, "{bad}");
+        }
+        assert_eq!(string("\"\u{1F600}\"").as_deref(), Some("\u{1F600}"));
+    }
+}
+
+fn append_str(tok: Tok, input: &Input<'_>, b: &mut arrow::array::StringViewBuilder) {
+    let bytes = match tok {
+        Tok::Str(start, len) => &input.row[start as usize..(start + len) as usize],
+        Tok::Unescaped(start, len) => &input.text[start as usize..(start + len) as usize],
+        _ => &[],
+    };
+    // The reader checked these bytes are UTF-8; checking again is cheap next to the copy.
+    b.append_value(std::str::from_utf8(bytes).unwrap_or_default());
+}
+
+/// Appends one typed value as the tape path's `append` would.
+fn append_typed(toks: &[Tok], at: &mut usize, input: &Input<'_>, s: &ConnectSchema, col: &mut Col) {
+    let tok = toks[*at];
+    *at += 1;
+    match (tok, col) {
+        (Tok::I64(v), c) => match c {
+            Col::I8(b) => b.append_value(v as i8),
+            Col::I16(b) => b.append_value(v as i16),
+            Col::I32(b) => b.append_value(v as i32),
+            Col::I64(b) => b.append_value(v),
+            Col::F64(b) => b.append_value(v as f64),
+            Col::F32(b) => b.append_value(v as f32),
+            Col::Date(b) => b.append_value(v as i32),
+            Col::Time(b) => b.append_value(v as i32),
+            Col::Ts(b) => b.append_value(v),
+            other => other.append_null(),
+        },
+        (Tok::F64(d), Col::F64(b)) => b.append_value(d),
+        (Tok::Bool(v), Col::Bool(b)) => b.append_value(v),
+        (tok @ (Tok::Str(..) | Tok::Unescaped(..)), Col::Str(b)) => append_str(tok, input, b),
+        (
+            Tok::Items(n),
+            Col::List {
+                offsets,
+                nulls,
+                item,
+                ..
+            },
+        ) => {
+            let item_schema = s.value.as_deref().unwrap_or(s);
+            for _ in 0..n {
+                append_typed(toks, at, input, item_schema, item);
+            }
+            offsets.push(offsets.last().copied().unwrap_or(0) + n as i32);
+            nulls.append_non_null();
+        }
+        (
+            Tok::Obj,
+            Col::Struct {
+                children, nulls, ..
+            },
+        ) => {
+            for (f, child) in s.fields.iter().zip(children.iter_mut()) {
+                append_typed(toks, at, input, &f.schema, child);
+            }
+            nulls.append_non_null();
+        }
+        // Null, and (unreachable: the reader checked kinds) anything else.
+        (_, c) => c.append_null(),
     }
 }
