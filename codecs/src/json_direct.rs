@@ -107,12 +107,20 @@ impl Cursor<'_> {
 
     #[inline]
     fn literal(&mut self, lit: &[u8]) -> bool {
-        if self.b[self.i..].starts_with(lit) {
-            self.i += lit.len();
-            true
+        let end = self.i + lit.len();
+        let Some(here) = self.b.get(self.i..end) else {
+            return false;
+        };
+        // Keys and keywords are short: an inlined loop beats a call to memcmp.
+        let same = if lit.len() <= 16 {
+            here.iter().zip(lit).all(|(a, b)| a == b)
         } else {
-            false
+            here == lit
+        };
+        if same {
+            self.i = end;
         }
+        same
     }
 
     /// A string: its content in place when it has no escapes, otherwise unescaped into
