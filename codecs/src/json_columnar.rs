@@ -750,10 +750,9 @@ impl EnvelopeDecoder {
         let idx = self.lookup(schema_bytes).ok()?;
         let schema = self.cache[idx].schema.clone()?;
         let cfg = &self.cfg;
-        if self.direct.read_typed(payload, cfg, &schema) {
+        if let Some(text) = self.direct.read_typed(payload, cfg, &schema) {
             let open = OpenRun::continue_or_start(run, out, row, &schema);
-            self.direct
-                .append_typed(payload, &schema, open.col.as_mut()?);
+            self.direct.append_typed(text, &schema, open.col.as_mut()?);
             open.rows += 1;
             return Some(());
         }
@@ -1315,9 +1314,9 @@ impl SchemalessDecoder {
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
             if let (Some(b), Some(s), Some(c)) = (bytes, &shape, col.as_mut())
-                && self.direct.read(b, s)
+                && let Some(text) = self.direct.read(b, s)
             {
-                self.direct.append(b, s, c);
+                self.direct.append(text, s, c);
                 out.fast_rows += 1;
                 continue;
             }

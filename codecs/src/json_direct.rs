@@ -31,13 +31,12 @@ enum Tok {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// The position of the first `"`, backslash or control character in `rest`, and whether a
-/// byte of 0x80 or more comes before it. Eight bytes at a time: the "has a zero byte" test
-/// may flag bytes above a true hit, never below, so its lowest flag is exact.
+/// The position of the first `"`, backslash or control character in `rest`. Eight bytes
+/// at a time: the "has a zero byte" test may flag bytes above a true hit, never below, so
+/// its lowest flag is exact.
 #[inline]
-fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
+fn scan_string(rest: &[u8]) -> Option<usize> {
     let mut i = 0;
-    let mut high = false;
     while i + 8 <= rest.len() {
         let mut word = [0u8; 8];
         word.copy_from_slice(&rest[i..i + 8]);
@@ -49,20 +48,14 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
             | (w.wrapping_sub(ONES * 0x20) & !w);
         let stop = stop & HIGH_BITS;
         if stop != 0 {
-            let k = (stop.trailing_zeros() / 8) as usize;
-            let before = if k == 0 { 0 } else { u64::MAX >> (64 - 8 * k) };
-            return Some((i + k, high || w & HIGH_BITS & before != 0));
+            return Some(i + (stop.trailing_zeros() / 8) as usize);
         }
-        high |= w & HIGH_BITS != 0;
         i += 8;
     }
-    for (k, &c) in rest[i..].iter().enumerate() {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            return Some((i + k, high));
-        }
-        high |= c >= 0x80;
-    }
-    None
+    rest[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|k| i + k)
 }
 
 /// Exact powers of ten in f64.
@@ -76,10 +69,12 @@ const POW10: [f64; 23] = [
 pub(crate) struct DirectReader {
     toks: Vec<Tok>,
     /// Unescaped strings of the current row.
-    text: Vec<u8>,
+    text: String,
 }
 
+/// A position in a row that is valid UTF-8 (`b` is `s`'s bytes).
 struct Cursor<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -124,9 +119,9 @@ impl Cursor<'_> {
     }
 
     /// A string: its content in place when it has no escapes, otherwise unescaped into
-    /// `text`. Control characters, invalid UTF-8 and escapes of surrogates (whose lone
-    /// halves follow Java's rules) are left to the general path.
-    fn string(&mut self, text: &mut Vec<u8>) -> Option<Tok> {
+    /// `text`. Control characters and escapes of surrogates (whose lone halves follow Java's
+    /// rules) are left to the general path.
+    fn string(&mut self, text: &mut String) -> Option<Tok> {
         if !self.eat(b'"') {
             return None;
         }
@@ -134,27 +129,25 @@ impl Cursor<'_> {
         let mut segment = start;
         let mut unescaped: Option<usize> = None;
         loop {
-            let rest = &self.b[segment..];
-            let (len, high) = scan_string(rest)?;
-            // ASCII needs no further check; anything else must be valid UTF-8.
-            if high {
-                std::str::from_utf8(&rest[..len]).ok()?;
-            }
-            match rest[len] {
+            let len = scan_string(&self.b[segment..])?;
+            let end = segment + len;
+            // Segments end at ASCII bytes, so they are whole characters of the valid row.
+            let piece = self.s.get(segment..end)?;
+            match self.b[end] {
                 b'"' => {
-                    self.i = segment + len + 1;
+                    self.i = end + 1;
                     return Some(match unescaped {
                         None => Tok::Str(start as u32, len as u32),
                         Some(at) => {
-                            text.extend_from_slice(&rest[..len]);
+                            text.push_str(piece);
                             Tok::Unescaped(at as u32, (text.len() - at) as u32)
                         }
                     });
                 }
                 b'\\' => {
                     unescaped.get_or_insert(text.len());
-                    text.extend_from_slice(&rest[..len]);
-                    let escape = segment + len + 1;
+                    text.push_str(piece);
+                    let escape = end + 1;
                     let c = *self.b.get(escape)?;
                     let (ch, used) = match c {
                         b'"' => ('"', 1),
@@ -176,8 +169,7 @@ impl Cursor<'_> {
                         }
                         _ => return None,
                     };
-                    let mut buf = [0u8; 4];
-                    text.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    text.push(ch);
                     segment = escape + used;
                 }
                 // A raw control character: not JSON.
@@ -250,25 +242,29 @@ impl Cursor<'_> {
             let d = mantissa as f64 / POW10[frac_digits];
             return Some(Err(if negative { -d } else { d }));
         }
-        // The grammar was checked above, so the text is ASCII.
-        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-        let d: f64 = text.parse().ok()?;
+        let d: f64 = self.s.get(start..self.i)?.parse().ok()?;
         d.is_finite().then_some(Err(d))
     }
 }
 
 impl DirectReader {
     /// Reads `row` against `shape`; `false` when the row needs the general path.
-    pub(crate) fn read(&mut self, row: &[u8], shape: &Shape) -> bool {
+    /// The row as text when accepted (valid UTF-8 is checked once, for the whole row).
+    pub(crate) fn read<'a>(&mut self, row: &'a [u8], shape: &Shape) -> Option<&'a str> {
         self.toks.clear();
         self.text.clear();
-        let mut cur = Cursor { b: row, i: 0 };
+        let text = std::str::from_utf8(row).ok()?;
+        let mut cur = Cursor {
+            s: text,
+            b: row,
+            i: 0,
+        };
         cur.ws();
         if !self.object(&mut cur, shape) {
-            return false;
+            return None;
         }
         cur.ws();
-        cur.i == row.len()
+        (cur.i == row.len()).then_some(text)
     }
 
     fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape) -> bool {
@@ -383,21 +379,26 @@ impl DirectReader {
 
     /// Reads an envelope payload against its schema (fields in schema order, each present
     /// once); `false` when the row needs the general path.
-    pub(crate) fn read_typed(
+    pub(crate) fn read_typed<'a>(
         &mut self,
-        payload: &[u8],
+        payload: &'a [u8],
         cfg: &JsonConfig,
         schema: &ConnectSchema,
-    ) -> bool {
+    ) -> Option<&'a str> {
         self.toks.clear();
         self.text.clear();
-        let mut cur = Cursor { b: payload, i: 0 };
+        let text = std::str::from_utf8(payload).ok()?;
+        let mut cur = Cursor {
+            s: text,
+            b: payload,
+            i: 0,
+        };
         cur.ws();
         if !self.typed(&mut cur, cfg, schema) {
-            return false;
+            return None;
         }
         cur.ws();
-        cur.i == payload.len()
+        (cur.i == payload.len()).then_some(text)
     }
 
     /// The value at the cursor against `s`, with the conditions of the tape path's `fits`.
@@ -528,7 +529,7 @@ impl DirectReader {
     }
 
     /// Appends the payload `read_typed` accepted (same bytes, same schema) to `col`.
-    pub(crate) fn append_typed(&self, payload: &[u8], schema: &ConnectSchema, col: &mut Col) {
+    pub(crate) fn append_typed(&self, payload: &str, schema: &ConnectSchema, col: &mut Col) {
         let mut at = 0;
         let input = Input {
             row: payload,
@@ -538,7 +539,7 @@ impl DirectReader {
     }
 
     /// Appends the row `read` accepted (same bytes, same shape) to `col`.
-    pub(crate) fn append(&self, row: &[u8], shape: &Shape, col: &mut Col) {
+    pub(crate) fn append(&self, row: &str, shape: &Shape, col: &mut Col) {
         let mut at = 0;
         let input = Input {
             row,
@@ -550,8 +551,8 @@ impl DirectReader {
 
 /// Where a row's strings are: in place, or unescaped in the text buffer.
 struct Input<'a> {
-    row: &'a [u8],
-    text: &'a [u8],
+    row: &'a str,
+    text: &'a str,
 }
 
 fn append_object(toks: &[Tok], at: &mut usize, row: &Input<'_>, shape: &Shape, col: &mut Col) {
@@ -640,6 +641,7 @@ mod tests {
 
     fn number(text: &str) -> Option<Result<i64, f64>> {
         Cursor {
+            s: text,
             b: text.as_bytes(),
             i: 0,
         }
@@ -648,12 +650,7 @@ mod tests {
 
     #[test]
     fn string_scan_finds_the_first_stop_byte_like_a_byte_loop() {
-        let reference = |b: &[u8]| {
-            let pos = b
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            Some((pos, b[..pos].iter().any(|&c| c >= 0x80)))
-        };
+        let reference = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
         let alphabet = [
             b'a', b'"', b'\\', 0x1F, 0x20, 0x7F, 0x80, 0xC3, 0xA9, 0xFF, 0x00, 0x21,
         ];
@@ -697,7 +694,11 @@ mod tests {
             );
         }
         // "01x": the cursor stops after "0"; the caller refuses what follows.
-        let mut c = Cursor { b: b"01", i: 0 };
+        let mut c = Cursor {
+            s: "01",
+            b: b"01",
+            i: 0,
+        };
         assert_eq!(c.number(), Some(Ok(0)));
         assert_eq!(c.i, 1);
         // Fast path and full parse agree with Rust's correctly rounded parser.
@@ -725,18 +726,18 @@ mod escape_tests {
     use super::*;
 
     fn string(json: &str) -> Option<String> {
-        let mut text = Vec::new();
+        let mut text = String::new();
         let mut c = Cursor {
+            s: json,
             b: json.as_bytes(),
             i: 0,
         };
         let tok = c.string(&mut text)?;
-        let bytes = match tok {
-            Tok::Str(s, l) => &json.as_bytes()[s as usize..(s + l) as usize],
-            Tok::Unescaped(s, l) => &text[s as usize..(s + l) as usize],
+        Some(match tok {
+            Tok::Str(s, l) => json[s as usize..(s + l) as usize].to_string(),
+            Tok::Unescaped(s, l) => text[s as usize..(s + l) as usize].to_string(),
             _ => return None,
-        };
-        Some(String::from_utf8(bytes.to_vec()).unwrap())
+        })
     }
 
     #[test]
@@ -764,13 +765,16 @@ mod escape_tests {
 }
 
 fn append_str(tok: Tok, input: &Input<'_>, b: &mut arrow::array::StringViewBuilder) {
-    let bytes = match tok {
-        Tok::Str(start, len) => &input.row[start as usize..(start + len) as usize],
-        Tok::Unescaped(start, len) => &input.text[start as usize..(start + len) as usize],
-        _ => &[],
+    let (from, start, len) = match tok {
+        Tok::Str(start, len) => (input.row, start, len),
+        Tok::Unescaped(start, len) => (input.text, start, len),
+        _ => ("", 0, 0),
     };
-    // The reader checked these bytes are UTF-8; checking again is cheap next to the copy.
-    b.append_value(std::str::from_utf8(bytes).unwrap_or_default());
+    // Both ends are at ASCII bytes (quotes), so the slice is whole characters.
+    b.append_value(
+        from.get(start as usize..(start + len) as usize)
+            .unwrap_or_default(),
+    );
 }
 
 /// Appends one typed value as the tape path's `append` would.
