@@ -738,16 +738,21 @@ impl EnvelopeDecoder {
         let rest = bytes.strip_prefix(SCHEMA_PREFIX)?;
         // Real topics repeat one schema: when the last schema's bytes are followed by the
         // payload key, bracket matching would end exactly there, so one memcmp stands in.
-        let end = match self.last.map(|i| &self.cache[i].schema_bytes) {
-            Some(last) if rest.starts_with(last) && rest[last.len()..].starts_with(PAYLOAD_KEY) => {
-                last.len()
-            }
-            _ => value_end(rest, 0)?,
+        let same_as_last = self.last.filter(|&i| {
+            let last = &self.cache[i].schema_bytes;
+            rest.starts_with(last) && rest[last.len()..].starts_with(PAYLOAD_KEY)
+        });
+        let end = match same_as_last {
+            Some(i) => self.cache[i].schema_bytes.len(),
+            None => value_end(rest, 0)?,
         };
         let (schema_bytes, after) = rest.split_at(end);
         let payload = after.strip_prefix(PAYLOAD_KEY)?;
         let payload = payload.strip_suffix(b"}")?;
-        let idx = self.lookup(schema_bytes).ok()?;
+        let idx = match same_as_last {
+            Some(i) => i,
+            None => self.lookup(schema_bytes).ok()?,
+        };
         let schema = self.cache[idx].schema.clone()?;
         let cfg = &self.cfg;
         if let Some(text) = self.direct.read_typed(payload, cfg, &schema) {
