@@ -50,7 +50,7 @@ def machine():
                 break
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!perf"], capture_output=True, text=True).stdout.strip()
     return model, os.cpu_count(), platform.release(), rustc, commit + (" + local changes" if dirty else "")
 
 
