@@ -30,6 +30,8 @@ run sweep-W1-batch --case W1 --in-process --records "$(scale 1000000)" --runs "$
   --sweep batch.size=128,512,2048,8192,32768 --plot perf/plots/w1-batch-size.svg
 run sweep-W1-smts --case W1 --in-process --records "$(scale 1000000)" --runs "$RUNS" \
   --sweep smt.count=0,1,2,3,4,5 --plot perf/plots/w1-smt-count.svg
+run sweep-W3-event --case W3 --in-process --records "$(scale 200000)" --runs "$RUNS" \
+  --sweep event=standard,wide50,wide200,1k,10k --plot perf/plots/w3-event.svg
 run sweep-P1-batch --case P1 --records "$(scale 500000)" --runs "$RUNS" \
   --sweep batch.size=500,2000,8192,32768 --plot perf/plots/p1-batch-size.svg
 

@@ -129,6 +129,134 @@ impl OrderEvents {
     }
 }
 
+/// The event variants of the benchmark harness: the standard order event, a wider one
+/// (`total` fields: the standard ten plus `f000`, `f001`, ... cycling int64, double, string,
+/// boolean) or a larger one (the standard event plus a `blob` string filling it to about
+/// `bytes`). The standard fields are drawn exactly as in [`OrderEvents`]; the extra ones come
+/// from a second seeded stream, so every variant is reproducible from an event count alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventShape {
+    Standard,
+    Wide(usize),
+    Large(usize),
+}
+
+impl EventShape {
+    /// `standard`, `wide50`, `wide200` (any `wideN` with N > 10), `1k`, `10k` (any `Nk`).
+    pub fn parse(name: &str) -> Option<Self> {
+        let n = name.trim().to_ascii_lowercase();
+        if n == "standard" {
+            return Some(EventShape::Standard);
+        }
+        if let Some(fields) = n.strip_prefix("wide") {
+            let total: usize = fields.parse().ok()?;
+            return (total > 10 && total <= 10_000).then_some(EventShape::Wide(total));
+        }
+        let kib: usize = n.strip_suffix('k')?.parse().ok()?;
+        (1..=1024)
+            .contains(&kib)
+            .then_some(EventShape::Large(kib * 1024))
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            EventShape::Standard => "standard".into(),
+            EventShape::Wide(n) => format!("wide{n}"),
+            EventShape::Large(b) => format!("{}k", b / 1024),
+        }
+    }
+
+    /// The JsonConverter schema of the variant's envelopes.
+    pub fn schema(self) -> String {
+        let extra = match self {
+            EventShape::Standard => return ORDER_SCHEMA.to_string(),
+            EventShape::Wide(total) => (0..total - 10)
+                .map(|k| {
+                    format!(
+                        r#"{{"type":"{}","optional":false,"field":"f{k:03}"}}"#,
+                        ["int64", "double", "string", "boolean"][k % 4]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            EventShape::Large(_) => r#"{"type":"string","optional":false,"field":"blob"}"#.into(),
+        };
+        let tail = r#"],"optional":false,"name":"orders.Order"}"#;
+        let head = ORDER_SCHEMA.strip_suffix(tail).unwrap_or(ORDER_SCHEMA);
+        format!("{head},{extra}{tail}")
+    }
+}
+
+/// Events of one [`EventShape`], in order.
+#[derive(Debug, Clone)]
+pub struct Events {
+    orders: OrderEvents,
+    shape: EventShape,
+    extra: OrderEvents,
+    schema: String,
+}
+
+impl Events {
+    pub fn new(shape: EventShape) -> Self {
+        let mut extra = OrderEvents::new();
+        extra.state = 0x005E_ED0F_E7E7;
+        Self {
+            orders: OrderEvents::new(),
+            shape,
+            extra,
+            schema: shape.schema(),
+        }
+    }
+
+    /// Appends the next event's schemaless JSON; returns its timestamp (epoch ms).
+    pub fn write_next(&mut self, out: &mut Vec<u8>) -> i64 {
+        let start = out.len();
+        let ts = self.orders.write_next(out);
+        if self.shape == EventShape::Standard {
+            return ts;
+        }
+        out.pop(); // the closing brace
+        match self.shape {
+            EventShape::Standard => {}
+            EventShape::Wide(total) => {
+                for k in 0..total - 10 {
+                    let r = self.extra.next();
+                    let _ = match k % 4 {
+                        0 => write!(out, r#","f{k:03}":{}"#, r % 1_000_000_000),
+                        1 => write!(out, r#","f{k:03}":{}.{:02}"#, r % 100_000, (r >> 20) % 100),
+                        2 => write!(out, r#","f{k:03}":"v{:08x}""#, r as u32),
+                        _ => write!(out, r#","f{k:03}":{}"#, r & 1 == 1),
+                    };
+                }
+            }
+            EventShape::Large(bytes) => {
+                const WORDS: [&str; 8] = [
+                    "lorem ", "ipsum ", "dolor ", "sit ", "amet ", "kafka ", "connect ", "arrow ",
+                ];
+                out.extend_from_slice(br#","blob":""#);
+                let target = start + bytes.saturating_sub(2);
+                while out.len() < target {
+                    let w = WORDS[(self.extra.next() % 8) as usize];
+                    out.extend_from_slice(&w.as_bytes()[..w.len().min(target - out.len())]);
+                }
+                out.push(b'"');
+            }
+        }
+        out.push(b'}');
+        ts
+    }
+
+    /// Appends the next event in a JsonConverter envelope with the variant's schema.
+    pub fn write_next_envelope(&mut self, out: &mut Vec<u8>) -> i64 {
+        out.extend_from_slice(b"{\"schema\":");
+        out.extend_from_slice(self.schema.as_bytes());
+        out.extend_from_slice(b",\"payload\":");
+        let ts = self.write_next(out);
+        out.push(b'}');
+        ts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +290,45 @@ mod tests {
         let mut env = Vec::new();
         OrderEvents::new().write_next_envelope(&mut env);
         assert!(env.starts_with(b"{\"schema\":{\"type\":\"struct\"") && env.ends_with(b"}}"));
+    }
+
+    #[test]
+    fn variants_keep_the_standard_fields_and_reach_their_size() {
+        let mut standard = OrderEvents::new();
+        for shape in ["wide50", "wide200", "1k", "10k"] {
+            let shape = EventShape::parse(shape).unwrap();
+            let mut g = Events::new(shape);
+            for _ in 0..50 {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let ts_a = g.write_next(&mut a);
+                let ts_b = standard.write_next(&mut b);
+                assert_eq!(ts_a, ts_b);
+                // The standard event is a prefix (without its closing brace).
+                assert!(a.starts_with(&b[..b.len() - 1]), "{}", shape.name());
+                let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
+                let fields = v.as_object().unwrap().len();
+                match shape {
+                    EventShape::Wide(n) => assert_eq!(fields, n),
+                    EventShape::Large(bytes) => {
+                        assert_eq!(fields, 11);
+                        assert_eq!(a.len(), bytes, "{}", shape.name());
+                    }
+                    EventShape::Standard => unreachable!(),
+                }
+            }
+            standard = OrderEvents::new();
+            // Envelopes carry a schema naming every field.
+            let mut env = Vec::new();
+            Events::new(shape).write_next_envelope(&mut env);
+            let v: serde_json::Value = serde_json::from_slice(&env).unwrap();
+            let names = v["schema"]["fields"].as_array().unwrap().len();
+            assert_eq!(names, v["payload"].as_object().unwrap().len());
+        }
+        assert_eq!(EventShape::parse("wide5"), None);
+        assert_eq!(EventShape::parse("standard"), Some(EventShape::Standard));
+        assert_eq!(
+            EventShape::parse("10K").map(EventShape::name).as_deref(),
+            Some("10k")
+        );
     }
 }

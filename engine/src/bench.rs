@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use sluice_codecs::RawBatchBuilder;
-use sluice_codecs::events::OrderEvents;
+use sluice_codecs::events::{EventShape, Events};
 use sluice_codecs::record::timestamp_type;
 
 use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
@@ -126,7 +126,8 @@ impl Case {
 /// Settings one run varies (`sluice bench --sweep key=v1,v2` sets one per run), applied on
 /// top of the case's connector config. Besides connector properties, these keys are known:
 /// `batch.size` (records per batch: the in-process batch, or the consumer's
-/// `max.poll.records`), `smt.count` (the first N transforms of the case's chain),
+/// `max.poll.records`), `smt.count` (the first N transforms of the case's chain), `event`
+/// (the generator's variant: `standard`, `wide50`, `wide200`, `1k`, `10k`),
 /// `partitions` (of the benchmark topic), and the consumer's fetch settings (`fetch.min.bytes`,
 /// `fetch.max.wait.ms`, `fetch.max.bytes`, `max.partition.fetch.bytes`, `max.poll.records`),
 /// which become `consumer.override.*`.
@@ -164,6 +165,16 @@ impl Overrides {
             .transpose()
     }
 
+    /// The event variant (`event`), standard unless set.
+    pub fn event(&self) -> Result<EventShape, String> {
+        match self.get("event") {
+            None => Ok(EventShape::Standard),
+            Some(v) => EventShape::parse(v).ok_or_else(|| {
+                format!("event: '{v}' is not one of standard, wideN (N > 10), Nk (1..1024)")
+            }),
+        }
+    }
+
     /// Records per batch (`batch.size`), if set.
     pub fn batch_rows(&self) -> Result<Option<usize>, String> {
         match self.number::<usize>("batch.size")? {
@@ -177,6 +188,9 @@ impl Overrides {
         for (k, v) in &self.0 {
             match k.as_str() {
                 "partitions" => {}
+                "event" => {
+                    self.event()?;
+                }
                 "batch.size" => {
                     self.batch_rows()?;
                     props.insert("consumer.override.max.poll.records".into(), v.clone());
@@ -266,6 +280,8 @@ pub struct Report {
     pub batch_latency_p50_ms: Option<f64>,
     pub batch_latency_p99_ms: Option<f64>,
     pub stage_seconds: StageSeconds,
+    /// The generator's event variant.
+    pub event: String,
     /// The overrides this run used (`--sweep`).
     pub settings: std::collections::BTreeMap<String, String>,
 }
@@ -310,7 +326,8 @@ pub fn run_in_process(
     let batch_rows = overrides.batch_rows()?.unwrap_or(BATCH_ROWS);
     let mut pipeline = Pipeline::new(&props).map_err(|e| e.to_string())?;
     let latency = LatencyHistogram::default();
-    let mut generator = OrderEvents::new();
+    let event = overrides.event()?;
+    let mut generator = Events::new(event);
     let mut builder = RawBatchBuilder::with_capacity(batch_rows);
     let mut value = Vec::with_capacity(1200);
     let (mut done, mut bytes_in, mut bytes_out, mut batches, mut columnar) =
@@ -387,6 +404,7 @@ pub fn run_in_process(
             st.add(&pipeline.stages);
             st
         },
+        event: overrides.event()?.name(),
         settings: overrides.0.iter().cloned().collect(),
     })
 }
@@ -417,6 +435,10 @@ mod tests {
         let err = Overrides::one("batch.size", "x").batch_rows().unwrap_err();
         assert!(err.contains("batch.size: 'x'"), "{err}");
         assert!(parse_sweep("batch.size=").is_err());
+        let err = Overrides::one("event", "huge")
+            .apply(&mut Case::W1.props())
+            .unwrap_err();
+        assert!(err.contains("event: 'huge'"), "{err}");
         assert_eq!(
             parse_sweep("smt.count=0, 5").unwrap(),
             (
@@ -424,6 +446,18 @@ mod tests {
                 vec!["0".to_string(), "5".to_string()]
             )
         );
+    }
+
+    #[test]
+    fn event_variants_reach_the_pipeline() {
+        for (event, min_bytes) in [("wide50", 900), ("1k", 1024), ("10k", 10 * 1024)] {
+            for case in [Case::W3, Case::W2] {
+                let r = run_in_process(case, 300, &Overrides::one("event", event), |_| {}).unwrap();
+                assert_eq!(r.event, event);
+                assert!(r.bytes_in >= 300 * min_bytes, "{event}: {r:?}");
+                assert!(r.bytes_out > 300 * min_bytes / 2, "{event}: {r:?}");
+            }
+        }
     }
 
     #[test]
@@ -588,6 +622,7 @@ pub fn produce_events(
     records: u64,
     partitions: i32,
     envelope: bool,
+    event: EventShape,
 ) -> Result<u64, String> {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
     let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
@@ -597,7 +632,7 @@ pub fn produce_events(
         .set("queue.buffering.max.messages", "500000")
         .create()
         .map_err(|e| e.to_string())?;
-    let mut events = OrderEvents::new();
+    let mut events = Events::new(event);
     let mut v = Vec::with_capacity(1024);
     let mut bytes = 0u64;
     for i in 0..records {
@@ -677,9 +712,16 @@ pub fn run_against_broker(
     let out = std::env::temp_dir().join(&name);
     let source_file = out.with_extension("in.txt");
     let bytes_in = if case == BrokerCase::FS {
-        write_event_lines(&source_file, records)?
+        write_event_lines(&source_file, records, overrides.event()?)?
     } else {
-        produce_events(bootstrap, &name, records, partitions, case.envelope())?
+        produce_events(
+            bootstrap,
+            &name,
+            records,
+            partitions,
+            case.envelope(),
+            overrides.event()?,
+        )?
     };
     let mut worker_props = crate::config::Props::new();
     let offsets_file = out.with_extension("offsets");
@@ -843,17 +885,22 @@ pub fn run_against_broker(
         batch_latency_p50_ms: latency.quantile(0.5).map(|s| s * 1e3),
         batch_latency_p99_ms: latency.quantile(0.99).map(|s| s * 1e3),
         stage_seconds,
+        event: overrides.event()?.name(),
         settings: overrides.0.iter().cloned().collect(),
     })
 }
 
 /// Writes `records` standard events as lines of `path` (the FileStream case's input);
 /// returns the bytes written.
-fn write_event_lines(path: &std::path::Path, records: u64) -> Result<u64, String> {
+fn write_event_lines(
+    path: &std::path::Path,
+    records: u64,
+    event: EventShape,
+) -> Result<u64, String> {
     use std::io::Write;
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut events = OrderEvents::new();
+    let mut events = Events::new(event);
     let mut line = Vec::with_capacity(1024);
     let mut bytes = 0u64;
     for _ in 0..records {

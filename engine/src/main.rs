@@ -69,6 +69,9 @@ enum Command {
         /// Repeat the run over the values of one setting: key=v1,v2,...
         #[arg(long)]
         sweep: Option<String>,
+        /// Event variant: standard, wide50, wide200 (wideN), 1k, 10k (Nk).
+        #[arg(long, default_value = "standard")]
+        event: String,
         /// With --sweep: write an SVG chart of throughput against the setting.
         #[arg(long, requires = "sweep")]
         plot: Option<PathBuf>,
@@ -86,6 +89,9 @@ enum Command {
         bootstrap: String,
         #[arg(long)]
         envelope: bool,
+        /// Event variant: standard, wide50, wide200 (wideN), 1k, 10k (Nk).
+        #[arg(long, default_value = "standard")]
+        event: String,
     },
     /// A small client for a running worker's REST API (curl works just as well).
     ///
@@ -140,6 +146,7 @@ fn main() -> ExitCode {
             json,
             sweep,
             plot,
+            event,
         } => match bench(BenchArgs {
             case,
             in_process,
@@ -151,6 +158,7 @@ fn main() -> ExitCode {
             json,
             sweep,
             plot,
+            event,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -175,7 +183,8 @@ fn main() -> ExitCode {
             partitions,
             bootstrap,
             envelope,
-        } => match produce(&topic, records, partitions, &bootstrap, envelope) {
+            event,
+        } => match produce(&topic, records, partitions, &bootstrap, envelope, &event) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -315,11 +324,16 @@ fn produce(
     partitions: i32,
     bootstrap: &str,
     envelope: bool,
+    event: &str,
 ) -> anyhow::Result<()> {
+    let Some(shape) = sluice_codecs::events::EventShape::parse(event) else {
+        anyhow::bail!("--event: '{event}' is not one of standard, wideN (N > 10), Nk (1..1024)")
+    };
     let started = std::time::Instant::now();
-    let bytes =
-        sluice_engine::bench::produce_events(bootstrap, topic, records, partitions, envelope)
-            .map_err(|e| anyhow::anyhow!(e))?;
+    let bytes = sluice_engine::bench::produce_events(
+        bootstrap, topic, records, partitions, envelope, shape,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
     eprintln!(
         "produced {records} records ({:.1} MB) to {topic} in {:.1}s",
         bytes as f64 / 1e6,
@@ -472,6 +486,7 @@ struct BenchArgs {
     json: bool,
     sweep: Option<String>,
     plot: Option<PathBuf>,
+    event: String,
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -522,8 +537,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
         Summary::of(reports).ok_or_else(|| anyhow::anyhow!("no runs"))
     };
+    let base = Overrides::one("event", &args.event);
+    base.event().map_err(|e| anyhow::anyhow!("--{e}"))?;
     let Some(spec) = &args.sweep else {
-        let summary = run_case(&Overrides::default(), "")?;
+        let summary = run_case(&base, "")?;
         if args.json {
             println!("{}", serde_json::to_value(&summary)?);
         } else {
@@ -534,7 +551,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let (key, values) = parse_sweep(spec).map_err(|e| anyhow::anyhow!(e))?;
     let mut points = Vec::new();
     for v in &values {
-        points.push(run_case(&Overrides::one(&key, v), &format!("{key}={v} "))?);
+        let mut overrides = base.clone();
+        overrides.0.push((key.clone(), v.clone()));
+        points.push(run_case(&overrides, &format!("{key}={v} "))?);
     }
     let best = best_point(&points);
     if let Some(path) = &args.plot {
