@@ -142,6 +142,22 @@ impl Col {
         }
     }
 
+    /// Appends a JSON integer that the fast path checked fits this column.
+    pub(crate) fn append_int(&mut self, v: i64) {
+        match self {
+            Col::I8(b) => b.append_value(v as i8),
+            Col::I16(b) => b.append_value(v as i16),
+            Col::I32(b) => b.append_value(v as i32),
+            Col::I64(b) => b.append_value(v),
+            Col::F64(b) => b.append_value(v as f64),
+            Col::F32(b) => b.append_value(v as f32),
+            Col::Date(b) => b.append_value(v as i32),
+            Col::Time(b) => b.append_value(v as i32),
+            Col::Ts(b) => b.append_value(v),
+            other => other.append_null(),
+        }
+    }
+
     pub(crate) fn append_null(&mut self) {
         match self {
             Col::Bool(b) => b.append_null(),
@@ -433,18 +449,7 @@ fn fits(cfg: &JsonConfig, tape: &[Node<'_>], i: usize, s: &ConnectSchema) -> boo
 fn append(tape: &[Node<'_>], i: usize, s: &ConnectSchema, col: &mut Col) {
     match (int_node(tape[i]), col) {
         (Node::Static(StaticNode::Null), c) => c.append_null(),
-        (Node::Static(StaticNode::I64(v)), c) => match c {
-            Col::I8(b) => b.append_value(v as i8),
-            Col::I16(b) => b.append_value(v as i16),
-            Col::I32(b) => b.append_value(v as i32),
-            Col::I64(b) => b.append_value(v),
-            Col::F64(b) => b.append_value(v as f64),
-            Col::F32(b) => b.append_value(v as f32),
-            Col::Date(b) => b.append_value(v as i32),
-            Col::Time(b) => b.append_value(v as i32),
-            Col::Ts(b) => b.append_value(v),
-            other => other.append_null(),
-        },
+        (Node::Static(StaticNode::I64(v)), c) => c.append_int(v),
         // Jackson reads floats as BigDecimal, which has no negative zero: -0.0 reads as 0.0.
         (Node::Static(StaticNode::F64(d)), Col::F64(b)) => {
             b.append_value(if d == 0.0 { 0.0 } else { d })

@@ -268,36 +268,97 @@ impl DirectReader {
     }
 
     fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape) -> bool {
+        let fields = &shape.schema.fields;
+        self.members(
+            cur,
+            shape.json_order.len(),
+            |k| &fields[shape.json_order[k]].name,
+            |me, cur, k| {
+                let child = shape.json_order[k];
+                me.value(cur, &fields[child].schema, shape.nested[child].as_ref())
+            },
+        )
+    }
+
+    /// An object whose `n` keys must be `key(0)`, `key(1)`, ... in this order; `member`
+    /// reads the value of the k-th.
+    fn members<'k>(
+        &mut self,
+        cur: &mut Cursor<'_>,
+        n: usize,
+        key: impl Fn(usize) -> &'k str,
+        mut member: impl FnMut(&mut Self, &mut Cursor<'_>, usize) -> bool,
+    ) -> bool {
         if !cur.eat(b'{') {
             return false;
         }
         self.toks.push(Tok::Obj);
-        let n = shape.json_order.len();
         cur.ws();
         if n == 0 {
             return cur.eat(b'}');
         }
-        for (k, &child) in shape.json_order.iter().enumerate() {
-            let f = &shape.schema.fields[child];
-            let key = f.name.as_bytes();
-            if !(cur.eat(b'"') && cur.literal(key) && cur.eat(b'"')) {
+        for k in 0..n {
+            if !(cur.eat(b'"') && cur.literal(key(k).as_bytes()) && cur.eat(b'"')) {
                 return false;
             }
             cur.ws();
-            if !cur.eat(b':') {
+            if !(cur.eat(b':') && {
+                cur.ws();
+                member(self, cur, k)
+            }) {
                 return false;
             }
             cur.ws();
-            if !self.value(cur, &f.schema, shape.nested[child].as_ref()) {
-                return false;
-            }
-            cur.ws();
-            let sep = if k + 1 == n { b'}' } else { b',' };
-            if !cur.eat(sep) {
+            if !cur.eat(if k + 1 == n { b'}' } else { b',' }) {
                 return false;
             }
             cur.ws();
         }
+        true
+    }
+
+    /// An array; `item` reads each element.
+    fn items(
+        &mut self,
+        cur: &mut Cursor<'_>,
+        mut item: impl FnMut(&mut Self, &mut Cursor<'_>) -> bool,
+    ) -> bool {
+        if !cur.eat(b'[') {
+            return false;
+        }
+        let at = self.toks.len();
+        self.toks.push(Tok::Items(0));
+        cur.ws();
+        let mut count = 0u32;
+        if !cur.eat(b']') {
+            loop {
+                if !item(self, cur) {
+                    return false;
+                }
+                count += 1;
+                cur.ws();
+                if cur.eat(b']') {
+                    break;
+                }
+                if !cur.eat(b',') {
+                    return false;
+                }
+                cur.ws();
+            }
+        }
+        self.toks[at] = Tok::Items(count);
+        true
+    }
+
+    fn boolean(&mut self, cur: &mut Cursor<'_>) -> bool {
+        let b = if cur.literal(b"true") {
+            true
+        } else if cur.literal(b"false") {
+            false
+        } else {
+            return false;
+        };
+        self.toks.push(Tok::Bool(b));
         true
     }
 
@@ -324,15 +385,7 @@ impl DirectReader {
                 Some(Err(d)) => self.toks.push(Tok::F64(if d == 0.0 { 0.0 } else { d })),
                 _ => return false,
             },
-            SchemaType::Boolean => {
-                if cur.literal(b"true") {
-                    self.toks.push(Tok::Bool(true));
-                } else if cur.literal(b"false") {
-                    self.toks.push(Tok::Bool(false));
-                } else {
-                    return false;
-                }
-            }
+            SchemaType::Boolean => return self.boolean(cur),
             SchemaType::String => match cur.string(&mut self.text) {
                 Some(tok) => self.toks.push(tok),
                 None => return false,
@@ -341,30 +394,7 @@ impl DirectReader {
                 let Some(item) = kind.value.as_deref() else {
                     return false;
                 };
-                if !cur.eat(b'[') {
-                    return false;
-                }
-                let at = self.toks.len();
-                self.toks.push(Tok::Items(0));
-                cur.ws();
-                let mut count = 0u32;
-                if !cur.eat(b']') {
-                    loop {
-                        if !self.value(cur, item, None) {
-                            return false;
-                        }
-                        count += 1;
-                        cur.ws();
-                        if cur.eat(b']') {
-                            break;
-                        }
-                        if !cur.eat(b',') {
-                            return false;
-                        }
-                        cur.ws();
-                    }
-                }
-                self.toks[at] = Tok::Items(count);
+                return self.items(cur, |me, cur| me.value(cur, item, None));
             }
             SchemaType::Struct => {
                 let Some(shape) = nested else {
@@ -452,15 +482,7 @@ impl DirectReader {
                 self.toks.push(Tok::I64(v));
             }
             (Some(_), _) => return false,
-            (None, SchemaType::Boolean) => {
-                if cur.literal(b"true") {
-                    self.toks.push(Tok::Bool(true));
-                } else if cur.literal(b"false") {
-                    self.toks.push(Tok::Bool(false));
-                } else {
-                    return false;
-                }
-            }
+            (None, SchemaType::Boolean) => return self.boolean(cur),
             (None, SchemaType::String) => match cur.string(&mut self.text) {
                 Some(tok) => self.toks.push(tok),
                 None => return false,
@@ -469,59 +491,15 @@ impl DirectReader {
                 let Some(item) = s.value.as_deref() else {
                     return false;
                 };
-                if !cur.eat(b'[') {
-                    return false;
-                }
-                let at = self.toks.len();
-                self.toks.push(Tok::Items(0));
-                cur.ws();
-                let mut count = 0u32;
-                if !cur.eat(b']') {
-                    loop {
-                        if !self.typed(cur, cfg, item) {
-                            return false;
-                        }
-                        count += 1;
-                        cur.ws();
-                        if cur.eat(b']') {
-                            break;
-                        }
-                        if !cur.eat(b',') {
-                            return false;
-                        }
-                        cur.ws();
-                    }
-                }
-                self.toks[at] = Tok::Items(count);
+                return self.items(cur, |me, cur| me.typed(cur, cfg, item));
             }
             (None, SchemaType::Struct) => {
-                if !cur.eat(b'{') {
-                    return false;
-                }
-                self.toks.push(Tok::Obj);
-                cur.ws();
-                let n = s.fields.len();
-                if n == 0 {
-                    return cur.eat(b'}');
-                }
-                for (k, f) in s.fields.iter().enumerate() {
-                    if !(cur.eat(b'"') && cur.literal(f.name.as_bytes()) && cur.eat(b'"')) {
-                        return false;
-                    }
-                    cur.ws();
-                    if !cur.eat(b':') {
-                        return false;
-                    }
-                    cur.ws();
-                    if !self.typed(cur, cfg, &f.schema) {
-                        return false;
-                    }
-                    cur.ws();
-                    if !cur.eat(if k + 1 == n { b'}' } else { b',' }) {
-                        return false;
-                    }
-                    cur.ws();
-                }
+                return self.members(
+                    cur,
+                    s.fields.len(),
+                    |k| &s.fields[k].name,
+                    |me, cur, k| me.typed(cur, cfg, &s.fields[k].schema),
+                );
             }
             _ => return false,
         }
@@ -782,18 +760,7 @@ fn append_typed(toks: &[Tok], at: &mut usize, input: &Input<'_>, s: &ConnectSche
     let tok = toks[*at];
     *at += 1;
     match (tok, col) {
-        (Tok::I64(v), c) => match c {
-            Col::I8(b) => b.append_value(v as i8),
-            Col::I16(b) => b.append_value(v as i16),
-            Col::I32(b) => b.append_value(v as i32),
-            Col::I64(b) => b.append_value(v),
-            Col::F64(b) => b.append_value(v as f64),
-            Col::F32(b) => b.append_value(v as f32),
-            Col::Date(b) => b.append_value(v as i32),
-            Col::Time(b) => b.append_value(v as i32),
-            Col::Ts(b) => b.append_value(v),
-            other => other.append_null(),
-        },
+        (Tok::I64(v), c) => c.append_int(v),
         (Tok::F64(d), Col::F64(b)) => b.append_value(d),
         (Tok::Bool(v), Col::Bool(b)) => b.append_value(v),
         (tok @ (Tok::Str(..) | Tok::Unescaped(..)), Col::Str(b)) => append_str(tok, input, b),

@@ -577,13 +577,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for (i, (v, p)) in values.iter().zip(&points).enumerate() {
         let r = &p.median;
         println!(
-            "| {v} | {:.0} | {:.0} | {:.1} | {:.2} | {} | {} | {:.1} | {} | {} |",
-            r.records_per_cpu_second,
-            r.records_per_second,
-            r.mb_per_cpu_second,
-            r.cpu_seconds / (r.bytes_in as f64 / 1e9),
-            fmt_ms(r.batch_latency_p50_ms),
-            fmt_ms(r.batch_latency_p99_ms),
+            "| {v} | {} | {:.1} | {} | {} |",
+            rate_cells(r),
             r.peak_rss_bytes as f64 / 1e6,
             if p.noisy { "yes" } else { "" },
             if Some(i) == best { "**best**" } else { "" },
@@ -594,6 +589,19 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 fn fmt_ms(ms: Option<f64>) -> String {
     ms.map_or_else(|| "-".into(), |m| format!("{m:.1}"))
+}
+
+/// records/CPU-s | records/s | MB/CPU-s | CPU s/GB | p50 batch ms | p99 batch ms
+fn rate_cells(r: &sluice_engine::bench::Report) -> String {
+    format!(
+        "{:.0} | {:.0} | {:.1} | {:.2} | {} | {}",
+        r.records_per_cpu_second,
+        r.records_per_second,
+        r.mb_per_cpu_second,
+        r.cpu_seconds / (r.bytes_in as f64 / 1e9),
+        fmt_ms(r.batch_latency_p50_ms),
+        fmt_ms(r.batch_latency_p99_ms),
+    )
 }
 
 fn print_runs(summary: &sluice_engine::bench::Summary) {
@@ -607,7 +615,7 @@ fn print_runs(summary: &sluice_engine::bench::Summary) {
             && r.records_per_cpu_second == summary.median.records_per_cpu_second
             && r.cpu_seconds == summary.median.cpu_seconds;
         println!(
-            "| {}{} | {} | {} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.2} | {} | {} | {:.1} |",
+            "| {}{} | {} | {} | {:.1} | {:.2} | {:.2} | {} | {:.1} |",
             if reports.len() > 1 {
                 format!("{} #{}", r.case, i + 1)
             } else {
@@ -619,12 +627,7 @@ fn print_runs(summary: &sluice_engine::bench::Summary) {
             r.bytes_in as f64 / 1e6,
             r.cpu_seconds,
             r.wall_seconds,
-            r.records_per_cpu_second,
-            r.records_per_second,
-            r.mb_per_cpu_second,
-            r.cpu_seconds / (r.bytes_in as f64 / 1e9),
-            fmt_ms(r.batch_latency_p50_ms),
-            fmt_ms(r.batch_latency_p99_ms),
+            rate_cells(r),
             r.peak_rss_bytes as f64 / 1e6,
         );
     }
