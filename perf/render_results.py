@@ -42,6 +42,11 @@ def rate(r):
     return k(r["records_per_cpu_second"])
 
 
+def bound(r):
+    """'> ' when the run's CPU time was below /proc's tick, so per-CPU figures are bounds."""
+    return "> " if r["cpu_seconds"] <= 0.011 else ""
+
+
 def ms(x):
     if x is None:
         return "-"
@@ -71,7 +76,7 @@ def case_table(d, names, lines):
         gb = r["bytes_in"] / 1e9
         lines.append(
             f"| {r['case']} ({TITLES.get(r['case'], '')}) | {r['records']:,} | **{rate(r)}** ({runs}) "
-            f"| {k(r['records_per_second'])} | {r['mb_per_cpu_second']:.1f} | {r['cpu_seconds'] / gb:.2f} "
+            f"| {k(r['records_per_second'])} | {bound(r)}{r['mb_per_cpu_second']:.1f} | {'< ' if bound(r) else ''}{r['cpu_seconds'] / gb:.2f} "
             f"| {ms(r['batch_latency_p50_ms'])} / {ms(r['batch_latency_p99_ms'])} | {r['peak_rss_bytes'] / 1e6:.0f} MB "
             f"| {'yes' if r['noisy'] else 'no'} | {KAFKA.get(r['case'], '—') if r['mode'] == 'in-process' else '—'} |"
         )

@@ -127,7 +127,10 @@ impl Case {
 /// top of the case's connector config. Besides connector properties, these keys are known:
 /// `batch.size` (records per batch: the in-process batch, or the consumer's
 /// `max.poll.records`), `smt.count` (the first N transforms of the case's chain), `event`
-/// (the generator's variant: `standard`, `wide50`, `wide200`, `1k`, `10k`),
+/// (the generator's variant: `standard`, `wide50`, `wide200`, `1k`, `10k`), `keys` (record
+/// keys: `none`, `sequential`, `random:N` for N distinct keys), `duration` (seconds to generate
+/// for, instead of a record count), `producer.*` (the load generator's producer settings,
+/// e.g. `producer.linger.ms`),
 /// `partitions` (of the benchmark topic), and the consumer's fetch settings (`fetch.min.bytes`,
 /// `fetch.max.wait.ms`, `fetch.max.bytes`, `max.partition.fetch.bytes`, `max.poll.records`),
 /// which become `consumer.override.*`.
@@ -175,6 +178,41 @@ impl Overrides {
         }
     }
 
+    /// How long to generate events for (`duration`, seconds), if set.
+    pub fn duration(&self) -> Result<Option<std::time::Duration>, String> {
+        Ok(self
+            .number::<f64>("duration")?
+            .filter(|d| *d > 0.0)
+            .map(std::time::Duration::from_secs_f64))
+    }
+
+    /// The record keys the generator writes (`keys`).
+    pub fn keys(&self) -> Result<KeyDistribution, String> {
+        let Some(v) = self.get("keys") else {
+            return Ok(KeyDistribution::None);
+        };
+        match v.trim() {
+            "none" => Ok(KeyDistribution::None),
+            "sequential" => Ok(KeyDistribution::Sequential),
+            other => other
+                .strip_prefix("random:")
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .map(KeyDistribution::Random)
+                .ok_or_else(|| {
+                    format!("keys: '{v}' is not one of none, sequential, random:N (N > 0)")
+                }),
+        }
+    }
+
+    /// The load generator's producer settings (`producer.*`, prefix removed).
+    fn producer(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("producer.")?.to_string(), v.clone())))
+            .collect()
+    }
+
     /// Records per batch (`batch.size`), if set.
     pub fn batch_rows(&self) -> Result<Option<usize>, String> {
         match self.number::<usize>("batch.size")? {
@@ -187,10 +225,19 @@ impl Overrides {
     pub fn apply(&self, props: &mut HashMap<String, String>) -> Result<(), String> {
         for (k, v) in &self.0 {
             match k.as_str() {
-                "partitions" => {}
+                "partitions" => {
+                    self.number::<i32>("partitions")?;
+                }
                 "event" => {
                     self.event()?;
                 }
+                "keys" => {
+                    self.keys()?;
+                }
+                "duration" => {
+                    self.duration()?;
+                }
+                key if key.starts_with("producer.") => {}
                 "batch.size" => {
                     self.batch_rows()?;
                     props.insert("consumer.override.max.poll.records".into(), v.clone());
@@ -218,6 +265,39 @@ impl Overrides {
             }
         }
         Ok(())
+    }
+}
+
+/// Record keys the load generator writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDistribution {
+    /// No keys; records go round-robin over the partitions.
+    None,
+    /// `key-<event index>`: every key distinct.
+    Sequential,
+    /// `key-<r mod N>` from a seeded stream: N distinct keys, uniformly.
+    Random(u64),
+}
+
+impl KeyDistribution {
+    /// The key of event `i`, written into `out` (cleared); `false` for no key.
+    fn write(self, i: u64, state: &mut u64, out: &mut Vec<u8>) -> bool {
+        use std::io::Write;
+        out.clear();
+        let n = match self {
+            KeyDistribution::None => return false,
+            KeyDistribution::Sequential => i,
+            KeyDistribution::Random(n) => {
+                // splitmix64, as the event generator.
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                (z ^ (z >> 31)) % n
+            }
+        };
+        let _ = write!(out, "key-{n}");
+        true
     }
 }
 
@@ -328,6 +408,9 @@ pub fn run_in_process(
     let latency = LatencyHistogram::default();
     let event = overrides.event()?;
     let mut generator = Events::new(event);
+    let keys = overrides.keys()?;
+    let duration = overrides.duration()?;
+    let (mut key, mut key_state) = (Vec::new(), 7u64);
     let mut builder = RawBatchBuilder::with_capacity(batch_rows);
     let mut value = Vec::with_capacity(1200);
     let (mut done, mut bytes_in, mut bytes_out, mut batches, mut columnar) =
@@ -335,8 +418,15 @@ pub fn run_in_process(
     let mut generate_cpu = 0.0;
     let cpu0 = process_cpu_seconds();
     let wall0 = Instant::now();
-    while done < records {
-        let n = (records - done).min(batch_rows as u64) as usize;
+    let more = |done: u64| match duration {
+        Some(d) => wall0.elapsed() < d,
+        None => done < records,
+    };
+    while more(done) {
+        let n = match duration {
+            Some(_) => batch_rows,
+            None => (records - done).min(batch_rows as u64) as usize,
+        };
         // Event generation is not part of the measured work: its CPU time is subtracted.
         let g0 = process_cpu_seconds();
         for i in 0..n {
@@ -347,13 +437,15 @@ pub fn run_in_process(
                 generator.write_next(&mut value)
             };
             bytes_in += value.len() as u64;
+            let index = done + i as u64;
+            let keyed = keys.write(index, &mut key_state, &mut key);
             builder.append(
                 "orders",
                 (i % 4) as i32,
-                (done + i as u64) as i64,
+                index as i64,
                 Some(ts),
                 timestamp_type::CREATE_TIME,
-                None,
+                keyed.then_some(key.as_slice()),
                 Some(&value),
                 [],
             );
@@ -383,6 +475,7 @@ pub fn run_in_process(
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (process_cpu_seconds() - cpu0 - generate_cpu).max(0.01);
+    let records = done;
     Ok(Report {
         case: case.name().into(),
         mode: "in-process".into(),
@@ -446,6 +539,37 @@ mod tests {
                 vec!["0".to_string(), "5".to_string()]
             )
         );
+    }
+
+    #[test]
+    fn keys_follow_their_distribution_and_duration_replaces_the_count() {
+        let (mut key, mut state) = (Vec::new(), 7u64);
+        assert!(!KeyDistribution::None.write(0, &mut state, &mut key));
+        assert!(KeyDistribution::Sequential.write(41, &mut state, &mut key));
+        assert_eq!(key, b"key-41");
+        let distinct: std::collections::HashSet<Vec<u8>> = (0..2000)
+            .map(|i| {
+                KeyDistribution::Random(10).write(i, &mut state, &mut key);
+                key.clone()
+            })
+            .collect();
+        assert_eq!(
+            distinct.len(),
+            10,
+            "2000 draws hit all 10 keys, and no other"
+        );
+        assert_eq!(
+            Overrides::one("keys", "random:0").keys().unwrap_err(),
+            "keys: 'random:0' is not one of none, sequential, random:N (N > 0)"
+        );
+        // A duration instead of a count: the run reports what it generated in that time.
+        let overrides = Overrides(vec![
+            ("duration".into(), "0.3".into()),
+            ("keys".into(), "random:100".into()),
+        ]);
+        let r = run_in_process(Case::W3, 0, &overrides, |_| {}).unwrap();
+        assert!(r.records >= BATCH_ROWS as u64, "{r:?}");
+        assert!(r.wall_seconds >= 0.3, "{r:?}");
     }
 
     #[test]
@@ -615,27 +739,45 @@ fn file_sink(out: &std::path::Path) -> HashMap<String, String> {
     ])
 }
 
-/// Produces `records` standard events round-robin over `partitions`; returns the value bytes.
+/// Produces `records` events (or, with `duration` set, as many as fit in that time) of the
+/// overrides' variant and key distribution: without keys round-robin over `partitions`,
+/// with keys by Java's murmur2 partitioner. Returns (records, value bytes) produced.
 pub fn produce_events(
     bootstrap: &str,
     topic: &str,
     records: u64,
     partitions: i32,
     envelope: bool,
-    event: EventShape,
-) -> Result<u64, String> {
+    overrides: &Overrides,
+) -> Result<(u64, u64), String> {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+    let mut config = rdkafka::ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "20")
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "500000")
-        .create()
-        .map_err(|e| e.to_string())?;
-    let mut events = Events::new(event);
-    let mut v = Vec::with_capacity(1024);
-    let mut bytes = 0u64;
-    for i in 0..records {
+        .set("partitioner", "murmur2_random");
+    for (k, v) in overrides.producer() {
+        config.set(k, v);
+    }
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        config.create().map_err(|e| format!("producer: {e}"))?;
+    let mut events = Events::new(overrides.event()?);
+    let keys = overrides.keys()?;
+    let duration = overrides.duration()?;
+    let started = Instant::now();
+    let (mut v, mut key, mut key_state) = (Vec::with_capacity(1024), Vec::new(), 7u64);
+    let (mut produced, mut bytes) = (0u64, 0u64);
+    loop {
+        let more = match duration {
+            // The clock is read once per thousand records.
+            Some(d) => !produced.is_multiple_of(1000) || started.elapsed() < d,
+            None => produced < records,
+        };
+        if !more {
+            break;
+        }
         v.clear();
         if envelope {
             events.write_next_envelope(&mut v);
@@ -643,9 +785,13 @@ pub fn produce_events(
             events.write_next(&mut v);
         }
         bytes += v.len() as u64;
-        let partition = (i % partitions.max(1) as u64) as i32;
-        let mut r: BaseRecord<'_, [u8], [u8]> =
-            BaseRecord::to(topic).partition(partition).payload(&v[..]);
+        let keyed = keys.write(produced, &mut key_state, &mut key);
+        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(&v[..]);
+        r = if keyed {
+            r.key(&key[..])
+        } else {
+            r.partition((produced % partitions.max(1) as u64) as i32)
+        };
         loop {
             match producer.send(r) {
                 Ok(()) => break,
@@ -655,11 +801,12 @@ pub fn produce_events(
                 }
             }
         }
+        produced += 1;
     }
     producer
         .flush(std::time::Duration::from_secs(120))
         .map_err(|e| e.to_string())?;
-    Ok(bytes)
+    Ok((produced, bytes))
 }
 
 fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
@@ -711,8 +858,8 @@ pub fn run_against_broker(
     create_topic(bootstrap, &name, partitions)?;
     let out = std::env::temp_dir().join(&name);
     let source_file = out.with_extension("in.txt");
-    let bytes_in = if case == BrokerCase::FS {
-        write_event_lines(&source_file, records, overrides.event()?)?
+    let (records, bytes_in) = if case == BrokerCase::FS {
+        write_event_lines(&source_file, records, overrides)?
     } else {
         produce_events(
             bootstrap,
@@ -720,7 +867,7 @@ pub fn run_against_broker(
             records,
             partitions,
             case.envelope(),
-            overrides.event()?,
+            overrides,
         )?
     };
     let mut worker_props = crate::config::Props::new();
@@ -895,15 +1042,22 @@ pub fn run_against_broker(
 fn write_event_lines(
     path: &std::path::Path,
     records: u64,
-    event: EventShape,
-) -> Result<u64, String> {
+    overrides: &Overrides,
+) -> Result<(u64, u64), String> {
     use std::io::Write;
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut events = Events::new(event);
+    let mut events = Events::new(overrides.event()?);
+    let duration = overrides.duration()?;
+    let started = Instant::now();
+    let mut written = 0u64;
     let mut line = Vec::with_capacity(1024);
     let mut bytes = 0u64;
-    for _ in 0..records {
+    while match duration {
+        Some(d) => !written.is_multiple_of(1000) || started.elapsed() < d,
+        None => written < records,
+    } {
+        written += 1;
         line.clear();
         events.write_next(&mut line);
         line.push(b'\n');
@@ -912,7 +1066,7 @@ fn write_event_lines(
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(bytes)
+    Ok((written, bytes))
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {

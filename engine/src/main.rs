@@ -75,6 +75,13 @@ enum Command {
         /// With --sweep: write an SVG chart of throughput against the setting.
         #[arg(long, requires = "sweep")]
         plot: Option<PathBuf>,
+        /// Generate for this many seconds instead of --records.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// A setting for every run, KEY=VALUE (repeatable; the keys --sweep takes, e.g.
+        /// partitions=6, keys=random:1000, producer.linger.ms=5, fetch.min.bytes=65536).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Load generator: produce N standard order events (schemaless JSON, or JsonConverter
     /// envelopes with --envelope) to a topic, round-robin over its partitions.
@@ -92,6 +99,15 @@ enum Command {
         /// Event variant: standard, wide50, wide200 (wideN), 1k, 10k (Nk).
         #[arg(long, default_value = "standard")]
         event: String,
+        /// Record keys: none (round-robin partitions), sequential, random:N.
+        #[arg(long, default_value = "none")]
+        keys: String,
+        /// Produce for this many seconds instead of --records.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Producer settings, producer.KEY=VALUE (repeatable, e.g. producer.linger.ms=5).
+        #[arg(long = "set", value_name = "producer.KEY=VALUE")]
+        set: Vec<String>,
     },
     /// A small client for a running worker's REST API (curl works just as well).
     ///
@@ -147,6 +163,8 @@ fn main() -> ExitCode {
             sweep,
             plot,
             event,
+            duration,
+            set,
         } => match bench(BenchArgs {
             case,
             in_process,
@@ -159,6 +177,8 @@ fn main() -> ExitCode {
             sweep,
             plot,
             event,
+            duration,
+            set,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -184,7 +204,15 @@ fn main() -> ExitCode {
             bootstrap,
             envelope,
             event,
-        } => match produce(&topic, records, partitions, &bootstrap, envelope, &event) {
+            keys,
+            duration,
+            mut set,
+        } => match {
+            set.push(format!("keys={keys}"));
+            base_overrides(&event, duration, &set)
+        }
+        .and_then(|o| produce(&topic, records, partitions, &bootstrap, envelope, &o))
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -324,14 +352,11 @@ fn produce(
     partitions: i32,
     bootstrap: &str,
     envelope: bool,
-    event: &str,
+    overrides: &sluice_engine::bench::Overrides,
 ) -> anyhow::Result<()> {
-    let Some(shape) = sluice_codecs::events::EventShape::parse(event) else {
-        anyhow::bail!("--event: '{event}' is not one of standard, wideN (N > 10), Nk (1..1024)")
-    };
     let started = std::time::Instant::now();
-    let bytes = sluice_engine::bench::produce_events(
-        bootstrap, topic, records, partitions, envelope, shape,
+    let (records, bytes) = sluice_engine::bench::produce_events(
+        bootstrap, topic, records, partitions, envelope, overrides,
     )
     .map_err(|e| anyhow::anyhow!(e))?;
     eprintln!(
@@ -487,6 +512,29 @@ struct BenchArgs {
     sweep: Option<String>,
     plot: Option<PathBuf>,
     event: String,
+    duration: Option<f64>,
+    set: Vec<String>,
+}
+
+/// `--event`, `--duration` and `--set KEY=VALUE` as the overrides of every run.
+fn base_overrides(
+    event: &str,
+    duration: Option<f64>,
+    set: &[String],
+) -> anyhow::Result<sluice_engine::bench::Overrides> {
+    let mut o = sluice_engine::bench::Overrides::one("event", event);
+    if let Some(d) = duration {
+        o.0.push(("duration".into(), d.to_string()));
+    }
+    for kv in set {
+        let Some((k, v)) = kv.split_once('=') else {
+            anyhow::bail!("--set: expected KEY=VALUE but got '{kv}'")
+        };
+        o.0.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    o.apply(&mut Default::default())
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    Ok(o)
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -537,8 +585,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
         Summary::of(reports).ok_or_else(|| anyhow::anyhow!("no runs"))
     };
-    let base = Overrides::one("event", &args.event);
-    base.event().map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let base = base_overrides(&args.event, args.duration, &args.set)?;
     let Some(spec) = &args.sweep else {
         let summary = run_case(&base, "")?;
         if args.json {

@@ -86,7 +86,21 @@ fn run_json(args: &[&str]) -> serde_json::Value {
 fn quickstart_filestream_and_bytearray_cases_run_against_the_broker() {
     require_broker();
     for case in ["FS", "BA"] {
-        let v = run_json(&["bench", "--case", case, "--records", "3000"]);
+        let v = run_json(&[
+            "bench",
+            "--case",
+            case,
+            "--records",
+            "3000",
+            // Keyed records over two partitions, with the generator's producer tuned.
+            "--set",
+            "keys=random:10",
+            "--set",
+            "partitions=2",
+            "--set",
+            "producer.linger.ms=5",
+        ]);
+        assert_eq!(v["settings"]["keys"], "random:10", "{v}");
         assert_eq!(v["case"], case);
         assert_eq!(v["records"], 3000);
         // FS reads a file of the events' lines; BA gets them from the producer.
