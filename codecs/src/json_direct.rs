@@ -248,23 +248,33 @@ impl Cursor<'_> {
 }
 
 impl DirectReader {
-    /// Reads `row` against `shape`; `false` when the row needs the general path.
-    /// The row as text when accepted (valid UTF-8 is checked once, for the whole row).
+    /// Reads `row` against `shape`: the row as text when accepted, `None` when it needs the
+    /// general path.
     pub(crate) fn read<'a>(&mut self, row: &'a [u8], shape: &Shape) -> Option<&'a str> {
+        self.whole(row, |me, cur| me.object(cur, shape))
+    }
+
+    /// Runs `value` over the whole of `bytes` (valid UTF-8, checked once; nothing but
+    /// whitespace around the value).
+    fn whole<'a>(
+        &mut self,
+        bytes: &'a [u8],
+        value: impl FnOnce(&mut Self, &mut Cursor<'a>) -> bool,
+    ) -> Option<&'a str> {
         self.toks.clear();
         self.text.clear();
-        let text = std::str::from_utf8(row).ok()?;
+        let text = std::str::from_utf8(bytes).ok()?;
         let mut cur = Cursor {
             s: text,
-            b: row,
+            b: bytes,
             i: 0,
         };
         cur.ws();
-        if !self.object(&mut cur, shape) {
+        if !value(self, &mut cur) {
             return None;
         }
         cur.ws();
-        (cur.i == row.len()).then_some(text)
+        (cur.i == bytes.len()).then_some(text)
     }
 
     fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape) -> bool {
@@ -415,20 +425,7 @@ impl DirectReader {
         cfg: &JsonConfig,
         schema: &ConnectSchema,
     ) -> Option<&'a str> {
-        self.toks.clear();
-        self.text.clear();
-        let text = std::str::from_utf8(payload).ok()?;
-        let mut cur = Cursor {
-            s: text,
-            b: payload,
-            i: 0,
-        };
-        cur.ws();
-        if !self.typed(&mut cur, cfg, schema) {
-            return None;
-        }
-        cur.ws();
-        (cur.i == payload.len()).then_some(text)
+        self.whole(payload, |me, cur| me.typed(cur, cfg, schema))
     }
 
     /// The value at the cursor against `s`, with the conditions of the tape path's `fits`.

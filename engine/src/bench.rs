@@ -366,6 +366,32 @@ pub struct Report {
     pub settings: std::collections::BTreeMap<String, String>,
 }
 
+impl Report {
+    /// A report with the rates derived from the totals; the rest is filled in by the caller.
+    fn measured(case: &str, mode: &str, records: u64, bytes_in: u64, cpu: f64, wall: f64) -> Self {
+        Report {
+            case: case.into(),
+            mode: mode.into(),
+            records,
+            bytes_in,
+            bytes_out: 0,
+            cpu_seconds: cpu,
+            wall_seconds: wall,
+            records_per_cpu_second: records as f64 / cpu,
+            records_per_second: records as f64 / wall,
+            mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
+            peak_rss_bytes: 0,
+            columnar_batches: 0,
+            batches: 0,
+            batch_latency_p50_ms: None,
+            batch_latency_p99_ms: None,
+            stage_seconds: StageSeconds::default(),
+            event: String::new(),
+            settings: Default::default(),
+        }
+    }
+}
+
 /// User + system CPU seconds of this process (from /proc; 0 where unavailable).
 pub fn process_cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
@@ -475,30 +501,19 @@ pub fn run_in_process(
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (process_cpu_seconds() - cpu0 - generate_cpu).max(0.01);
-    let records = done;
+    let mut stage_seconds = StageSeconds::default();
+    stage_seconds.add(&pipeline.stages);
     Ok(Report {
-        case: case.name().into(),
-        mode: "in-process".into(),
-        records,
-        bytes_in,
         bytes_out,
-        cpu_seconds: cpu,
-        wall_seconds: wall,
-        records_per_cpu_second: records as f64 / cpu,
-        records_per_second: records as f64 / wall,
-        mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
         peak_rss_bytes: peak_rss_bytes(),
         columnar_batches: columnar,
         batches,
         batch_latency_p50_ms: latency.snapshot().quantile(0.5).map(|s| s * 1e3),
         batch_latency_p99_ms: latency.snapshot().quantile(0.99).map(|s| s * 1e3),
-        stage_seconds: {
-            let mut st = StageSeconds::default();
-            st.add(&pipeline.stages);
-            st
-        },
+        stage_seconds,
         event: overrides.event()?.name(),
         settings: overrides.0.iter().cloned().collect(),
+        ..Report::measured(case.name(), "in-process", done, bytes_in, cpu, wall)
     })
 }
 
@@ -1016,24 +1031,15 @@ pub fn run_against_broker(
     }
     let batches = task_metrics.iter().map(|m| m.batch_latency.count()).sum();
     Ok(Report {
-        case: case.name().into(),
-        mode: "broker".into(),
-        records,
-        bytes_in,
         bytes_out,
-        cpu_seconds: cpu,
-        wall_seconds: wall,
-        records_per_cpu_second: records as f64 / cpu,
-        records_per_second: records as f64 / wall,
-        mb_per_cpu_second: bytes_in as f64 / 1e6 / cpu,
         peak_rss_bytes: peak,
-        columnar_batches: 0,
         batches,
         batch_latency_p50_ms: latency.quantile(0.5).map(|s| s * 1e3),
         batch_latency_p99_ms: latency.quantile(0.99).map(|s| s * 1e3),
         stage_seconds,
         event: overrides.event()?.name(),
         settings: overrides.0.iter().cloned().collect(),
+        ..Report::measured(case.name(), "broker", records, bytes_in, cpu, wall)
     })
 }
 
