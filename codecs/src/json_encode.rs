@@ -231,15 +231,29 @@ impl ViewsOut {
         self.nulls.append_null();
     }
 
-    fn finish(mut self) -> BinaryViewArray {
+    /// The array, with `failures` as they are; should the views not validate (they are made
+    /// from their own block, so this is not expected), every row fails instead of any being
+    /// lost quietly.
+    fn finish(
+        mut self,
+        stage: Stage,
+        mut failures: Vec<RowFailure>,
+    ) -> (BinaryViewArray, Vec<RowFailure>) {
         if !self.data.is_empty() {
             self.blocks.push(Buffer::from_vec(self.data));
         }
+        let rows = self.views.len();
         let views = ScalarBuffer::from(self.views);
         match BinaryViewArray::try_new(views, self.blocks, self.nulls.finish()) {
-            Ok(a) => a,
-            // Unreachable by construction (every view was made from its block); kept total.
-            Err(_) => BinaryViewArray::new_null(0),
+            Ok(a) => (a, failures),
+            Err(e) => {
+                failures = (0..rows)
+                    .map(|row| {
+                        RowFailure::data(row, stage, format!("encoded batch is invalid: {e}"))
+                    })
+                    .collect();
+                (BinaryViewArray::new_null(rows), failures)
+            }
         }
     }
 }
@@ -302,7 +316,7 @@ pub fn encode(
                 Err(e) => fail(row, e, &mut out),
             }
         }
-        return (out.finish(), failures);
+        return out.finish(stage, failures);
     };
     let mut prefix = Vec::new();
     if cfg.schemas_enable {
@@ -312,7 +326,7 @@ pub fn encode(
                 out.begin_row();
                 fail(row, e.clone(), &mut out);
             }
-            return (out.finish(), failures);
+            return out.finish(stage, failures);
         }
         prefix.extend_from_slice(b",\"payload\":");
     }
@@ -334,5 +348,5 @@ pub fn encode(
             Err(e) => fail(row, e, &mut out),
         }
     }
-    (out.finish(), failures)
+    out.finish(stage, failures)
 }
