@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod jackson;
 pub mod java;
+pub mod java_text;
 pub mod json_columnar;
 mod json_direct;
 mod json_encode;

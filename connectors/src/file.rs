@@ -359,6 +359,28 @@ impl FileStreamSinkTask {
     }
 }
 
+impl FileStreamSinkTask {
+    /// Appends `text` and a newline. Whole lines per write keep concurrent appenders (several
+    /// tasks) from interleaving.
+    fn write_line(&mut self, text: &[u8]) -> Result<()> {
+        if self.out.buffer().len() + text.len() + 1 > self.out.capacity() {
+            self.out.flush().map_err(|e| self.io_error(e))?;
+        }
+        let written = if text.len() < self.out.capacity() {
+            self.out
+                .write_all(text)
+                .and_then(|()| self.out.write_all(b"\n"))
+        } else {
+            // Larger than the buffer: one write of the whole line, newline included.
+            let mut line = Vec::with_capacity(text.len() + 1);
+            line.extend_from_slice(text);
+            line.push(b'\n');
+            self.out.write_all(&line)
+        };
+        written.map_err(|e| self.io_error(e))
+    }
+}
+
 impl SinkTask for FileStreamSinkTask {
     fn class_name(&self) -> &'static str {
         "org.apache.kafka.connect.file.FileStreamSinkTask"
@@ -366,6 +388,21 @@ impl SinkTask for FileStreamSinkTask {
 
     fn put(&mut self, batch: &SinkBatch<'_>, _errant: &mut ErrantRecords) -> Result<()> {
         let values = batch.value;
+        // Schemaless values (JSON maps, lists, scalars) print column-wise.
+        let mut failed = None;
+        let columnar = sluice_codecs::java_text::for_each_schemaless(values, |_, text| {
+            if failed.is_none()
+                && let Err(e) = self.write_line(text)
+            {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if columnar.is_some() {
+            return self.out.flush().map_err(|e| self.io_error(e));
+        }
         for i in 0..values.len() {
             self.line.clear();
             // `PrintStream.println(record.value())`: Java's String.valueOf of the value.
@@ -383,15 +420,10 @@ impl SinkTask for FileStreamSinkTask {
                     sluice_codecs::reference::java_to_string(&values.value(i)).as_bytes(),
                 ),
             }
-            self.line.push(b'\n');
-            // Whole lines per write keep concurrent appenders (several tasks) from interleaving.
-            if self.out.buffer().len() + self.line.len() > self.out.capacity() {
-                self.out.flush().map_err(|e| self.io_error(e))?;
-            }
             let line = std::mem::take(&mut self.line);
-            let written = self.out.write_all(&line);
+            let written = self.write_line(&line);
             self.line = line;
-            written.map_err(|e| self.io_error(e))?;
+            written?;
         }
         // Kafka's PrintStream hands every line to the file at once; one write per batch
         // keeps readers of the file as current without a syscall per line.
