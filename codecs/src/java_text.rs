@@ -3,23 +3,15 @@
 //! per-record `Value`. Shaped schemaless structs stand for `HashMap`s (`{k=v, k2=v2}`, members
 //! in the children's order, which is the map's iteration order), lists for `ArrayList`s.
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringViewArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-};
+use arrow::datatypes::DataType;
 
 use crate::column::ConnectColumn;
+use crate::typed_column::Scalar;
 
 enum Node<'a> {
-    Bool(&'a BooleanArray),
-    I8(&'a [i8]),
-    I16(&'a [i16]),
-    I32(&'a [i32]),
-    I64(&'a [i64]),
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-    Str(&'a StringViewArray),
+    Scalar(Scalar<'a>),
     List {
         offsets: &'a [i32],
         item: Box<Writer<'a>>,
@@ -38,14 +30,7 @@ struct Writer<'a> {
 impl<'a> Writer<'a> {
     fn new(array: &'a ArrayRef) -> Self {
         let node = match array.data_type() {
-            DataType::Boolean => Node::Bool(array.as_boolean()),
-            DataType::Int8 => Node::I8(array.as_primitive::<Int8Type>().values()),
-            DataType::Int16 => Node::I16(array.as_primitive::<Int16Type>().values()),
-            DataType::Int32 => Node::I32(array.as_primitive::<Int32Type>().values()),
-            DataType::Int64 => Node::I64(array.as_primitive::<Int64Type>().values()),
-            DataType::Float32 => Node::F32(array.as_primitive::<Float32Type>().values()),
-            DataType::Float64 => Node::F64(array.as_primitive::<Float64Type>().values()),
-            DataType::Utf8View => Node::Str(array.as_string_view()),
+            _ if let Some(scalar) = Scalar::of(array, false) => Node::Scalar(scalar),
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
                 Node::List {
@@ -73,18 +58,28 @@ impl<'a> Writer<'a> {
             out.extend_from_slice(b"null");
             return;
         }
-        let mut int = itoa::Buffer::new();
         match &self.node {
-            Node::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-            Node::I8(v) => out.extend_from_slice(int.format(v[row]).as_bytes()),
-            Node::I16(v) => out.extend_from_slice(int.format(v[row]).as_bytes()),
-            Node::I32(v) => out.extend_from_slice(int.format(v[row]).as_bytes()),
-            Node::I64(v) => out.extend_from_slice(int.format(v[row]).as_bytes()),
-            Node::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
-            Node::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
-            Node::F32(v) => out.extend_from_slice(crate::java::float_to_string(v[row]).as_bytes()),
-            Node::F64(v) => out.extend_from_slice(crate::java::double_to_string(v[row]).as_bytes()),
-            Node::Str(a) => out.extend_from_slice(a.value(row).as_bytes()),
+            Node::Scalar(scalar) => {
+                if scalar.write_int_or_bool(row, out) {
+                    return;
+                }
+                match scalar {
+                    Scalar::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
+                    Scalar::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
+                    Scalar::F32(v) => {
+                        out.extend_from_slice(crate::java::float_to_string(v[row]).as_bytes())
+                    }
+                    Scalar::F64(v) => {
+                        out.extend_from_slice(crate::java::double_to_string(v[row]).as_bytes())
+                    }
+                    Scalar::Str(a) => out.extend_from_slice(a.value(row).as_bytes()),
+                    // As `java_to_string` renders bytes.
+                    Scalar::Bytes(a) => {
+                        out.extend_from_slice(String::from_utf8_lossy(a.value(row)).as_bytes())
+                    }
+                    _ => {}
+                }
+            }
             Node::List { offsets, item } => {
                 out.push(b'[');
                 let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);

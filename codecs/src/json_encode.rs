@@ -6,32 +6,21 @@
 use std::collections::HashMap;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryViewArray, BooleanArray, NullBufferBuilder, StringViewArray,
-    builder::make_view,
+    Array, ArrayRef, AsArray, BinaryViewArray, NullBufferBuilder, builder::make_view,
 };
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
-use arrow::datatypes::{
-    DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimestampMillisecondType,
-};
+use arrow::datatypes::DataType;
 
 use crate::column::ConnectColumn;
 use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, RowFailure, Stage};
 use crate::schema::ConnectSchema;
+use crate::typed_column::Scalar;
 use crate::value::Value;
 
 /// How one column's cells are written.
 enum Node<'a> {
-    Bool(&'a BooleanArray),
-    I8(&'a [i8]),
-    I16(&'a [i16]),
-    I32(&'a [i32]),
-    I64(&'a [i64]),
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-    Str(&'a StringViewArray),
-    Bytes(&'a BinaryViewArray),
+    Scalar(Scalar<'a>),
     List {
         offsets: &'a [i32],
         item: Box<Enc<'a>>,
@@ -61,25 +50,8 @@ fn key_bytes(name: &str) -> Vec<u8> {
 impl<'a> Enc<'a> {
     fn new(array: &'a ArrayRef, schema: Option<&'a ConnectSchema>) -> Self {
         let node = match array.data_type() {
-            DataType::Boolean => Node::Bool(array.as_boolean()),
-            DataType::Int8 => Node::I8(array.as_primitive::<Int8Type>().values()),
-            DataType::Int16 => Node::I16(array.as_primitive::<Int16Type>().values()),
-            DataType::Int32 => Node::I32(array.as_primitive::<Int32Type>().values()),
-            DataType::Int64 => Node::I64(array.as_primitive::<Int64Type>().values()),
-            DataType::Float32 => Node::F32(array.as_primitive::<Float32Type>().values()),
-            DataType::Float64 => Node::F64(array.as_primitive::<Float64Type>().values()),
-            DataType::Utf8View => Node::Str(array.as_string_view()),
-            DataType::BinaryView => Node::Bytes(array.as_binary_view()),
             // Logical types travel as their integer encoding, as Kafka writes them.
-            DataType::Date32 if schema.is_some() => {
-                Node::I32(array.as_primitive::<Date32Type>().values())
-            }
-            DataType::Time32(_) if schema.is_some() => {
-                Node::I32(array.as_primitive::<Time32MillisecondType>().values())
-            }
-            DataType::Timestamp(_, _) if schema.is_some() => {
-                Node::I64(array.as_primitive::<TimestampMillisecondType>().values())
-            }
+            _ if let Some(scalar) = Scalar::of(array, schema.is_some()) => Node::Scalar(scalar),
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
                 let item_schema = schema.map(|s| s.value.as_deref().unwrap_or(s));
@@ -128,21 +100,28 @@ impl<'a> Enc<'a> {
             return Ok(());
         }
         match &self.node {
-            Node::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-            Node::I8(v) => write_int(out, v[row]),
-            Node::I16(v) => write_int(out, v[row]),
-            Node::I32(v) => write_int(out, v[row]),
-            Node::I64(v) => write_int(out, v[row]),
-            Node::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
-            Node::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
-            // NaN and infinities: Jackson writes them as strings.
-            Node::F32(v) => connect_json::write_json(cfg, self.schema, &Value::F32(v[row]), out)?,
-            Node::F64(v) => connect_json::write_json(cfg, self.schema, &Value::F64(v[row]), out)?,
-            Node::Str(a) => crate::json_text::write_string(out, a.value(row)),
-            Node::Bytes(a) => {
-                out.push(b'"');
-                connect_json::base64_encode(a.value(row), out);
-                out.push(b'"');
+            Node::Scalar(scalar) => {
+                if scalar.write_int_or_bool(row, out) {
+                    return Ok(());
+                }
+                match scalar {
+                    Scalar::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
+                    Scalar::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
+                    // NaN and infinities: Jackson writes them as strings.
+                    Scalar::F32(v) => {
+                        connect_json::write_json(cfg, self.schema, &Value::F32(v[row]), out)?
+                    }
+                    Scalar::F64(v) => {
+                        connect_json::write_json(cfg, self.schema, &Value::F64(v[row]), out)?
+                    }
+                    Scalar::Str(a) => crate::json_text::write_string(out, a.value(row)),
+                    Scalar::Bytes(a) => {
+                        out.push(b'"');
+                        connect_json::base64_encode(a.value(row), out);
+                        out.push(b'"');
+                    }
+                    _ => {}
+                }
             }
             Node::List { offsets, item } => {
                 out.push(b'[');
@@ -173,11 +152,6 @@ impl<'a> Enc<'a> {
         }
         Ok(())
     }
-}
-
-fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
-    let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
 }
 
 /// A view array being written: rows go into the current block, views point into it.

@@ -21,6 +21,7 @@ pub mod record;
 pub mod reference;
 pub mod schema;
 pub mod simple_date_format;
+mod typed_column;
 pub mod value;
 pub mod values;
 
