@@ -60,12 +60,10 @@ impl<'a> Writer<'a> {
         }
         match &self.node {
             Node::Scalar(scalar) => {
-                if scalar.write_int_or_bool(row, out) {
+                if scalar.write_plain(row, out) {
                     return;
                 }
                 match scalar {
-                    Scalar::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
-                    Scalar::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
                     Scalar::F32(v) => {
                         out.extend_from_slice(crate::java::float_to_string(v[row]).as_bytes())
                     }

@@ -510,7 +510,7 @@ impl DirectReader {
             row: payload,
             text: &self.text,
         };
-        append_typed(&self.toks, &mut at, &input, schema, col);
+        append(&self.toks, &mut at, &input, Layout::Typed(schema), col);
     }
 
     /// Appends the row `read` accepted (same bytes, same shape) to `col`.
@@ -520,7 +520,13 @@ impl DirectReader {
             row,
             text: &self.text,
         };
-        append_object(&self.toks, &mut at, &input, shape, col);
+        append(
+            &self.toks,
+            &mut at,
+            &input,
+            Layout::Shaped(Some(shape)),
+            col,
+        );
     }
 }
 
@@ -528,86 +534,6 @@ impl DirectReader {
 struct Input<'a> {
     row: &'a str,
     text: &'a str,
-}
-
-fn append_object(toks: &[Tok], at: &mut usize, row: &Input<'_>, shape: &Shape, col: &mut Col) {
-    *at += 1; // Tok::Obj
-    let Col::Struct {
-        children, nulls, ..
-    } = col
-    else {
-        return;
-    };
-    for &child in &shape.json_order {
-        append_value(
-            toks,
-            at,
-            row,
-            shape.nested[child].as_ref(),
-            &mut children[child],
-        );
-    }
-    nulls.append_non_null();
-}
-
-fn append_value(
-    toks: &[Tok],
-    at: &mut usize,
-    row: &Input<'_>,
-    nested: Option<&Shape>,
-    col: &mut Col,
-) {
-    let tok = toks[*at];
-    match (tok, col) {
-        (Tok::Null, c) => {
-            *at += 1;
-            c.append_null();
-        }
-        (Tok::Obj, c) => match nested {
-            Some(shape) => append_object(toks, at, row, shape, c),
-            None => {
-                *at += 1;
-                c.append_null();
-            }
-        },
-        (Tok::I64(v), Col::I64(b)) => {
-            *at += 1;
-            b.append_value(v);
-        }
-        (Tok::F64(v), Col::F64(b)) => {
-            *at += 1;
-            b.append_value(v);
-        }
-        (Tok::Bool(v), Col::Bool(b)) => {
-            *at += 1;
-            b.append_value(v);
-        }
-        (tok @ (Tok::Str(..) | Tok::Unescaped(..)), Col::Str(b)) => {
-            *at += 1;
-            append_str(tok, row, b);
-        }
-        (
-            Tok::Items(n),
-            Col::List {
-                offsets,
-                nulls,
-                item,
-                ..
-            },
-        ) => {
-            *at += 1;
-            for _ in 0..n {
-                append_value(toks, at, row, None, item);
-            }
-            offsets.push(offsets.last().copied().unwrap_or(0) + n as i32);
-            nulls.append_non_null();
-        }
-        // `read` only accepts tokens of the column's kind.
-        (_, c) => {
-            *at += 1;
-            c.append_null();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -752,8 +678,16 @@ fn append_str(tok: Tok, input: &Input<'_>, b: &mut arrow::array::StringViewBuild
     );
 }
 
-/// Appends one typed value as the tape path's `append` would.
-fn append_typed(toks: &[Tok], at: &mut usize, input: &Input<'_>, s: &ConnectSchema, col: &mut Col) {
+/// Where a value's type comes from: a schemaless shape (`None` inside lists and for the
+/// shape's scalar fields), or a Connect schema.
+#[derive(Clone, Copy)]
+enum Layout<'a> {
+    Shaped(Option<&'a Shape>),
+    Typed(&'a ConnectSchema),
+}
+
+/// Appends one value the reader accepted, as the tape path's `append` would.
+fn append(toks: &[Tok], at: &mut usize, input: &Input<'_>, layout: Layout<'_>, col: &mut Col) {
     let tok = toks[*at];
     *at += 1;
     match (tok, col) {
@@ -770,9 +704,12 @@ fn append_typed(toks: &[Tok], at: &mut usize, input: &Input<'_>, s: &ConnectSche
                 ..
             },
         ) => {
-            let item_schema = s.value.as_deref().unwrap_or(s);
+            let items = match layout {
+                Layout::Shaped(_) => Layout::Shaped(None),
+                Layout::Typed(s) => Layout::Typed(s.value.as_deref().unwrap_or(s)),
+            };
             for _ in 0..n {
-                append_typed(toks, at, input, item_schema, item);
+                append(toks, at, input, items, item);
             }
             offsets.push(offsets.last().copied().unwrap_or(0) + n as i32);
             nulls.append_non_null();
@@ -783,8 +720,21 @@ fn append_typed(toks: &[Tok], at: &mut usize, input: &Input<'_>, s: &ConnectSche
                 children, nulls, ..
             },
         ) => {
-            for (f, child) in s.fields.iter().zip(children.iter_mut()) {
-                append_typed(toks, at, input, &f.schema, child);
+            match layout {
+                // Members were read in JSON order; each goes to its child.
+                Layout::Shaped(Some(shape)) => {
+                    for &child in &shape.json_order {
+                        let nested = Layout::Shaped(shape.nested[child].as_ref());
+                        append(toks, at, input, nested, &mut children[child]);
+                    }
+                }
+                Layout::Typed(s) => {
+                    for (f, child) in s.fields.iter().zip(children.iter_mut()) {
+                        append(toks, at, input, Layout::Typed(&f.schema), child);
+                    }
+                }
+                // An object where the shape has none: the reader does not accept it.
+                Layout::Shaped(None) => {}
             }
             nulls.append_non_null();
         }

@@ -101,12 +101,10 @@ impl<'a> Enc<'a> {
         }
         match &self.node {
             Node::Scalar(scalar) => {
-                if scalar.write_int_or_bool(row, out) {
+                if scalar.write_plain(row, out) {
                     return Ok(());
                 }
                 match scalar {
-                    Scalar::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
-                    Scalar::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
                     // NaN and infinities: Jackson writes them as strings.
                     Scalar::F32(v) => {
                         connect_json::write_json(cfg, self.schema, &Value::F32(v[row]), out)?

@@ -45,10 +45,11 @@ impl<'a> Scalar<'a> {
         })
     }
 
-    /// Writes an integer or boolean cell (the same text in JSON and in Java); `false` for the
-    /// other kinds, which the caller writes its own way.
+    /// Writes an integer, boolean or finite floating-point cell, whose text is the same in
+    /// Jackson's JSON and in Java's `String.valueOf`; `false` for the other cells (strings,
+    /// bytes, NaN and infinities), which each caller writes its own way.
     #[inline]
-    pub(crate) fn write_int_or_bool(&self, row: usize, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn write_plain(&self, row: usize, out: &mut Vec<u8>) -> bool {
         let mut buf = itoa::Buffer::new();
         let text: &[u8] = match self {
             Scalar::Bool(a) => {
@@ -62,6 +63,14 @@ impl<'a> Scalar<'a> {
             Scalar::I16(v) => buf.format(v[row]).as_bytes(),
             Scalar::I32(v) => buf.format(v[row]).as_bytes(),
             Scalar::I64(v) => buf.format(v[row]).as_bytes(),
+            Scalar::F32(v) if v[row].is_finite() => {
+                crate::java::write_float(out, v[row]);
+                return true;
+            }
+            Scalar::F64(v) if v[row].is_finite() => {
+                crate::java::write_double(out, v[row]);
+                return true;
+            }
             _ => return false,
         };
         out.extend_from_slice(text);
