@@ -11,17 +11,19 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder, BooleanBuilder, Date32Builder,
-    Decimal128Builder, Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder,
-    Int64Builder, ListArray, MapArray, NullBufferBuilder, StringViewBuilder, StructArray,
-    Time32MillisecondBuilder, TimestampMillisecondBuilder,
+    Array, ArrayRef, AsArray, BinaryViewArray, ListArray, MapArray, NullBufferBuilder, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
+use arrow::datatypes::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, Time32MillisecondType, TimestampMillisecondType,
+};
 use simd_json::StaticNode;
 use simd_json::value::tape::Node;
 
 use crate::arrow_map::{arrow_field, arrow_type};
+use crate::builders::{BinCol, BoolCol, PrimCol, Source, StrCol};
 use crate::column::ConnectColumn;
 use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, RowFailure, Stage};
@@ -30,19 +32,20 @@ use crate::value::Value;
 
 /// A builder for one Connect schema (recursively for nested types).
 pub(crate) enum Col {
-    Bool(BooleanBuilder),
-    I8(Int8Builder),
-    I16(Int16Builder),
-    I32(Int32Builder),
-    I64(Int64Builder),
-    F32(Float32Builder),
-    F64(Float64Builder),
-    Str(StringViewBuilder),
-    Bin(BinaryViewBuilder),
-    Date(Date32Builder),
-    Time(Time32MillisecondBuilder),
-    Ts(TimestampMillisecondBuilder),
-    Dec(Decimal128Builder, i8),
+    Bool(BoolCol),
+    I8(PrimCol<Int8Type>),
+    I16(PrimCol<Int16Type>),
+    I32(PrimCol<Int32Type>),
+    I64(PrimCol<Int64Type>),
+    F32(PrimCol<Float32Type>),
+    F64(PrimCol<Float64Type>),
+    Str(StrCol),
+    Bin(BinCol),
+    Date(PrimCol<Date32Type>),
+    Time(PrimCol<Time32MillisecondType>),
+    Ts(PrimCol<TimestampMillisecondType>),
+    /// Values with the column's precision and scale.
+    Dec(PrimCol<Decimal128Type>, u8, i8),
     List {
         offsets: Vec<i32>,
         nulls: NullBufferBuilder,
@@ -70,27 +73,20 @@ impl Col {
                 let DataType::Decimal128(p, sc) = arrow_type(s) else {
                     unreachable!("decimal maps to Decimal128")
                 };
-                Col::Dec(
-                    Decimal128Builder::new()
-                        .with_precision_and_scale(p, sc)
-                        .unwrap_or_default(),
-                    sc,
-                )
+                Col::Dec(PrimCol::default(), p, sc)
             }
-            (Some(logical::DATE), _) => Col::Date(Date32Builder::new()),
-            (Some(logical::TIME), _) => Col::Time(Time32MillisecondBuilder::new()),
-            (Some(logical::TIMESTAMP), _) => {
-                Col::Ts(TimestampMillisecondBuilder::new().with_timezone("+00:00"))
-            }
-            (_, SchemaType::Boolean) => Col::Bool(BooleanBuilder::new()),
-            (_, SchemaType::Int8) => Col::I8(Int8Builder::new()),
-            (_, SchemaType::Int16) => Col::I16(Int16Builder::new()),
-            (_, SchemaType::Int32) => Col::I32(Int32Builder::new()),
-            (_, SchemaType::Int64) => Col::I64(Int64Builder::new()),
-            (_, SchemaType::Float32) => Col::F32(Float32Builder::new()),
-            (_, SchemaType::Float64) => Col::F64(Float64Builder::new()),
-            (_, SchemaType::String) => Col::Str(StringViewBuilder::new()),
-            (_, SchemaType::Bytes) => Col::Bin(BinaryViewBuilder::new()),
+            (Some(logical::DATE), _) => Col::Date(PrimCol::default()),
+            (Some(logical::TIME), _) => Col::Time(PrimCol::default()),
+            (Some(logical::TIMESTAMP), _) => Col::Ts(PrimCol::default()),
+            (_, SchemaType::Boolean) => Col::Bool(BoolCol::default()),
+            (_, SchemaType::Int8) => Col::I8(PrimCol::default()),
+            (_, SchemaType::Int16) => Col::I16(PrimCol::default()),
+            (_, SchemaType::Int32) => Col::I32(PrimCol::default()),
+            (_, SchemaType::Int64) => Col::I64(PrimCol::default()),
+            (_, SchemaType::Float32) => Col::F32(PrimCol::default()),
+            (_, SchemaType::Float64) => Col::F64(PrimCol::default()),
+            (_, SchemaType::String) => Col::Str(StrCol::new()),
+            (_, SchemaType::Bytes) => Col::Bin(BinCol::new()),
             (_, SchemaType::Array) => {
                 let DataType::List(field) = arrow_type(s) else {
                     unreachable!("array maps to List")
@@ -142,6 +138,75 @@ impl Col {
         }
     }
 
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Col::Bool(b) => b.len(),
+            Col::I8(b) => b.len(),
+            Col::I16(b) => b.len(),
+            Col::I32(b) => b.len(),
+            Col::I64(b) => b.len(),
+            Col::F32(b) => b.len(),
+            Col::F64(b) => b.len(),
+            Col::Str(b) => b.len(),
+            Col::Bin(b) => b.len(),
+            Col::Date(b) => b.len(),
+            Col::Time(b) => b.len(),
+            Col::Ts(b) => b.len(),
+            Col::Dec(b, ..) => b.len(),
+            Col::List { offsets, .. } | Col::Map { offsets, .. } => offsets.len() - 1,
+            Col::Struct { nulls, .. } => nulls.len(),
+        }
+    }
+
+    /// Drops the rows from `len` on, nested values included: a reader that wrote part of a
+    /// row takes it back.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        match self {
+            Col::Bool(b) => b.truncate(len),
+            Col::I8(b) => b.truncate(len),
+            Col::I16(b) => b.truncate(len),
+            Col::I32(b) => b.truncate(len),
+            Col::I64(b) => b.truncate(len),
+            Col::F32(b) => b.truncate(len),
+            Col::F64(b) => b.truncate(len),
+            Col::Str(b) => b.truncate(len),
+            Col::Bin(b) => b.truncate(len),
+            Col::Date(b) => b.truncate(len),
+            Col::Time(b) => b.truncate(len),
+            Col::Ts(b) => b.truncate(len),
+            Col::Dec(b, ..) => b.truncate(len),
+            Col::List {
+                offsets,
+                nulls,
+                item,
+                ..
+            } => {
+                offsets.truncate(len + 1);
+                nulls.truncate(len);
+                item.truncate(offsets.last().copied().unwrap_or(0) as usize);
+            }
+            Col::Map {
+                offsets,
+                nulls,
+                keys,
+                values,
+                ..
+            } => {
+                offsets.truncate(len + 1);
+                nulls.truncate(len);
+                let items = offsets.last().copied().unwrap_or(0) as usize;
+                keys.truncate(items);
+                values.truncate(items);
+            }
+            Col::Struct {
+                children, nulls, ..
+            } => {
+                children.iter_mut().for_each(|c| c.truncate(len));
+                nulls.truncate(len);
+            }
+        }
+    }
+
     /// Appends a JSON integer that the fast path checked fits this column.
     pub(crate) fn append_int(&mut self, v: i64) {
         match self {
@@ -172,7 +237,7 @@ impl Col {
             Col::Date(b) => b.append_null(),
             Col::Time(b) => b.append_null(),
             Col::Ts(b) => b.append_null(),
-            Col::Dec(b, _) => b.append_null(),
+            Col::Dec(b, ..) => b.append_null(),
             Col::List { offsets, nulls, .. } | Col::Map { offsets, nulls, .. } => {
                 offsets.push(*offsets.last().unwrap_or(&0));
                 nulls.append_null();
@@ -202,7 +267,7 @@ impl Col {
             (Col::Date(b), Value::Date(ms)) => b.append_value((ms.div_euclid(86_400_000)) as i32),
             (Col::Time(b), Value::Date(ms)) => b.append_value(*ms as i32),
             (Col::Ts(b), Value::Date(ms)) => b.append_value(*ms),
-            (Col::Dec(b, scale), Value::Decimal { unscaled, scale: s }) => {
+            (Col::Dec(b, _, scale), Value::Decimal { unscaled, scale: s }) => {
                 // Arrow stores one scale per column: rescale exactly, or store null when the
                 // value cannot be represented (the encoder reports such rows).
                 match rescale(*unscaled, *s, i32::from(*scale)) {
@@ -268,8 +333,17 @@ impl Col {
             Col::Bin(b) => Arc::new(b.finish()),
             Col::Date(b) => Arc::new(b.finish()),
             Col::Time(b) => Arc::new(b.finish()),
-            Col::Ts(b) => Arc::new(b.finish()),
-            Col::Dec(b, _) => Arc::new(b.finish()),
+            Col::Ts(b) => Arc::new(b.finish().with_timezone("+00:00")),
+            Col::Dec(b, p, s) => {
+                let a = b.finish();
+                let len = a.len();
+                // The schema mapping gives a valid precision and scale; should it not, the
+                // values are nulls rather than a panic.
+                Arc::new(
+                    a.with_precision_and_scale(*p, *s)
+                        .unwrap_or_else(|_| arrow::array::Decimal128Array::new_null(len)),
+                )
+            }
             Col::List {
                 offsets,
                 nulls,
@@ -643,13 +717,23 @@ impl OpenRun {
         row: usize,
         schema: &Arc<ConnectSchema>,
     ) -> &'r mut OpenRun {
-        let schema = Some(schema.clone());
-        if !run.as_ref().is_some_and(|open| open.same(&schema))
-            && let Some(done) = run.take()
-        {
-            out.push(done.close());
+        let same = run.as_ref().is_some_and(|open| {
+            open.schema
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, schema) || **s == **schema)
+        });
+        if !same && let Some(done) = run.take() {
+            done.close_into(out);
         }
-        run.get_or_insert_with(|| OpenRun::new(row, schema))
+        run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone())))
+    }
+
+    /// Closes the run into `out`; a run the fast path opened for a row that then took
+    /// another schema holds no rows and is dropped.
+    fn close_into(self, out: &mut Vec<Run>) {
+        if self.rows > 0 {
+            out.push(self.close());
+        }
     }
 
     fn close(mut self) -> Run {
@@ -736,6 +820,7 @@ impl EnvelopeDecoder {
     fn fast(
         &mut self,
         bytes: &[u8],
+        src: Source<'_>,
         run: &mut Option<OpenRun>,
         out: &mut Vec<Run>,
         row: usize,
@@ -760,9 +845,12 @@ impl EnvelopeDecoder {
         };
         let schema = self.cache[idx].schema.clone()?;
         let cfg = &self.cfg;
-        if let Some(text) = self.direct.read_typed(payload, cfg, &schema) {
-            let open = OpenRun::continue_or_start(run, out, row, &schema);
-            self.direct.append_typed(text, &schema, open.col.as_mut()?);
+        let open = OpenRun::continue_or_start(run, out, row, &schema);
+        let src = src.advanced(payload.as_ptr() as usize - bytes.as_ptr() as usize);
+        if self
+            .direct
+            .read_typed(payload, src, cfg, &schema, open.col.as_mut()?)
+        {
             open.rows += 1;
             return Some(());
         }
@@ -786,7 +874,15 @@ impl EnvelopeDecoder {
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
             if let Some(b) = bytes
-                && self.fast(b, &mut run, &mut out.runs, row).is_some()
+                && self
+                    .fast(
+                        b,
+                        crate::json_direct::row_source(input, row),
+                        &mut run,
+                        &mut out.runs,
+                        row,
+                    )
+                    .is_some()
             {
                 out.fast_rows += 1;
                 continue;
@@ -795,7 +891,7 @@ impl EnvelopeDecoder {
                 Ok((schema, value)) => {
                     if !run.as_ref().is_some_and(|r| r.same(&schema)) {
                         if let Some(done) = run.take() {
-                            out.runs.push(done.close());
+                            done.close_into(&mut out.runs);
                         }
                         run = Some(OpenRun::new(row, schema));
                     }
@@ -816,7 +912,7 @@ impl EnvelopeDecoder {
             }
         }
         if let Some(done) = run {
-            out.runs.push(done.close());
+            done.close_into(&mut out.runs);
         }
         out
     }
@@ -1054,7 +1150,7 @@ mod tests {
 
     fn envelopes(n: usize) -> BinaryViewArray {
         let mut g = OrderEvents::new();
-        let mut b = BinaryViewBuilder::new();
+        let mut b = arrow::array::BinaryViewBuilder::new();
         for _ in 0..n {
             let mut v = Vec::new();
             g.write_next_envelope(&mut v);
@@ -1324,9 +1420,10 @@ impl SchemalessDecoder {
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
             if let (Some(b), Some(s), Some(c)) = (bytes, &shape, col.as_mut())
-                && let Some(text) = self.direct.read(b, s)
+                && self
+                    .direct
+                    .read(b, crate::json_direct::row_source(input, row), s, c)
             {
-                self.direct.append(text, s, c);
                 out.fast_rows += 1;
                 continue;
             }

@@ -1,42 +1,28 @@
 //! A shape-directed JSON reader for rows whose layout is known: schemaless rows shaped like
 //! the batch's first, and envelope payloads against their cached schema. It walks the bytes
-//! once against the expected keys and kinds, without building a tape, and declines (so the
-//! row takes the general simd-json path) at anything it does not handle exactly as the
-//! general path would: other key order, surrogate escapes, big or malformed numbers, a value
-//! that does not fit its field, trailing bytes. Values are read into a flat token list first
-//! and appended only when the whole row is accepted, so a declined row leaves the builders
-//! untouched.
+//! once against the expected keys and kinds, without building a tape, writing values straight
+//! into the column builders (long strings as views of the input's buffers), and declines (the
+//! row is taken back out of the builders and takes the general simd-json path) at anything
+//! it does not handle exactly as the general path would: other key order, surrogate escapes,
+//! big or malformed numbers, a value that does not fit its field, trailing bytes.
 
+use arrow::array::BinaryViewArray;
+
+use crate::builders::{Source, StrCol};
 use crate::connect_json::JsonConfig;
 use crate::json_columnar::{Col, Shape};
 use crate::schema::{ConnectSchema, SchemaType, logical};
 
-/// One read value, in the order a depth-first walk of the row meets them.
-#[derive(Debug, Clone, Copy)]
-enum Tok {
-    Null,
-    I64(i64),
-    F64(f64),
-    Bool(bool),
-    /// A string without escapes: start and length in the row's bytes.
-    Str(u32, u32),
-    /// A string with escapes, unescaped: start and length in the reader's text buffer.
-    Unescaped(u32, u32),
-    /// An array with this many items (its items follow).
-    Items(u32),
-    /// A present object (its members follow, in JSON order).
-    Obj,
-}
-
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// The position of the first `"`, backslash or control character in `rest`. Eight bytes
-/// at a time: the "has a zero byte" test may flag bytes above a true hit, never below, so
-/// its lowest flag is exact.
+/// The position of the first `"`, backslash or control character in `rest`, and whether a
+/// byte before it is not ASCII. Eight bytes at a time: the "has a zero byte" test may flag
+/// bytes above a true hit, never below, so its lowest flag is exact.
 #[inline]
-fn scan_string(rest: &[u8]) -> Option<usize> {
+fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
     let mut i = 0;
+    let mut seen = 0u64;
     while i + 8 <= rest.len() {
         let mut word = [0u8; 8];
         word.copy_from_slice(&rest[i..i + 8]);
@@ -48,14 +34,34 @@ fn scan_string(rest: &[u8]) -> Option<usize> {
             | (w.wrapping_sub(ONES * 0x20) & !w);
         let stop = stop & HIGH_BITS;
         if stop != 0 {
-            return Some(i + (stop.trailing_zeros() / 8) as usize);
+            let at = stop.trailing_zeros() / 8;
+            // Bytes below the stop byte only.
+            let below = (1u64 << (at * 8)) - 1;
+            seen |= w & below;
+            return Some((i + at as usize, seen & HIGH_BITS != 0));
         }
+        seen |= w;
         i += 8;
     }
-    rest[i..]
+    let at = rest[i..]
         .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|k| i + k)
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let tail = rest[i..i + at].iter().any(|&c| c >= 0x80);
+    Some((i + at, seen & HIGH_BITS != 0 || tail))
+}
+
+/// A run of a row's string as text: checked when `scan_string` saw bytes beyond ASCII.
+#[inline]
+fn text_of(bytes: &[u8], non_ascii: bool) -> Option<&str> {
+    if non_ascii {
+        return std::str::from_utf8(bytes).ok();
+    }
+    debug_assert!(bytes.is_ascii());
+    // Checking short ASCII strings one by one cost a sixth of schemaless decode time.
+    #[allow(unsafe_code)]
+    // SAFETY: ASCII is UTF-8, and `scan_string` reported no byte of 0x80 or above in
+    // `bytes` (its word-at-a-time test is checked against a byte loop in the tests).
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// Exact powers of ten in f64.
@@ -64,19 +70,18 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Reads shaped rows; keeps its token buffer across rows.
+/// Reads shaped rows into columns; keeps its scratch buffer across rows.
 #[derive(Debug, Default)]
 pub(crate) struct DirectReader {
-    toks: Vec<Tok>,
-    /// Unescaped strings of the current row.
+    /// A string with escapes, unescaped.
     text: String,
 }
 
-/// A position in a row that is valid UTF-8 (`b` is `s`'s bytes).
+/// A position in a row, and where the row lives in the input.
 struct Cursor<'a> {
-    s: &'a str,
     b: &'a [u8],
     i: usize,
+    src: Source<'a>,
 }
 
 impl Cursor<'_> {
@@ -118,37 +123,46 @@ impl Cursor<'_> {
         same
     }
 
-    /// A string: its content in place when it has no escapes, otherwise unescaped into
-    /// `text`. Control characters and escapes of surrogates (whose lone halves follow Java's
-    /// rules) are left to the general path.
-    fn string(&mut self, text: &mut String) -> Option<Tok> {
+    /// A string into `col`: a view of the row when it has no escapes, otherwise unescaped
+    /// via `text`. Text that is not UTF-8, control characters and escapes of surrogates
+    /// (whose lone halves follow Java's rules) are left to the general path.
+    fn string(&mut self, col: &mut StrCol, text: &mut String) -> bool {
         if !self.eat(b'"') {
-            return None;
+            return false;
         }
         let start = self.i;
         let mut segment = start;
-        let mut unescaped: Option<usize> = None;
+        let mut escaped = false;
         loop {
-            let len = scan_string(&self.b[segment..])?;
+            let Some((len, non_ascii)) = scan_string(&self.b[segment..]) else {
+                return false;
+            };
             let end = segment + len;
-            // Segments end at ASCII bytes, so they are whole characters of the valid row.
-            let piece = self.s.get(segment..end)?;
+            // Segments end at ASCII bytes, so checking each one checks the whole string.
+            let Some(piece) = text_of(&self.b[segment..end], non_ascii) else {
+                return false;
+            };
             match self.b[end] {
                 b'"' => {
                     self.i = end + 1;
-                    return Some(match unescaped {
-                        None => Tok::Str(start as u32, len as u32),
-                        Some(at) => {
-                            text.push_str(piece);
-                            Tok::Unescaped(at as u32, (text.len() - at) as u32)
-                        }
-                    });
+                    if escaped {
+                        text.push_str(piece);
+                        col.append_value(text);
+                    } else {
+                        col.append_shared(piece, self.src.advanced(start));
+                    }
+                    return true;
                 }
                 b'\\' => {
-                    unescaped.get_or_insert(text.len());
+                    if !escaped {
+                        escaped = true;
+                        text.clear();
+                    }
                     text.push_str(piece);
                     let escape = end + 1;
-                    let c = *self.b.get(escape)?;
+                    let Some(&c) = self.b.get(escape) else {
+                        return false;
+                    };
                     let (ch, used) = match c {
                         b'"' => ('"', 1),
                         b'\\' => ('\\', 1),
@@ -159,21 +173,29 @@ impl Cursor<'_> {
                         b'r' => ('\r', 1),
                         b't' => ('\t', 1),
                         b'u' => {
-                            let hex = self.b.get(escape + 1..escape + 5)?;
+                            let Some(hex) = self.b.get(escape + 1..escape + 5) else {
+                                return false;
+                            };
                             let mut code = 0u32;
                             for &h in hex {
-                                code = code * 16 + char::from(h).to_digit(16)?;
+                                let Some(d) = char::from(h).to_digit(16) else {
+                                    return false;
+                                };
+                                code = code * 16 + d;
                             }
                             // Surrogates (lone or paired) take the general path.
-                            (char::from_u32(code)?, 5)
+                            let Some(ch) = char::from_u32(code) else {
+                                return false;
+                            };
+                            (ch, 5)
                         }
-                        _ => return None,
+                        _ => return false,
                     };
                     text.push(ch);
                     segment = escape + used;
                 }
                 // A raw control character: not JSON.
-                _ => return None,
+                _ => return false,
             }
         }
     }
@@ -242,52 +264,109 @@ impl Cursor<'_> {
             let d = mantissa as f64 / POW10[frac_digits];
             return Some(Err(if negative { -d } else { d }));
         }
-        let d: f64 = self.s.get(start..self.i)?.parse().ok()?;
+        // The grammar above admits ASCII only.
+        let d: f64 = std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()?;
         d.is_finite().then_some(Err(d))
     }
 }
 
+/// Row `row` of `input` and where it lives, for views of its long strings.
+pub(crate) fn row_source(input: &BinaryViewArray, row: usize) -> Source<'_> {
+    let view = input.views()[row];
+    if (view as u32) <= 12 {
+        // Inline in the view: nothing to point into.
+        return Source::NONE;
+    }
+    Source {
+        buffers: input.data_buffers(),
+        buffer: (view >> 64) as u32,
+        offset: (view >> 96) as u32,
+    }
+}
+
 impl DirectReader {
-    /// Reads `row` against `shape`: the row as text when accepted, `None` when it needs the
-    /// general path.
-    pub(crate) fn read<'a>(&mut self, row: &'a [u8], shape: &Shape) -> Option<&'a str> {
-        self.whole(row, |me, cur| me.object(cur, shape))
+    /// Appends `row` (at `src`) to `col` when it fits `shape`; otherwise leaves `col` as it
+    /// was and returns `false`, for the general path.
+    pub(crate) fn read(
+        &mut self,
+        row: &[u8],
+        src: Source<'_>,
+        shape: &Shape,
+        col: &mut Col,
+    ) -> bool {
+        self.whole(row, src, col, |me, cur, col| me.object(cur, shape, col))
     }
 
-    /// Runs `value` over the whole of `bytes` (valid UTF-8, checked once; nothing but
-    /// whitespace around the value).
+    /// Appends an envelope payload (at `src`) read against its schema (fields in schema
+    /// order, each present once); otherwise leaves `col` as it was and returns `false`.
+    pub(crate) fn read_typed(
+        &mut self,
+        payload: &[u8],
+        src: Source<'_>,
+        cfg: &JsonConfig,
+        schema: &ConnectSchema,
+        col: &mut Col,
+    ) -> bool {
+        self.whole(payload, src, col, |me, cur, col| {
+            me.typed(cur, cfg, schema, col)
+        })
+    }
+
+    /// Runs `value` over the whole of `bytes` (nothing but whitespace around the value),
+    /// taking back what it appended when it fails.
     fn whole<'a>(
         &mut self,
         bytes: &'a [u8],
-        value: impl FnOnce(&mut Self, &mut Cursor<'a>) -> bool,
-    ) -> Option<&'a str> {
-        self.toks.clear();
-        self.text.clear();
-        let text = std::str::from_utf8(bytes).ok()?;
+        src: Source<'a>,
+        col: &mut Col,
+        value: impl FnOnce(&mut Self, &mut Cursor<'a>, &mut Col) -> bool,
+    ) -> bool {
+        let rows = col.len();
         let mut cur = Cursor {
-            s: text,
             b: bytes,
             i: 0,
+            src,
         };
         cur.ws();
-        if !value(self, &mut cur) {
-            return None;
+        let ok = value(self, &mut cur, col) && {
+            cur.ws();
+            cur.i == bytes.len()
+        };
+        if !ok {
+            col.truncate(rows);
         }
-        cur.ws();
-        (cur.i == bytes.len()).then_some(text)
+        ok
     }
 
-    fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape) -> bool {
+    fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape, col: &mut Col) -> bool {
+        let Col::Struct {
+            children, nulls, ..
+        } = col
+        else {
+            return false;
+        };
         let fields = &shape.schema.fields;
-        self.members(
+        let ok = self.members(
             cur,
             shape.json_order.len(),
             |k| &fields[shape.json_order[k]].name,
             |me, cur, k| {
                 let child = shape.json_order[k];
-                me.value(cur, &fields[child].schema, shape.nested[child].as_ref())
+                me.value(
+                    cur,
+                    &fields[child].schema,
+                    shape.nested[child].as_ref(),
+                    &mut children[child],
+                )
             },
-        )
+        );
+        if ok {
+            nulls.append_non_null();
+        }
+        ok
     }
 
     /// An object whose `n` keys must be `key(0)`, `key(1)`, ... in this order; `member`
@@ -302,7 +381,6 @@ impl DirectReader {
         if !cur.eat(b'{') {
             return false;
         }
-        self.toks.push(Tok::Obj);
         cur.ws();
         if n == 0 {
             return cur.eat(b'}');
@@ -327,22 +405,30 @@ impl DirectReader {
         true
     }
 
-    /// An array; `item` reads each element.
+    /// An array into a list column; `item` reads each element into the item column.
     fn items(
         &mut self,
         cur: &mut Cursor<'_>,
-        mut item: impl FnMut(&mut Self, &mut Cursor<'_>) -> bool,
+        col: &mut Col,
+        mut item: impl FnMut(&mut Self, &mut Cursor<'_>, &mut Col) -> bool,
     ) -> bool {
+        let Col::List {
+            offsets,
+            nulls,
+            item: items,
+            ..
+        } = col
+        else {
+            return false;
+        };
         if !cur.eat(b'[') {
             return false;
         }
-        let at = self.toks.len();
-        self.toks.push(Tok::Items(0));
         cur.ws();
-        let mut count = 0u32;
+        let mut count = 0i32;
         if !cur.eat(b']') {
             loop {
-                if !item(self, cur) {
+                if !item(self, cur, items) {
                     return false;
                 }
                 count += 1;
@@ -356,80 +442,88 @@ impl DirectReader {
                 cur.ws();
             }
         }
-        self.toks[at] = Tok::Items(count);
+        offsets.push(offsets.last().copied().unwrap_or(0) + count);
+        nulls.append_non_null();
         true
     }
 
-    fn boolean(&mut self, cur: &mut Cursor<'_>) -> bool {
-        let b = if cur.literal(b"true") {
+    fn boolean(cur: &mut Cursor<'_>, col: &mut Col) -> bool {
+        let Col::Bool(b) = col else {
+            return false;
+        };
+        let v = if cur.literal(b"true") {
             true
         } else if cur.literal(b"false") {
             false
         } else {
             return false;
         };
-        self.toks.push(Tok::Bool(b));
+        b.append_value(v);
         true
     }
 
+    fn string(&mut self, cur: &mut Cursor<'_>, col: &mut Col) -> bool {
+        match col {
+            Col::Str(b) => cur.string(b, &mut self.text),
+            _ => false,
+        }
+    }
+
+    /// A schemaless value of the shape's kind `kind` (`nested` for objects).
     fn value(
         &mut self,
         cur: &mut Cursor<'_>,
         kind: &ConnectSchema,
         nested: Option<&Shape>,
+        col: &mut Col,
     ) -> bool {
         let Some(&c) = cur.b.get(cur.i) else {
             return false;
         };
         if c == b'n' {
-            self.toks.push(Tok::Null);
-            return cur.literal(b"null");
+            if !cur.literal(b"null") {
+                return false;
+            }
+            col.append_null();
+            return true;
         }
-        match kind.schema_type {
-            SchemaType::Int64 => match cur.number() {
-                Some(Ok(v)) => self.toks.push(Tok::I64(v)),
+        match (kind.schema_type, &mut *col) {
+            (SchemaType::Int64, Col::I64(b)) => match cur.number() {
+                Some(Ok(v)) => b.append_value(v),
                 _ => return false,
             },
             // Jackson reads floats as BigDecimal, which has no negative zero.
-            SchemaType::Float64 => match cur.number() {
-                Some(Err(d)) => self.toks.push(Tok::F64(if d == 0.0 { 0.0 } else { d })),
+            (SchemaType::Float64, Col::F64(b)) => match cur.number() {
+                Some(Err(d)) => b.append_value(if d == 0.0 { 0.0 } else { d }),
                 _ => return false,
             },
-            SchemaType::Boolean => return self.boolean(cur),
-            SchemaType::String => match cur.string(&mut self.text) {
-                Some(tok) => self.toks.push(tok),
-                None => return false,
-            },
-            SchemaType::Array => {
+            (SchemaType::Boolean, _) => return Self::boolean(cur, col),
+            (SchemaType::String, _) => return self.string(cur, col),
+            (SchemaType::Array, _) => {
                 let Some(item) = kind.value.as_deref() else {
                     return false;
                 };
-                return self.items(cur, |me, cur| me.value(cur, item, None));
+                return self.items(cur, col, |me, cur, c| me.value(cur, item, None, c));
             }
-            SchemaType::Struct => {
+            (SchemaType::Struct, _) => {
                 let Some(shape) = nested else {
                     return false;
                 };
-                return self.object(cur, shape);
+                return self.object(cur, shape, col);
             }
             _ => return false,
         }
         true
     }
 
-    /// Reads an envelope payload against its schema (fields in schema order, each present
-    /// once); `false` when the row needs the general path.
-    pub(crate) fn read_typed<'a>(
-        &mut self,
-        payload: &'a [u8],
-        cfg: &JsonConfig,
-        schema: &ConnectSchema,
-    ) -> Option<&'a str> {
-        self.whole(payload, |me, cur| me.typed(cur, cfg, schema))
-    }
-
     /// The value at the cursor against `s`, with the conditions of the tape path's `fits`.
-    fn typed(&mut self, cur: &mut Cursor<'_>, cfg: &JsonConfig, s: &ConnectSchema) -> bool {
+    fn typed(
+        &mut self,
+        cur: &mut Cursor<'_>,
+        cfg: &JsonConfig,
+        s: &ConnectSchema,
+        col: &mut Col,
+    ) -> bool {
         let Some(&c) = cur.b.get(cur.i) else {
             return false;
         };
@@ -438,8 +532,11 @@ impl DirectReader {
             if !(s.optional && (s.default.is_none() || !cfg.replace_null_with_default)) {
                 return false;
             }
-            self.toks.push(Tok::Null);
-            return cur.literal(b"null");
+            if !cur.literal(b"null") {
+                return false;
+            }
+            col.append_null();
+            return true;
         }
         let logical = s.logical();
         match (logical, s.schema_type) {
@@ -457,7 +554,10 @@ impl DirectReader {
                     Some(Ok(v)) => v,
                     // Doubles only where the field is a double (and not negative zero's sign).
                     Some(Err(d)) if logical.is_none() && s.schema_type == SchemaType::Float64 => {
-                        self.toks.push(Tok::F64(if d == 0.0 { 0.0 } else { d }));
+                        let Col::F64(b) = col else {
+                            return false;
+                        };
+                        b.append_value(if d == 0.0 { 0.0 } else { d });
                         return true;
                     }
                     _ => return false,
@@ -476,64 +576,39 @@ impl DirectReader {
                 if !fits {
                     return false;
                 }
-                self.toks.push(Tok::I64(v));
+                col.append_int(v);
+                true
             }
-            (Some(_), _) => return false,
-            (None, SchemaType::Boolean) => return self.boolean(cur),
-            (None, SchemaType::String) => match cur.string(&mut self.text) {
-                Some(tok) => self.toks.push(tok),
-                None => return false,
-            },
+            (Some(_), _) => false,
+            (None, SchemaType::Boolean) => Self::boolean(cur, col),
+            (None, SchemaType::String) => self.string(cur, col),
             (None, SchemaType::Array) => {
                 let Some(item) = s.value.as_deref() else {
                     return false;
                 };
-                return self.items(cur, |me, cur| me.typed(cur, cfg, item));
+                self.items(cur, col, |me, cur, c| me.typed(cur, cfg, item, c))
             }
             (None, SchemaType::Struct) => {
-                return self.members(
+                let Col::Struct {
+                    children, nulls, ..
+                } = col
+                else {
+                    return false;
+                };
+                let ok = self.members(
                     cur,
                     s.fields.len(),
                     |k| &s.fields[k].name,
-                    |me, cur, k| me.typed(cur, cfg, &s.fields[k].schema),
+                    |me, cur, k| me.typed(cur, cfg, &s.fields[k].schema, &mut children[k]),
                 );
+                if ok {
+                    nulls.append_non_null();
+                }
+                ok
             }
-            _ => return false,
+            _ => false,
         }
-        true
     }
-
-    /// Appends the payload `read_typed` accepted (same bytes, same schema) to `col`.
-    pub(crate) fn append_typed(&self, payload: &str, schema: &ConnectSchema, col: &mut Col) {
-        let mut at = 0;
-        let input = Input {
-            row: payload,
-            text: &self.text,
-        };
-        append(&self.toks, &mut at, &input, Layout::Typed(schema), col);
-    }
-
-    /// Appends the row `read` accepted (same bytes, same shape) to `col`.
-    pub(crate) fn append(&self, row: &str, shape: &Shape, col: &mut Col) {
-        let mut at = 0;
-        let input = Input {
-            row,
-            text: &self.text,
-        };
-        append(
-            &self.toks,
-            &mut at,
-            &input,
-            Layout::Shaped(Some(shape)),
-            col,
-        );
-    }
-}
-
-/// Where a row's strings are: in place, or unescaped in the text buffer.
-struct Input<'a> {
-    row: &'a str,
-    text: &'a str,
 }
 
 #[cfg(test)]
@@ -542,16 +617,21 @@ mod tests {
 
     fn number(text: &str) -> Option<Result<i64, f64>> {
         Cursor {
-            s: text,
             b: text.as_bytes(),
             i: 0,
+            src: Source::NONE,
         }
         .number()
     }
 
     #[test]
     fn string_scan_finds_the_first_stop_byte_like_a_byte_loop() {
-        let reference = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let reference = |b: &[u8]| {
+            let at = b
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            Some((at, b[..at].iter().any(|&c| c >= 0x80)))
+        };
         let alphabet = [
             b'a', b'"', b'\\', 0x1F, 0x20, 0x7F, 0x80, 0xC3, 0xA9, 0xFF, 0x00, 0x21,
         ];
@@ -596,9 +676,9 @@ mod tests {
         }
         // "01x": the cursor stops after "0"; the caller refuses what follows.
         let mut c = Cursor {
-            s: "01",
             b: b"01",
             i: 0,
+            src: Source::NONE,
         };
         assert_eq!(c.number(), Some(Ok(0)));
         assert_eq!(c.i, 1);
@@ -627,18 +707,20 @@ mod escape_tests {
     use super::*;
 
     fn string(json: &str) -> Option<String> {
+        use arrow::array::Array;
         let mut text = String::new();
+        let mut col = StrCol::new();
         let mut c = Cursor {
-            s: json,
             b: json.as_bytes(),
             i: 0,
+            src: Source::NONE,
         };
-        let tok = c.string(&mut text)?;
-        Some(match tok {
-            Tok::Str(s, l) => json[s as usize..(s + l) as usize].to_string(),
-            Tok::Unescaped(s, l) => text[s as usize..(s + l) as usize].to_string(),
-            _ => return None,
-        })
+        if !c.string(&mut col, &mut text) {
+            return None;
+        }
+        let a = col.finish();
+        assert_eq!(a.len(), 1);
+        Some(a.value(0).to_string())
     }
 
     #[test]
@@ -662,83 +744,5 @@ mod escape_tests {
             assert_eq!(string(bad), None, "{bad}");
         }
         assert_eq!(string("\"\u{1F600}\"").as_deref(), Some("\u{1F600}"));
-    }
-}
-
-fn append_str(tok: Tok, input: &Input<'_>, b: &mut arrow::array::StringViewBuilder) {
-    let (from, start, len) = match tok {
-        Tok::Str(start, len) => (input.row, start, len),
-        Tok::Unescaped(start, len) => (input.text, start, len),
-        _ => ("", 0, 0),
-    };
-    // Both ends are at ASCII bytes (quotes), so the slice is whole characters.
-    b.append_value(
-        from.get(start as usize..(start + len) as usize)
-            .unwrap_or_default(),
-    );
-}
-
-/// Where a value's type comes from: a schemaless shape (`None` inside lists and for the
-/// shape's scalar fields), or a Connect schema.
-#[derive(Clone, Copy)]
-enum Layout<'a> {
-    Shaped(Option<&'a Shape>),
-    Typed(&'a ConnectSchema),
-}
-
-/// Appends one value the reader accepted, as the tape path's `append` would.
-fn append(toks: &[Tok], at: &mut usize, input: &Input<'_>, layout: Layout<'_>, col: &mut Col) {
-    let tok = toks[*at];
-    *at += 1;
-    match (tok, col) {
-        (Tok::I64(v), c) => c.append_int(v),
-        (Tok::F64(d), Col::F64(b)) => b.append_value(d),
-        (Tok::Bool(v), Col::Bool(b)) => b.append_value(v),
-        (tok @ (Tok::Str(..) | Tok::Unescaped(..)), Col::Str(b)) => append_str(tok, input, b),
-        (
-            Tok::Items(n),
-            Col::List {
-                offsets,
-                nulls,
-                item,
-                ..
-            },
-        ) => {
-            let items = match layout {
-                Layout::Shaped(_) => Layout::Shaped(None),
-                Layout::Typed(s) => Layout::Typed(s.value.as_deref().unwrap_or(s)),
-            };
-            for _ in 0..n {
-                append(toks, at, input, items, item);
-            }
-            offsets.push(offsets.last().copied().unwrap_or(0) + n as i32);
-            nulls.append_non_null();
-        }
-        (
-            Tok::Obj,
-            Col::Struct {
-                children, nulls, ..
-            },
-        ) => {
-            match layout {
-                // Members were read in JSON order; each goes to its child.
-                Layout::Shaped(Some(shape)) => {
-                    for &child in &shape.json_order {
-                        let nested = Layout::Shaped(shape.nested[child].as_ref());
-                        append(toks, at, input, nested, &mut children[child]);
-                    }
-                }
-                Layout::Typed(s) => {
-                    for (f, child) in s.fields.iter().zip(children.iter_mut()) {
-                        append(toks, at, input, Layout::Typed(&f.schema), child);
-                    }
-                }
-                // An object where the shape has none: the reader does not accept it.
-                Layout::Shaped(None) => {}
-            }
-            nulls.append_non_null();
-        }
-        // Null, and (unreachable: the reader checked kinds) anything else.
-        (_, c) => c.append_null(),
     }
 }

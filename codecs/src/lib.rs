@@ -5,6 +5,7 @@
 //! converters are checked against. Nothing in this crate does I/O.
 
 pub mod arrow_map;
+mod builders;
 pub mod column;
 pub mod connect_json;
 pub mod converter;
