@@ -50,6 +50,31 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
     Some((i + at, seen & HIGH_BITS != 0 || tail))
 }
 
+/// Eight bytes of `b` from `at` (which has them) as a word.
+#[inline]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// `a == b` for slices of one length, tuned for short keys and keywords: two overlapping
+/// words cover 8 to 16 bytes, where a call to memcmp would cost more than the compare.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
+}
+
 /// A run of a row's string as text: checked when `scan_string` saw bytes beyond ASCII.
 #[inline]
 fn text_of(bytes: &[u8], non_ascii: bool) -> Option<&str> {
@@ -111,16 +136,29 @@ impl Cursor<'_> {
         let Some(here) = self.b.get(self.i..end) else {
             return false;
         };
-        // Keys and keywords are short: an inlined loop beats a call to memcmp.
-        let same = if lit.len() <= 16 {
-            here.iter().zip(lit).all(|(a, b)| a == b)
-        } else {
-            here == lit
-        };
+        let same = same_bytes(here, lit);
         if same {
             self.i = end;
         }
         same
+    }
+
+    /// A member's key `"name"` and its colon.
+    #[inline]
+    fn key(&mut self, name: &[u8]) -> bool {
+        if !(self.eat(b'"') && self.literal(name)) {
+            return false;
+        }
+        // Compact JSON has the colon right after the quote.
+        if self.b.get(self.i..self.i + 2) == Some(&b"\":"[..]) {
+            self.i += 2;
+            return true;
+        }
+        if !self.eat(b'"') {
+            return false;
+        }
+        self.ws();
+        self.eat(b':')
     }
 
     /// A string into `col`: a view of the row when it has no escapes, otherwise unescaped
@@ -386,14 +424,11 @@ impl DirectReader {
             return cur.eat(b'}');
         }
         for k in 0..n {
-            if !(cur.eat(b'"') && cur.literal(key(k).as_bytes()) && cur.eat(b'"')) {
+            if !cur.key(key(k).as_bytes()) {
                 return false;
             }
             cur.ws();
-            if !(cur.eat(b':') && {
-                cur.ws();
-                member(self, cur, k)
-            }) {
+            if !member(self, cur, k) {
                 return false;
             }
             cur.ws();
@@ -652,6 +687,25 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(scan_string(&b), reference(&b), "{b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_compares_agree_with_slice_equality() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for n in 0..=24 {
+            for a in 0..4 {
+                for b in 0..4 {
+                    let (x, y) = (&text[a..a + n], &text[b..b + n]);
+                    assert_eq!(same_bytes(x, y), x == y, "{n} {a} {b}");
+                }
+            }
+            let mut changed = text[..n].to_vec();
+            for at in 0..n {
+                changed[at] ^= 1;
+                assert!(!same_bytes(&text[..n], &changed), "{n} {at}");
+                changed[at] ^= 1;
             }
         }
     }

@@ -40,8 +40,12 @@ struct Enc<'a> {
     schema: Option<&'a ConnectSchema>,
 }
 
-fn key_bytes(name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 3);
+/// `"name":`, after a comma unless the field is the first: one copy per member.
+fn key_bytes(k: usize, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 4);
+    if k > 0 {
+        key.push(b',');
+    }
     crate::json_text::write_string(&mut key, name);
     key.push(b':');
     key
@@ -67,14 +71,18 @@ impl<'a> Enc<'a> {
                         fields
                             .iter()
                             .zip(st.columns())
-                            .map(|(f, c)| (key_bytes(f.name()), Enc::new(c, None)))
+                            .enumerate()
+                            .map(|(k, (f, c))| (key_bytes(k, f.name()), Enc::new(c, None)))
                             .collect(),
                     ),
                     Some(s) if s.fields.len() == st.num_columns() => Node::Struct(
                         s.fields
                             .iter()
                             .zip(st.columns())
-                            .map(|(f, c)| (key_bytes(&f.name), Enc::new(c, Some(&f.schema))))
+                            .enumerate()
+                            .map(|(k, (f, c))| {
+                                (key_bytes(k, &f.name), Enc::new(c, Some(&f.schema)))
+                            })
                             .collect(),
                     ),
                     Some(_) => Node::Cell,
@@ -134,10 +142,7 @@ impl<'a> Enc<'a> {
             }
             Node::Struct(fields) => {
                 out.push(b'{');
-                for (k, (key, enc)) in fields.iter().enumerate() {
-                    if k > 0 {
-                        out.push(b',');
-                    }
+                for (key, enc) in fields {
                     out.extend_from_slice(key);
                     enc.write(cfg, row, out)?;
                 }

@@ -25,13 +25,7 @@ fn plain_prefix(b: &[u8]) -> usize {
     while i + 8 <= b.len() {
         let mut word = [0u8; 8];
         word.copy_from_slice(&b[i..i + 8]);
-        let w = u64::from_le_bytes(word);
-        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH_BITS;
-        let quote = has_zero(w ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
-        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH_BITS;
-        let four_byte_lead = has_zero((w & (ONES * 0xF0)) ^ (ONES * 0xF0));
-        if quote | backslash | control | four_byte_lead != 0 {
+        if word_stops(u64::from_le_bytes(word)) {
             break;
         }
         i += 8;
@@ -39,11 +33,51 @@ fn plain_prefix(b: &[u8]) -> usize {
     i
 }
 
+/// Does the word need escaping anywhere (see `plain_prefix`)?
+#[inline]
+fn word_stops(w: u64) -> bool {
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH_BITS;
+    let quote = has_zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH_BITS;
+    let four_byte_lead = has_zero((w & (ONES * 0xF0)) ^ (ONES * 0xF0));
+    quote | backslash | control | four_byte_lead != 0
+}
+
+/// Is all of `b` plain? The last partial word is padded with a plain byte, so short strings
+/// (most keys and codes) take one word test.
+#[inline]
+fn all_plain(b: &[u8]) -> bool {
+    let whole = plain_prefix(b);
+    if whole == b.len() {
+        return true;
+    }
+    let tail = &b[whole..];
+    if tail.len() >= 8 {
+        return false;
+    }
+    let mut word = [b'a'; 8];
+    word[..tail.len()].copy_from_slice(tail);
+    !word_stops(u64::from_le_bytes(word))
+}
+
 /// Appends `s` as a JSON string literal, quotes included.
+#[inline]
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    if all_plain(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    write_escaped(out, s);
+}
+
+/// The rest of `write_string` for strings with something to escape.
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {

@@ -8,6 +8,7 @@
 //! output across crashes.
 
 pub mod columns;
+mod memory;
 pub mod partitioner;
 pub mod store;
 
@@ -361,7 +362,7 @@ impl ParquetSinkConfig {
             store,
             open: HashMap::new(),
             skip: HashMap::new(),
-            buffered: 0,
+            held: Default::default(),
             files_written: 0,
         })
     }
@@ -379,7 +380,10 @@ struct OpenFile {
     batches: Vec<RecordBatch>,
     offsets: Vec<i64>,
     rows: usize,
+    /// Bytes of the batches' buffers (shared ones included), to pick the largest file.
     bytes: usize,
+    /// The batches' buffers, released from the task's count when the file goes.
+    buffers: Vec<memory::BufferId>,
     /// Timestamp (extractor's) of the first record, for `rotate.interval.ms`.
     first_ts: i64,
     /// Wall-clock time at which `rotate.schedule.interval.ms` closes the file.
@@ -404,7 +408,7 @@ pub struct ParquetSinkTask {
     store: Box<dyn Store>,
     open: HashMap<FileKey, OpenFile>,
     skip: HashMap<TopicPartition, Skip>,
-    buffered: usize,
+    held: memory::HeldBuffers,
     files_written: u64,
 }
 
@@ -469,7 +473,7 @@ impl ParquetSinkTask {
         let Some(file) = self.open.remove(key) else {
             return Ok(());
         };
-        self.buffered = self.buffered.saturating_sub(file.bytes);
+        self.held.release(&file.buffers);
         if file.rows == 0 {
             return Ok(());
         }
@@ -728,12 +732,15 @@ impl SinkTask for ParquetSinkTask {
                     }
                 }
                 let deadline = self.schedule_deadline(now);
-                let bytes = values.get_array_memory_size();
+                let buffers = memory::buffers_of(&values);
+                let bytes = buffers.iter().map(|b| b.1).sum::<usize>();
+                self.held.hold(&buffers);
                 let file = self.open.entry(key.clone()).or_insert_with(|| OpenFile {
                     batches: Vec::new(),
                     offsets: Vec::new(),
                     rows: 0,
                     bytes: 0,
+                    buffers: Vec::new(),
                     first_ts,
                     deadline,
                     schemaed,
@@ -742,8 +749,8 @@ impl SinkTask for ParquetSinkTask {
                     .extend(chunk.iter().map(|&r| offsets.value(r as usize)));
                 file.rows += chunk.len();
                 file.bytes += bytes;
+                file.buffers.extend(buffers);
                 file.batches.push(values);
-                self.buffered += bytes;
                 if file.rows >= self.config.flush_size {
                     self.commit(&key)?;
                 }
@@ -751,7 +758,7 @@ impl SinkTask for ParquetSinkTask {
             }
         }
         // Memory is bounded whatever the number of open files: flush the largest.
-        while self.buffered > self.config.memory_budget {
+        while self.held.total() > self.config.memory_budget {
             let Some(key) = self.largest_open() else {
                 break;
             };
@@ -871,7 +878,7 @@ impl SinkTask for ParquetSinkTask {
             .collect();
         for k in keys {
             if let Some(f) = self.open.remove(&k) {
-                self.buffered = self.buffered.saturating_sub(f.bytes);
+                self.held.release(&f.buffers);
             }
         }
         for tp in partitions {
@@ -884,7 +891,7 @@ impl SinkTask for ParquetSinkTask {
         // Open files are dropped, not committed: their records are above the committed
         // offsets and are read again, so files keep their configured size.
         self.open.clear();
-        self.buffered = 0;
+        self.held = Default::default();
         Ok(())
     }
 }
@@ -973,6 +980,55 @@ mod task_tests {
         let mut out = LocalStore::new(dir.to_path_buf()).list("").unwrap();
         out.sort();
         out
+    }
+
+    #[test]
+    fn memory_budget_counts_shared_buffers_once_and_flushes_the_largest() {
+        let rows: Vec<String> = (0..40)
+            .map(|i| {
+                format!(
+                    r#"{{"country":"C{}","note":"a note long enough to live in a data buffer {i}"}}"#,
+                    i % 4
+                )
+            })
+            .collect();
+        let values: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let field = [
+            (
+                "partitioner.class",
+                "io.confluent.connect.storage.partitioner.FieldPartitioner",
+            ),
+            ("partition.field.name", "country"),
+            ("flush.size", "1000"),
+        ];
+        let mut task = ParquetSinkConfig::parse(&props(&field, dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        put(&mut task, &values);
+        assert_eq!(task.open.len(), 4);
+        assert!(files(dir.path()).is_empty());
+        // Four chunks, each with string columns on the decoded batch's shared buffers.
+        let per_column: usize = task
+            .open
+            .values()
+            .flat_map(|f| &f.batches)
+            .map(RecordBatch::get_array_memory_size)
+            .sum();
+        let held = task.held.total();
+        assert!(
+            held > 0 && held < per_column,
+            "held {held} vs {per_column} counted per column"
+        );
+        // Over budget: the largest files are committed until the rest fits.
+        let mut tight = props(&field, dir.path());
+        tight.insert("memory.budget.bytes".into(), "1".into());
+        let mut task = ParquetSinkConfig::parse(&tight).unwrap().build().unwrap();
+        put_from(&mut task, 200, &values);
+        assert!(task.open.is_empty());
+        assert_eq!(task.held.total(), 0);
+        assert_eq!(files(dir.path()).len(), 4);
     }
 
     #[test]
