@@ -127,7 +127,7 @@ impl SimpleDateFormat {
     pub fn format(&self, ms: i64) -> String {
         let days = ms.div_euclid(86_400_000);
         let tod = ms.rem_euclid(86_400_000);
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = hybrid_from_days(days);
         let (hour, minute, second, milli) = (
             tod / 3_600_000,
             (tod / 60_000) % 60,
@@ -135,7 +135,7 @@ impl SimpleDateFormat {
             tod % 1000,
         );
         let dow = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday
-        let year_start = days_from_civil(y, 1, 1);
+        let year_start = hybrid_days_from_civil(y, 1, 1);
         let day_of_year = days - year_start + 1;
         let mut out = String::new();
         let pad = |out: &mut String, v: i64, n: usize| out.push_str(&format!("{v:0n$}"));
@@ -202,6 +202,7 @@ impl SimpleDateFormat {
         let (mut year, mut month, mut day) = (1970i64, 1i64, 1i64);
         let (mut hour, mut minute, mut second, mut milli) = (0i64, 0i64, 0i64, 0i64);
         let mut pm: Option<bool> = None;
+        let mut before_christ = false;
         let mut hour12: Option<i64> = None;
         let mut offset_ms = 0i64;
         for (idx, p) in self.parts.iter().enumerate() {
@@ -239,7 +240,8 @@ impl SimpleDateFormat {
                             pos += len;
                         }
                         'G' => {
-                            let (_, len) = match_name(&t[pos..], &["AD", "BC"])?;
+                            let (v, len) = match_name(&t[pos..], &["AD", "BC"])?;
+                            before_christ = v == 1;
                             pos += len;
                         }
                         'z' | 'Z' | 'X' => {
@@ -284,7 +286,11 @@ impl SimpleDateFormat {
         } else if pm == Some(true) && hour < 12 {
             hour += 12;
         }
-        let days = days_from_civil_lenient(year, month, day);
+        // Years of the BC era count back from 1 BC, the year before 1 AD.
+        if before_christ {
+            year = 1 - year;
+        }
+        let days = hybrid_days_from_civil(year, month, day);
         Some(
             days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + milli
                 - offset_ms,
@@ -369,9 +375,9 @@ fn parse_zone(t: &[char]) -> Option<(i64, usize)> {
 }
 
 fn week_of(days: i64, of_year: bool) -> i64 {
-    let (y, _, d) = civil_from_days(days);
+    let (y, _, d) = hybrid_from_days(days);
     if of_year {
-        let jan1 = days_from_civil(y, 1, 1);
+        let jan1 = hybrid_days_from_civil(y, 1, 1);
         let jan1_dow = (jan1 + 4).rem_euclid(7); // 0 = Sunday
         (days - jan1 + jan1_dow) / 7 + 1
     } else {
@@ -379,6 +385,44 @@ fn week_of(days: i64, of_year: bool) -> i64 {
         let first_dow = (first + 4).rem_euclid(7);
         (i64::from(d) - 1 + first_dow) / 7 + 1
     }
+}
+
+/// The first day of the Gregorian calendar in Java's `GregorianCalendar` (1582-10-15), in
+/// days since the epoch; days before it are dates of the Julian calendar.
+const GREGORIAN_CUTOVER_DAY: i64 = -141_427;
+
+/// The date of `days` since the epoch as Java's default calendar has it: Gregorian from
+/// 1582-10-15, Julian before (so far-past instants format as Java formats them).
+fn hybrid_from_days(days: i64) -> (i64, u32, u32) {
+    if days >= GREGORIAN_CUTOVER_DAY {
+        return civil_from_days(days);
+    }
+    // Julian calendar, years from March (leap day last), in four-year cycles.
+    let z = days + 719_470;
+    let cycle = z.div_euclid(1461);
+    let doc = z - cycle * 1461;
+    let yoc = (doc - doc / 1460) / 365;
+    let doy = doc - 365 * yoc;
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoc + cycle * 4 + i64::from(m <= 2), m, d)
+}
+
+/// Days since the epoch of a date in Java's default calendar (see `hybrid_from_days`);
+/// months and days out of range roll over.
+fn hybrid_days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let months = y * 12 + (m - 1);
+    let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    if (y, m, d) >= (1582, 10, 15) {
+        return days_from_civil_lenient(y, m, d);
+    }
+    let y_adj = if m <= 2 { y - 1 } else { y };
+    let cycle = y_adj.div_euclid(4);
+    let yoc = y_adj - cycle * 4;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    cycle * 1461 + yoc * 365 + doy - 719_470 + (d - 1)
 }
 
 /// Days since the epoch of a proleptic Gregorian date.
@@ -402,6 +446,32 @@ pub fn days_from_civil_lenient(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_before_the_gregorian_cutover_are_julian_as_in_java() {
+        let f = SimpleDateFormat::new("yyyy-MM-dd G").unwrap();
+        // The cutover: Julian 1582-10-04 is followed by Gregorian 1582-10-15.
+        assert_eq!(f.format(-12_219_292_800_000), "1582-10-15 AD");
+        assert_eq!(f.format(-12_219_292_800_000 - 86_400_000), "1582-10-04 AD");
+        // Java: new SimpleDateFormat(...).format(new Date(-62135596800000L)) in UTC.
+        assert_eq!(f.format(-62_135_596_800_000), "0001-01-03 AD");
+        assert_eq!(
+            SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS")
+                .unwrap()
+                .format(-62_135_596_800_000_000),
+            "1966990-09-20T00:00:00.000"
+        );
+        for ms in [
+            -12_219_292_800_000,
+            -12_219_292_800_000 - 86_400_000,
+            -62_135_596_800_000,
+            -100_000_000_000_000,
+            0,
+        ] {
+            let g = SimpleDateFormat::new("G yyyy-MM-dd HH:mm:ss.SSS").unwrap();
+            assert_eq!(g.parse(&g.format(ms)).map(|p| p == ms), Some(true), "{ms}");
+        }
+    }
 
     #[test]
     fn formats_and_parses() {
