@@ -460,7 +460,9 @@ pub fn java_date_to_string(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    // Java's calendar (Julian before 1582-10-15), years of the era.
+    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
+    let y = if y > 0 { y } else { 1 - y };
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
         DAYS[days.rem_euclid(7) as usize],

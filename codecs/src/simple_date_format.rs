@@ -393,7 +393,7 @@ const GREGORIAN_CUTOVER_DAY: i64 = -141_427;
 
 /// The date of `days` since the epoch as Java's default calendar has it: Gregorian from
 /// 1582-10-15, Julian before (so far-past instants format as Java formats them).
-fn hybrid_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn hybrid_from_days(days: i64) -> (i64, u32, u32) {
     if days >= GREGORIAN_CUTOVER_DAY {
         return civil_from_days(days);
     }
@@ -411,7 +411,7 @@ fn hybrid_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Days since the epoch of a date in Java's default calendar (see `hybrid_from_days`);
 /// months and days out of range roll over.
-fn hybrid_days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn hybrid_days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let months = y * 12 + (m - 1);
     let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
     if (y, m, d) >= (1582, 10, 15) {
@@ -455,6 +455,10 @@ mod tests {
         assert_eq!(f.format(-12_219_292_800_000 - 86_400_000), "1582-10-04 AD");
         // Java: new SimpleDateFormat(...).format(new Date(-62135596800000L)) in UTC.
         assert_eq!(f.format(-62_135_596_800_000), "0001-01-03 AD");
+        assert_eq!(
+            crate::reference::java_date_to_string(-62_135_596_800_000),
+            "Sat Jan 03 00:00:00 UTC 1"
+        );
         assert_eq!(
             SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS")
                 .unwrap()

@@ -553,7 +553,7 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
     let date = || -> Option<i64> {
         (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
         Some(
-            crate::simple_date_format::days_from_civil_lenient(num(0..4)?, num(5..7)?, num(8..10)?)
+            crate::simple_date_format::hybrid_days_from_civil(num(0..4)?, num(5..7)?, num(8..10)?)
                 * MILLIS_PER_DAY,
         )
     };
@@ -664,7 +664,9 @@ fn format_date(ms: i64) -> String {
     if ms < MILLIS_PER_DAY {
         return time;
     }
-    let (y, m, d) = crate::reference::civil_from_days(days);
+    // SimpleDateFormat: Java's calendar (Julian before 1582-10-15), years of the era.
+    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
+    let y = if y > 0 { y } else { 1 - y };
     let date = format!("{y:04}-{m:02}-{d:02}");
     if ms % MILLIS_PER_DAY == 0 {
         date
