@@ -457,7 +457,7 @@ mod tests {
         assert_eq!(f.format(-62_135_596_800_000), "0001-01-03 AD");
         assert_eq!(
             crate::reference::java_date_to_string(-62_135_596_800_000),
-            "Sat Jan 03 00:00:00 UTC 1"
+            "Mon Jan 03 00:00:00 UTC 1"
         );
         assert_eq!(
             SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS")
