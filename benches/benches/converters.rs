@@ -4,7 +4,8 @@
 
 use std::hint::black_box;
 
-use arrow::array::{Array, BinaryViewArray, BinaryViewBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder, StringViewArray};
+use arrow::datatypes::DataType;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_benches::BATCH_ROWS;
 use sluice_codecs::connect_json::{self, JsonConfig};
@@ -104,5 +105,43 @@ fn schemaless_reference(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, envelope, schemaless, schemaless_reference);
+/// What the decoder's unchecked string views save: validating the decoded batch's string
+/// columns again, as `StringViewArray::try_new` would (UTF-8 and bounds of every view).
+fn string_view_validation(c: &mut Criterion) {
+    let cfg = JsonConfig {
+        schemas_enable: false,
+        ..JsonConfig::default()
+    };
+    let input = batch(false);
+    let decoded = SchemalessDecoder::new(cfg).decode(&input, Stage::ValueConverter);
+    let mut strings: Vec<StringViewArray> = Vec::new();
+    let mut pending: Vec<ArrayRef> = vec![decoded.runs[0].column.array.clone()];
+    while let Some(a) = pending.pop() {
+        match a.data_type() {
+            DataType::Utf8View => strings.push(a.as_string_view().clone()),
+            DataType::Struct(_) => pending.extend(a.as_struct().columns().iter().cloned()),
+            DataType::List(_) => pending.push(a.as_list::<i32>().values().clone()),
+            _ => {}
+        }
+    }
+    let mut g = c.benchmark_group("string_views");
+    g.throughput(Throughput::Bytes(input_bytes(&input)));
+    g.bench_function("validate_decoded_columns", |b| {
+        b.iter(|| {
+            for s in &strings {
+                let (views, buffers, nulls) = s.clone().into_parts();
+                black_box(StringViewArray::try_new(views, buffers, nulls).expect("valid"));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    envelope,
+    schemaless,
+    schemaless_reference,
+    string_view_validation
+);
 criterion_main!(benches);

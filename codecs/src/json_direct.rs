@@ -24,9 +24,7 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
     let mut i = 0;
     let mut seen = 0u64;
     while i + 8 <= rest.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&rest[i..i + 8]);
-        let w = u64::from_le_bytes(word);
+        let w = word(rest, i);
         let quote = w ^ (ONES * u64::from(b'"'));
         let backslash = w ^ (ONES * u64::from(b'\\'));
         let stop = (quote.wrapping_sub(ONES) & !quote)
@@ -775,6 +773,27 @@ mod escape_tests {
         let a = col.finish();
         assert_eq!(a.len(), 1);
         Some(a.value(0).to_string())
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_declined() {
+        let read = |bytes: &[u8]| {
+            let mut c = Cursor {
+                b: bytes,
+                i: 0,
+                src: Source::NONE,
+            };
+            c.string(&mut StrCol::new(), &mut String::new())
+        };
+        assert!(read(b"\"caf\xc3\xa9 and a longer tail\""));
+        for bad in [
+            &b"\"ab\xff\""[..],
+            b"\"a long plain start then \xc3\"",
+            b"\"escaped \\n then \xe2\x82\"",
+            b"\"\xed\xa0\x80 encoded surrogate\"",
+        ] {
+            assert!(!read(bad), "{bad:?}");
+        }
     }
 
     #[test]
