@@ -32,6 +32,12 @@ if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz" 2>/dev/n
   python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" pyarrow duckdb pytz
 fi
 
+# Named time zones (the Parquet partitioner's `timezone`) come from the system tz database;
+# where the machine has none, pytz's copy of it (installed above) stands in.
+if [ ! -e /usr/share/zoneinfo/America/New_York ] && [ -z "${TZDIR:-}" ]; then
+  export TZDIR=$SLUICE_PYLIB/pytz/zoneinfo
+fi
+
 step "S3-compatible store for the Parquet sink tests (s3s-fs)"
 if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
   cargo install s3s-fs@0.14.1 --features binary --locked --quiet

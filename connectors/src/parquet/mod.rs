@@ -11,6 +11,7 @@ pub mod columns;
 mod memory;
 pub mod partitioner;
 pub mod store;
+pub mod timezone;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -66,7 +67,8 @@ pub struct ParquetSinkConfig {
     pub flush_size: usize,
     pub rotate_interval_ms: i64,
     pub rotate_schedule_interval_ms: i64,
-    pub timezone_offset_ms: i64,
+    /// `timezone` (UTC when empty).
+    pub zone: timezone::Zone,
     pub partitioner: Partitioner,
     pub zero_pad: usize,
     pub codec: Compression,
@@ -189,7 +191,7 @@ impl ParquetSinkConfig {
         };
         let timezone = get(props, "timezone").unwrap_or("");
         let rotate_schedule_interval_ms = long(props, "rotate.schedule.interval.ms", -1)?;
-        let timezone_offset_ms = if timezone.is_empty() {
+        let zone = if timezone.is_empty() {
             if rotate_schedule_interval_ms > 0 {
                 return Err(invalid(
                     "timezone",
@@ -197,13 +199,13 @@ impl ParquetSinkConfig {
                     "Timezone cannot be empty when using scheduled file rotation.",
                 ));
             }
-            0
+            timezone::Zone::fixed(0)
         } else {
-            partitioner::parse_timezone(timezone).ok_or_else(|| {
+            timezone::Zone::parse(timezone).ok_or_else(|| {
                 invalid(
                     "timezone",
                     timezone,
-                    "only UTC and fixed offsets (+hh:mm) are supported",
+                    &format!("Unknown time zone {timezone}"),
                 )
             })?
         };
@@ -309,7 +311,7 @@ impl ParquetSinkConfig {
             flush_size,
             rotate_interval_ms: long(props, "rotate.interval.ms", -1)?,
             rotate_schedule_interval_ms,
-            timezone_offset_ms,
+            zone,
             partitioner,
             zero_pad: usize::try_from(zero_pad).map_err(|_| {
                 invalid(
@@ -463,8 +465,9 @@ impl ParquetSinkTask {
     fn schedule_deadline(&self, now: i64) -> Option<i64> {
         let every = self.config.rotate_schedule_interval_ms;
         (every > 0).then(|| {
-            let local = now + self.config.timezone_offset_ms;
-            local - local.rem_euclid(every) + every - self.config.timezone_offset_ms
+            let offset = self.config.zone.offset_ms(now);
+            let local = now + offset;
+            local - local.rem_euclid(every) + every - offset
         })
     }
 

@@ -4,6 +4,7 @@
 use sluice_codecs::simple_date_format::SimpleDateFormat;
 use sluice_codecs::value::Value;
 
+use super::timezone::Zone;
 use crate::{ConnectorError, Result};
 
 /// Which timestamp a time-based partitioner uses.
@@ -22,8 +23,8 @@ pub enum Partitioner {
     TimeBased {
         format: SimpleDateFormat,
         duration_ms: i64,
-        /// Fixed offset of `timezone` from UTC, in ms.
-        offset_ms: i64,
+        /// `timezone`.
+        zone: Zone,
         extractor: TimestampExtractor,
     },
 }
@@ -39,26 +40,6 @@ fn joda_to_simple(pattern: &str) -> String {
         out.push(if !quoted && c == 'Y' { 'y' } else { c });
     }
     out
-}
-
-/// `timezone` as a fixed offset: `UTC`, `GMT`, `Z`, `+hh:mm`, `UTC+hh:mm`.
-pub fn parse_timezone(tz: &str) -> Option<i64> {
-    let t = tz.trim();
-    let rest = t
-        .strip_prefix("UTC")
-        .or_else(|| t.strip_prefix("GMT"))
-        .unwrap_or(t);
-    if rest.is_empty() || rest == "Z" {
-        return Some(0);
-    }
-    let (sign, rest) = match rest.as_bytes().first() {
-        Some(b'+') => (1, &rest[1..]),
-        Some(b'-') => (-1, &rest[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 18 && m < 60).then_some(sign * (h * 3_600_000 + m * 60_000))
 }
 
 impl Partitioner {
@@ -99,11 +80,11 @@ impl Partitioner {
                     "Timezone cannot be empty when using scheduled file rotation or a time-based partitioner.",
                 ));
             }
-            let offset_ms = parse_timezone(timezone).ok_or_else(|| {
+            let zone = Zone::parse(timezone).ok_or_else(|| {
                 invalid(
                     "timezone",
                     timezone,
-                    "only UTC and fixed offsets (+hh:mm) are supported",
+                    &format!("Unknown time zone {timezone}"),
                 )
             })?;
             let format = SimpleDateFormat::new(&joda_to_simple(format))
@@ -111,7 +92,7 @@ impl Partitioner {
             Ok(Partitioner::TimeBased {
                 format,
                 duration_ms: duration,
-                offset_ms,
+                zone,
                 extractor: extractor.clone(),
             })
         };
@@ -187,11 +168,11 @@ impl Partitioner {
             Partitioner::TimeBased {
                 format,
                 duration_ms,
-                offset_ms,
+                zone,
                 ..
             } => {
                 // Floor in the partitioner's zone, then print the local time.
-                let local = timestamp + offset_ms;
+                let local = timestamp + zone.offset_ms(timestamp);
                 let floored = local - local.rem_euclid(*duration_ms);
                 Ok(format.format(floored))
             }
@@ -273,6 +254,27 @@ mod tests {
         assert_eq!(
             daily.encode(0, &none, ts, "/").unwrap(),
             "year=2024/month=01/day=01"
+        );
+        // A named zone, with its daylight saving time: local hours in New York.
+        let hourly_ny = Partitioner::configure(
+            "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+            &[],
+            "",
+            -1,
+            "America/New_York",
+            TimestampExtractor::Record,
+        )
+        .unwrap();
+        assert_eq!(
+            hourly_ny.encode(0, &none, ts, "/").unwrap(),
+            "year=2024/month=01/day=01/hour=08"
+        );
+        // 2024-07-01T13:45:00Z is 09:45 EDT.
+        assert_eq!(
+            hourly_ny
+                .encode(0, &none, ts + 182 * 86_400_000, "/")
+                .unwrap(),
+            "year=2024/month=07/day=01/hour=09"
         );
         let hourly = Partitioner::configure(
             "HourlyPartitioner",
