@@ -54,6 +54,44 @@ pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, S
     infer_batch(&values)
 }
 
+/// `batch` with its string and binary views copied out of buffers it shares with others:
+/// a small chunk of a fetched batch (one of many partitions' files) would otherwise keep the
+/// whole fetched input alive until every file holding a piece of it is committed.
+pub fn compact(batch: &RecordBatch) -> Result<RecordBatch, String> {
+    fn column(a: &ArrayRef) -> ArrayRef {
+        match a.data_type() {
+            DataType::Utf8View => Arc::new(a.as_string_view().gc()),
+            DataType::BinaryView => Arc::new(a.as_binary_view().gc()),
+            DataType::Struct(fields) => {
+                let s = a.as_struct();
+                let children = s.columns().iter().map(column).collect();
+                Arc::new(StructArray::new(
+                    fields.clone(),
+                    children,
+                    s.nulls().cloned(),
+                ))
+            }
+            DataType::List(field) => {
+                let l = a.as_list::<i32>();
+                Arc::new(ListArray::new(
+                    field.clone(),
+                    l.offsets().clone(),
+                    column(l.values()),
+                    l.nulls().cloned(),
+                ))
+            }
+            _ => a.clone(),
+        }
+    }
+    let columns = batch.columns().iter().map(column).collect();
+    RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// An inferred column type.
 #[derive(Debug, Clone, PartialEq)]
 enum Ty {

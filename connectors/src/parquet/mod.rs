@@ -405,6 +405,13 @@ struct Skip {
 
 type FileKey = (TopicPartition, String);
 
+/// A file's chunk of a batch shares the batch's buffers when it is at least this part of it
+/// (1/8); smaller chunks copy their strings out.
+const SHARE_MIN_PART: usize = 8;
+
+/// Bytes of dictionary per column chunk before the writer falls back to plain encoding.
+const DICTIONARY_PAGE_LIMIT: usize = 64 << 10;
+
 pub struct ParquetSinkTask {
     config: ParquetSinkConfig,
     store: Box<dyn Store>,
@@ -491,6 +498,10 @@ impl ParquetSinkTask {
         let props = WriterProperties::builder()
             .set_compression(self.config.codec)
             .set_max_row_group_row_count(Some(self.config.row_group_rows))
+            // Columns of mostly distinct values (ids, timestamps, amounts, user names) fall
+            // back to plain encoding after a small dictionary rather than hashing a
+            // megabyte's worth of values first; low-cardinality columns fit well within it.
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 OFFSETS_KEY.to_string(),
                 encode_ranges(&file.offsets),
@@ -710,8 +721,17 @@ impl SinkTask for ParquetSinkTask {
                     }
                 }
                 let chunk = &rest[..take];
-                let values =
-                    columns::value_batch(batch.value, chunk).map_err(|e| ConnectorError::Io {
+                // A chunk that is a small part of the batch gets its own copy of its strings
+                // (see `columns::compact`); large ones share the fetched bytes.
+                let values = columns::value_batch(batch.value, chunk)
+                    .and_then(|v| {
+                        if chunk.len() * SHARE_MIN_PART < raw.num_rows() {
+                            columns::compact(&v)
+                        } else {
+                            Ok(v)
+                        }
+                    })
+                    .map_err(|e| ConnectorError::Io {
                         path: key.1.clone().into(),
                         source: std::io::Error::other(e),
                     })?;
@@ -1032,6 +1052,24 @@ mod task_tests {
         assert!(task.open.is_empty());
         assert_eq!(task.held.total(), 0);
         assert_eq!(files(dir.path()).len(), 4);
+        // Many small chunks (here 20 files of 2 rows): each copies its strings out, so no
+        // file keeps the whole batch's input alive.
+        let rows: Vec<String> = (0..40)
+            .map(|i| format!(r#"{{"country":"C{}","note":"{}"}}"#, i % 20, "x".repeat(40)))
+            .collect();
+        let values: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let mut task = ParquetSinkConfig::parse(&props(&field, dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        put_from(&mut task, 300, &values);
+        assert_eq!(task.open.len(), 20);
+        let mut seen = std::collections::HashSet::new();
+        for f in task.open.values() {
+            for b in f.batches.iter().flat_map(memory::buffers_of) {
+                assert!(seen.insert(b.0), "a buffer shared between small chunks");
+            }
+        }
     }
 
     #[test]

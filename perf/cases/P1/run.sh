@@ -42,13 +42,16 @@ HZ=$(getconf CLK_TCK)
 RSS=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
 if [ -n "${PERF:-}" ]; then kill -INT $PERF; wait $PERF || true; fi
 kill -TERM $PID; wait $PID || true
-python3 - "$N" "$BYTES" "$UT" "$ST" "$HZ" "$RSS" "$START" "$END" <<'PY'
+FILES=$(find "$WORK/out" -name '*.parquet' | wc -l)
+OUT_BYTES=$(find "$WORK/out" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+python3 - "$N" "$BYTES" "$UT" "$ST" "$HZ" "$RSS" "$START" "$END" "$FILES" "$OUT_BYTES" <<'PY'
 import json, sys
-n, mb, ut, st, hz, rss, start, end = sys.argv[1:]
+n, mb, ut, st, hz, rss, start, end, files, out_bytes = sys.argv[1:]
 cpu = (int(ut) + int(st)) / int(hz)
 wall = float(end) - float(start)
 print(json.dumps({"case": "P1", "partitions": int(__import__("os").environ.get("PARTITIONS", "3")), "records": int(n), "mb_in": int(mb), "cpu_seconds": round(cpu, 2),
   "wall_seconds_incl_startup": round(wall, 2), "records_per_cpu_second": round(int(n) / cpu),
-  "mb_per_cpu_second": round(int(mb) / cpu, 1), "peak_rss_mb": round(int(rss) / 1024, 1)}))
+  "mb_per_cpu_second": round(int(mb) / cpu, 1), "peak_rss_mb": round(int(rss) / 1024, 1),
+  "files": int(files), "parquet_mb": round(int(out_bytes) / 1e6, 1)}))
 PY
 rm -rf "$WORK"
