@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -365,6 +366,7 @@ impl ParquetSinkConfig {
             open: HashMap::new(),
             skip: HashMap::new(),
             held: Default::default(),
+            writer_bytes: 0,
             files_written: 0,
         })
     }
@@ -377,14 +379,21 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Records of one file not yet committed.
+/// Records of one file not yet committed: Arrow batches until the file's schema settles,
+/// then Parquet pages encoded as records arrive (a fraction of the memory, touched once).
 struct OpenFile {
+    /// Batches not yet in the writer.
     batches: Vec<RecordBatch>,
+    /// The file's writer and its schema, once `SETTLE_ROWS` rows set the schema.
+    writer: Option<(ArrowWriter<Vec<u8>>, SchemaRef)>,
     offsets: Vec<i64>,
     rows: usize,
-    /// Bytes of the batches' buffers (shared ones included), to pick the largest file.
+    /// Bytes of the batches' buffers (shared ones included) and of the writer, to pick the
+    /// largest file.
     bytes: usize,
-    /// The batches' buffers, released from the task's count when the file goes.
+    /// Bytes the writer holds (encoded pages and its output so far).
+    writer_bytes: usize,
+    /// The batches' buffers, released from the task's count when they go.
     buffers: Vec<memory::BufferId>,
     /// Timestamp (extractor's) of the first record, for `rotate.interval.ms`.
     first_ts: i64,
@@ -405,9 +414,44 @@ struct Skip {
 
 type FileKey = (TopicPartition, String);
 
+fn parquet_error(path: &str, e: parquet::errors::ParquetError) -> ConnectorError {
+    ConnectorError::Io {
+        path: path.into(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+impl OpenFile {
+    /// Writes `batch` (conformed to the writer's schema) into the file's writer.
+    fn write(&mut self, batch: &RecordBatch, path: &str) -> Result<()> {
+        let Some((w, schema)) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        let b = columns::conform(batch, schema).map_err(|e| ConnectorError::Io {
+            path: path.into(),
+            source: std::io::Error::other(e),
+        })?;
+        w.write(&b).map_err(|e| parquet_error(path, e))
+    }
+
+    /// Re-reads what the writer holds; returns it.
+    fn refresh_bytes(&mut self) -> usize {
+        self.writer_bytes = self
+            .writer
+            .as_ref()
+            .map_or(0, |(w, _)| w.memory_size() + w.inner().capacity());
+        self.writer_bytes
+    }
+}
+
 /// A file's chunk of a batch shares the batch's buffers when it is at least this part of it
 /// (1/8); smaller chunks copy their strings out.
 const SHARE_MIN_PART: usize = 8;
+
+/// Rows a file holds as Arrow batches before its schema is fixed and its rows are encoded as
+/// they come: schemaless records widen the file's schema across these; a later record that
+/// needs a wider schema starts a new file.
+const SETTLE_ROWS: usize = 4096;
 
 /// Bytes of dictionary per column chunk before the writer falls back to plain encoding.
 const DICTIONARY_PAGE_LIMIT: usize = 64 << 10;
@@ -418,6 +462,8 @@ pub struct ParquetSinkTask {
     open: HashMap<FileKey, OpenFile>,
     skip: HashMap<TopicPartition, Skip>,
     held: memory::HeldBuffers,
+    /// Bytes held by all open files' writers.
+    writer_bytes: usize,
     files_written: u64,
 }
 
@@ -478,23 +524,8 @@ impl ParquetSinkTask {
         })
     }
 
-    /// Writes one open file as Parquet and commits it.
-    fn commit(&mut self, key: &FileKey) -> Result<()> {
-        let Some(file) = self.open.remove(key) else {
-            return Ok(());
-        };
-        self.held.release(&file.buffers);
-        if file.rows == 0 {
-            return Ok(());
-        }
-        let ((topic, partition), encoded) = key;
-        let schemas: Vec<_> = file.batches.iter().map(RecordBatch::schema).collect();
-        let schema = columns::merge_schemas(&schemas).ok_or_else(|| ConnectorError::Io {
-            path: encoded.into(),
-            source: std::io::Error::other("batches of one file have incompatible schemas"),
-        })?;
-        let start = file.offsets.iter().copied().min().unwrap_or(0);
-        let end = file.offsets.iter().copied().max().unwrap_or(0);
+    /// A writer for one file of `schema`.
+    fn writer(&self, schema: SchemaRef, path: &str) -> Result<ArrowWriter<Vec<u8>>> {
         let props = WriterProperties::builder()
             .set_compression(self.config.codec)
             .set_max_row_group_row_count(Some(self.config.row_group_rows))
@@ -502,11 +533,72 @@ impl ParquetSinkTask {
             // back to plain encoding after a small dictionary rather than hashing a
             // megabyte's worth of values first; low-cardinality columns fit well within it.
             .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                OFFSETS_KEY.to_string(),
-                encode_ranges(&file.offsets),
-            )]))
             .build();
+        ArrowWriter::try_new_with_options(
+            Vec::new(),
+            schema,
+            // Plain Parquet logical types only (as Confluent's files): no embedded Arrow schema,
+            // so every reader sees `string`, `timestamp[ms, UTC]`, ... not Arrow view types.
+            parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+                .with_properties(props)
+                .with_skip_arrow_metadata(true),
+        )
+        .map_err(|e| parquet_error(path, e))
+    }
+
+    /// Moves the file's held batches into its writer (started on their merged schema).
+    fn settle(&mut self, key: &FileKey) -> Result<()> {
+        let Some(file) = self.open.get(key) else {
+            return Ok(());
+        };
+        let encoded = &key.1;
+        let writer = match &file.writer {
+            Some(_) => None,
+            None => {
+                let schemas: Vec<_> = file.batches.iter().map(RecordBatch::schema).collect();
+                let schema =
+                    columns::merge_schemas(&schemas).ok_or_else(|| ConnectorError::Io {
+                        path: encoded.into(),
+                        source: std::io::Error::other(
+                            "batches of one file have incompatible schemas",
+                        ),
+                    })?;
+                Some((self.writer(schema.clone(), encoded)?, schema))
+            }
+        };
+        let Some(file) = self.open.get_mut(key) else {
+            return Ok(());
+        };
+        if let Some(w) = writer {
+            file.writer = Some(w);
+        }
+        let batches = std::mem::take(&mut file.batches);
+        let buffers = std::mem::take(&mut file.buffers);
+        for b in &batches {
+            file.write(b, encoded)?;
+        }
+        self.held.release(&buffers);
+        self.writer_bytes =
+            self.writer_bytes.saturating_sub(file.writer_bytes) + file.refresh_bytes();
+        Ok(())
+    }
+
+    /// Writes one open file as Parquet and commits it.
+    fn commit(&mut self, key: &FileKey) -> Result<()> {
+        if self.open.get(key).is_some_and(|f| f.rows > 0) {
+            self.settle(key)?;
+        }
+        let Some(file) = self.open.remove(key) else {
+            return Ok(());
+        };
+        self.held.release(&file.buffers);
+        self.writer_bytes = self.writer_bytes.saturating_sub(file.writer_bytes);
+        let Some((mut writer, _)) = file.writer else {
+            return Ok(());
+        };
+        let ((topic, partition), encoded) = key;
+        let start = file.offsets.iter().copied().min().unwrap_or(0);
+        let end = file.offsets.iter().copied().max().unwrap_or(0);
         let name = file_name(
             topic,
             *partition,
@@ -520,29 +612,11 @@ impl ParquetSinkTask {
             self.topic_prefix(topic),
             d = self.config.directory_delim
         );
-        let parquet_err = |e: parquet::errors::ParquetError| ConnectorError::Io {
-            path: path.clone().into(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut buf = Vec::with_capacity(file.bytes / 2 + 4096);
-        let mut writer = ArrowWriter::try_new_with_options(
-            &mut buf,
-            schema.clone(),
-            // Plain Parquet logical types only (as Confluent's files): no embedded Arrow schema,
-            // so every reader sees `string`, `timestamp[ms, UTC]`, ... not Arrow view types.
-            parquet::arrow::arrow_writer::ArrowWriterOptions::new()
-                .with_properties(props)
-                .with_skip_arrow_metadata(true),
-        )
-        .map_err(parquet_err)?;
-        for b in &file.batches {
-            let b = columns::conform(b, &schema).map_err(|e| ConnectorError::Io {
-                path: path.clone().into(),
-                source: std::io::Error::other(e),
-            })?;
-            writer.write(&b).map_err(parquet_err)?;
-        }
-        writer.close().map_err(parquet_err)?;
+        writer.append_key_value_metadata(KeyValue::new(
+            OFFSETS_KEY.to_string(),
+            encode_ranges(&file.offsets),
+        ));
+        let buf = writer.into_inner().map_err(|e| parquet_error(&path, e))?;
         let size = buf.len();
         self.store.put(&path, buf)?;
         self.files_written += 1;
@@ -553,7 +627,7 @@ impl ParquetSinkTask {
     fn largest_open(&self) -> Option<FileKey> {
         self.open
             .iter()
-            .max_by_key(|(_, f)| f.bytes)
+            .max_by_key(|(_, f)| f.bytes + f.writer_bytes)
             .map(|(k, _)| k.clone())
     }
 
@@ -737,32 +811,40 @@ impl SinkTask for ParquetSinkTask {
                     })?;
                 let schemaed = batch.value.schema.is_some();
                 if let Some(f) = self.open.get(&key) {
-                    let current = f.batches.last().map(RecordBatch::schema);
+                    let current = match &f.writer {
+                        Some((_, schema)) => Some(schema.clone()),
+                        None => f.batches.last().map(RecordBatch::schema),
+                    };
                     let changed = current
                         .as_ref()
                         .is_some_and(|s| s.as_ref() != values.schema().as_ref());
+                    let merged = current
+                        .as_ref()
+                        .and_then(|c| columns::merge_schemas(&[c.clone(), values.schema()]));
+                    // A written file's schema is fixed: records that need a wider one start
+                    // the next file.
+                    let widens = f.writer.is_some()
+                        && merged.as_ref().is_some_and(|m| {
+                            current.as_ref().is_some_and(|c| m.as_ref() != c.as_ref())
+                        });
                     let rotate = changed
                         && ((self.config.compatibility == Compatibility::None
                             && (schemaed || f.schemaed))
-                            || columns::merge_schemas(&[
-                                current.clone().unwrap_or_else(|| values.schema()),
-                                values.schema(),
-                            ])
-                            .is_none());
+                            || merged.is_none()
+                            || widens);
                     if rotate {
                         self.commit(&key)?;
                         continue;
                     }
                 }
                 let deadline = self.schedule_deadline(now);
-                let buffers = memory::buffers_of(&values);
-                let bytes = buffers.iter().map(|b| b.1).sum::<usize>();
-                self.held.hold(&buffers);
                 let file = self.open.entry(key.clone()).or_insert_with(|| OpenFile {
                     batches: Vec::new(),
+                    writer: None,
                     offsets: Vec::new(),
                     rows: 0,
                     bytes: 0,
+                    writer_bytes: 0,
                     buffers: Vec::new(),
                     first_ts,
                     deadline,
@@ -771,17 +853,32 @@ impl SinkTask for ParquetSinkTask {
                 file.offsets
                     .extend(chunk.iter().map(|&r| offsets.value(r as usize)));
                 file.rows += chunk.len();
-                file.bytes += bytes;
-                file.buffers.extend(buffers);
-                file.batches.push(values);
-                if file.rows >= self.config.flush_size {
+                if file.writer.is_some() {
+                    file.write(&values, &key.1)?;
+                    self.writer_bytes =
+                        self.writer_bytes.saturating_sub(file.writer_bytes) + file.refresh_bytes();
+                } else {
+                    let buffers = memory::buffers_of(&values);
+                    file.bytes += buffers.iter().map(|b| b.1).sum::<usize>();
+                    self.held.hold(&buffers);
+                    file.buffers.extend(buffers);
+                    file.batches.push(values);
+                    if file.rows >= SETTLE_ROWS {
+                        self.settle(&key)?;
+                    }
+                }
+                if self
+                    .open
+                    .get(&key)
+                    .is_some_and(|f| f.rows >= self.config.flush_size)
+                {
                     self.commit(&key)?;
                 }
                 rest = &rest[take..];
             }
         }
         // Memory is bounded whatever the number of open files: flush the largest.
-        while self.held.total() > self.config.memory_budget {
+        while self.held.total() + self.writer_bytes > self.config.memory_budget {
             let Some(key) = self.largest_open() else {
                 break;
             };
@@ -902,6 +999,7 @@ impl SinkTask for ParquetSinkTask {
         for k in keys {
             if let Some(f) = self.open.remove(&k) {
                 self.held.release(&f.buffers);
+                self.writer_bytes = self.writer_bytes.saturating_sub(f.writer_bytes);
             }
         }
         for tp in partitions {
@@ -915,6 +1013,7 @@ impl SinkTask for ParquetSinkTask {
         // offsets and are read again, so files keep their configured size.
         self.open.clear();
         self.held = Default::default();
+        self.writer_bytes = 0;
         Ok(())
     }
 }
@@ -1070,6 +1169,54 @@ mod task_tests {
                 assert!(seen.insert(b.0), "a buffer shared between small chunks");
             }
         }
+    }
+
+    #[test]
+    fn files_encode_once_settled_and_a_wider_record_starts_the_next_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "100000")], dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        // Early batches widen the file's schema as they come.
+        put_from(&mut task, 0, &[r#"{"a":1}"#, r#"{"a":2,"b":"x"}"#]);
+        let rows: Vec<String> = (2..5000).map(|i| format!(r#"{{"a":{i}}}"#)).collect();
+        let values: Vec<&str> = rows.iter().map(String::as_str).collect();
+        put_from(&mut task, 2, &values);
+        let file = task.open.values().next().unwrap();
+        assert!(file.batches.is_empty() && file.writer.is_some(), "settled");
+        assert_eq!(task.held.total(), 0, "no Arrow batches held once settled");
+        assert!(task.writer_bytes > 0);
+        // Narrower records go on into the same file; a wider one starts the next.
+        put_from(&mut task, 5000, &[r#"{"a":5000}"#]);
+        assert!(files(dir.path()).is_empty());
+        put_from(&mut task, 5001, &[r#"{"a":5001,"c":true}"#]);
+        assert_eq!(
+            files(dir.path()),
+            vec!["topics/orders/partition=1/orders+1+0000000000+0000005000.parquet"]
+        );
+        task.flush().unwrap();
+        let file = std::fs::File::open(
+            dir.path()
+                .join("topics/orders/partition=1/orders+1+0000000000+0000005000.parquet"),
+        )
+        .unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        assert_eq!(
+            batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            5001
+        );
+        let names: Vec<String> = batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]
