@@ -292,7 +292,7 @@ impl ParquetSinkConfig {
         };
         let zero_pad = long(props, "filename.offset.zero.pad.width", 10)?;
         let row_group_rows = long(props, "parquet.row.group.rows", 1 << 20)?;
-        let memory_budget = long(props, "memory.budget.bytes", 128 << 20)?;
+        let memory_budget = long(props, "memory.budget.bytes", 64 << 20)?;
         let io_uring = match get(props, "local.io.uring").unwrap_or(DEFAULT_IO_URING) {
             v if v.eq_ignore_ascii_case("true") => true,
             v if v.eq_ignore_ascii_case("false") => false,
