@@ -388,6 +388,8 @@ struct OpenFile {
     writer: Option<(ArrowWriter<Vec<u8>>, SchemaRef)>,
     offsets: Vec<i64>,
     rows: usize,
+    /// Rows in `batches`.
+    pending_rows: usize,
     /// Bytes of the batches' buffers (shared ones included) and of the writer, to pick the
     /// largest file.
     bytes: usize,
@@ -574,6 +576,8 @@ impl ParquetSinkTask {
         }
         let batches = std::mem::take(&mut file.batches);
         let buffers = std::mem::take(&mut file.buffers);
+        file.pending_rows = 0;
+        file.bytes = 0;
         for b in &batches {
             file.write(b, encoded)?;
         }
@@ -843,6 +847,7 @@ impl SinkTask for ParquetSinkTask {
                     writer: None,
                     offsets: Vec::new(),
                     rows: 0,
+                    pending_rows: 0,
                     bytes: 0,
                     writer_bytes: 0,
                     buffers: Vec::new(),
@@ -853,19 +858,14 @@ impl SinkTask for ParquetSinkTask {
                 file.offsets
                     .extend(chunk.iter().map(|&r| offsets.value(r as usize)));
                 file.rows += chunk.len();
-                if file.writer.is_some() {
-                    file.write(&values, &key.1)?;
-                    self.writer_bytes =
-                        self.writer_bytes.saturating_sub(file.writer_bytes) + file.refresh_bytes();
-                } else {
-                    let buffers = memory::buffers_of(&values);
-                    file.bytes += buffers.iter().map(|b| b.1).sum::<usize>();
-                    self.held.hold(&buffers);
-                    file.buffers.extend(buffers);
-                    file.batches.push(values);
-                    if file.rows >= SETTLE_ROWS {
-                        self.settle(&key)?;
-                    }
+                file.pending_rows += chunk.len();
+                let buffers = memory::buffers_of(&values);
+                file.bytes += buffers.iter().map(|b| b.1).sum::<usize>();
+                self.held.hold(&buffers);
+                file.buffers.extend(buffers);
+                file.batches.push(values);
+                if file.pending_rows >= SETTLE_ROWS {
+                    self.settle(&key)?;
                 }
                 if self
                     .open
