@@ -427,7 +427,11 @@ impl OpenFile {
     /// Writes `batch` (conformed to the writer's schema) into the file's writer.
     fn write(&mut self, batch: &RecordBatch, path: &str) -> Result<()> {
         let Some((w, schema)) = self.writer.as_mut() else {
-            return Ok(());
+            // `settle` starts the writer first; never drop records quietly should it not.
+            return Err(ConnectorError::Io {
+                path: path.into(),
+                source: std::io::Error::other("file has no writer"),
+            });
         };
         let b = columns::conform(batch, schema).map_err(|e| ConnectorError::Io {
             path: path.into(),
