@@ -98,6 +98,24 @@ impl<'a> Enc<'a> {
         }
     }
 
+    /// Writes a non-null scalar cell that needs none of Kafka's special cases (ints,
+    /// booleans, finite floats, strings); `false` for anything else. Structs call it for
+    /// their members before the general `write`, which saves a call per cell.
+    #[inline]
+    fn write_common(&self, row: usize, out: &mut Vec<u8>) -> bool {
+        if self.nulls.is_some_and(|n| n.is_null(row)) {
+            return false;
+        }
+        match &self.node {
+            Node::Scalar(Scalar::Str(a)) => {
+                crate::json_text::write_string(out, a.value(row));
+                true
+            }
+            Node::Scalar(scalar) => scalar.write_plain(row, out),
+            _ => false,
+        }
+    }
+
     fn write(&self, cfg: &JsonConfig, row: usize, out: &mut Vec<u8>) -> Result<(), ConnectError> {
         if self.nulls.is_some_and(|n| n.is_null(row)) {
             match self.schema {
@@ -136,7 +154,9 @@ impl<'a> Enc<'a> {
                     if j > start {
                         out.push(b',');
                     }
-                    item.write(cfg, j, out)?;
+                    if !item.write_common(j, out) {
+                        item.write(cfg, j, out)?;
+                    }
                 }
                 out.push(b']');
             }
@@ -144,7 +164,9 @@ impl<'a> Enc<'a> {
                 out.push(b'{');
                 for (key, enc) in fields {
                     out.extend_from_slice(key);
-                    enc.write(cfg, row, out)?;
+                    if !enc.write_common(row, out) {
+                        enc.write(cfg, row, out)?;
+                    }
                 }
                 out.push(b'}');
             }
