@@ -702,7 +702,7 @@ impl OpenRun {
         }
     }
 
-    fn same(&self, s: &Option<Arc<ConnectSchema>>) -> bool {
+    fn same(&self, s: Option<&Arc<ConnectSchema>>) -> bool {
         match (&self.schema, s) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
@@ -717,12 +717,9 @@ impl OpenRun {
         row: usize,
         schema: &Arc<ConnectSchema>,
     ) -> &'r mut OpenRun {
-        let same = run.as_ref().is_some_and(|open| {
-            open.schema
-                .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(s, schema) || **s == **schema)
-        });
-        if !same && let Some(done) = run.take() {
+        if !run.as_ref().is_some_and(|open| open.same(Some(schema)))
+            && let Some(done) = run.take()
+        {
             done.close_into(out);
         }
         run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone())))
@@ -889,7 +886,7 @@ impl EnvelopeDecoder {
             }
             match connect_json::to_connect_data(&self.cfg, bytes) {
                 Ok((schema, value)) => {
-                    if !run.as_ref().is_some_and(|r| r.same(&schema)) {
+                    if !run.as_ref().is_some_and(|r| r.same(schema.as_ref())) {
                         if let Some(done) = run.take() {
                             done.close_into(&mut out.runs);
                         }

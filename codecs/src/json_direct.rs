@@ -11,6 +11,7 @@ use arrow::array::BinaryViewArray;
 use crate::builders::{Source, StrCol};
 use crate::connect_json::JsonConfig;
 use crate::json_columnar::{Col, Shape};
+use crate::json_text::word;
 use crate::schema::{ConnectSchema, SchemaType, logical};
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -46,14 +47,6 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
     let tail = rest[i..i + at].iter().any(|&c| c >= 0x80);
     Some((i + at, seen & HIGH_BITS != 0 || tail))
-}
-
-/// Eight bytes of `b` from `at` (which has them) as a word.
-#[inline]
-fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 /// `a == b` for slices of one length, tuned for short keys and keywords: two overlapping

@@ -23,14 +23,20 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 fn plain_prefix(b: &[u8]) -> usize {
     let mut i = 0;
     while i + 8 <= b.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&b[i..i + 8]);
-        if word_stops(u64::from_le_bytes(word)) {
+        if word_stops(word(b, i)) {
             break;
         }
         i += 8;
     }
     i
+}
+
+/// Eight bytes of `b` from `at` (which has them) as a little-endian word.
+#[inline]
+pub(crate) fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
 }
 
 /// Does the word need escaping anywhere (see `plain_prefix`)?

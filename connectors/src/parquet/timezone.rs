@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+use sluice_codecs::reference::civil_from_days;
+use sluice_codecs::simple_date_format::days_from_civil_lenient as days_from_civil;
+
 /// A zone: its UTC offset at any instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zone {
@@ -218,7 +221,7 @@ impl PosixRule {
         let Some((dst, start, end)) = self.dst else {
             return self.std;
         };
-        let year = year_of((t + self.std).div_euclid(86_400));
+        let year = civil_from_days((t + self.std).div_euclid(86_400)).0;
         // Start is in standard local time, end in daylight local time.
         let begins = start.local_seconds(year) - self.std;
         let ends = end.local_seconds(year) - dst;
@@ -362,27 +365,6 @@ impl Parser<'_> {
             time: time(self)?,
         })
     }
-}
-
-/// Days since the epoch of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-}
-
-/// The (proleptic Gregorian) year of a day since the epoch.
-fn year_of(days: i64) -> i64 {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
 }
 
 #[cfg(test)]
