@@ -1232,6 +1232,9 @@ pub(crate) struct Shape {
     /// For each position in a conforming row's JSON object, the child index.
     pub(crate) json_order: Vec<usize>,
     pub(crate) nested: Vec<Option<Shape>>,
+    /// For each position in a conforming row's JSON object, the bytes that open the member
+    /// in compact JSON: `{` or `,`, the key as Jackson spells it, and `:`.
+    pub(crate) leads: Vec<Box<[u8]>>,
 }
 
 fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
@@ -1276,10 +1279,21 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
         });
         nested.push(n);
     }
+    let leads = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let mut lead = vec![if k == 0 { b'{' } else { b',' }];
+            crate::json_text::write_string(&mut lead, name);
+            lead.push(b':');
+            lead.into_boxed_slice()
+        })
+        .collect();
     Some(Shape {
         schema,
         json_order,
         nested,
+        leads,
     })
 }
 
@@ -1629,6 +1643,37 @@ mod schemaless_tests {
         .unwrap()
         .unwrap();
         assert_eq!(bytes.value(1), expected.as_slice());
+    }
+
+    #[test]
+    fn keys_match_as_json_spells_them_compact_or_spaced() {
+        let cfg = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let rows: [&[u8]; 6] = [
+            br#"{"a\"b":1,"c\\d":"x"}"#,
+            // Same keys, spaced out: same values.
+            br#" { "a\"b" : 2 , "c\\d" :"y" } "#,
+            // A raw quote inside a key is not JSON; a raw backslash escapes something else.
+            br#"{"a"b":3,"c\\d":"z"}"#,
+            br#"{"a\"b":4,"c\d":"w"}"#,
+            // Another spelling of the same key.
+            br#"{"a\u0022b":5,"c\\d":"v"}"#,
+            br#"{"a\"b":6,"c\\d":"u"}"#,
+        ];
+        let input = BinaryViewArray::from(rows.iter().map(|r| Some(*r)).collect::<Vec<_>>());
+        let out = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+        let failed: Vec<usize> = out.failures.iter().map(|f| f.row).collect();
+        assert_eq!(failed, vec![2, 3]);
+        let (bytes, _) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
+        for row in [0, 1, 4, 5] {
+            let (s, v) = connect_json::to_connect_data(&cfg, Some(rows[row])).unwrap();
+            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+                .unwrap()
+                .unwrap();
+            assert_eq!(bytes.value(row), expected.as_slice(), "row {row}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ consumer.session.timeout.ms=6000
 PROPS
 "$BIN" standalone "$WORK/worker.properties" "$WORK/connector.json" 2>"$WORK/sluice.log" &
 PID=$!
-if [ -n "${PROFILE:-}" ]; then perf record -F 499 -g -p $PID -o "$PROFILE" 2>/dev/null & PERF=$!; fi
+if [ -n "${PROFILE:-}" ]; then perf record -F 499 ${PERF_CG:--g} -p $PID -o "$PROFILE" 2>/tmp/perf-record.log & PERF=$!; fi
 START=$(date +%s.%N)
 count() { PYTHONPATH=$PYLIB python3 -c "import duckdb,sys; print(duckdb.connect().execute(\"select count(*) from read_parquet('$WORK/out/**/*.parquet')\").fetchone()[0])" 2>/dev/null || echo 0; }
 while [ "$(count)" -lt "$N" ]; do sleep 0.5; done
