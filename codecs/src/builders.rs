@@ -172,6 +172,31 @@ impl ViewCol {
         self.nulls.append_non_null();
     }
 
+    /// Appends `v` (at most 12 bytes) inline, its bytes taken from `window`: 12 bytes from
+    /// the same address as `v` (checked), so two fixed-size loads replace a copy of `v.len()`
+    /// bytes; anything else is copied as usual.
+    #[inline]
+    fn push_short(&mut self, v: &[u8], window: &[u8]) {
+        match window.get(..12) {
+            Some(w) if v.len() <= 12 && w.as_ptr() == v.as_ptr() => {
+                let mut lo = [0u8; 8];
+                lo.copy_from_slice(&w[..8]);
+                let mut hi = [0u8; 4];
+                hi.copy_from_slice(&w[8..]);
+                let data =
+                    u128::from(u64::from_le_bytes(lo)) | u128::from(u32::from_le_bytes(hi)) << 64;
+                let keep = match v.len() {
+                    0 => 0,
+                    n => u128::MAX >> (128 - 8 * n),
+                };
+                // Arrow's inline layout: length in the low four bytes, then the bytes.
+                self.views.push(v.len() as u128 | (data & keep) << 32);
+                self.nulls.append_non_null();
+            }
+            _ => self.push_copy(v),
+        }
+    }
+
     /// Appends `v`, a view of the input buffer `src` names when `v` is really there at
     /// `src.offset` (checked by address, so a view never points at other bytes), else a copy.
     #[inline]
@@ -258,6 +283,12 @@ impl StrCol {
         self.0.push_shared(v.as_bytes(), src);
     }
 
+    /// Appends `v` (12 bytes or fewer) read as 12 bytes from `window`, which starts at `v`.
+    #[inline]
+    pub(crate) fn append_short(&mut self, v: &str, window: &[u8]) {
+        self.0.push_short(v.as_bytes(), window);
+    }
+
     pub(crate) fn append_null(&mut self) {
         self.0.append_null();
     }
@@ -274,7 +305,8 @@ impl StrCol {
     pub(crate) fn finish(&mut self) -> StringViewArray {
         let (views, buffers, nulls) = self.0.parts();
         // SAFETY: `try_new` would accept these parts: every non-null view was made by
-        // `make_view` from a `&str` (UTF-8, prefix taken from it), either inline, or in an
+        // `make_view` from a `&str` (UTF-8, prefix taken from it) or inline by `push_short`
+        // from the 12 bytes at the `&str`'s own address, masked to its length, either inline, or in an
         // own block at the offset it was copied to, or in a shared buffer at an offset
         // `push_shared` checked holds exactly those bytes; buffer indices are the positions
         // the blocks and shared buffers were pushed at; `nulls` has one entry per view.
@@ -319,6 +351,26 @@ impl BinCol {
 mod tests {
     use super::*;
     use arrow::array::Array;
+
+    #[test]
+    fn short_views_from_a_window_equal_copied_ones() {
+        let row = "abcdefghijklmnopqrstuvwxyz";
+        for start in 0..8 {
+            for len in 0..=12 {
+                let v = &row[start..start + len];
+                let mut fast = StrCol::new();
+                fast.append_short(v, &row.as_bytes()[start..]);
+                // A window elsewhere, or too short, falls back to a copy.
+                fast.append_short(v, &row.as_bytes()[start + 1..]);
+                fast.append_short(v, &row.as_bytes()[start..start + len]);
+                let a = fast.finish();
+                assert_eq!(a.views()[0], make_view(v.as_bytes(), 0, 0), "{v:?}");
+                for k in 0..3 {
+                    assert_eq!(a.value(k), v);
+                }
+            }
+        }
+    }
 
     #[test]
     fn views_copy_or_share_and_truncate() {
