@@ -29,7 +29,7 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
         .get(i..i + 16)
         .and_then(|c| <&[u8; 16]>::try_from(c).ok())
     {
-        let (stops, high) = stop_bits16(chunk);
+        let crate::simd::Classes16 { stops, high, .. } = crate::simd::classes16(chunk);
         if stops != 0 {
             let at = stops.trailing_zeros();
             let below = (1u32 << at) - 1;
@@ -63,30 +63,6 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
     let tail = rest[i..i + at].iter().any(|&c| c >= 0x80);
     Some((i + at, seen & HIGH_BITS != 0 || tail))
-}
-
-/// For the 16 bytes of `chunk`, a bit per `"`, backslash or control character, and a bit
-/// per byte of 0x80 or above: four compares and two mask moves where the word-at-a-time test
-/// of `scan_string` needs two words and about thirty operations.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn stop_bits16(chunk: &[u8; 16]) -> (u32, u32) {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-    #[allow(unsafe_code)]
-    // SAFETY: SSE2 is part of the x86_64 baseline, so every CPU this code runs on has these
-    // instructions; the unaligned load reads exactly the 16 bytes of `chunk`.
-    unsafe {
-        let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // Unsigned `c <= 0x1F`: the minimum with 0x1F is `c` itself.
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
-        let stops = _mm_or_si128(_mm_or_si128(quote, backslash), control);
-        (_mm_movemask_epi8(stops) as u32, _mm_movemask_epi8(v) as u32)
-    }
 }
 
 /// `a == b` for slices of one length, tuned for short keys and keywords: two overlapping

@@ -26,7 +26,7 @@ enum Node<'a> {
         item: Box<Enc<'a>>,
     },
     /// Each field's `"name":` and its encoder.
-    Struct(Vec<(Vec<u8>, Enc<'a>)>),
+    Struct(Vec<(Key, Enc<'a>)>),
     /// Types written by the cell-at-a-time writer (maps, decimals, anything rare).
     Cell,
 }
@@ -40,15 +40,36 @@ struct Enc<'a> {
     schema: Option<&'a ConnectSchema>,
 }
 
-/// `"name":`, after a comma unless the field is the first: one copy per member.
-fn key_bytes(k: usize, name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 4);
-    if k > 0 {
-        key.push(b',');
+/// A member's `"name":`, after a comma unless the field is the first.
+struct Key {
+    bytes: Vec<u8>,
+    /// The bytes padded to 16 when they fit, for one fixed-size store.
+    block: Option<[u8; 16]>,
+}
+
+impl Key {
+    fn new(k: usize, name: &str) -> Self {
+        let mut bytes = Vec::with_capacity(name.len() + 4);
+        if k > 0 {
+            bytes.push(b',');
+        }
+        crate::json_text::write_string(&mut bytes, name);
+        bytes.push(b':');
+        let block = (bytes.len() <= 16).then(|| {
+            let mut block = [0u8; 16];
+            block[..bytes.len()].copy_from_slice(&bytes);
+            block
+        });
+        Key { bytes, block }
     }
-    crate::json_text::write_string(&mut key, name);
-    key.push(b':');
-    key
+
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        match self.block {
+            Some(block) => crate::json_text::put16(out, block, self.bytes.len()),
+            None => out.extend_from_slice(&self.bytes),
+        }
+    }
 }
 
 impl<'a> Enc<'a> {
@@ -72,7 +93,7 @@ impl<'a> Enc<'a> {
                             .iter()
                             .zip(st.columns())
                             .enumerate()
-                            .map(|(k, (f, c))| (key_bytes(k, f.name()), Enc::new(c, None)))
+                            .map(|(k, (f, c))| (Key::new(k, f.name()), Enc::new(c, None)))
                             .collect(),
                     ),
                     Some(s) if s.fields.len() == st.num_columns() => Node::Struct(
@@ -80,9 +101,7 @@ impl<'a> Enc<'a> {
                             .iter()
                             .zip(st.columns())
                             .enumerate()
-                            .map(|(k, (f, c))| {
-                                (key_bytes(k, &f.name), Enc::new(c, Some(&f.schema)))
-                            })
+                            .map(|(k, (f, c))| (Key::new(k, &f.name), Enc::new(c, Some(&f.schema))))
                             .collect(),
                     ),
                     Some(_) => Node::Cell,
@@ -108,7 +127,9 @@ impl<'a> Enc<'a> {
         }
         match &self.node {
             Node::Scalar(Scalar::Str(a)) => {
-                crate::json_text::write_string(out, a.value(row));
+                if !crate::json_text::write_inline_view(out, a.views()[row]) {
+                    crate::json_text::write_string(out, a.value(row));
+                }
                 true
             }
             Node::Scalar(scalar) => scalar.write_plain(row, out),
@@ -163,7 +184,7 @@ impl<'a> Enc<'a> {
             Node::Struct(fields) => {
                 out.push(b'{');
                 for (key, enc) in fields {
-                    out.extend_from_slice(key);
+                    key.write(out);
                     if !enc.write_common(row, out) {
                         enc.write(cfg, row, out)?;
                     }

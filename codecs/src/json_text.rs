@@ -22,6 +22,14 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 #[inline]
 fn plain_prefix(b: &[u8]) -> usize {
     let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        let c = crate::simd::classes16(chunk);
+        if c.stops | c.four_byte_lead != 0 {
+            break;
+        }
+        i += 16;
+    }
     while i + 8 <= b.len() {
         if word_stops(word(b, i)) {
             break;
@@ -79,6 +87,49 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
         return;
     }
     write_escaped(out, s);
+}
+
+/// Appends the first `n` (at most 16) bytes of `block` with one 16-byte store into spare
+/// capacity: short keys and strings cost no call to `memcpy`.
+#[inline]
+pub(crate) fn put16(out: &mut Vec<u8>, block: [u8; 16], n: usize) {
+    let n = n.min(16);
+    out.reserve(16);
+    let len = out.len();
+    for (slot, byte) in out.spare_capacity_mut()[..16].iter_mut().zip(block) {
+        slot.write(byte);
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `reserve(16)` made room for 16 more bytes and all 16 were just initialised;
+    // `n <= 16` of them become part of the vector.
+    unsafe {
+        out.set_len(len + n)
+    }
+}
+
+/// Appends the string of an inline Arrow view (12 bytes or fewer, stored in the view after
+/// its length) quoted, in one `put16`; `false`, writing nothing, if it is longer or needs
+/// escaping.
+#[inline]
+pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
+    let len = view as u32 as usize;
+    if len > 12 {
+        return false;
+    }
+    let keep = match len {
+        0 => 0,
+        n => u128::MAX >> (128 - 8 * n),
+    };
+    let data = (view >> 32) & keep;
+    // Bytes past the end are tested as a plain letter.
+    let letters = ((u128::from(ONES) << 64) | u128::from(ONES)) * u128::from(b'a');
+    let padded = data | (!keep & letters);
+    if word_stops(padded as u64) || word_stops((padded >> 64) as u64) {
+        return false;
+    }
+    let quoted = u128::from(b'"') | data << 8 | u128::from(b'"') << (8 * (len + 1));
+    put16(out, quoted.to_le_bytes(), len + 2);
+    true
 }
 
 /// The rest of `write_string` for strings with something to escape.
@@ -204,6 +255,36 @@ mod tests {
         }
         out.push('"');
         out
+    }
+
+    #[test]
+    fn inline_views_write_like_strings() {
+        use arrow::array::builder::make_view;
+        for s in [
+            "",
+            "a",
+            "EUR",
+            "0.6.8",
+            "exactly12abc",
+            "tab\there",
+            "q\"",
+            "é",
+            "😀",
+        ] {
+            let mut fast = b"x".to_vec();
+            let wrote = write_inline_view(&mut fast, make_view(s.as_bytes(), 0, 0));
+            let plain = !s.contains(['\t', '"']) && s.chars().all(|c| u32::from(c) <= 0xFFFF);
+            assert_eq!(wrote, plain, "{s:?}");
+            if wrote {
+                assert_eq!(fast, format!("x{}", esc(s)).as_bytes(), "{s:?}");
+            } else {
+                assert_eq!(fast, b"x");
+            }
+        }
+        assert!(!write_inline_view(
+            &mut Vec::new(),
+            make_view(b"thirteen byte", 0, 0)
+        ));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod json_text;
 pub mod record;
 pub mod reference;
 pub mod schema;
+mod simd;
 pub mod simple_date_format;
 mod typed_column;
 pub mod value;
