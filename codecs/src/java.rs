@@ -7,6 +7,12 @@
 pub fn write_double(out: &mut Vec<u8>, d: f64) {
     let a = d.abs();
     if (1e-3..1e7).contains(&a) {
+        // Correctly rounded (both operands exact), so equality means m/1000 reads back as a.
+        let m = (a * 1000.0).round();
+        if m / 1000.0 == a {
+            write_thousandths(out, d < 0.0, m as u64);
+            return;
+        }
         let mut buf = ryu::Buffer::new();
         out.extend_from_slice(buf.format_finite(d).as_bytes());
     } else {
@@ -19,6 +25,17 @@ pub fn write_double(out: &mut Vec<u8>, d: f64) {
 /// candidates, where ryu rounds half to even and Java 17 rounds half up.
 pub fn write_float(out: &mut Vec<u8>, f: f32) {
     let a = f.abs();
+    if (1e-3..16_384.0).contains(&a) {
+        // m/1000 reads back as f when it is nearer to f than half of f's ulp (strictly: a
+        // tie might read as the neighbour). All of this is exact in f64.
+        let scaled = f64::from(a) * 1000.0;
+        let m = scaled.round();
+        let ulp = f64::from(f32::from_bits(a.to_bits() & 0x7F80_0000)) / f64::from(1u32 << 23);
+        if (scaled - m).abs() < ulp * 500.0 {
+            write_thousandths(out, f < 0.0, m as u64);
+            return;
+        }
+    }
     if (1e-3..1e7).contains(&a) {
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(f);
@@ -33,6 +50,30 @@ pub fn write_float(out: &mut Vec<u8>, f: f32) {
         }
     }
     out.extend_from_slice(float_to_string(f).as_bytes());
+}
+
+/// Writes m/1000 as Java's shortest text for a value that `m/1000` reads back as: below
+/// 1e7, and where the float's ulp is below 0.001, no other decimal with as few digits reads
+/// back as the same value, so trailing zeros cut from the three decimals give the shortest
+/// digits, with at least one decimal as Java writes them.
+fn write_thousandths(out: &mut Vec<u8>, negative: bool, m: u64) {
+    if negative {
+        out.push(b'-');
+    }
+    out.extend_from_slice(itoa::Buffer::new().format(m / 1000).as_bytes());
+    let frac = (m % 1000) as u32;
+    let digits = [
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ];
+    let len = match frac {
+        _ if frac.is_multiple_of(100) => 2,
+        _ if frac.is_multiple_of(10) => 3,
+        _ => 4,
+    };
+    out.extend_from_slice(&digits[..len]);
 }
 
 /// `Double.toString(d)`: shortest digits that round-trip; plain notation for
@@ -238,6 +279,37 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn thousandths_write_like_the_general_path() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..400_000u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Dense near the edges of each path, then anywhere up to 1e7.
+            let m = match k % 4 {
+                0 => k,
+                1 => 16_384_000 - k,
+                2 => seed % 16_384_000,
+                _ => seed % 10_000_000_000,
+            };
+            let d = m as f64 / 1000.0;
+            for v in [d, -d] {
+                let mut out = Vec::new();
+                write_double(&mut out, v);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    double_to_string(v),
+                    "{v:e}"
+                );
+                let f = v as f32;
+                let mut out = Vec::new();
+                write_float(&mut out, f);
+                assert_eq!(String::from_utf8(out).unwrap(), float_to_string(f), "{f:e}");
+            }
+        }
+    }
 
     #[test]
     fn doubles_like_java() {
