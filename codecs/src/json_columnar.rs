@@ -1235,6 +1235,9 @@ pub(crate) struct Shape {
     /// For each position in a conforming row's JSON object, the bytes that open the member
     /// in compact JSON: `{` or `,`, the key as Jackson spells it, and `:`.
     pub(crate) leads: Vec<Box<[u8]>>,
+    /// For each position, the child's type, so that strings and integers are read without
+    /// going through the general value dispatch.
+    pub(crate) kinds: Vec<SchemaType>,
 }
 
 fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
@@ -1289,11 +1292,16 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
             lead.into_boxed_slice()
         })
         .collect();
+    let kinds = json_order
+        .iter()
+        .map(|&child| schema.fields[child].schema.schema_type)
+        .collect();
     Some(Shape {
         schema,
         json_order,
         nested,
         leads,
+        kinds,
     })
 }
 

@@ -473,11 +473,28 @@ impl DirectReader {
             |k| Key::Lead(&shape.leads[k]),
             |me, cur, k| {
                 let child = shape.json_order[k];
+                let col = &mut children[child];
+                // The two commonest members first; anything else (nulls too) by `value`.
+                match (shape.kinds[k], &mut *col, cur.b.get(cur.i)) {
+                    (SchemaType::String, Col::Str(b), Some(b'"')) => {
+                        return cur.string(b, &mut me.text);
+                    }
+                    (SchemaType::Int64, Col::I64(b), Some(b'-' | b'0'..=b'9')) => {
+                        return match cur.number() {
+                            Some(Ok(v)) => {
+                                b.append_value(v);
+                                true
+                            }
+                            _ => false,
+                        };
+                    }
+                    _ => {}
+                }
                 me.value(
                     cur,
                     &fields[child].schema,
                     shape.nested[child].as_ref(),
-                    &mut children[child],
+                    col,
                 )
             },
         );

@@ -161,12 +161,18 @@ fn insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
         children.push((f.name.clone(), Arc::new(b.raw.timestamps().clone())));
     }
     if let (Some(f), Some(v)) = (&t.static_field, &t.static_value) {
-        let constant: StringViewArray = std::iter::repeat_n(Some(v.as_str()), n).collect();
-        children.push((f.name.clone(), Arc::new(constant)));
+        children.push((f.name.clone(), Arc::new(constant_strings(v, n)?)));
     }
     let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
     b.value = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
     Some(b)
+}
+
+/// `n` rows of `v`: the value stored once, its view repeated.
+fn constant_strings(v: &str, n: usize) -> Option<StringViewArray> {
+    let one = StringViewArray::from_iter_values([v]);
+    let views = arrow::buffer::ScalarBuffer::from(vec![one.views()[0]; n]);
+    StringViewArray::try_new(views, one.data_buffers().to_vec(), None).ok()
 }
 
 /// Casts one shaped child the way `Cast.castValueToType` casts its Java boxed values.
