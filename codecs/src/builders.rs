@@ -130,6 +130,17 @@ impl Source<'_> {
 /// An own block is closed at this size, so offsets stay well inside `u32`.
 const BLOCK_LIMIT: usize = 1 << 30;
 
+/// For an inline view of n bytes, the mask that keeps its length and its n bytes.
+const INLINE_KEEP: [u128; 13] = {
+    let mut keep = [0u128; 13];
+    let mut n = 0;
+    while n < 13 {
+        keep[n] = u128::MAX >> (96 - 8 * n);
+        n += 1;
+    }
+    keep
+};
+
 /// Values as Arrow views: short ones inline, long ones either in own blocks or, for bytes
 /// of the input, in the input's buffers shared as they are.
 #[derive(Debug)]
@@ -179,18 +190,13 @@ impl ViewCol {
     fn push_short(&mut self, v: &[u8], window: &[u8]) {
         match window.get(..12) {
             Some(w) if v.len() <= 12 && w.as_ptr() == v.as_ptr() => {
-                let mut lo = [0u8; 8];
-                lo.copy_from_slice(&w[..8]);
-                let mut hi = [0u8; 4];
-                hi.copy_from_slice(&w[8..]);
-                let data =
-                    u128::from(u64::from_le_bytes(lo)) | u128::from(u32::from_le_bytes(hi)) << 64;
-                let keep = match v.len() {
-                    0 => 0,
-                    n => u128::MAX >> (128 - 8 * n),
-                };
-                // Arrow's inline layout: length in the low four bytes, then the bytes.
-                self.views.push(v.len() as u128 | (data & keep) << 32);
+                // Arrow's inline layout: length in the low four bytes, then the bytes, zeros
+                // after them.
+                let mut view = [0u8; 16];
+                view[..4].copy_from_slice(&(v.len() as u32).to_le_bytes());
+                view[4..].copy_from_slice(w);
+                self.views
+                    .push(u128::from_le_bytes(view) & INLINE_KEEP[v.len()]);
                 self.nulls.append_non_null();
             }
             _ => self.push_copy(v),

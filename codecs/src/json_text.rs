@@ -116,19 +116,17 @@ pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
     if len > 12 {
         return false;
     }
-    let keep = match len {
-        0 => 0,
-        n => u128::MAX >> (128 - 8 * n),
-    };
-    let data = (view >> 32) & keep;
-    // Bytes past the end are tested as a plain letter.
-    let letters = ((u128::from(ONES) << 64) | u128::from(ONES)) * u128::from(b'a');
-    let padded = data | (!keep & letters);
-    if word_stops(padded as u64) || word_stops((padded >> 64) as u64) {
+    let bytes = view.to_le_bytes();
+    // The string's bytes are bytes 4.. of the view.
+    let classes = crate::simd::classes16(&bytes);
+    if (classes.stops | classes.four_byte_lead) & (((1u32 << len) - 1) << 4) != 0 {
         return false;
     }
-    let quoted = u128::from(b'"') | data << 8 | u128::from(b'"') << (8 * (len + 1));
-    put16(out, quoted.to_le_bytes(), len + 2);
+    let mut quoted = [0u8; 16];
+    quoted[0] = b'"';
+    quoted[1..13].copy_from_slice(&bytes[4..]);
+    quoted[1 + len] = b'"';
+    put16(out, quoted, len + 2);
     true
 }
 

@@ -39,7 +39,30 @@ pub(crate) fn classes16(chunk: &[u8; 16]) -> Classes16 {
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+/// The classes of the bytes of `chunk`, a byte at a time where SSE2 is not there.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn classes16(chunk: &[u8; 16]) -> Classes16 {
+    let mut c = Classes16 {
+        stops: 0,
+        high: 0,
+        four_byte_lead: 0,
+    };
+    for (i, &b) in chunk.iter().enumerate() {
+        let bit = 1u32 << i;
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            c.stops |= bit;
+        }
+        if b >= 0x80 {
+            c.high |= bit;
+        }
+        if b >= 0xF0 {
+            c.four_byte_lead |= bit;
+        }
+    }
+    c
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
