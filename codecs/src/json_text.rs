@@ -122,11 +122,11 @@ pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
     if (classes.stops | classes.four_byte_lead) & (((1u32 << len) - 1) << 4) != 0 {
         return false;
     }
-    let mut quoted = [0u8; 16];
-    quoted[0] = b'"';
-    quoted[1..13].copy_from_slice(&bytes[4..]);
-    quoted[1 + len] = b'"';
-    put16(out, quoted, len + 2);
+    // The opening quote and the bytes as one word (built in a register: byte stores into an
+    // array read back whole would stall), then the closing quote.
+    let opened = ((view >> 32) << 8) | u128::from(b'"');
+    put16(out, opened.to_le_bytes(), len + 1);
+    out.push(b'"');
     true
 }
 
