@@ -186,7 +186,7 @@ impl ViewCol {
     /// Appends `v` (at most 12 bytes) inline, its bytes taken from `window`: 12 bytes from
     /// the same address as `v` (checked), so two fixed-size loads replace a copy of `v.len()`
     /// bytes; anything else is copied as usual.
-    #[inline]
+    #[inline(always)]
     fn push_short(&mut self, v: &[u8], window: &[u8]) {
         match window.get(..12) {
             Some(w) if v.len() <= 12 && w.as_ptr() == v.as_ptr() => {

@@ -231,11 +231,34 @@ impl Cursor<'_> {
     /// A string into `col`: a view of the row when it has no escapes, otherwise unescaped
     /// via `text`. Text that is not UTF-8, control characters and escapes of surrogates
     /// (whose lone halves follow Java's rules) are left to the general path.
+    #[inline(always)]
     fn string(&mut self, col: &mut StrCol, text: &mut String) -> bool {
         if !self.eat(b'"') {
             return false;
         }
         let start = self.i;
+        // Most strings have no escape: one scan to the closing quote, inline here.
+        if let Some((len, non_ascii)) = scan_string(&self.b[start..]) {
+            let end = start + len;
+            if self.b[end] == b'"' {
+                let Some(piece) = text_of(&self.b[start..end], non_ascii) else {
+                    return false;
+                };
+                self.i = end + 1;
+                if piece.len() <= 12 {
+                    col.append_short(piece, &self.b[start..]);
+                } else {
+                    col.append_shared(piece, self.src.advanced(start));
+                }
+                return true;
+            }
+        }
+        self.string_from(start, col, text)
+    }
+
+    /// `string` from its first byte at `start` on, for strings with escapes (and errors).
+    #[inline(never)]
+    fn string_from(&mut self, start: usize, col: &mut StrCol, text: &mut String) -> bool {
         let mut segment = start;
         let mut escaped = false;
         loop {
