@@ -4,6 +4,8 @@
 # connector.json until every row is in committed files (counted by duckdb), and reports
 # the worker's CPU seconds (user+sys from /proc), MB of input per CPU-second and peak RSS.
 # Usage: [PARTITIONS=3] perf/cases/P1/run.sh [N]   (release build; broker from scripts/broker.sh)
+# PROFILE=FILE records the worker with `perf record` into FILE (its log in FILE.log);
+# PERF_CG sets perf's call-graph flags (default -g, e.g. PERF_CG="--call-graph dwarf,16384").
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${1:-1000000}
@@ -32,7 +34,7 @@ consumer.session.timeout.ms=6000
 PROPS
 "$BIN" standalone "$WORK/worker.properties" "$WORK/connector.json" 2>"$WORK/sluice.log" &
 PID=$!
-if [ -n "${PROFILE:-}" ]; then perf record -F 499 ${PERF_CG:--g} -p $PID -o "$PROFILE" 2>/tmp/perf-record.log & PERF=$!; fi
+if [ -n "${PROFILE:-}" ]; then perf record -F 499 ${PERF_CG:--g} -p $PID -o "$PROFILE" 2>"$PROFILE.log" & PERF=$!; fi
 START=$(date +%s.%N)
 count() { PYTHONPATH=$PYLIB python3 -c "import duckdb,sys; print(duckdb.connect().execute(\"select count(*) from read_parquet('$WORK/out/**/*.parquet')\").fetchone()[0])" 2>/dev/null || echo 0; }
 while [ "$(count)" -lt "$N" ]; do sleep 0.5; done
