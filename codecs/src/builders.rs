@@ -184,8 +184,8 @@ impl ViewCol {
     }
 
     /// Appends `v` (at most 12 bytes) inline, its bytes taken from `window`: 12 bytes from
-    /// the same address as `v` (checked), so two fixed-size loads replace a copy of `v.len()`
-    /// bytes; anything else is copied as usual.
+    /// the same address as `v` (checked), so a fixed-size copy and a mask replace a copy of
+    /// `v.len()` bytes; anything else is copied as usual.
     #[inline(always)]
     fn push_short(&mut self, v: &[u8], window: &[u8]) {
         match window.get(..12) {
@@ -310,12 +310,12 @@ impl StrCol {
     #[allow(unsafe_code)]
     pub(crate) fn finish(&mut self) -> StringViewArray {
         let (views, buffers, nulls) = self.0.parts();
-        // SAFETY: `try_new` would accept these parts: every non-null view was made by
-        // `make_view` from a `&str` (UTF-8, prefix taken from it) or inline by `push_short`
-        // from the 12 bytes at the `&str`'s own address, masked to its length, either inline, or in an
-        // own block at the offset it was copied to, or in a shared buffer at an offset
-        // `push_shared` checked holds exactly those bytes; buffer indices are the positions
-        // the blocks and shared buffers were pushed at; `nulls` has one entry per view.
+        // SAFETY: `try_new` would accept these parts: every non-null view holds a `&str`
+        // (UTF-8): inline, made by `make_view` or by `push_short` from the bytes at the
+        // `&str`'s own address (checked) masked to its length; or in an own block at the
+        // offset it was copied to; or in a shared buffer at an offset `push_shared` checked
+        // holds exactly those bytes. Buffer indices are the positions the blocks and shared
+        // buffers were pushed at; `nulls` has one entry per view.
         unsafe { StringViewArray::new_unchecked(views, buffers, nulls) }
     }
 }

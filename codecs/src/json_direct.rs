@@ -256,7 +256,8 @@ impl Cursor<'_> {
         self.string_from(start, col, text)
     }
 
-    /// `string` from its first byte at `start` on, for strings with escapes (and errors).
+    /// `string` from its first byte at `start` on, for strings with escapes (and errors):
+    /// the unescaped text is copied into the column.
     #[inline(never)]
     fn string_from(&mut self, start: usize, col: &mut StrCol, text: &mut String) -> bool {
         let mut segment = start;
@@ -276,10 +277,8 @@ impl Cursor<'_> {
                     if escaped {
                         text.push_str(piece);
                         col.append_value(text);
-                    } else if piece.len() <= 12 {
-                        col.append_short(piece, &self.b[start..]);
                     } else {
-                        col.append_shared(piece, self.src.advanced(start));
+                        col.append_value(piece);
                     }
                     return true;
                 }
