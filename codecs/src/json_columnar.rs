@@ -648,6 +648,8 @@ const PAYLOAD_KEY: &[u8] = b",\"payload\":";
 struct Cached {
     schema_bytes: Vec<u8>,
     schema: Option<Arc<ConnectSchema>>,
+    /// How the direct reader matches the schema's keys.
+    leads: Option<crate::json_direct::Leads>,
 }
 
 /// Rows `start..start + len` share `column`'s schema.
@@ -807,6 +809,7 @@ impl EnvelopeDecoder {
         }
         self.cache.push(Cached {
             schema_bytes: schema_bytes.to_vec(),
+            leads: schema.as_deref().and_then(crate::json_direct::Leads::of),
             schema,
         });
         self.last = Some(self.cache.len() - 1);
@@ -840,14 +843,19 @@ impl EnvelopeDecoder {
             Some(i) => i,
             None => self.lookup(schema_bytes).ok()?,
         };
-        let schema = self.cache[idx].schema.clone()?;
+        let cached = &self.cache[idx];
+        let schema = cached.schema.clone()?;
         let cfg = &self.cfg;
         let open = OpenRun::continue_or_start(run, out, row, &schema);
         let src = src.advanced(payload.as_ptr() as usize - bytes.as_ptr() as usize);
-        if self
-            .direct
-            .read_typed(payload, src, cfg, &schema, open.col.as_mut()?)
-        {
+        if self.direct.read_typed(
+            payload,
+            src,
+            cfg,
+            &schema,
+            cached.leads.as_ref(),
+            open.col.as_mut()?,
+        ) {
             open.rows += 1;
             return Some(());
         }
@@ -1157,6 +1165,43 @@ mod tests {
     }
 
     #[test]
+    fn envelope_keys_match_as_json_spells_them() {
+        let cfg = JsonConfig::default();
+        let schema = r#"{"type":"struct","fields":[{"type":"int64","optional":false,"field":"a\"b"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"c"}],"optional":false,"field":"d"}],"optional":false}"#;
+        let payloads = [
+            r#"{"a\"b":1,"d":{"c":"x"}}"#,
+            r#" { "a\"b" : 2 , "d" : { "c" : "y" } } "#,
+            // A raw quote inside a key is not JSON.
+            r#"{"a"b":3,"d":{"c":"z"}}"#,
+            r#"{"a\u0022b":4,"d":{"c":"w"}}"#,
+        ];
+        let rows: Vec<String> = payloads
+            .iter()
+            .map(|p| format!(r#"{{"schema":{schema},"payload":{p}}}"#))
+            .collect();
+        let input = BinaryViewArray::from_iter_values(rows.iter().map(String::as_bytes));
+        let out = EnvelopeDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+        let failed: Vec<usize> = out.failures.iter().map(|f| f.row).collect();
+        assert_eq!(failed, vec![2]);
+        // The compact row takes the direct reader; the others, the general path.
+        assert!(out.fast_rows >= 1);
+        let mut decoded = vec![Vec::new(); rows.len()];
+        for run in &out.runs {
+            let (bytes, _) = encode(&cfg, &run.column, Stage::ValueConverter);
+            for i in 0..bytes.len() {
+                decoded[run.start + i] = bytes.value(i).to_vec();
+            }
+        }
+        for row in [0, 1, 3] {
+            let (s, v) = connect_json::to_connect_data(&cfg, Some(rows[row].as_bytes())).unwrap();
+            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+                .unwrap()
+                .unwrap();
+            assert_eq!(decoded[row], expected, "row {row}");
+        }
+    }
+
+    #[test]
     fn envelope_round_trip_is_byte_exact_and_uses_the_fast_path() {
         let cfg = JsonConfig::default();
         let input = envelopes(500);
@@ -1285,12 +1330,7 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
     let leads = names
         .iter()
         .enumerate()
-        .map(|(k, name)| {
-            let mut lead = vec![if k == 0 { b'{' } else { b',' }];
-            crate::json_text::write_string(&mut lead, name);
-            lead.push(b':');
-            lead.into_boxed_slice()
-        })
+        .map(|(k, name)| crate::json_direct::lead(k, name))
         .collect();
     let kinds = json_order
         .iter()

@@ -148,13 +148,40 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// How an object's expected key is matched.
-enum Key<'k> {
-    /// `{` or `,`, the key as Jackson writes it (quoted, escaped) and `:`: compact JSON
-    /// matches it whole, anything else is read step by step against the quoted key.
-    Lead(&'k [u8]),
-    /// The key itself, compared with the raw bytes between the quotes.
-    Name(&'k str),
+/// The bytes that open each member of a struct in compact JSON (`{` or `,`, the key as
+/// Jackson writes it, `:`), and the same for struct fields (or struct items of array fields):
+/// built once per schema, so a member's key is matched with one compare.
+#[derive(Debug)]
+pub(crate) struct Leads {
+    leads: Vec<Box<[u8]>>,
+    children: Vec<Option<Leads>>,
+}
+
+impl Leads {
+    /// The leads of `s` when it is a struct, or an array (of arrays) of structs.
+    pub(crate) fn of(s: &ConnectSchema) -> Option<Leads> {
+        match s.schema_type {
+            SchemaType::Struct => Some(Leads {
+                leads: s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| lead(k, &f.name))
+                    .collect(),
+                children: s.fields.iter().map(|f| Leads::of(&f.schema)).collect(),
+            }),
+            SchemaType::Array => s.value.as_deref().and_then(Leads::of),
+            _ => None,
+        }
+    }
+}
+
+/// The k-th member's opener, key and colon.
+pub(crate) fn lead(k: usize, name: &str) -> Box<[u8]> {
+    let mut lead = vec![if k == 0 { b'{' } else { b',' }];
+    crate::json_text::write_string(&mut lead, name);
+    lead.push(b':');
+    lead.into_boxed_slice()
 }
 
 /// Reads shaped rows into columns; keeps its scratch buffer across rows.
@@ -203,29 +230,6 @@ impl Cursor<'_> {
             self.i = end;
         }
         same
-    }
-
-    /// A member's key `"name"` and its colon. Names with a quote, backslash or control
-    /// character are spelled with escapes in JSON, so raw bytes equal to them are another key
-    /// (or not JSON): declined, for the general path.
-    #[inline]
-    fn key(&mut self, name: &[u8]) -> bool {
-        if name.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
-            return false;
-        }
-        if !(self.eat(b'"') && self.literal(name)) {
-            return false;
-        }
-        // Compact JSON has the colon right after the quote.
-        if self.b.get(self.i..self.i + 2) == Some(&b"\":"[..]) {
-            self.i += 2;
-            return true;
-        }
-        if !self.eat(b'"') {
-            return false;
-        }
-        self.ws();
-        self.eat(b':')
     }
 
     /// A string into `col`: a view of the row when it has no escapes, otherwise unescaped
@@ -448,10 +452,11 @@ impl DirectReader {
         src: Source<'_>,
         cfg: &JsonConfig,
         schema: &ConnectSchema,
+        leads: Option<&Leads>,
         col: &mut Col,
     ) -> bool {
         self.whole(payload, src, col, |me, cur, col| {
-            me.typed(cur, cfg, schema, col)
+            me.typed(cur, cfg, schema, leads, col)
         })
     }
 
@@ -492,7 +497,7 @@ impl DirectReader {
         let ok = self.members(
             cur,
             shape.json_order.len(),
-            |k| Key::Lead(&shape.leads[k]),
+            |k| &shape.leads[k],
             |me, cur, k| {
                 let child = shape.json_order[k];
                 let col = &mut children[child];
@@ -526,13 +531,14 @@ impl DirectReader {
         ok
     }
 
-    /// An object whose `n` keys must be `key(0)`, `key(1)`, ... in this order; `member`
-    /// reads the value of the k-th.
+    /// An object whose `n` members must open with `lead(0)`, `lead(1)`, ... in this order
+    /// (see `Leads`); `member` reads the value of the k-th. Whitespace anywhere is read step by
+    /// step against the quoted key.
     fn members<'k>(
         &mut self,
         cur: &mut Cursor<'_>,
         n: usize,
-        key: impl Fn(usize) -> Key<'k>,
+        lead: impl Fn(usize) -> &'k [u8],
         mut member: impl FnMut(&mut Self, &mut Cursor<'_>, usize) -> bool,
     ) -> bool {
         if n == 0 {
@@ -543,32 +549,21 @@ impl DirectReader {
             return cur.eat(b'}');
         }
         for k in 0..n {
-            let opener = if k == 0 { b'{' } else { b',' };
-            match key(k) {
-                // Compact JSON: opener, key and colon in one compare.
-                Key::Lead(lead) if cur.literal(lead) => {}
-                Key::Lead(lead) => {
-                    cur.ws();
-                    if !cur.eat(opener) {
-                        return false;
-                    }
-                    cur.ws();
-                    if !(cur.literal(&lead[1..lead.len() - 1]) && {
-                        cur.ws();
-                        cur.eat(b':')
-                    }) {
-                        return false;
-                    }
+            let lead = lead(k);
+            // Compact JSON: opener, key and colon in one compare.
+            if !cur.literal(lead) {
+                let (opener, quoted) = (lead[0], &lead[1..lead.len() - 1]);
+                cur.ws();
+                if !cur.eat(opener) {
+                    return false;
                 }
-                Key::Name(name) => {
-                    cur.ws();
-                    if !cur.eat(opener) {
-                        return false;
-                    }
-                    cur.ws();
-                    if !cur.key(name.as_bytes()) {
-                        return false;
-                    }
+                cur.ws();
+                if !cur.literal(quoted) {
+                    return false;
+                }
+                cur.ws();
+                if !cur.eat(b':') {
+                    return false;
                 }
             }
             cur.ws();
@@ -697,6 +692,7 @@ impl DirectReader {
         cur: &mut Cursor<'_>,
         cfg: &JsonConfig,
         s: &ConnectSchema,
+        leads: Option<&Leads>,
         col: &mut Col,
     ) -> bool {
         let Some(&c) = cur.b.get(cur.i) else {
@@ -761,7 +757,7 @@ impl DirectReader {
                 let Some(item) = s.value.as_deref() else {
                     return false;
                 };
-                self.items(cur, col, |me, cur, c| me.typed(cur, cfg, item, c))
+                self.items(cur, col, |me, cur, c| me.typed(cur, cfg, item, leads, c))
             }
             (None, SchemaType::Struct) => {
                 let Col::Struct {
@@ -770,11 +766,19 @@ impl DirectReader {
                 else {
                     return false;
                 };
+                // Leads are built from this schema; a mismatch would be a caller's mistake,
+                // which the general path absorbs instead of an index panic.
+                let Some(leads) = leads.filter(|l| l.leads.len() == s.fields.len()) else {
+                    return false;
+                };
                 let ok = self.members(
                     cur,
                     s.fields.len(),
-                    |k| Key::Name(&s.fields[k].name),
-                    |me, cur, k| me.typed(cur, cfg, &s.fields[k].schema, &mut children[k]),
+                    |k| &leads.leads[k],
+                    |me, cur, k| {
+                        let child = leads.children[k].as_ref();
+                        me.typed(cur, cfg, &s.fields[k].schema, child, &mut children[k])
+                    },
                 );
                 if ok {
                     nulls.append_non_null();
