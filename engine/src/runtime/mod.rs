@@ -2,6 +2,7 @@
 //! deliver → commit) until the worker asks it to stop. Blocking client calls stay on these
 //! threads, so the control plane never waits on data.
 
+mod fetch;
 pub mod sink;
 pub mod source;
 

@@ -30,6 +30,7 @@ use crate::errors::{ErrorReporter, Failure};
 use crate::kafka;
 use crate::metrics::{PipelineStage, TaskMetrics};
 use crate::pipeline::record_of;
+use crate::runtime::fetch::{FetchQueue, Fetched, ForwardTarget};
 use crate::runtime::{StopSignal, TaskContext};
 use crate::status::TaskLabel;
 
@@ -55,6 +56,10 @@ struct SinkContext {
     shared: Arc<Mutex<Shared>>,
     /// Set with `Shared::revoked`, so the poll loop looks at the lock only after a revocation.
     revoked_flag: Arc<std::sync::atomic::AtomicBool>,
+    /// The task's fetch queue, which newly assigned partitions are forwarded to.
+    forward: Arc<ForwardTarget>,
+    /// Set on assignment, so the poll loop applies the task's seeks before it reads on.
+    assigned_flag: Arc<std::sync::atomic::AtomicBool>,
     label: TaskLabel,
 }
 
@@ -62,8 +67,18 @@ impl ClientContext for SinkContext {}
 
 impl ConsumerContext for SinkContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(tpl) = rebalance else {
-            return;
+        let tpl = match rebalance {
+            Rebalance::Revoke(tpl) => tpl,
+            Rebalance::Assign(tpl) => {
+                let tps: Vec<Tp> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                self.forward.forward(consumer, &tps);
+                return;
+            }
+            Rebalance::Error(_) => return,
         };
         let revoked: Vec<Tp> = tpl
             .elements()
@@ -130,6 +145,8 @@ impl ConsumerContext for SinkContext {
                 .map(|tp| (tp.clone(), committed.get(tp).copied()))
                 .collect();
             let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            self.assigned_flag
+                .store(true, std::sync::atomic::Ordering::Release);
             match shared.task.open(&opened) {
                 Ok(seeks) => shared.seeks.extend(seeks),
                 Err(e) => {
@@ -250,11 +267,15 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
         failure: None,
     }));
     let revoked_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forward = Arc::new(ForwardTarget::default());
+    let assigned_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumer: BaseConsumer<SinkContext> =
         kafka::sink_consumer_config(&tc.worker, connector, label.task)
             .create_with_context(SinkContext {
                 shared: shared.clone(),
                 revoked_flag: revoked_flag.clone(),
+                forward: forward.clone(),
+                assigned_flag: assigned_flag.clone(),
                 label: label.clone(),
             })
             .map_err(|source| EngineError::Kafka {
@@ -274,6 +295,11 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     .map_err(|source| EngineError::Kafka {
         context: ctx.clone(),
         source,
+    })?;
+    // Declared after the consumer, so dropped before it, as librdkafka requires.
+    let mut fetch = FetchQueue::new(&consumer, forward).ok_or_else(|| EngineError::TaskFailed {
+        context: ctx.clone(),
+        message: "could not create the fetch queue".into(),
     })?;
     tracing::info!("{label} sink task started, batches of up to {batch_rows} records");
 
@@ -316,8 +342,9 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             let mut timeout = POLL_TIMEOUT;
             let fetch_started = Instant::now();
             while builder.len() < batch_rows {
-                let polled = consumer.poll(timeout);
-                timeout = Duration::ZERO;
+                // Rebalances, commit results and errors arrive on the consumer queue; records
+                // of partitions forwarded to the fetch queue do not.
+                let polled = consumer.poll(Duration::ZERO);
                 if revoked_flag.swap(false, std::sync::atomic::Ordering::AcqRel) {
                     let mut s = lock();
                     if !s.revoked.is_empty() {
@@ -325,17 +352,34 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                     }
                 }
                 match polled {
-                    None => break,
-                    Some(Err(e)) => {
-                        tracing::warn!("{label} consumer error: {e}");
-                        break;
-                    }
+                    None => {}
+                    Some(Err(e)) => tracing::warn!("{label} consumer error: {e}"),
                     Some(Ok(m)) => {
                         if builder.is_empty() {
                             first_fetched = Instant::now();
                         }
                         append(&mut builder, &m)
                     }
+                }
+                // Newly assigned partitions may have to start elsewhere (the task's seeks):
+                // nothing more is read until those are applied, or rows read from the old
+                // position would be read again after the seek.
+                if assigned_flag.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                    break;
+                }
+                let room = batch_rows - builder.len();
+                let consumed = fetch.consume(timeout, room, |m| match m {
+                    Ok(m) => {
+                        if builder.is_empty() {
+                            first_fetched = Instant::now();
+                        }
+                        append_fetched(&mut builder, &m)
+                    }
+                    Err(e) => tracing::warn!("{label} consumer error: {e}"),
+                });
+                timeout = Duration::ZERO;
+                if consumed == 0 {
+                    break;
                 }
             }
             // Time blocked in an empty poll is waiting for data, not fetching it.
@@ -450,6 +494,36 @@ fn append(builder: &mut RawBatchBuilder, m: &rdkafka::message::BorrowedMessage<'
         m.key(),
         m.payload(),
         header_iter,
+    );
+}
+
+fn append_fetched(builder: &mut RawBatchBuilder, m: &Fetched<'_>) {
+    let (ts, kind) = m.timestamp();
+    let ts_type = match kind {
+        _ if ts.is_none() => timestamp_type::NO_TIMESTAMP_TYPE,
+        rdkafka::bindings::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => {
+            timestamp_type::CREATE_TIME
+        }
+        rdkafka::bindings::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => {
+            timestamp_type::LOG_APPEND_TIME
+        }
+        _ => timestamp_type::NO_TIMESTAMP_TYPE,
+    };
+    let ts = (ts_type != timestamp_type::NO_TIMESTAMP_TYPE)
+        .then_some(ts)
+        .flatten();
+    let headers: Vec<_> = m.headers().collect();
+    builder.append(
+        m.topic(),
+        m.partition(),
+        m.offset(),
+        ts,
+        ts_type,
+        m.key(),
+        m.payload(),
+        headers
+            .iter()
+            .map(|(key, value)| RawHeader { key, value: *value }),
     );
 }
 
