@@ -24,7 +24,7 @@ use std::sync::{Arc, LazyLock};
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder, DictionaryArray, Int8Array,
     Int8Builder, Int32Array, Int32Builder, Int64Array, Int64Builder, ListArray, ListBuilder,
-    RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder, StructArray, StructBuilder,
+    RecordBatch, StringArray, StringBuilder, StructArray, StructBuilder,
 };
 use arrow::datatypes::{DataType, Field, Fields, Int32Type, Schema, SchemaRef};
 
@@ -89,7 +89,11 @@ pub struct RawHeader<'a> {
 
 /// Builds a raw batch from borrowed record parts, copying each payload byte once.
 pub struct RawBatchBuilder {
-    topic: StringDictionaryBuilder<Int32Type>,
+    /// Topic column as dictionary keys into `topic_names`: consecutive records mostly share
+    /// a topic, so a record costs one comparison with the previous topic, not a hash.
+    topic_keys: Int32Builder,
+    topic_names: Vec<String>,
+    last_topic: usize,
     partition: Int32Builder,
     offset: Int64Builder,
     timestamp: Int64Builder,
@@ -124,7 +128,9 @@ impl RawBatchBuilder {
             ],
         );
         Self {
-            topic: StringDictionaryBuilder::new(),
+            topic_keys: Int32Builder::with_capacity(rows),
+            topic_names: Vec::new(),
+            last_topic: 0,
             partition: Int32Builder::with_capacity(rows),
             offset: Int64Builder::with_capacity(rows),
             timestamp: Int64Builder::with_capacity(rows),
@@ -157,7 +163,24 @@ impl RawBatchBuilder {
         value: Option<&[u8]>,
         headers: impl IntoIterator<Item = RawHeader<'a>>,
     ) {
-        self.topic.append_value(topic);
+        let topic_key = if self
+            .topic_names
+            .get(self.last_topic)
+            .is_some_and(|t| t == topic)
+        {
+            self.last_topic
+        } else {
+            let k = match self.topic_names.iter().position(|t| t == topic) {
+                Some(k) => k,
+                None => {
+                    self.topic_names.push(topic.to_string());
+                    self.topic_names.len() - 1
+                }
+            };
+            self.last_topic = k;
+            k
+        };
+        self.topic_keys.append_value(topic_key as i32);
         self.partition.append_value(partition);
         self.offset.append_value(offset);
         self.timestamp.append_option(timestamp);
@@ -174,11 +197,19 @@ impl RawBatchBuilder {
         self.rows += 1;
     }
 
+    fn finish_topics(&mut self) -> DictionaryArray<Int32Type> {
+        let names = StringArray::from_iter_values(self.topic_names.drain(..));
+        self.last_topic = 0;
+        // Every key was pushed as an index into `topic_names`, so they are all in range.
+        DictionaryArray::try_new(self.topic_keys.finish(), Arc::new(names))
+            .unwrap_or_else(|e| unreachable!("topic keys index the topic names: {e}"))
+    }
+
     /// Finishes the batch and resets the builder for the next one.
     pub fn finish(&mut self) -> RawBatch {
         self.rows = 0;
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.topic.finish()),
+            Arc::new(self.finish_topics()),
             Arc::new(self.partition.finish()),
             Arc::new(self.offset.finish()),
             Arc::new(self.timestamp.finish()),
@@ -302,12 +333,25 @@ impl RawBatch {
         let topics = self.topics();
         let names: &StringArray = topics.values().as_string::<i32>();
         let (keys, partitions, offsets) = (topics.keys(), self.partitions(), self.offsets());
+        // Records come in runs per partition: the map is consulted once per run.
         let mut max: std::collections::HashMap<(i32, i32), i64> = std::collections::HashMap::new();
+        let mut run: Option<((i32, i32), i64)> = None;
         for i in 0..self.num_rows() {
-            let slot = max
-                .entry((keys.value(i), partitions.value(i)))
-                .or_insert(i64::MIN);
-            *slot = (*slot).max(offsets.value(i));
+            let tp = (keys.value(i), partitions.value(i));
+            let offset = offsets.value(i);
+            match &mut run {
+                Some((current, m)) if *current == tp => *m = (*m).max(offset),
+                _ => {
+                    if let Some((done, m)) = run.replace((tp, offset)) {
+                        let slot = max.entry(done).or_insert(i64::MIN);
+                        *slot = (*slot).max(m);
+                    }
+                }
+            }
+        }
+        if let Some((done, m)) = run {
+            let slot = max.entry(done).or_insert(i64::MIN);
+            *slot = (*slot).max(m);
         }
         max.into_iter()
             .map(|((k, p), o)| (names.value(k as usize), p, o))
@@ -323,6 +367,38 @@ impl RawBatch {
 mod tests {
     use super::*;
     use arrow::array::BooleanArray;
+
+    #[test]
+    fn topics_and_max_offsets_follow_interleaved_runs() {
+        let mut b = RawBatchBuilder::with_capacity(8);
+        let rows = [
+            ("a", 0, 5),
+            ("a", 0, 6),
+            ("b", 0, 1),
+            ("a", 1, 9),
+            ("a", 0, 7),
+            ("b", 0, 0),
+        ];
+        for (topic, partition, offset) in rows {
+            b.append(topic, partition, offset, None, 0, None, Some(b"v"), []);
+        }
+        let raw = b.finish();
+        let topics: Vec<&str> = (0..raw.num_rows()).map(|i| raw.topic(i)).collect();
+        assert_eq!(topics, ["a", "a", "b", "a", "a", "b"]);
+        assert_eq!(
+            raw.topics().values().len(),
+            2,
+            "one dictionary entry per topic"
+        );
+        let mut max = raw.max_offsets();
+        max.sort();
+        assert_eq!(max, [("a", 0, 7), ("a", 1, 9), ("b", 0, 1)]);
+        // The next batch starts a fresh dictionary.
+        b.append("c", 0, 1, None, 0, None, None, []);
+        let next = b.finish();
+        assert_eq!(next.topic(0), "c");
+        assert_eq!(next.topics().values().len(), 1);
+    }
 
     fn sample(n: usize) -> RawBatch {
         let mut b = RawBatchBuilder::with_capacity(n);

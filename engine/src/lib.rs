@@ -3,6 +3,7 @@
 //! storage ([`offsets`]) and the standalone [`worker`]. The record-batch model itself is
 //! documented in `sluice_codecs::record`.
 
+pub mod allocator;
 pub mod bench;
 pub mod config;
 pub mod dlq;

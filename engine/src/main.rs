@@ -150,6 +150,7 @@ enum Command {
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
+    sluice_engine::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let logs = sluice_engine::logging::LogLevels::init();
     match cli.command {
