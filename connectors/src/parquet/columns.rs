@@ -19,11 +19,22 @@ use sluice_codecs::value::Value;
 /// The value column's rows `rows` as a record batch (one column per top-level field).
 pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, String> {
     let indices = UInt32Array::from(rows.to_vec());
+    // A partition's records mostly arrive as one run of the batch: then its rows are a
+    // zero-copy slice instead of a gather.
+    let contiguous = rows
+        .first()
+        .is_some_and(|&first| rows.iter().zip(first..).all(|(&r, want)| r == want));
+    let pick = |array: &ArrayRef| -> Result<ArrayRef, String> {
+        if contiguous {
+            Ok(array.slice(rows[0] as usize, rows.len()))
+        } else {
+            arrow::compute::take(array.as_ref(), &indices, None).map_err(|e| e.to_string())
+        }
+    };
     if value.exact.is_empty()
         && let DataType::Struct(_) = value.array.data_type()
     {
-        let taken = arrow::compute::take(value.array.as_ref(), &indices, None)
-            .map_err(|e| e.to_string())?;
+        let taken = pick(&value.array)?;
         let s = taken.as_struct();
         let schema = Arc::new(Schema::new(s.fields().clone()));
         return RecordBatch::try_new_with_options(
@@ -41,8 +52,7 @@ pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, S
             DataType::Binary | DataType::BinaryView | DataType::Utf8 | DataType::Utf8View
         )
     {
-        let taken = arrow::compute::take(value.array.as_ref(), &indices, None)
-            .map_err(|e| e.to_string())?;
+        let taken = pick(&value.array)?;
         let schema = Arc::new(Schema::new(vec![Field::new(
             "value",
             taken.data_type().clone(),

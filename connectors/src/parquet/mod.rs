@@ -539,6 +539,7 @@ impl ParquetSinkTask {
             // back to plain encoding after a small dictionary rather than hashing a
             // megabyte's worth of values first; low-cardinality columns fit well within it.
             .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
+            .set_write_batch_size(8192)
             .build();
         ArrowWriter::try_new_with_options(
             Vec::new(),
