@@ -70,6 +70,7 @@ pub(crate) struct FetchQueue {
 /// One consumed message, borrowed until the callback returns.
 pub(crate) struct Fetched<'a> {
     message: &'a rd::rd_kafka_message_t,
+    topic: &'a str,
 }
 
 impl FetchQueue {
@@ -116,11 +117,22 @@ impl FetchQueue {
         // SAFETY: the first `got` slots were initialised by librdkafka (got <= max <= capacity).
         unsafe { self.messages.set_len(got.min(max)) };
         let released = Release(&mut self.messages);
+        // Consecutive messages mostly share a topic handle; its name is read once per run.
+        let mut topic: (*mut rd::rd_kafka_topic_t, &str) = (ptr::null_mut(), "");
         for &message in released.0.iter() {
             // SAFETY: librdkafka returned a valid message that we own until `Release` destroys it.
             let message = unsafe { &*message };
             if message.err == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-                each(Ok(Fetched { message }));
+                if message.rkt != topic.0 {
+                    // SAFETY: a consumed message's topic handle, and so its name, stays valid
+                    // while the message does: all of this call's messages live until `Release`.
+                    let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(message.rkt)) };
+                    topic = (message.rkt, name.to_str().unwrap_or(""));
+                }
+                each(Ok(Fetched {
+                    message,
+                    topic: topic.1,
+                }));
             } else {
                 each(Err(message.err.into()));
             }
@@ -152,9 +164,7 @@ impl Drop for FetchQueue {
 
 impl<'a> Fetched<'a> {
     pub(crate) fn topic(&self) -> &'a str {
-        // SAFETY: a consumed message's topic handle is valid while the message is.
-        let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(self.message.rkt)) };
-        name.to_str().unwrap_or("")
+        self.topic
     }
 
     pub(crate) fn partition(&self) -> i32 {
