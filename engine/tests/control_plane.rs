@@ -508,3 +508,105 @@ fn rest_lifecycle_against_a_running_worker() {
     );
     assert!(worker.terminate().success());
 }
+
+type RawHeaders = Vec<(String, Option<Vec<u8>>)>;
+
+/// Every record of partition 0 of `topic` as (value, headers exactly as stored).
+fn read_raw_headers(topic: &str, want: usize) -> Vec<(Vec<u8>, RawHeaders)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("raw-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while out.len() < want && std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => out.push((
+                m.payload().unwrap_or_default().to_vec(),
+                m.headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )),
+            Some(Err(e)) => panic!("read {topic}: {e}"),
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn record_headers_reach_the_dead_letter_queue_unchanged() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let (input, dlq) = (unique("hdr-in"), unique("hdr-dlq"));
+    create_topic(&input, 1);
+    // Repeated keys, a null value, bytes that are not UTF-8, and a record with no headers.
+    let sent: Vec<(Vec<u8>, RawHeaders)> = vec![
+        (
+            b"not json 1".to_vec(),
+            vec![
+                ("trace".into(), Some(b"abc".to_vec())),
+                ("empty".into(), None),
+                ("trace".into(), Some(b"second".to_vec())),
+                ("bin".into(), Some(vec![0xff, 0x00, 0x41])),
+            ],
+        ),
+        (b"not json 2".to_vec(), vec![]),
+        (b"not json 3".to_vec(), vec![("only".into(), Some(vec![]))]),
+    ];
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    for (value, headers) in &sent {
+        let mut owned = OwnedHeaders::new();
+        for (key, v) in headers {
+            owned = owned.insert(Header {
+                key,
+                value: v.as_deref(),
+            });
+        }
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(&input)
+                    .payload(value)
+                    .headers(owned),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let worker = worker_only(dir.path());
+    let url = worker.rest_url();
+    let body = json!({"name": unique("hdr"), "config": {
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "tasks.max": "1", "topics": input, "file": dir.path().join("out.txt"),
+        "errors.tolerance": "all",
+        "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.topic.replication.factor": "1",
+        "consumer.override.session.timeout.ms": "6000"}});
+    let (status, _, resp) = http(
+        "POST",
+        &format!("{url}/connectors"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(status, 201, "{resp}");
+    let dead = read_raw_headers(&dlq, sent.len());
+    assert_eq!(
+        dead, sent,
+        "each failed record keeps its value and headers exactly"
+    );
+}
