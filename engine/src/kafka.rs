@@ -60,6 +60,9 @@ pub fn sink_consumer_config(
         // (which waits half a session timeout on some brokers) needlessly slow.
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
+        // librdkafka prefetches up to 64 MiB by default; a task takes batches of a few MiB,
+        // so 16 MiB keeps it fed while bounding memory (RSS of the 1,000-partition case).
+        .set("queued.max.messages.kbytes", "16384")
         .set("log_level", "4");
     apply(&mut cfg, &worker.client_overrides("consumer"), "consumer.");
     apply(

@@ -16,14 +16,19 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use sluice_codecs::ConnectColumn;
 use sluice_codecs::value::Value;
 
-/// The value column's rows `rows` as a record batch (one column per top-level field).
-pub fn value_batch(value: &ConnectColumn, rows: &[u32]) -> Result<RecordBatch, String> {
+/// The rows of `value` as a batch of columns. With `share`, rows that are one run of the batch
+/// are a zero-copy slice of it (a partition's records mostly arrive as one run); otherwise they
+/// are gathered into buffers of their own, so a small chunk does not keep the batch alive.
+pub fn value_batch(
+    value: &ConnectColumn,
+    rows: &[u32],
+    share: bool,
+) -> Result<RecordBatch, String> {
     let indices = UInt32Array::from(rows.to_vec());
-    // A partition's records mostly arrive as one run of the batch: then its rows are a
-    // zero-copy slice instead of a gather.
-    let contiguous = rows
-        .first()
-        .is_some_and(|&first| rows.iter().zip(first..).all(|(&r, want)| r == want));
+    let contiguous = share
+        && rows
+            .first()
+            .is_some_and(|&first| rows.iter().zip(first..).all(|(&r, want)| r == want));
     let pick = |array: &ArrayRef| -> Result<ArrayRef, String> {
         if contiguous {
             Ok(array.slice(rows[0] as usize, rows.len()))
@@ -433,11 +438,39 @@ mod tests {
         let raw =
             arrow::array::BinaryViewArray::from_iter_values([b"a".as_slice(), b"\x00\xff", b""]);
         let col = ConnectColumn::new(None, Arc::new(raw));
-        let batch = value_batch(&col, &[2, 0]).unwrap();
+        let batch = value_batch(&col, &[2, 0], true).unwrap();
         assert_eq!(batch.schema().field(0).name(), "value");
         assert_eq!(batch.schema().field(0).data_type(), &DataType::BinaryView);
         let v = batch.column(0).as_binary_view();
         assert_eq!((v.value(0), v.value(1)), (b"".as_slice(), b"a".as_slice()));
+    }
+
+    #[test]
+    fn a_run_of_rows_is_sliced_only_when_it_may_share_the_batch() {
+        let raw = arrow::array::BinaryViewArray::from_iter_values([
+            b"zero".as_slice(),
+            b"one",
+            b"two",
+            b"three",
+        ]);
+        let views = raw.views().inner().as_ptr();
+        let col = ConnectColumn::new(None, Arc::new(raw));
+        for (rows, share, sliced) in [
+            (&[1u32, 2][..], true, true),
+            (&[1, 2], false, false),
+            (&[2, 3, 0], true, false),
+        ] {
+            let batch = value_batch(&col, rows, share).unwrap();
+            let v = batch.column(0).as_binary_view();
+            let got: Vec<&[u8]> = v.iter().flatten().collect();
+            let want: Vec<&[u8]> = rows
+                .iter()
+                .map(|&r| [b"zero".as_slice(), b"one", b"two", b"three"][r as usize])
+                .collect();
+            assert_eq!(got, want, "rows {rows:?}");
+            let shares = v.views().inner().as_ptr() == views.wrapping_add(16 * rows[0] as usize);
+            assert_eq!(shares, sliced, "rows {rows:?} share {share}");
+        }
     }
 
     #[test]

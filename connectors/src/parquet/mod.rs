@@ -806,14 +806,9 @@ impl SinkTask for ParquetSinkTask {
                 let chunk = &rest[..take];
                 // A chunk that is a small part of the batch gets its own copy of its strings
                 // (see `columns::compact`); large ones share the fetched bytes.
-                let values = columns::value_batch(batch.value, chunk)
-                    .and_then(|v| {
-                        if chunk.len() * SHARE_MIN_PART < raw.num_rows() {
-                            columns::compact(&v)
-                        } else {
-                            Ok(v)
-                        }
-                    })
+                let share = chunk.len() * SHARE_MIN_PART >= raw.num_rows();
+                let values = columns::value_batch(batch.value, chunk, share)
+                    .and_then(|v| if share { Ok(v) } else { columns::compact(&v) })
                     .map_err(|e| ConnectorError::Io {
                         path: key.1.clone().into(),
                         source: std::io::Error::other(e),
