@@ -70,6 +70,30 @@ fn dlq_input() -> Vec<Vec<u8>> {
 type DlqRecord = (i64, Option<Vec<u8>>, Vec<(String, String)>, Option<i64>);
 
 fn read_with_headers(topic: &str) -> Vec<DlqRecord> {
+    read_raw(topic, usize::MAX)
+        .into_iter()
+        .map(|(offset, value, headers, ts)| {
+            let headers = headers
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k,
+                        String::from_utf8_lossy(&v.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect();
+            (offset, value, headers, ts)
+        })
+        .collect()
+}
+
+type RawHeaders = Vec<(String, Option<Vec<u8>>)>;
+/// (offset, value, headers as stored, timestamp)
+type RawRecord = (i64, Option<Vec<u8>>, RawHeaders, Option<i64>);
+
+/// Records of partition 0 of `topic` as (offset, value, headers as stored, timestamp), read
+/// until `want` arrived or, once records came, nothing more came for 3 s; sorted by offset.
+fn read_raw(topic: &str, want: usize) -> Vec<RawRecord> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("reader"))
@@ -85,32 +109,30 @@ fn read_with_headers(topic: &str) -> Vec<DlqRecord> {
     let mut out = Vec::new();
     let mut idle = std::time::Instant::now();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while idle.elapsed() < Duration::from_secs(3) && std::time::Instant::now() < deadline {
-        let polled = consumer.poll(Duration::from_millis(100));
-        if let Some(Err(e)) = &polled {
-            panic!("read {topic}: {e}");
-        }
-        if let Some(Ok(m)) = polled {
-            let headers = m
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| {
-                            (
-                                h.key.to_string(),
-                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((
-                m.offset(),
-                m.payload().map(<[u8]>::to_vec),
-                headers,
-                m.timestamp().to_millis(),
-            ));
-            idle = std::time::Instant::now();
+    while out.len() < want
+        && (out.is_empty() || idle.elapsed() < Duration::from_secs(3))
+        && std::time::Instant::now() < deadline
+    {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Err(e)) => panic!("read {topic}: {e}"),
+            Some(Ok(m)) => {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((
+                    m.offset(),
+                    m.payload().map(<[u8]>::to_vec),
+                    headers,
+                    m.timestamp().to_millis(),
+                ));
+                idle = std::time::Instant::now();
+            }
+            None => {}
         }
     }
     out.sort_by_key(|r| r.0);
@@ -509,41 +531,6 @@ fn rest_lifecycle_against_a_running_worker() {
     assert!(worker.terminate().success());
 }
 
-type RawHeaders = Vec<(String, Option<Vec<u8>>)>;
-
-/// Every record of partition 0 of `topic` as (value, headers exactly as stored).
-fn read_raw_headers(topic: &str, want: usize) -> Vec<(Vec<u8>, RawHeaders)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("raw-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = rdkafka::TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
-        .unwrap();
-    consumer.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while out.len() < want && std::time::Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => out.push((
-                m.payload().unwrap_or_default().to_vec(),
-                m.headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )),
-            Some(Err(e)) => panic!("read {topic}: {e}"),
-            None => {}
-        }
-    }
-    out
-}
-
 #[test]
 fn record_headers_reach_the_dead_letter_queue_unchanged() {
     use rdkafka::message::{Header, OwnedHeaders};
@@ -604,7 +591,10 @@ fn record_headers_reach_the_dead_letter_queue_unchanged() {
         Some(&body.to_string()),
     );
     assert_eq!(status, 201, "{resp}");
-    let dead = read_raw_headers(&dlq, sent.len());
+    let dead: Vec<(Vec<u8>, RawHeaders)> = read_raw(&dlq, sent.len())
+        .into_iter()
+        .map(|(_, value, headers, _)| (value.unwrap_or_default(), headers))
+        .collect();
     assert_eq!(
         dead, sent,
         "each failed record keeps its value and headers exactly"

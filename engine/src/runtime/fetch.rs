@@ -15,6 +15,7 @@ use std::time::Duration;
 use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaRespErr;
 
 /// Where newly assigned partitions are forwarded; shared between the task's [`FetchQueue`] and
@@ -163,6 +164,15 @@ impl Drop for FetchQueue {
 }
 
 impl<'a> Fetched<'a> {
+    /// A message polled through `BaseConsumer::poll`, seen like a fetched one.
+    pub(crate) fn polled(message: &'a BorrowedMessage<'_>) -> Fetched<'a> {
+        Fetched {
+            // SAFETY: the borrowed message's native message lives as long as the borrow.
+            message: unsafe { &*message.ptr() },
+            topic: message.topic(),
+        }
+    }
+
     pub(crate) fn topic(&self) -> &'a str {
         self.topic
     }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use sluice_codecs::record::timestamp_type;
 use sluice_codecs::reference::RefHeaderConverter;
@@ -471,30 +470,10 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     }
 }
 
+/// A record polled from the consumer queue (a partition that could not be forwarded to the
+/// fetch queue) goes through the same path as fetched ones.
 fn append(builder: &mut RawBatchBuilder, m: &rdkafka::message::BorrowedMessage<'_>) {
-    let (ts, ts_type) = match m.timestamp() {
-        Timestamp::NotAvailable => (None, timestamp_type::NO_TIMESTAMP_TYPE),
-        Timestamp::CreateTime(t) => (Some(t), timestamp_type::CREATE_TIME),
-        Timestamp::LogAppendTime(t) => (Some(t), timestamp_type::LOG_APPEND_TIME),
-    };
-    let headers = m.headers();
-    let header_iter = headers
-        .into_iter()
-        .flat_map(|h| h.iter())
-        .map(|h| RawHeader {
-            key: h.key,
-            value: h.value,
-        });
-    builder.append(
-        m.topic(),
-        m.partition(),
-        m.offset(),
-        ts,
-        ts_type,
-        m.key(),
-        m.payload(),
-        header_iter,
-    );
+    append_fetched(builder, &Fetched::polled(m));
 }
 
 fn append_fetched(builder: &mut RawBatchBuilder, m: &Fetched<'_>) {
