@@ -118,6 +118,16 @@ impl SimpleDateFormat {
         })
     }
 
+    /// Whether the pattern writes words that depend on the locale: month names (`MMM`), day
+    /// names (`E`), am/pm (`a`), eras (`G`) or zone names (`z`).
+    pub fn has_locale_text(&self) -> bool {
+        self.parts.iter().any(|p| match p {
+            Part::Field('M' | 'L', n) => *n >= 3,
+            Part::Field(c, _) => matches!(c, 'E' | 'a' | 'G' | 'z'),
+            Part::Literal(_) => false,
+        })
+    }
+
     /// `toPattern()`.
     pub fn pattern(&self) -> &str {
         &self.pattern
@@ -446,6 +456,21 @@ pub fn days_from_civil_lenient(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locale_text_is_names_not_numbers() {
+        for (pattern, text) in [
+            ("yyyy/MM/dd/HH", false),
+            ("'year'=yyyy/'month'=MM", false),
+            ("yyyy-MMM-dd", true),
+            ("EEE", true),
+            ("hh a", true),
+            ("'MMM EEE'/yyyy", false),
+        ] {
+            let f = SimpleDateFormat::new(pattern).expect("valid pattern");
+            assert_eq!(f.has_locale_text(), text, "{pattern}");
+        }
+    }
 
     #[test]
     fn dates_before_the_gregorian_cutover_are_julian_as_in_java() {

@@ -242,6 +242,19 @@ impl ParquetSinkConfig {
             timezone,
             extractor,
         )?;
+        // Names in `path.format` follow `locale` in Confluent's partitioners; ours are English.
+        if let (Partitioner::TimeBased { format, .. }, Some(locale)) =
+            (&partitioner, get(props, "locale"))
+        {
+            let language = locale.split(['_', '-']).next().unwrap_or("");
+            if format.has_locale_text() && !language.eq_ignore_ascii_case("en") {
+                return Err(invalid(
+                    "locale",
+                    locale,
+                    "path.format has month, day, am/pm, era or zone names, which are written in English only; use numeric fields or an English locale",
+                ));
+            }
+        }
         let codec = match get(props, "parquet.codec")
             .unwrap_or("snappy")
             .to_ascii_lowercase()
@@ -1040,6 +1053,38 @@ mod tests {
 mod task_tests {
     use super::*;
     use sluice_codecs::{ConverterConfig, ConverterRole, RawBatchBuilder};
+
+    #[test]
+    fn a_non_english_locale_is_refused_only_where_path_format_has_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let time = |format: &str, locale: &str| {
+            props(
+                &[
+                    ("partitioner.class", "TimeBasedPartitioner"),
+                    ("path.format", format),
+                    ("partition.duration.ms", "3600000"),
+                    ("timezone", "UTC"),
+                    ("flush.size", "10"),
+                    ("locale", locale),
+                ],
+                dir.path(),
+            )
+        };
+        let Err(err) = ParquetSinkConfig::parse(&time("'month'=MMM", "de_DE")) else {
+            panic!("German month names are refused");
+        };
+        assert!(err.to_string().contains("locale"), "{err}");
+        for (format, locale) in [
+            ("'month'=MMM", "en_US"),
+            ("'month'=MMM", "en"),
+            ("'year'=YYYY/'month'=MM", "de_DE"),
+        ] {
+            assert!(
+                ParquetSinkConfig::parse(&time(format, locale)).is_ok(),
+                "{format} {locale}"
+            );
+        }
+    }
 
     fn props(kv: &[(&str, &str)], dir: &std::path::Path) -> HashMap<String, String> {
         let mut p: HashMap<String, String> = kv
