@@ -139,6 +139,16 @@ fn read_raw(topic: &str, want: usize) -> Vec<RawRecord> {
     out
 }
 
+/// POST /connectors, which must answer 201 Created.
+fn create_connector(url: &str, body: &Value) {
+    let (status, _, resp) = http(
+        "POST",
+        &format!("{url}/connectors"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(status, 201, "{resp}");
+}
+
 fn sample(scrape: &prometheus_parse::Scrape, metric: &str, connector: &str) -> f64 {
     scrape
         .samples
@@ -188,12 +198,7 @@ fn dead_letter_queue_end_to_end_and_tolerance_none() {
         "errors.deadletterqueue.topic.replication.factor": "1",
         "errors.deadletterqueue.context.headers.enable": "true",
         "consumer.override.session.timeout.ms": "6000"}});
-    let (status, _, resp) = http(
-        "POST",
-        &format!("{url}/connectors"),
-        Some(&body.to_string()),
-    );
-    assert_eq!(status, 201, "{resp}");
+    create_connector(&url, &body);
     wait_for("952 sink lines", Duration::from_secs(90), || {
         lines(&sink_file).len() >= 952
     });
@@ -341,12 +346,7 @@ fn dead_letter_queue_end_to_end_and_tolerance_none() {
         "transforms": "cast", "transforms.cast.type": "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.cast.spec": "amount:float64", "errors.tolerance": "none",
         "consumer.override.session.timeout.ms": "6000"}});
-    let (status, _, resp) = http(
-        "POST",
-        &format!("{url}/connectors"),
-        Some(&body.to_string()),
-    );
-    assert_eq!(status, 201, "{resp}");
+    create_connector(&url, &body);
     wait_task_state(&url, &s2, "FAILED");
     let st = get_json(&format!("{url}/connectors/{s2}/status"));
     assert_eq!(st["connector"]["state"], "RUNNING");
@@ -585,12 +585,7 @@ fn record_headers_reach_the_dead_letter_queue_unchanged() {
         "errors.deadletterqueue.topic.name": dlq,
         "errors.deadletterqueue.topic.replication.factor": "1",
         "consumer.override.session.timeout.ms": "6000"}});
-    let (status, _, resp) = http(
-        "POST",
-        &format!("{url}/connectors"),
-        Some(&body.to_string()),
-    );
-    assert_eq!(status, 201, "{resp}");
+    create_connector(&url, &body);
     let dead: Vec<(Vec<u8>, RawHeaders)> = read_raw(&dlq, sent.len())
         .into_iter()
         .map(|(_, value, headers, _)| (value.unwrap_or_default(), headers))
