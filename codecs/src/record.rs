@@ -334,25 +334,24 @@ impl RawBatch {
         let names: &StringArray = topics.values().as_string::<i32>();
         let (keys, partitions, offsets) = (topics.keys(), self.partitions(), self.offsets());
         // Records come in runs per partition: the map is consulted once per run.
-        let mut max: std::collections::HashMap<(i32, i32), i64> = std::collections::HashMap::new();
-        let mut run: Option<((i32, i32), i64)> = None;
+        type Run = Option<((i32, i32), i64)>;
+        fn note(max: &mut std::collections::HashMap<(i32, i32), i64>, run: Run) {
+            if let Some((tp, m)) = run {
+                let slot = max.entry(tp).or_insert(i64::MIN);
+                *slot = (*slot).max(m);
+            }
+        }
+        let mut max = std::collections::HashMap::new();
+        let mut run: Run = None;
         for i in 0..self.num_rows() {
             let tp = (keys.value(i), partitions.value(i));
             let offset = offsets.value(i);
             match &mut run {
                 Some((current, m)) if *current == tp => *m = (*m).max(offset),
-                _ => {
-                    if let Some((done, m)) = run.replace((tp, offset)) {
-                        let slot = max.entry(done).or_insert(i64::MIN);
-                        *slot = (*slot).max(m);
-                    }
-                }
+                _ => note(&mut max, run.replace((tp, offset))),
             }
         }
-        if let Some((done, m)) = run {
-            let slot = max.entry(done).or_insert(i64::MIN);
-            *slot = (*slot).max(m);
-        }
+        note(&mut max, run);
         max.into_iter()
             .map(|((k, p), o)| (names.value(k as usize), p, o))
             .collect()

@@ -24,7 +24,6 @@ pub fn value_batch(
     rows: &[u32],
     share: bool,
 ) -> Result<RecordBatch, String> {
-    let indices = UInt32Array::from(rows.to_vec());
     let contiguous = share
         && rows
             .first()
@@ -33,6 +32,7 @@ pub fn value_batch(
         if contiguous {
             Ok(array.slice(rows[0] as usize, rows.len()))
         } else {
+            let indices = UInt32Array::from(rows.to_vec());
             arrow::compute::take(array.as_ref(), &indices, None).map_err(|e| e.to_string())
         }
     };

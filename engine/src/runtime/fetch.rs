@@ -17,6 +17,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaRespErr;
+use sluice_codecs::record::timestamp_type;
 
 /// Where newly assigned partitions are forwarded; shared between the task's [`FetchQueue`] and
 /// its consumer context. Null once the queue is gone (then partitions stay on the consumer
@@ -185,15 +186,17 @@ impl<'a> Fetched<'a> {
         self.message.offset
     }
 
-    /// The timestamp and its Kafka type (`None` when not available).
-    pub(crate) fn timestamp(&self) -> (Option<i64>, rd::rd_kafka_timestamp_type_t) {
-        let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    /// The timestamp and its type as the raw batch stores them (`timestamp_type` codes).
+    pub(crate) fn timestamp(&self) -> (Option<i64>, i8) {
+        use rd::rd_kafka_timestamp_type_t as Kind;
+        let mut kind = Kind::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
         // SAFETY: reads the message's own fields.
         let ts = unsafe { rd::rd_kafka_message_timestamp(self.message, &mut kind) };
-        if ts == -1 {
-            (None, kind)
-        } else {
-            (Some(ts), kind)
+        match kind {
+            _ if ts == -1 => (None, timestamp_type::NO_TIMESTAMP_TYPE),
+            Kind::RD_KAFKA_TIMESTAMP_CREATE_TIME => (Some(ts), timestamp_type::CREATE_TIME),
+            Kind::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => (Some(ts), timestamp_type::LOG_APPEND_TIME),
+            Kind::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE => (None, timestamp_type::NO_TIMESTAMP_TYPE),
         }
     }
 

@@ -13,7 +13,6 @@ use arrow::array::{Array, BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use sluice_codecs::record::timestamp_type;
 use sluice_codecs::reference::RefHeaderConverter;
 use sluice_codecs::value::Value;
 use sluice_codecs::{ConnectColumn, Converter, RawBatch, RawBatchBuilder, RawHeader, Stage};
@@ -357,7 +356,8 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                         if builder.is_empty() {
                             first_fetched = Instant::now();
                         }
-                        append(&mut builder, &m)
+                        // A partition that could not be forwarded to the fetch queue.
+                        append(&mut builder, &Fetched::polled(&m))
                     }
                 }
                 // Newly assigned partitions may have to start elsewhere (the task's seeks):
@@ -372,7 +372,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                         if builder.is_empty() {
                             first_fetched = Instant::now();
                         }
-                        append_fetched(&mut builder, &m)
+                        append(&mut builder, &m)
                     }
                     Err(e) => tracing::warn!("{label} consumer error: {e}"),
                 });
@@ -470,27 +470,8 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     }
 }
 
-/// A record polled from the consumer queue (a partition that could not be forwarded to the
-/// fetch queue) goes through the same path as fetched ones.
-fn append(builder: &mut RawBatchBuilder, m: &rdkafka::message::BorrowedMessage<'_>) {
-    append_fetched(builder, &Fetched::polled(m));
-}
-
-fn append_fetched(builder: &mut RawBatchBuilder, m: &Fetched<'_>) {
-    let (ts, kind) = m.timestamp();
-    let ts_type = match kind {
-        _ if ts.is_none() => timestamp_type::NO_TIMESTAMP_TYPE,
-        rdkafka::bindings::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => {
-            timestamp_type::CREATE_TIME
-        }
-        rdkafka::bindings::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => {
-            timestamp_type::LOG_APPEND_TIME
-        }
-        _ => timestamp_type::NO_TIMESTAMP_TYPE,
-    };
-    let ts = (ts_type != timestamp_type::NO_TIMESTAMP_TYPE)
-        .then_some(ts)
-        .flatten();
+fn append(builder: &mut RawBatchBuilder, m: &Fetched<'_>) {
+    let (ts, ts_type) = m.timestamp();
     let headers: Vec<_> = m.headers().collect();
     builder.append(
         m.topic(),
