@@ -250,7 +250,7 @@ pub fn validate_value(schema: &ConnectSchema, value: &Value) -> Result<(), Conne
         | (None, SchemaType::Float32, Value::F32(_))
         | (None, SchemaType::Float64, Value::F64(_))
         | (None, SchemaType::Boolean, Value::Bool(_))
-        | (None, SchemaType::String, Value::String(_))
+        | (None, SchemaType::String, Value::String(_) | Value::Utf16(_))
         | (None, SchemaType::Bytes, Value::Bytes(_)) => Ok(()),
         (None, SchemaType::Array, Value::Array(items)) => {
             let item_schema = schema.value.as_deref().ok_or_else(fail)?;
@@ -305,6 +305,7 @@ pub fn convert_to_connect(
                     unscaled: u,
                     scale: s,
                 }),
+                Node::Utf16(_) => Err(ConnectError::data("Invalid bytes for Decimal field")),
                 Node::String(s) => {
                     let invalid = || ConnectError::data("Invalid bytes for Decimal field");
                     let scale = schema.decimal_scale().ok_or_else(invalid)?;
@@ -365,12 +366,17 @@ pub fn convert_to_connect(
         SchemaType::Float64 => Value::F64(node.double_value()),
         SchemaType::String => match node.text_value() {
             Some(s) => Value::String(s.to_string()),
-            None => Value::Null,
+            None => match node {
+                Node::Utf16(units) => Value::Utf16(units.clone()),
+                _ => Value::Null,
+            },
         },
         SchemaType::Bytes => match node {
             Node::String(s) => Value::Bytes(
                 base64_decode(s).ok_or_else(|| ConnectError::data("Invalid bytes field"))?,
             ),
+            // A surrogate is not a base64 character.
+            Node::Utf16(_) => return Err(ConnectError::data("Invalid bytes field")),
             _ => Value::Null,
         },
         SchemaType::Array => {
@@ -467,6 +473,7 @@ fn schemaless_to_connect(node: &Node) -> Result<Value, ConnectError> {
         Node::Int(_) => Value::I64(node.long_value()),
         Node::Decimal(_) => Value::F64(node.double_value()),
         Node::String(s) => Value::String(s.clone()),
+        Node::Utf16(units) => Value::Utf16(units.clone()),
         Node::Array(items) => Value::Array(
             items
                 .iter()
@@ -809,6 +816,7 @@ pub fn write_json(
             out.extend_from_slice(if *b { b"true" } else { b"false" })
         }
         (SchemaType::String, Value::String(s)) => json_text::write_string(out, s),
+        (SchemaType::String, Value::Utf16(units)) => json_text::write_utf16(out, units),
         (SchemaType::Bytes, Value::Bytes(b)) => {
             out.push(b'"');
             base64_encode(b, out);

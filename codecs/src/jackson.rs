@@ -17,6 +17,9 @@ pub enum Node {
     /// A floating-point number, as written (fraction and/or exponent).
     Decimal(String),
     String(String),
+    /// A string holding an unpaired surrogate (`"\ud800"`), which Jackson keeps in its Java
+    /// string and a Rust string cannot: the UTF-16 code units.
+    Utf16(Vec<u16>),
     Array(Vec<Node>),
     Object(Vec<(String, Node)>),
 }
@@ -36,7 +39,7 @@ impl Node {
             Node::Missing => "MISSING",
             Node::Bool(_) => "BOOLEAN",
             Node::Int(_) | Node::Decimal(_) => "NUMBER",
-            Node::String(_) => "STRING",
+            Node::String(_) | Node::Utf16(_) => "STRING",
             Node::Array(_) => "ARRAY",
             Node::Object(_) => "OBJECT",
         }
@@ -111,6 +114,19 @@ impl Node {
             _ => None,
         }
     }
+}
+
+/// `text` as UTF-16 with each unpaired surrogate put back at its byte position.
+pub(crate) fn utf16_with_surrogates(text: &str, lone: &[(usize, u16)]) -> Vec<u16> {
+    let mut units = Vec::with_capacity(text.len() + lone.len());
+    let mut from = 0;
+    for &(at, unit) in lone {
+        units.extend(text[from..at].encode_utf16());
+        units.push(unit);
+        from = at;
+    }
+    units.extend(text[from..].encode_utf16());
+    units
 }
 
 fn strip_zeros(t: &str) -> String {
@@ -284,7 +300,14 @@ impl Parser<'_> {
             None => self.err("unexpected end of input"),
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
-            Some(b'"') => self.string().map(Node::String),
+            Some(b'"') => {
+                let (text, lone) = self.string()?;
+                Ok(if lone.is_empty() {
+                    Node::String(text)
+                } else {
+                    Node::Utf16(utf16_with_surrogates(&text, &lone))
+                })
+            }
             Some(b't') => self.literal(b"true", Node::Bool(true)),
             Some(b'f') => self.literal(b"false", Node::Bool(false)),
             Some(b'n') => self.literal(b"null", Node::Null),
@@ -355,9 +378,12 @@ impl Parser<'_> {
         })
     }
 
-    fn string(&mut self) -> Result<String, ParseError> {
+    /// A string's text, and the unpaired surrogates left out of it as (byte position in the
+    /// text, code unit).
+    fn string(&mut self) -> Result<(String, Vec<(usize, u16)>), ParseError> {
         self.i += 1; // opening quote
         let mut out = String::new();
+        let mut lone = Vec::new();
         let mut run = self.i;
         loop {
             let Some(c) = self.peek() else {
@@ -372,7 +398,7 @@ impl Parser<'_> {
                         }
                     })?);
                     self.i += 1;
-                    return Ok(out);
+                    return Ok((out, lone));
                 }
                 b'\\' => {
                     out.push_str(std::str::from_utf8(&self.s[run..self.i]).map_err(|_| {
@@ -416,8 +442,10 @@ impl Parser<'_> {
                             } else {
                                 char::from_u32(u32::from(hi))
                             };
-                            // Lone surrogates cannot be represented in Rust strings.
-                            out.push(ch.unwrap_or('\u{FFFD}'));
+                            match ch {
+                                Some(ch) => out.push(ch),
+                                None => lone.push((out.len(), hi)),
+                            }
                         }
                         _ => return self.err("unrecognized escape"),
                     }
@@ -480,7 +508,11 @@ impl Parser<'_> {
             if self.peek() != Some(b'"') {
                 return self.err("expected a field name");
             }
-            let key = self.string()?;
+            // Object keys are Rust strings: an unpaired surrogate in a key becomes U+FFFD.
+            let (mut key, lone) = self.string()?;
+            for &(at, _) in lone.iter().rev() {
+                key.insert(at, '\u{FFFD}');
+            }
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return self.err("expected : after field name");

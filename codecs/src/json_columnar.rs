@@ -396,9 +396,11 @@ impl Col {
     }
 }
 
-/// Does `v` hold a decimal that Arrow's per-column scale for `s` cannot represent exactly?
+/// Does `v` hold what its Arrow column cannot represent exactly: a decimal of another scale
+/// than the column's, or a string with an unpaired surrogate (not UTF-8)?
 fn needs_exact(s: &ConnectSchema, v: &Value) -> bool {
     match v {
+        Value::Utf16(_) => true,
         Value::Decimal { scale, .. } => {
             s.logical() == Some(logical::DECIMAL) && s.decimal_scale() != Some(*scale)
         }
@@ -1228,6 +1230,52 @@ mod tests {
                 .unwrap();
             assert_eq!(bytes.value(i), expected.as_slice(), "row {i}");
         }
+    }
+
+    #[test]
+    fn unpaired_surrogates_survive_a_round_trip_and_print_as_java_does() {
+        let schemaless = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let cases: [(&JsonConfig, &[u8], &[u8]); 4] = [
+            (&schemaless, br#""\ud800 lone""#, br#""\uD800 lone""#),
+            (
+                &schemaless,
+                br#"{"a":["x\udc00y\ud83d\ude00"],"b":1}"#,
+                br#"{"a":["x\uDC00y\uD83D\uDE00"],"b":1}"#,
+            ),
+            (
+                &JsonConfig::default(),
+                br#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"s"}],"optional":false},"payload":{"s":"\ud83d!"}}"#,
+                br#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"s"}],"optional":false},"payload":{"s":"\uD83D!"}}"#,
+            ),
+            // A key is a Rust string: its unpaired surrogate becomes U+FFFD.
+            (&schemaless, br#"{"k\ud800":1}"#, "{\"k\u{FFFD}\":1}".as_bytes()),
+        ];
+        for (cfg, input, expected) in cases {
+            let rows = BinaryViewArray::from_iter_values([input]);
+            let out = if cfg.schemas_enable {
+                EnvelopeDecoder::new(cfg.clone()).decode(&rows, Stage::ValueConverter)
+            } else {
+                SchemalessDecoder::new(cfg.clone()).decode(&rows, Stage::ValueConverter)
+            };
+            assert!(out.failures.is_empty());
+            let column = &out.runs[0].column;
+            let (bytes, failures) = encode(cfg, column, Stage::ValueConverter);
+            assert!(failures.is_empty());
+            assert_eq!(
+                String::from_utf8_lossy(bytes.value(0)),
+                String::from_utf8_lossy(expected)
+            );
+        }
+        // Written as UTF-8 text (StringConverter, files), Java's encoder puts `?` there.
+        let rows = BinaryViewArray::from_iter_values([br#""a\ud800b""#]);
+        let out = SchemalessDecoder::new(schemaless).decode(&rows, Stage::ValueConverter);
+        assert_eq!(
+            crate::reference::java_to_string(&out.runs[0].column.value(0)),
+            "a?b"
+        );
     }
 
     #[test]

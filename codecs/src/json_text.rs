@@ -87,6 +87,26 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
         return;
     }
     write_escaped(out, s);
+    out.push(b'"');
+}
+
+/// Appends a Java string holding unpaired surrogates as Jackson writes it: valid text as
+/// `write_string` would, each unpaired surrogate as an uppercase `\uXXXX` escape.
+pub fn write_utf16(out: &mut Vec<u8>, units: &[u16]) {
+    out.push(b'"');
+    let mut text = String::new();
+    for unit in char::decode_utf16(units.iter().copied()) {
+        match unit {
+            Ok(ch) => text.push(ch),
+            Err(lone) => {
+                write_escaped(out, &text);
+                text.clear();
+                write_unicode_escape(out, lone.unpaired_surrogate());
+            }
+        }
+    }
+    write_escaped(out, &text);
+    out.push(b'"');
 }
 
 /// Appends the first `n` (at most 16) bytes of `block` with one 16-byte store into spare
@@ -130,7 +150,7 @@ pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
     true
 }
 
-/// The rest of `write_string` for strings with something to escape.
+/// The rest of `write_string` for strings with something to escape, without the closing quote.
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -192,7 +212,6 @@ fn write_escaped(out: &mut Vec<u8>, s: &str) {
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 fn write_unicode_escape(out: &mut Vec<u8>, unit: u16) {
@@ -228,6 +247,14 @@ mod tests {
             r#""a long plain prefix, then \"quoted\" and \uD83D\uDE00 and \u0001 at the end""#
         );
         assert_eq!(esc("exactly8"), r#""exactly8""#);
+        let mut v = Vec::new();
+        let units: Vec<u16> = [0xD800, u16::from(b'"')]
+            .into_iter()
+            .chain("é😀".encode_utf16())
+            .chain([0xDC00])
+            .collect();
+        write_utf16(&mut v, &units);
+        assert_eq!(v, "\"\\uD800\\\"é\\uD83D\\uDE00\\uDC00\"".as_bytes());
     }
 
     /// Jackson's rules char by char, the obvious way.

@@ -337,7 +337,18 @@ impl RefConverter {
             RefConverter::String { encode, .. } => Ok(if value.is_null() {
                 None
             } else {
-                Some(encode.encode(&java_to_string(value)))
+                Some(match value {
+                    // Java's UTF-16 encoders replace an unpaired surrogate with U+FFFD.
+                    Value::Utf16(units)
+                        if matches!(
+                            encode,
+                            Encoding::Utf16 | Encoding::Utf16Be | Encoding::Utf16Le
+                        ) =>
+                    {
+                        encode.encode(&utf16_lossy(units, '\u{FFFD}'))
+                    }
+                    _ => encode.encode(&java_to_string(value)),
+                })
             }),
             RefConverter::ByteArray => {
                 if let Some(s) = schema.filter(|s| s.schema_type != SchemaType::Bytes) {
@@ -413,6 +424,8 @@ pub fn java_to_string(value: &Value) -> String {
         Value::F32(v) => java::float_to_string(*v),
         Value::F64(v) => java::double_to_string(*v),
         Value::String(s) => s.clone(),
+        // Text outside Java is UTF-8, where Java's encoder writes `?` for an unpaired surrogate.
+        Value::Utf16(units) => utf16_lossy(units, '?'),
         // Java prints `[B@<identity hash>`; the bytes themselves are the useful rendering.
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Array(items) => format!(
@@ -449,6 +462,13 @@ pub fn java_to_string(value: &Value) -> String {
         }
         Value::Date(ms) => java_date_to_string(*ms),
     }
+}
+
+/// UTF-16 code units as text, each unpaired surrogate replaced by `replacement`.
+pub fn utf16_lossy(units: &[u16], replacement: char) -> String {
+    char::decode_utf16(units.iter().copied())
+        .map(|c| c.unwrap_or(replacement))
+        .collect()
 }
 
 /// `java.util.Date.toString()` in UTC: `Tue Nov 14 22:13:20 UTC 2023`.

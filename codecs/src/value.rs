@@ -17,6 +17,9 @@ pub enum Value {
     F32(f32),
     F64(f64),
     String(String),
+    /// A `java.lang.String` holding an unpaired surrogate (JSON can spell one, `"\ud800"`),
+    /// which a Rust string cannot: its UTF-16 code units. Valid text is always `String`.
+    Utf16(Vec<u16>),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
     /// Entries in insertion order; keys are unique.
@@ -54,7 +57,7 @@ impl Value {
             Value::I64(_) => "class java.lang.Long",
             Value::F32(_) => "class java.lang.Float",
             Value::F64(_) => "class java.lang.Double",
-            Value::String(_) => "class java.lang.String",
+            Value::String(_) | Value::Utf16(_) => "class java.lang.String",
             Value::Bytes(_) => "class [B",
             Value::Array(_) => "class java.util.ArrayList",
             Value::Map(_) => "class java.util.HashMap",
@@ -76,7 +79,7 @@ impl Value {
             Value::I64(_) => T::Int64,
             Value::F32(_) => T::Float32,
             Value::F64(_) => T::Float64,
-            Value::String(_) => T::String,
+            Value::String(_) | Value::Utf16(_) => T::String,
             Value::Bytes(_) => T::Bytes,
             Value::Array(_) => T::Array,
             Value::Map(_) => T::Map,

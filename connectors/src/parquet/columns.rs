@@ -152,7 +152,7 @@ fn type_of(v: &Value) -> Ty {
         Value::Bool(_) => Ty::Bool,
         Value::I8(_) | Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::Date(_) => Ty::Int,
         Value::F32(_) | Value::F64(_) => Ty::Float,
-        Value::Decimal { .. } | Value::String(_) | Value::Bytes(_) => Ty::Str,
+        Value::Decimal { .. } | Value::String(_) | Value::Utf16(_) | Value::Bytes(_) => Ty::Str,
         Value::Array(items) => Ty::List(Box::new(items.iter().map(type_of).fold(Ty::Null, widen))),
         Value::Map(entries) => {
             Ty::Struct(entries.iter().map(|(k, v)| (key_text(k), type_of(v))).fold(

@@ -232,6 +232,10 @@ fn cast_value(
     // Logical values are cast from their internal representation, except to STRING.
     let value = match (schema.and_then(|s| s.logical()), value, target) {
         (_, v, SchemaType::String) => v.clone(),
+        // Parsed as numbers or booleans, an unpaired surrogate is just a character that fails.
+        (_, Value::Utf16(units), _) => {
+            Value::String(sluice_codecs::reference::utf16_lossy(units, '\u{FFFD}'))
+        }
         (Some(logical::DATE), Value::Date(ms), _) => Value::I32((ms / 86_400_000) as i32),
         (Some(logical::TIME), Value::Date(ms), _) => Value::I32(*ms as i32),
         (Some(logical::TIMESTAMP), Value::Date(ms), _) => Value::I64(*ms),
@@ -332,6 +336,7 @@ fn cast_value(
             Value::String(s) => Value::Bool(s.eq_ignore_ascii_case("true")),
             other => Value::Bool(as_long(other).ok_or_else(unexpected)? != 0),
         },
+        SchemaType::String if matches!(value, Value::Utf16(_)) => value,
         SchemaType::String => Value::String(match &value {
             Value::Date(_) => sluice_codecs::values::convert_to_string(&value),
             Value::Bytes(b) => {
