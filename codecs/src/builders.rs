@@ -29,6 +29,10 @@ impl<T: ArrowPrimitiveType> Default for PrimCol<T> {
 }
 
 impl<T: ArrowPrimitiveType> PrimCol<T> {
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.values.reserve(rows);
+    }
+
     #[inline]
     pub(crate) fn append_value(&mut self, v: T::Native) {
         self.values.push(v);
@@ -72,6 +76,10 @@ impl Default for BoolCol {
 }
 
 impl BoolCol {
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.values.reserve(rows);
+    }
+
     #[inline]
     pub(crate) fn append_value(&mut self, v: bool) {
         self.values.append(v);
@@ -164,6 +172,10 @@ impl ViewCol {
             block: Vec::new(),
             shared: Vec::new(),
         }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        self.views.reserve(rows);
     }
 
     /// Appends a copy of `v` (inline when short).
@@ -277,6 +289,10 @@ impl StrCol {
         Self(ViewCol::new())
     }
 
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.0.reserve(rows);
+    }
+
     #[inline]
     pub(crate) fn append_value(&mut self, v: &str) {
         self.0.push_copy(v.as_bytes());
@@ -327,6 +343,10 @@ pub(crate) struct BinCol(ViewCol);
 impl BinCol {
     pub(crate) fn new() -> Self {
         Self(ViewCol::new())
+    }
+
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.0.reserve(rows);
     }
 
     pub(crate) fn append_value(&mut self, v: &[u8]) {

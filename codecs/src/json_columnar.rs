@@ -138,6 +138,41 @@ impl Col {
         }
     }
 
+    /// Makes room for `rows` more values (list items: one per row to start with), so
+    /// builders do not grow value by value through a batch.
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        match self {
+            Col::Bool(b) => b.reserve(rows),
+            Col::I8(b) => b.reserve(rows),
+            Col::I16(b) => b.reserve(rows),
+            Col::I32(b) => b.reserve(rows),
+            Col::I64(b) => b.reserve(rows),
+            Col::F32(b) => b.reserve(rows),
+            Col::F64(b) => b.reserve(rows),
+            Col::Str(b) => b.reserve(rows),
+            Col::Bin(b) => b.reserve(rows),
+            Col::Date(b) => b.reserve(rows),
+            Col::Time(b) => b.reserve(rows),
+            Col::Ts(b) => b.reserve(rows),
+            Col::Dec(b, ..) => b.reserve(rows),
+            Col::List { offsets, item, .. } => {
+                offsets.reserve(rows);
+                item.reserve(rows);
+            }
+            Col::Map {
+                offsets,
+                keys,
+                values,
+                ..
+            } => {
+                offsets.reserve(rows);
+                keys.reserve(rows);
+                values.reserve(rows);
+            }
+            Col::Struct { children, .. } => children.iter_mut().for_each(|c| c.reserve(rows)),
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         match self {
             Col::Bool(b) => b.len(),
@@ -676,6 +711,8 @@ pub struct EnvelopeDecoder {
     last: Option<usize>,
     parser: TapeParser,
     direct: crate::json_direct::DirectReader,
+    /// Rows of the batch being decoded.
+    batch_rows: usize,
 }
 
 impl std::fmt::Debug for EnvelopeDecoder {
@@ -695,8 +732,14 @@ struct OpenRun {
 }
 
 impl OpenRun {
-    fn new(start: usize, schema: Option<Arc<ConnectSchema>>) -> Self {
-        let col = schema.as_deref().map(Col::new);
+    /// A run from row `start` on, with room for `capacity` rows (the rest of the batch:
+    /// a batch is one run in practice).
+    fn new(start: usize, schema: Option<Arc<ConnectSchema>>, capacity: usize) -> Self {
+        let col = schema.as_deref().map(|s| {
+            let mut col = Col::new(s);
+            col.reserve(capacity);
+            col
+        });
         Self {
             start,
             schema,
@@ -719,6 +762,7 @@ impl OpenRun {
         run: &'r mut Option<OpenRun>,
         out: &mut Vec<Run>,
         row: usize,
+        capacity: usize,
         schema: &Arc<ConnectSchema>,
     ) -> &'r mut OpenRun {
         if !run.as_ref().is_some_and(|open| open.same(Some(schema)))
@@ -726,7 +770,7 @@ impl OpenRun {
         {
             done.close_into(out);
         }
-        run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone())))
+        run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone()), capacity))
     }
 
     /// Closes the run into `out`; a run the fast path opened for a row that then took
@@ -784,6 +828,7 @@ impl EnvelopeDecoder {
             last: None,
             parser: TapeParser::new(),
             direct: Default::default(),
+            batch_rows: 0,
         }
     }
 
@@ -848,7 +893,7 @@ impl EnvelopeDecoder {
         let cached = &self.cache[idx];
         let schema = cached.schema.clone()?;
         let cfg = &self.cfg;
-        let open = OpenRun::continue_or_start(run, out, row, &schema);
+        let open = OpenRun::continue_or_start(run, out, row, self.batch_rows - row, &schema);
         let src = src.advanced(payload.as_ptr() as usize - bytes.as_ptr() as usize);
         if self.direct.read_typed(
             payload,
@@ -866,7 +911,8 @@ impl EnvelopeDecoder {
                 if !fits(cfg, tape, 0, &schema) {
                     return None;
                 }
-                let open = OpenRun::continue_or_start(run, out, row, &schema);
+                let open =
+                    OpenRun::continue_or_start(run, out, row, self.batch_rows - row, &schema);
                 append(tape, 0, &schema, open.col.as_mut()?);
                 open.rows += 1;
                 Some(())
@@ -876,6 +922,7 @@ impl EnvelopeDecoder {
 
     /// Decodes a column of raw values; `stage` names the failure stage (key or value).
     pub fn decode(&mut self, input: &BinaryViewArray, stage: Stage) -> DecodedRuns {
+        self.batch_rows = input.len();
         let mut out = DecodedRuns::default();
         let mut run: Option<OpenRun> = None;
         for row in 0..input.len() {
@@ -900,7 +947,7 @@ impl EnvelopeDecoder {
                         if let Some(done) = run.take() {
                             done.close_into(&mut out.runs);
                         }
-                        run = Some(OpenRun::new(row, schema));
+                        run = Some(OpenRun::new(row, schema, input.len() - row));
                     }
                     if let Some(open) = run.as_mut() {
                         open.push_value(value);
@@ -913,7 +960,7 @@ impl EnvelopeDecoder {
                         exception: e.exception,
                         message: e.message.unwrap_or_default(),
                     });
-                    run.get_or_insert_with(|| OpenRun::new(row, None))
+                    run.get_or_insert_with(|| OpenRun::new(row, None, 0))
                         .push_null();
                 }
             }
@@ -1541,6 +1588,7 @@ impl SchemalessDecoder {
                         && let Some(s) = infer_shape(tape, 0)
                     {
                         let mut c = Col::new(&s.schema);
+                        c.reserve(input.len());
                         (0..row).for_each(|_| c.append_null());
                         col = Some(c);
                         shape = Some(s);

@@ -621,12 +621,22 @@ impl DirectReader {
         let Col::Bool(b) = col else {
             return false;
         };
-        let v = if cur.literal(b"true") {
-            true
-        } else if cur.literal(b"false") {
-            false
-        } else {
-            return false;
+        // Both literals tested at once from one word: which one it is decides no branch
+        // (flags are as often true as false).
+        let v = match cur.b.get(cur.i..cur.i + 8) {
+            Some(w) => {
+                let w = word(w, 0);
+                let is_true = w & 0xFFFF_FFFF == u64::from(u32::from_le_bytes(*b"true"));
+                let is_false = w & 0xFF_FFFF_FFFF == u64::from_le_bytes(*b"false\0\0\0");
+                if !(is_true | is_false) {
+                    return false;
+                }
+                cur.i += 4 + usize::from(is_false);
+                is_true
+            }
+            None if cur.literal(b"true") => true,
+            None if cur.literal(b"false") => false,
+            None => return false,
         };
         b.append_value(v);
         true

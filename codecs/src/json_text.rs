@@ -81,6 +81,10 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    if bytes.len() >= 16 && copy_plain(out, bytes) {
+        out.push(b'"');
+        return;
+    }
     if all_plain(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
@@ -109,26 +113,81 @@ pub fn write_utf16(out: &mut Vec<u8>, units: &[u16]) {
     out.push(b'"');
 }
 
+/// Appends `b` (16 bytes or more) when none of it needs escaping, checking and copying 16
+/// bytes at a time in one pass (the last chunk overlaps the one before); `false`, with `out`
+/// as it was, otherwise.
+#[inline]
+fn copy_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
+    let n = b.len();
+    let chunk = |at: usize| {
+        b.get(at..at + 16)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+    };
+    out.reserve(n);
+    let len = out.len();
+    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<[u8; 16]>();
+    let mut at = 0;
+    loop {
+        // The last chunk ends at `n`.
+        let start = at.min(n - 16);
+        let Some(c) = chunk(start) else {
+            return false;
+        };
+        let classes = crate::simd::classes16(c);
+        if classes.stops | classes.four_byte_lead != 0 {
+            return false;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: `reserve(n)` left `n` bytes of spare capacity and `start + 16 <= n`; spare
+        // capacity may be written freely (it only becomes part of `out` through `set_len`).
+        unsafe {
+            dst.cast::<u8>()
+                .add(start)
+                .cast::<[u8; 16]>()
+                .write_unaligned(*c);
+        }
+        at = start + 16;
+        if at == n {
+            break;
+        }
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the chunks just written cover all `n` bytes from `len` on.
+    unsafe {
+        out.set_len(len + n);
+    }
+    true
+}
+
 /// Appends the first `n` (at most 16) bytes of `block` with one 16-byte store into spare
 /// capacity: short keys and strings cost no call to `memcpy`.
 #[inline]
 pub(crate) fn put16(out: &mut Vec<u8>, block: [u8; 16], n: usize) {
+    put_word(out, u128::from_le_bytes(block), n);
+}
+
+/// Appends the first `n` (at most 16) bytes of `word` (first byte lowest) with one 16-byte
+/// store: text built in a register goes out without byte stores or a call to `memcpy`.
+#[inline]
+pub(crate) fn put_word(out: &mut Vec<u8>, word: u128, n: usize) {
     let n = n.min(16);
     out.reserve(16);
     let len = out.len();
-    for (slot, byte) in out.spare_capacity_mut()[..16].iter_mut().zip(block) {
-        slot.write(byte);
-    }
+    let spare = out.spare_capacity_mut();
     #[allow(unsafe_code)]
-    // SAFETY: `reserve(16)` made room for 16 more bytes and all 16 were just initialised;
-    // `n <= 16` of them become part of the vector.
+    // SAFETY: `reserve(16)` left at least 16 bytes of spare capacity, which the unaligned
+    // store fills (initialising them); `n <= 16` of them become part of the vector.
     unsafe {
-        out.set_len(len + n)
+        spare
+            .as_mut_ptr()
+            .cast::<u128>()
+            .write_unaligned(word.to_le());
+        out.set_len(len + n);
     }
 }
 
 /// Appends the string of an inline Arrow view (12 bytes or fewer, stored in the view after
-/// its length) quoted, in one `put16`; `false`, writing nothing, if it is longer or needs
+/// its length) quoted, in one `put_word`; `false`, writing nothing, if it is longer or needs
 /// escaping.
 #[inline]
 pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
@@ -145,7 +204,7 @@ pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
     // The opening quote and the bytes as one word (built in a register: byte stores into an
     // array read back whole would stall), then the closing quote.
     let opened = ((view >> 32) << 8) | u128::from(b'"');
-    put16(out, opened.to_le_bytes(), len + 1);
+    put_word(out, opened, len + 1);
     out.push(b'"');
     true
 }

@@ -50,30 +50,25 @@ impl<'a> Scalar<'a> {
     /// bytes, NaN and infinities), which each caller writes its own way.
     #[inline]
     pub(crate) fn write_plain(&self, row: usize, out: &mut Vec<u8>) -> bool {
-        let mut buf = itoa::Buffer::new();
-        let text: &[u8] = match self {
+        match self {
             Scalar::Bool(a) => {
-                if a.value(row) {
-                    b"true"
+                // Chosen without a branch (flags are as often true as false).
+                let v = a.value(row);
+                let word = if v {
+                    u128::from(u32::from_le_bytes(*b"true"))
                 } else {
-                    b"false"
-                }
+                    u128::from(u64::from_le_bytes(*b"false\0\0\0"))
+                };
+                crate::json_text::put_word(out, word, 5 - usize::from(v));
             }
-            Scalar::I8(v) => buf.format(v[row]).as_bytes(),
-            Scalar::I16(v) => buf.format(v[row]).as_bytes(),
-            Scalar::I32(v) => buf.format(v[row]).as_bytes(),
-            Scalar::I64(v) => buf.format(v[row]).as_bytes(),
-            Scalar::F32(v) if v[row].is_finite() => {
-                crate::java::write_float(out, v[row]);
-                return true;
-            }
-            Scalar::F64(v) if v[row].is_finite() => {
-                crate::java::write_double(out, v[row]);
-                return true;
-            }
+            Scalar::I8(v) => crate::java::write_long(out, i64::from(v[row])),
+            Scalar::I16(v) => crate::java::write_long(out, i64::from(v[row])),
+            Scalar::I32(v) => crate::java::write_long(out, i64::from(v[row])),
+            Scalar::I64(v) => crate::java::write_long(out, v[row]),
+            Scalar::F32(v) if v[row].is_finite() => crate::java::write_float(out, v[row]),
+            Scalar::F64(v) if v[row].is_finite() => crate::java::write_double(out, v[row]),
             _ => return false,
-        };
-        out.extend_from_slice(text);
+        }
         true
     }
 }
