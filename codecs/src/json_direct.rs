@@ -939,6 +939,40 @@ mod tests {
 mod escape_tests {
     use super::*;
 
+    #[test]
+    fn booleans_read_from_a_word_or_byte_by_byte_near_the_end() {
+        let read = |json: &str| {
+            let mut col = Col::Bool(Default::default());
+            let mut c = Cursor {
+                b: json.as_bytes(),
+                i: 0,
+                src: Source::NONE,
+            };
+            let ok = DirectReader::boolean(&mut c, &mut col);
+            let Col::Bool(mut b) = col else {
+                unreachable!()
+            };
+            let a = b.finish();
+            ok.then(|| (a.value(0), c.i))
+        };
+        // Eight bytes ahead (one word) and fewer (the byte-wise literals).
+        assert_eq!(read("true,\"more\""), Some((true, 4)));
+        assert_eq!(read("false,\"more\""), Some((false, 5)));
+        assert_eq!(read("true}"), Some((true, 4)));
+        assert_eq!(read("false}"), Some((false, 5)));
+        assert_eq!(read("true"), Some((true, 4)));
+        for bad in [
+            "tru",
+            "fals",
+            "trUe,\"more\"",
+            "fAlse,\"more\"",
+            "null,\"more\"",
+            "t",
+        ] {
+            assert_eq!(read(bad), None, "{bad}");
+        }
+    }
+
     fn string(json: &str) -> Option<String> {
         use arrow::array::Array;
         let mut text = String::new();
