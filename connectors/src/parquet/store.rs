@@ -313,7 +313,9 @@ impl Store for S3Store {
                 } else {
                     let upload = store.put_multipart(&path).await?;
                     let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, part);
-                    w.write(&bytes);
+                    // The file's bytes are handed over, not copied into part buffers.
+                    w.put(bytes::Bytes::from(bytes));
+                    // On a failed part or completion, `finish` aborts the upload itself.
                     w.finish().await.map(|_| ())
                 }
             })
@@ -349,8 +351,8 @@ impl Store for S3Store {
     }
 
     fn remove_temp(&self, _prefix: &str) -> Result<usize> {
-        // Nothing is visible before an upload completes; abandoned multipart uploads are
-        // for the bucket's lifecycle rules.
+        // Nothing is visible before an upload completes. A failed upload is aborted; only
+        // one cut short by a crash is left, for the bucket's lifecycle rules.
         Ok(0)
     }
 
