@@ -20,7 +20,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 /// The position of the first `"`, backslash or control character in `rest`, and whether a
 /// byte before it is not ASCII. Eight bytes at a time: the "has a zero byte" test may flag
 /// bytes above a true hit, never below, so its lowest flag is exact.
-#[inline]
+#[inline(always)]
 fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
     let mut i = 0;
     let mut seen = 0u64;
@@ -39,6 +39,25 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
             seen |= HIGH_BITS;
         }
         i += 16;
+    }
+    // The rest of a long enough slice: its last 16 bytes, minus those scanned already (the
+    // word and byte loops below cost more, e.g. for a row's last string).
+    #[cfg(target_arch = "x86_64")]
+    if let Some(start) = rest.len().checked_sub(16)
+        && let Some(chunk) = rest
+            .get(start..)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+    {
+        // The loop above stopped within the last 16 bytes: 1 to 16 of them are scanned.
+        let fresh = !((1u32 << (i - start)) - 1);
+        let crate::simd::Classes16 { stops, high, .. } = crate::simd::classes16(chunk);
+        let stops = stops & fresh;
+        if stops == 0 {
+            return None;
+        }
+        let at = stops.trailing_zeros();
+        let below = (1u32 << at) - 1;
+        return Some((start + at as usize, seen != 0 || high & fresh & below != 0));
     }
     while i + 8 <= rest.len() {
         let w = word(rest, i);
@@ -354,6 +373,7 @@ impl Cursor<'_> {
 
     /// A JSON number by the grammar; `Ok(int)` for integers that fit i64 without doubt,
     /// `Err(float)` for numbers with a fraction or exponent.
+    #[inline(always)]
     fn number(&mut self) -> Option<Result<i64, f64>> {
         let start = self.i;
         let negative = self.eat(b'-');
@@ -514,6 +534,19 @@ impl DirectReader {
                             }
                             _ => false,
                         };
+                    }
+                    (SchemaType::Float64, Col::F64(b), Some(b'-' | b'0'..=b'9')) => {
+                        return match cur.number() {
+                            // Jackson reads floats as BigDecimal, which has no negative zero.
+                            Some(Err(d)) => {
+                                b.append_value(if d == 0.0 { 0.0 } else { d });
+                                true
+                            }
+                            _ => false,
+                        };
+                    }
+                    (SchemaType::Boolean, Col::Bool(_), Some(b't' | b'f')) => {
+                        return Self::boolean(cur, col);
                     }
                     _ => {}
                 }
@@ -683,7 +716,11 @@ impl DirectReader {
                 let Some(item) = kind.value.as_deref() else {
                     return false;
                 };
-                return self.items(cur, col, |me, cur, c| me.value(cur, item, None, c));
+                // Lists of strings (tags, codes) read their strings without the dispatch.
+                return self.items(cur, col, |me, cur, c| match c {
+                    Col::Str(b) if cur.b.get(cur.i) == Some(&b'"') => cur.string(b, &mut me.text),
+                    _ => me.value(cur, item, None, c),
+                });
             }
             (SchemaType::Struct, _) => {
                 let Some(shape) = nested else {

@@ -120,7 +120,7 @@ impl<'a> Enc<'a> {
     /// Writes a non-null scalar cell that needs none of Kafka's special cases (ints,
     /// booleans, finite floats, strings); `false` for anything else. Structs call it for
     /// their members before the general `write`, which saves a call per cell.
-    #[inline]
+    #[inline(always)]
     fn write_common(&self, row: usize, out: &mut Vec<u8>) -> bool {
         if self.nulls.is_some_and(|n| n.is_null(row)) {
             return false;
