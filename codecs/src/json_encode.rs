@@ -128,7 +128,7 @@ impl<'a> Enc<'a> {
         match &self.node {
             Node::Scalar(Scalar::Str(a)) => {
                 if !crate::json_text::write_inline_view(out, a.views()[row]) {
-                    crate::json_text::write_string(out, a.value(row));
+                    crate::json_text::write_string_inline(out, a.value(row));
                 }
                 true
             }

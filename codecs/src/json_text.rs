@@ -78,6 +78,13 @@ fn all_plain(b: &[u8]) -> bool {
 /// Appends `s` as a JSON string literal, quotes included.
 #[inline]
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
+    write_string_inline(out, s);
+}
+
+/// `write_string` inlined into the batch encoder's cell writer, where a call per string
+/// cost more than the copy.
+#[inline(always)]
+pub(crate) fn write_string_inline(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
