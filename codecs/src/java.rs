@@ -134,10 +134,7 @@ pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
 fn digits_text(n: u64) -> (u64, usize) {
     let len = decimal_digits(n);
     // Leading zeros are the low bytes of the eight-digit text.
-    (
-        u64::from_le_bytes(eight_digits(n as u32).to_le_bytes()) >> (8 * (8 - len)),
-        len,
-    )
+    (eight_digits(n as u32) >> (8 * (8 - len)), len)
 }
 
 /// The eight decimal digits of `n` (below 10^8, leading zeros kept) as ASCII, first digit in
@@ -354,6 +351,25 @@ pub fn big_decimal_to_string(unscaled: &str, scale: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digit_text_matches_format() {
+        // Every 4-digit lane value in both lanes, and a sweep of the whole range.
+        let check = |n: u32| {
+            assert_eq!(
+                eight_digits(n).to_le_bytes(),
+                *format!("{n:08}").as_bytes(),
+                "{n}"
+            );
+        };
+        (0..10_000).for_each(|k| {
+            check(k);
+            check(k * 10_000);
+            check(k * 10_000 + 9_999 - k);
+        });
+        (0..100_000_000).step_by(997).for_each(check);
+        check(99_999_999);
+    }
 
     #[test]
     fn long_writer_matches_display_at_every_digit_count() {
