@@ -8,7 +8,9 @@
 
 use arrow::array::BinaryViewArray;
 
-use crate::builders::{Source, StrCol};
+use arrow::datatypes::{Float64Type, Int64Type};
+
+use crate::builders::{PrimCol, Source, StrCol};
 use crate::connect_json::JsonConfig;
 use crate::json_columnar::{Col, Shape};
 use crate::json_text::word;
@@ -371,6 +373,31 @@ impl Cursor<'_> {
         mantissa
     }
 
+    /// A schemaless integer (Kafka's Long) into `col`.
+    #[inline(always)]
+    fn long_into(&mut self, col: &mut PrimCol<Int64Type>) -> bool {
+        match self.number() {
+            Some(Ok(v)) => {
+                col.append_value(v);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A schemaless number with a fraction or exponent (Kafka's Double) into `col`.
+    #[inline(always)]
+    fn double_into(&mut self, col: &mut PrimCol<Float64Type>) -> bool {
+        match self.number() {
+            // Jackson reads floats as BigDecimal, which has no negative zero.
+            Some(Err(d)) => {
+                col.append_value(if d == 0.0 { 0.0 } else { d });
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A JSON number by the grammar; `Ok(int)` for integers that fit i64 without doubt,
     /// `Err(float)` for numbers with a fraction or exponent.
     #[inline(always)]
@@ -527,23 +554,10 @@ impl DirectReader {
                         return cur.string(b, &mut me.text);
                     }
                     (SchemaType::Int64, Col::I64(b), Some(b'-' | b'0'..=b'9')) => {
-                        return match cur.number() {
-                            Some(Ok(v)) => {
-                                b.append_value(v);
-                                true
-                            }
-                            _ => false,
-                        };
+                        return cur.long_into(b);
                     }
                     (SchemaType::Float64, Col::F64(b), Some(b'-' | b'0'..=b'9')) => {
-                        return match cur.number() {
-                            // Jackson reads floats as BigDecimal, which has no negative zero.
-                            Some(Err(d)) => {
-                                b.append_value(if d == 0.0 { 0.0 } else { d });
-                                true
-                            }
-                            _ => false,
-                        };
+                        return cur.double_into(b);
                     }
                     (SchemaType::Boolean, Col::Bool(_), Some(b't' | b'f')) => {
                         return Self::boolean(cur, col);
@@ -701,36 +715,28 @@ impl DirectReader {
             return true;
         }
         match (kind.schema_type, &mut *col) {
-            (SchemaType::Int64, Col::I64(b)) => match cur.number() {
-                Some(Ok(v)) => b.append_value(v),
-                _ => return false,
-            },
-            // Jackson reads floats as BigDecimal, which has no negative zero.
-            (SchemaType::Float64, Col::F64(b)) => match cur.number() {
-                Some(Err(d)) => b.append_value(if d == 0.0 { 0.0 } else { d }),
-                _ => return false,
-            },
-            (SchemaType::Boolean, _) => return Self::boolean(cur, col),
-            (SchemaType::String, _) => return self.string(cur, col),
+            (SchemaType::Int64, Col::I64(b)) => cur.long_into(b),
+            (SchemaType::Float64, Col::F64(b)) => cur.double_into(b),
+            (SchemaType::Boolean, _) => Self::boolean(cur, col),
+            (SchemaType::String, _) => self.string(cur, col),
             (SchemaType::Array, _) => {
                 let Some(item) = kind.value.as_deref() else {
                     return false;
                 };
                 // Lists of strings (tags, codes) read their strings without the dispatch.
-                return self.items(cur, col, |me, cur, c| match c {
+                self.items(cur, col, |me, cur, c| match c {
                     Col::Str(b) if cur.b.get(cur.i) == Some(&b'"') => cur.string(b, &mut me.text),
                     _ => me.value(cur, item, None, c),
-                });
+                })
             }
             (SchemaType::Struct, _) => {
                 let Some(shape) = nested else {
                     return false;
                 };
-                return self.object(cur, shape, col);
+                self.object(cur, shape, col)
             }
-            _ => return false,
+            _ => false,
         }
-        true
     }
 
     /// The value at the cursor against `s`, with the conditions of the tape path's `fits`.
