@@ -207,6 +207,8 @@ struct ViewsOut {
     views: Vec<u128>,
     nulls: NullBufferBuilder,
     row_start: usize,
+    /// Rows the batch has.
+    rows: usize,
 }
 
 /// A block is closed before view offsets (u32) could overflow.
@@ -220,15 +222,34 @@ impl ViewsOut {
             views: Vec::with_capacity(rows),
             nulls: NullBufferBuilder::new(rows),
             row_start: 0,
+            rows,
         }
     }
 
     fn begin_row(&mut self) {
+        if self.views.len() == SAMPLE_ROWS {
+            self.reserve_by_sample();
+        }
         if self.data.len() >= BLOCK_LIMIT {
             let full = std::mem::take(&mut self.data);
             self.blocks.push(Buffer::from_vec(full));
         }
         self.row_start = self.data.len();
+    }
+
+    /// Once the first rows are written, makes room for the rest of the batch at their
+    /// average size (and an eighth more), so the block is not regrown, and copied, midway.
+    #[cold]
+    fn reserve_by_sample(&mut self) {
+        let rows_left = self.rows.saturating_sub(self.views.len());
+        let per_row = self.data.len().div_ceil(SAMPLE_ROWS);
+        let wanted = rows_left.saturating_mul(per_row + per_row / 8);
+        let room = self.data.capacity() - self.data.len();
+        if wanted > room {
+            // Exactly: the block becomes the output buffer as it is, capacity and all.
+            self.data
+                .reserve_exact(wanted.min(BLOCK_LIMIT.saturating_sub(self.data.len())));
+        }
     }
 
     /// Ends the row begun last: its bytes are `data[row_start..]`.
@@ -272,9 +293,12 @@ impl ViewsOut {
     }
 }
 
-/// Bytes per row to reserve before anything is known about a column: most records of a batch
-/// are alike, so the first rows' sizes soon set the pace (`Vec` doubling covers the rest).
+/// Bytes per row to reserve for the first rows, before anything is known about a column; most
+/// records of a batch are alike, so those rows then size the block for the rest.
 const ROW_BYTES_HINT: usize = 256;
+
+/// Rows written before the block is sized for the rest of the batch.
+const SAMPLE_ROWS: usize = 64;
 
 /// Encodes a column as JsonConverter does (`fromConnectData` per row): the envelope with the
 /// schema when `schemas.enable`, rows of the exact side table through the reference writer,
@@ -286,7 +310,9 @@ pub fn encode(
 ) -> (BinaryViewArray, Vec<RowFailure>) {
     let array = &column.array;
     let rows = array.len();
-    let mut out = ViewsOut::new(rows, rows * ROW_BYTES_HINT);
+    // Room for the sample rows only: the rest is sized from them (a grown block is copied
+    // whole, used or not).
+    let mut out = ViewsOut::new(rows, rows.min(SAMPLE_ROWS) * ROW_BYTES_HINT);
     let mut failures = Vec::new();
     let exact: HashMap<usize, &Value> = column.exact.iter().map(|(r, v)| (*r, v)).collect();
     let mut fail = |row: usize, e: ConnectError, out: &mut ViewsOut| {
