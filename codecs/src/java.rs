@@ -7,8 +7,11 @@
 pub fn write_double(out: &mut Vec<u8>, d: f64) {
     let a = d.abs();
     if (1e-3..1e7).contains(&a) {
-        // Correctly rounded (both operands exact), so equality means m/1000 reads back as a.
-        let m = (a * 1000.0).round();
+        // Correctly rounded (both operands exact), so equality means m/1000 reads back as a;
+        // thousandths below 1e7 are far apart, so no other m can pass that test. m itself
+        // may then be rounded cheaply (a truncating conversion, no call to libm's `round`):
+        // a wrong m fails the test and takes the general path.
+        let m = (a * 1000.0 + 0.5) as i64 as f64;
         if m / 1000.0 == a {
             write_thousandths(out, d < 0.0, m as u64);
             return;

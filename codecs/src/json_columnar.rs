@@ -30,6 +30,12 @@ use crate::error::{ConnectError, RowFailure, Stage};
 use crate::schema::{ConnectSchema, SchemaType, logical};
 use crate::value::Value;
 
+/// Rows decoded (or encoded) before list and map entries (or the output block) are sized
+/// for the rest of the batch from them.
+pub(crate) const SAMPLE_ROWS: usize = 64;
+/// Room for list and map entries before that.
+const SAMPLE_ENTRIES: usize = SAMPLE_ROWS * 4;
+
 /// A builder for one Connect schema (recursively for nested types).
 pub(crate) enum Col {
     Bool(BoolCol),
@@ -138,8 +144,9 @@ impl Col {
         }
     }
 
-    /// Makes room for `rows` more values (list items: one per row to start with), so
-    /// builders do not grow value by value through a batch.
+    /// Makes room for `rows` more values, so builders do not grow value by value through a
+    /// batch. List and map entries get room for the first rows only: `reserve_by_sample`
+    /// sizes them from those (a grown buffer is copied whole, used or not).
     pub(crate) fn reserve(&mut self, rows: usize) {
         match self {
             Col::Bool(b) => b.reserve(rows),
@@ -157,7 +164,7 @@ impl Col {
             Col::Dec(b, ..) => b.reserve(rows),
             Col::List { offsets, item, .. } => {
                 offsets.reserve(rows);
-                item.reserve(rows);
+                item.reserve(rows.min(SAMPLE_ENTRIES));
             }
             Col::Map {
                 offsets,
@@ -166,10 +173,39 @@ impl Col {
                 ..
             } => {
                 offsets.reserve(rows);
-                keys.reserve(rows);
-                values.reserve(rows);
+                keys.reserve(rows.min(SAMPLE_ENTRIES));
+                values.reserve(rows.min(SAMPLE_ENTRIES));
             }
             Col::Struct { children, .. } => children.iter_mut().for_each(|c| c.reserve(rows)),
+        }
+    }
+
+    /// After `done` rows of a batch of `rows`, makes room for the rest of the list and map
+    /// entries at the rate seen so far (and an eighth more).
+    pub(crate) fn reserve_by_sample(&mut self, done: usize, rows: usize) {
+        let expected = |now: usize| {
+            let total = now.saturating_mul(rows) / done.max(1);
+            total.saturating_add(total / 8)
+        };
+        match self {
+            Col::List { item, .. } => {
+                let now = item.len();
+                let total = expected(now);
+                item.reserve(total.saturating_sub(now));
+                item.reserve_by_sample(now, total);
+            }
+            Col::Map { keys, values, .. } => {
+                let now = keys.len();
+                let total = expected(now);
+                keys.reserve(total.saturating_sub(now));
+                values.reserve(total.saturating_sub(now));
+                keys.reserve_by_sample(now, total);
+                values.reserve_by_sample(now, total);
+            }
+            Col::Struct { children, .. } => children
+                .iter_mut()
+                .for_each(|c| c.reserve_by_sample(done, rows)),
+            _ => {}
         }
     }
 
@@ -749,6 +785,16 @@ impl OpenRun {
         }
     }
 
+    /// Counts a row the fast path appended; `rows_left` more may follow in the batch.
+    fn count_row(&mut self, rows_left: usize) {
+        self.rows += 1;
+        if self.rows == SAMPLE_ROWS
+            && let Some(col) = self.col.as_mut()
+        {
+            col.reserve_by_sample(SAMPLE_ROWS, SAMPLE_ROWS + rows_left);
+        }
+    }
+
     fn same(&self, s: Option<&Arc<ConnectSchema>>) -> bool {
         match (&self.schema, s) {
             (None, None) => true,
@@ -903,7 +949,7 @@ impl EnvelopeDecoder {
             cached.leads.as_ref(),
             open.col.as_mut()?,
         ) {
-            open.rows += 1;
+            open.count_row(self.batch_rows - row - 1);
             return Some(());
         }
         self.parser
@@ -914,7 +960,7 @@ impl EnvelopeDecoder {
                 let open =
                     OpenRun::continue_or_start(run, out, row, self.batch_rows - row, &schema);
                 append(tape, 0, &schema, open.col.as_mut()?);
-                open.rows += 1;
+                open.count_row(self.batch_rows - row - 1);
                 Some(())
             })
             .flatten()
@@ -1572,6 +1618,11 @@ impl SchemalessDecoder {
         let mut exact = Vec::new();
         let mut failures = Vec::new();
         for row in 0..input.len() {
+            if row == SAMPLE_ROWS
+                && let Some(c) = col.as_mut()
+            {
+                c.reserve_by_sample(row, input.len());
+            }
             let bytes = input.is_valid(row).then(|| input.value(row));
             if let (Some(b), Some(s), Some(c)) = (bytes, &shape, col.as_mut())
                 && self

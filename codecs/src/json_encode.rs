@@ -14,6 +14,7 @@ use arrow::datatypes::DataType;
 use crate::column::ConnectColumn;
 use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, RowFailure, Stage};
+use crate::json_columnar::SAMPLE_ROWS;
 use crate::schema::ConnectSchema;
 use crate::typed_column::Scalar;
 use crate::value::Value;
@@ -296,9 +297,6 @@ impl ViewsOut {
 /// Bytes per row to reserve for the first rows, before anything is known about a column; most
 /// records of a batch are alike, so those rows then size the block for the rest.
 const ROW_BYTES_HINT: usize = 256;
-
-/// Rows written before the block is sized for the rest of the batch.
-const SAMPLE_ROWS: usize = 64;
 
 /// Encodes a column as JsonConverter does (`fromConnectData` per row): the envelope with the
 /// schema when `schemas.enable`, rows of the exact side table through the reference writer,
