@@ -44,8 +44,9 @@ struct Enc<'a> {
 /// A member's `"name":`, after a comma unless the field is the first.
 struct Key {
     bytes: Vec<u8>,
-    /// The bytes padded to 16 when they fit, for one fixed-size store.
-    block: Option<[u8; 16]>,
+    /// The bytes padded to 16 as a word (first byte lowest) when they fit, for one
+    /// fixed-size store.
+    word: Option<u128>,
 }
 
 impl Key {
@@ -56,18 +57,18 @@ impl Key {
         }
         crate::json_text::write_string(&mut bytes, name);
         bytes.push(b':');
-        let block = (bytes.len() <= 16).then(|| {
+        let word = (bytes.len() <= 16).then(|| {
             let mut block = [0u8; 16];
             block[..bytes.len()].copy_from_slice(&bytes);
-            block
+            u128::from_le_bytes(block)
         });
-        Key { bytes, block }
+        Key { bytes, word }
     }
 
     #[inline]
     fn write(&self, out: &mut Vec<u8>) {
-        match self.block {
-            Some(block) => crate::json_text::put16(out, block, self.bytes.len()),
+        match self.word {
+            Some(word) => crate::json_text::put_word(out, word, self.bytes.len()),
             None => out.extend_from_slice(&self.bytes),
         }
     }

@@ -166,15 +166,9 @@ fn copy_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
     true
 }
 
-/// Appends the first `n` (at most 16) bytes of `block` with one 16-byte store into spare
-/// capacity: short keys and strings cost no call to `memcpy`.
-#[inline]
-pub(crate) fn put16(out: &mut Vec<u8>, block: [u8; 16], n: usize) {
-    put_word(out, u128::from_le_bytes(block), n);
-}
-
 /// Appends the first `n` (at most 16) bytes of `word` (first byte lowest) with one 16-byte
-/// store: text built in a register goes out without byte stores or a call to `memcpy`.
+/// store into spare capacity: short keys, strings and text built in a register go out
+/// without byte stores or a call to `memcpy`.
 #[inline]
 pub(crate) fn put_word(out: &mut Vec<u8>, word: u128, n: usize) {
     let n = n.min(16);
