@@ -27,6 +27,7 @@ use crate::builders::{BinCol, BoolCol, PrimCol, Source, StrCol};
 use crate::column::ConnectColumn;
 use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, RowFailure, Stage};
+use crate::json_direct::ShapeProgram;
 use crate::schema::{ConnectSchema, SchemaType, logical};
 use crate::value::Value;
 
@@ -1421,9 +1422,6 @@ pub(crate) struct Shape {
     /// For each position in a conforming row's JSON object, the bytes that open the member
     /// in compact JSON: `{` or `,`, the key as Jackson spells it, and `:`.
     pub(crate) leads: Vec<Box<[u8]>>,
-    /// For each position, the child's type, so that strings and integers are read without
-    /// going through the general value dispatch.
-    pub(crate) kinds: Vec<SchemaType>,
 }
 
 fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
@@ -1473,16 +1471,11 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
         .enumerate()
         .map(|(k, name)| crate::json_direct::lead(k, name))
         .collect();
-    let kinds = json_order
-        .iter()
-        .map(|&child| schema.fields[child].schema.schema_type)
-        .collect();
     Some(Shape {
         schema,
         json_order,
         nested,
         leads,
-        kinds,
     })
 }
 
@@ -1593,7 +1586,6 @@ fn shape_append(tape: &[Node<'_>], i: usize, shape: &Shape, col: &mut Col) {
 pub struct SchemalessDecoder {
     cfg: JsonConfig,
     parser: TapeParser,
-    direct: crate::json_direct::DirectReader,
 }
 
 impl std::fmt::Debug for SchemalessDecoder {
@@ -1607,7 +1599,6 @@ impl SchemalessDecoder {
         Self {
             cfg,
             parser: TapeParser::new(),
-            direct: Default::default(),
         }
     }
 
@@ -1615,22 +1606,29 @@ impl SchemalessDecoder {
         let mut out = DecodedRuns::default();
         let mut shape: Option<Shape> = None;
         let mut col: Option<Col> = None;
+        // The shape's direct reader; it holds the columns while rows take it.
+        let mut program: Option<ShapeProgram> = None;
         let mut exact = Vec::new();
         let mut failures = Vec::new();
         for row in 0..input.len() {
             if row == SAMPLE_ROWS
                 && let Some(c) = col.as_mut()
             {
+                if let Some(p) = program.as_mut() {
+                    p.restore(c);
+                }
                 c.reserve_by_sample(row, input.len());
             }
             let bytes = input.is_valid(row).then(|| input.value(row));
-            if let (Some(b), Some(s), Some(c)) = (bytes, &shape, col.as_mut())
-                && self
-                    .direct
-                    .read(b, crate::json_direct::row_source(input, row), s, c)
+            if let (Some(b), Some(p), Some(c)) = (bytes, program.as_mut(), col.as_mut())
+                && p.lend(c)
+                && p.read(b, crate::json_direct::row_source(input, row), row)
             {
                 out.fast_rows += 1;
                 continue;
+            }
+            if let (Some(p), Some(c)) = (program.as_mut(), col.as_mut()) {
+                p.restore(c);
             }
             if let Some(b) = bytes {
                 let fast = self.parser.with_tape(b, |tape| {
@@ -1642,6 +1640,7 @@ impl SchemalessDecoder {
                         c.reserve(input.len());
                         (0..row).for_each(|_| c.append_null());
                         col = Some(c);
+                        program = Some(ShapeProgram::new(&s));
                         shape = Some(s);
                     }
                     match (&shape, col.as_mut()) {
@@ -1670,6 +1669,9 @@ impl SchemalessDecoder {
             if let Some(c) = col.as_mut() {
                 c.append_null();
             }
+        }
+        if let (Some(p), Some(c)) = (program.as_mut(), col.as_mut()) {
+            p.restore(c);
         }
         let array: ArrayRef = match col.as_mut() {
             Some(c) => c.finish(),
@@ -1869,6 +1871,58 @@ mod schemaless_tests {
                 .unwrap();
             assert_eq!(bytes.value(row), expected.as_slice(), "row {row}");
         }
+    }
+
+    /// Decodes `rows` as one batch, re-encodes it and checks every row against Kafka's
+    /// round trip; returns how many rows took the fast path.
+    fn round_trip_like_kafka(rows: &[Vec<u8>]) -> usize {
+        let cfg = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let input =
+            BinaryViewArray::from(rows.iter().map(|r| Some(r.as_slice())).collect::<Vec<_>>());
+        let out = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        let (bytes, failures) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
+        assert!(failures.is_empty());
+        for (i, r) in rows.iter().enumerate() {
+            let (s, v) = connect_json::to_connect_data(&cfg, Some(r)).unwrap();
+            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                bytes.value(i),
+                expected.as_slice(),
+                "row {i}: {}",
+                String::from_utf8_lossy(r)
+            );
+        }
+        out.fast_rows
+    }
+
+    #[test]
+    fn nested_objects_nulls_and_fallbacks_keep_every_row() {
+        let shaped = |i: usize| -> Vec<u8> {
+            match i % 7 {
+                // A nested object that is null, then one whose inner object is null.
+                3 => format!(r#"{{"n":{i},"o":null,"t":["a"],"e":{{}}}}"#),
+                4 => format!(r#"{{"n":{i},"o":{{"p":null,"q":{{"r":"s{i}"}}}},"t":null,"e":{{}}}}"#),
+                // Spaced out, and a member of another kind late in a nested object: this row
+                // is taken back after part of it was written.
+                5 => format!(r#" {{ "n" : {i} , "o" : {{ "p" : 1.5 , "q" : null }} , "t" : [ "b" , "c" ] , "e" : {{ }} }} "#),
+                2 => format!(r#"{{"n":{i},"o":{{"p":2.5,"q":{{"r":7}}}},"t":[],"e":{{}}}}"#),
+                // The same after both nested objects are complete.
+                6 => format!(r#"{{"n":{i},"o":{{"p":2.5,"q":{{"r":"y"}}}},"t":[1],"e":{{}}}}"#),
+                _ => format!(r#"{{"n":{i},"o":{{"p":0.25,"q":{{"r":"x"}}}},"t":["a","b"],"e":{{}}}}"#),
+            }
+            .into_bytes()
+        };
+        // More rows than the sample, so the columns are handed back and lent again midway.
+        let rows: Vec<Vec<u8>> = (0..SAMPLE_ROWS * 2 + 5).map(shaped).collect();
+        let fast = round_trip_like_kafka(&rows);
+        // Only the rows with a number where the shape has a string leave it.
+        assert_eq!(fast, (0..rows.len()).filter(|i| i % 7 % 4 != 2).count());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! it does not handle exactly as the general path would: other key order, surrogate escapes,
 //! big or malformed numbers, a value that does not fit its field, trailing bytes.
 
-use arrow::array::BinaryViewArray;
+use arrow::array::{BinaryViewArray, NullBufferBuilder};
 
 use arrow::datatypes::{Float64Type, Int64Type};
 
@@ -479,18 +479,6 @@ pub(crate) fn row_source(input: &BinaryViewArray, row: usize) -> Source<'_> {
 }
 
 impl DirectReader {
-    /// Appends `row` (at `src`) to `col` when it fits `shape`; otherwise leaves `col` as it
-    /// was and returns `false`, for the general path.
-    pub(crate) fn read(
-        &mut self,
-        row: &[u8],
-        src: Source<'_>,
-        shape: &Shape,
-        col: &mut Col,
-    ) -> bool {
-        self.whole(row, src, col, |me, cur, col| me.object(cur, shape, col))
-    }
-
     /// Appends an envelope payload (at `src`) read against its schema (fields in schema
     /// order, each present once); otherwise leaves `col` as it was and returns `false`.
     pub(crate) fn read_typed(
@@ -529,51 +517,6 @@ impl DirectReader {
         };
         if !ok {
             col.truncate(rows);
-        }
-        ok
-    }
-
-    fn object(&mut self, cur: &mut Cursor<'_>, shape: &Shape, col: &mut Col) -> bool {
-        let Col::Struct {
-            children, nulls, ..
-        } = col
-        else {
-            return false;
-        };
-        let fields = &shape.schema.fields;
-        let ok = self.members(
-            cur,
-            shape.json_order.len(),
-            |k| &shape.leads[k],
-            |me, cur, k| {
-                let child = shape.json_order[k];
-                let col = &mut children[child];
-                // The two commonest members first; anything else (nulls too) by `value`.
-                match (shape.kinds[k], &mut *col, cur.b.get(cur.i)) {
-                    (SchemaType::String, Col::Str(b), Some(b'"')) => {
-                        return cur.string(b, &mut me.text);
-                    }
-                    (SchemaType::Int64, Col::I64(b), Some(b'-' | b'0'..=b'9')) => {
-                        return cur.long_into(b);
-                    }
-                    (SchemaType::Float64, Col::F64(b), Some(b'-' | b'0'..=b'9')) => {
-                        return cur.double_into(b);
-                    }
-                    (SchemaType::Boolean, Col::Bool(_), Some(b't' | b'f')) => {
-                        return Self::boolean(cur, col);
-                    }
-                    _ => {}
-                }
-                me.value(
-                    cur,
-                    &fields[child].schema,
-                    shape.nested[child].as_ref(),
-                    col,
-                )
-            },
-        );
-        if ok {
-            nulls.append_non_null();
         }
         ok
     }
@@ -696,14 +639,9 @@ impl DirectReader {
         }
     }
 
-    /// A schemaless value of the shape's kind `kind` (`nested` for objects).
-    fn value(
-        &mut self,
-        cur: &mut Cursor<'_>,
-        kind: &ConnectSchema,
-        nested: Option<&Shape>,
-        col: &mut Col,
-    ) -> bool {
+    /// A schemaless value of the shape's kind `kind` (not an object: those are steps of the
+    /// shape's program).
+    fn value(&mut self, cur: &mut Cursor<'_>, kind: &ConnectSchema, col: &mut Col) -> bool {
         let Some(&c) = cur.b.get(cur.i) else {
             return false;
         };
@@ -726,14 +664,8 @@ impl DirectReader {
                 // Lists of strings (tags, codes) read their strings without the dispatch.
                 self.items(cur, col, |me, cur, c| match c {
                     Col::Str(b) if cur.b.get(cur.i) == Some(&b'"') => cur.string(b, &mut me.text),
-                    _ => me.value(cur, item, None, c),
+                    _ => me.value(cur, item, c),
                 })
-            }
-            (SchemaType::Struct, _) => {
-                let Some(shape) = nested else {
-                    return false;
-                };
-                self.object(cur, shape, col)
             }
             _ => false,
         }
@@ -840,6 +772,355 @@ impl DirectReader {
             }
             _ => false,
         }
+    }
+}
+
+/// A schemaless shape compiled to one flat list of steps, so a conforming row is read in one
+/// loop without recursion or per-member lookups: each step matches a member's opening bytes
+/// with one masked compare and reads the value straight into its column. While rows are read
+/// this way the columns are lent out of the shape's column tree (`lend`), and given back
+/// (`restore`) before anything else touches the tree.
+pub(crate) struct ShapeProgram {
+    steps: Vec<Step>,
+    /// Each column slot's place in the tree (child indices from the root).
+    col_paths: Vec<Vec<usize>>,
+    /// Each column slot's schema, for values the step does not read itself (nulls, lists).
+    schemas: Vec<ConnectSchema>,
+    /// Each struct's place in the tree (the root's is empty), for its validity.
+    struct_paths: Vec<Vec<usize>>,
+    /// The lent columns, and the lent validity of each struct.
+    cols: Vec<Col>,
+    structs: Vec<NullBufferBuilder>,
+    lent: bool,
+    reader: DirectReader,
+}
+
+impl std::fmt::Debug for ShapeProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShapeProgram")
+            .field("steps", &self.steps)
+            .field("lent", &self.lent)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Step {
+    /// The bytes that open the step (up to 16 of them in `lead`, first byte lowest; `mask`
+    /// keeps those), as compact JSON has them.
+    lead: u128,
+    mask: u128,
+    text: Box<[u8]>,
+    op: Op,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Str(usize),
+    Long(usize),
+    Double(usize),
+    Bool(usize),
+    StrList(usize),
+    /// Any other value of the slot's kind.
+    Value(usize),
+    /// A nested object member: `null` (then every slot in `cols` and struct in `structs`, its
+    /// own first, gets a null and the steps go on at `end`), or the members that follow.
+    Open {
+        structs: (usize, usize),
+        cols: (usize, usize),
+        end: usize,
+    },
+    /// The `{` of an object without members.
+    Brace,
+    /// The `}` of a struct, which then has a row.
+    Close(usize),
+}
+
+impl Step {
+    fn new(text: &[u8], op: Op) -> Self {
+        let mut block = [0u8; 16];
+        let n = text.len().min(16);
+        block[..n].copy_from_slice(&text[..n]);
+        Step {
+            lead: u128::from_le_bytes(block),
+            mask: if n == 16 {
+                u128::MAX
+            } else {
+                (1u128 << (8 * n)) - 1
+            },
+            text: text.into(),
+            op,
+        }
+    }
+}
+
+impl ShapeProgram {
+    pub(crate) fn new(shape: &Shape) -> Self {
+        let mut p = ShapeProgram {
+            steps: Vec::new(),
+            col_paths: Vec::new(),
+            schemas: Vec::new(),
+            struct_paths: Vec::new(),
+            cols: Vec::new(),
+            structs: Vec::new(),
+            lent: false,
+            reader: DirectReader::default(),
+        };
+        p.object(shape, &mut Vec::new());
+        p.cols = (0..p.col_paths.len())
+            .map(|_| Col::Bool(Default::default()))
+            .collect();
+        p.structs = (0..p.struct_paths.len())
+            .map(|_| NullBufferBuilder::new(0))
+            .collect();
+        p
+    }
+
+    fn object(&mut self, shape: &Shape, path: &mut Vec<usize>) {
+        let strukt = self.struct_paths.len();
+        self.struct_paths.push(path.clone());
+        if shape.json_order.is_empty() {
+            self.steps.push(Step::new(b"{", Op::Brace));
+        }
+        for (k, &child) in shape.json_order.iter().enumerate() {
+            let lead = &shape.leads[k];
+            let schema = &shape.schema.fields[child].schema;
+            path.push(child);
+            match &shape.nested[child] {
+                Some(inner) => {
+                    let at = self.steps.len();
+                    self.steps.push(Step::new(lead, Op::Brace));
+                    let (structs, cols) = (self.struct_paths.len(), self.col_paths.len());
+                    self.object(inner, path);
+                    self.steps[at].op = Op::Open {
+                        structs: (structs, self.struct_paths.len()),
+                        cols: (cols, self.col_paths.len()),
+                        end: self.steps.len(),
+                    };
+                }
+                None => {
+                    let slot = self.col_paths.len();
+                    self.col_paths.push(path.clone());
+                    self.schemas.push((**schema).clone());
+                    let op = match schema.schema_type {
+                        SchemaType::String => Op::Str(slot),
+                        SchemaType::Int64 => Op::Long(slot),
+                        SchemaType::Float64 => Op::Double(slot),
+                        SchemaType::Boolean => Op::Bool(slot),
+                        SchemaType::Array
+                            if schema
+                                .value
+                                .as_deref()
+                                .is_some_and(|i| i.schema_type == SchemaType::String) =>
+                        {
+                            Op::StrList(slot)
+                        }
+                        _ => Op::Value(slot),
+                    };
+                    self.steps.push(Step::new(lead, op));
+                }
+            }
+            path.pop();
+        }
+        self.steps.push(Step::new(b"}", Op::Close(strukt)));
+    }
+
+    /// Takes the columns out of `root` (the tree built from this program's shape) for
+    /// `read`; `false` if the tree does not have this shape.
+    pub(crate) fn lend(&mut self, root: &mut Col) -> bool {
+        if !self.lent {
+            if !self.swap_all(root) {
+                return false;
+            }
+            self.lent = true;
+        }
+        true
+    }
+
+    /// Puts the lent columns back into `root`.
+    pub(crate) fn restore(&mut self, root: &mut Col) {
+        if self.lent {
+            self.swap_all(root);
+            self.lent = false;
+        }
+    }
+
+    fn swap_all(&mut self, root: &mut Col) -> bool {
+        fn at<'c>(mut col: &'c mut Col, path: &[usize]) -> Option<&'c mut Col> {
+            for &child in path {
+                let Col::Struct { children, .. } = col else {
+                    return None;
+                };
+                col = children.get_mut(child)?;
+            }
+            Some(col)
+        }
+        let fits = self.col_paths.iter().all(|p| at(root, p).is_some())
+            && self
+                .struct_paths
+                .iter()
+                .all(|p| matches!(at(root, p), Some(Col::Struct { .. })));
+        if !fits {
+            return false;
+        }
+        for (path, col) in self.col_paths.iter().zip(&mut self.cols) {
+            if let Some(c) = at(root, path) {
+                std::mem::swap(c, col);
+            }
+        }
+        for (path, nulls) in self.struct_paths.iter().zip(&mut self.structs) {
+            if let Some(Col::Struct { nulls: n, .. }) = at(root, path) {
+                std::mem::swap(n, nulls);
+            }
+        }
+        true
+    }
+
+    /// Appends `row` (at `src`) as row `rows` of the lent columns when it fits the shape;
+    /// otherwise leaves them as they were and returns `false`, for the general path.
+    pub(crate) fn read(&mut self, row: &[u8], src: Source<'_>, rows: usize) -> bool {
+        if !self.lent {
+            return false;
+        }
+        let mut cur = Cursor { b: row, i: 0, src };
+        cur.ws();
+        let ok = self.run(&mut cur) && {
+            cur.ws();
+            cur.i == row.len()
+        };
+        if !ok {
+            self.cols.iter_mut().for_each(|c| c.truncate(rows));
+            self.structs.iter_mut().for_each(|n| n.truncate(rows));
+        }
+        ok
+    }
+
+    fn run(&mut self, cur: &mut Cursor<'_>) -> bool {
+        let Self {
+            steps,
+            schemas,
+            cols,
+            structs,
+            reader,
+            ..
+        } = self;
+        let mut pc = 0;
+        while let Some(step) = steps.get(pc) {
+            pc += 1;
+            if !cur.lead(step) {
+                return false;
+            }
+            let ok = match step.op {
+                Op::Str(slot) => match (&mut cols[slot], cur.peek()) {
+                    (Col::Str(b), Some(b'"')) => cur.string(b, &mut reader.text),
+                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                },
+                Op::Long(slot) => match (&mut cols[slot], cur.peek()) {
+                    (Col::I64(b), Some(b'-' | b'0'..=b'9')) => cur.long_into(b),
+                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                },
+                Op::Double(slot) => match (&mut cols[slot], cur.peek()) {
+                    (Col::F64(b), Some(b'-' | b'0'..=b'9')) => cur.double_into(b),
+                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                },
+                Op::Bool(slot) => match (&mut cols[slot], cur.peek()) {
+                    (col @ Col::Bool(_), Some(b't' | b'f')) => DirectReader::boolean(cur, col),
+                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                },
+                Op::StrList(slot) => match (&mut cols[slot], cur.peek()) {
+                    (col, Some(b'[')) => {
+                        let item = &schemas[slot];
+                        reader.items(cur, col, |me, cur, c| match c {
+                            Col::Str(b) if cur.peek() == Some(b'"') => cur.string(b, &mut me.text),
+                            _ => me.value(cur, item.value.as_deref().unwrap_or(item), c),
+                        })
+                    }
+                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                },
+                Op::Value(slot) => reader.slow_value(cur, &schemas[slot], &mut cols[slot]),
+                Op::Open {
+                    structs: (s0, s1),
+                    cols: (c0, c1),
+                    end,
+                } => {
+                    cur.ws();
+                    if cur.peek() == Some(b'n') {
+                        if !cur.literal(b"null") {
+                            return false;
+                        }
+                        structs[s0..s1].iter_mut().for_each(|n| n.append_null());
+                        cols[c0..c1].iter_mut().for_each(Col::append_null);
+                        pc = end;
+                    }
+                    true
+                }
+                Op::Brace => true,
+                Op::Close(strukt) => {
+                    structs[strukt].append_non_null();
+                    true
+                }
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Cursor<'_> {
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// The step's opening bytes: compact JSON with one masked compare of 16 bytes, anything
+    /// else step by step (whitespace around the opener, the quoted key and the colon).
+    #[inline(always)]
+    fn lead(&mut self, step: &Step) -> bool {
+        let n = step.text.len();
+        if n <= 16
+            && let Some(chunk) = self
+                .b
+                .get(self.i..self.i + 16)
+                .and_then(|c| <[u8; 16]>::try_from(c).ok())
+            && (u128::from_le_bytes(chunk) ^ step.lead) & step.mask == 0
+        {
+            self.i += n;
+            return true;
+        }
+        self.literal(&step.text) || self.lead_slow(&step.text)
+    }
+
+    #[inline(never)]
+    fn lead_slow(&mut self, text: &[u8]) -> bool {
+        let Some((&opener, rest)) = text.split_first() else {
+            return true;
+        };
+        self.ws();
+        if !self.eat(opener) {
+            return false;
+        }
+        // `{` or `}` alone, or `{` / `,` then the quoted key and the colon.
+        let Some(quoted) = rest.strip_suffix(b":") else {
+            return rest.is_empty();
+        };
+        self.ws();
+        if !self.literal(quoted) {
+            return false;
+        }
+        self.ws();
+        self.eat(b':')
+    }
+}
+
+impl DirectReader {
+    /// A member value the step's own reader does not take (after whitespace, a null, another
+    /// kind): the general value reader, which declines what does not fit the slot.
+    #[inline(never)]
+    fn slow_value(&mut self, cur: &mut Cursor<'_>, kind: &ConnectSchema, col: &mut Col) -> bool {
+        cur.ws();
+        self.value(cur, kind, col)
     }
 }
 
