@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryViewArray, NullBufferBuilder, builder::make_view,
+    Array, ArrayRef, AsArray, BinaryViewArray, BooleanArray, NullBufferBuilder, StringViewArray,
+    builder::make_view,
 };
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 
 use crate::column::ConnectColumn;
 use crate::connect_json::{self, JsonConfig};
@@ -57,6 +58,23 @@ impl Key {
         }
         crate::json_text::write_string(&mut bytes, name);
         bytes.push(b':');
+        Self::of(bytes)
+    }
+
+    /// The k-th member's key with its opener: `{` for the first, `,` for the others.
+    fn member(k: usize, name: &str) -> Self {
+        let mut bytes = vec![if k == 0 { b'{' } else { b',' }];
+        crate::json_text::write_string(&mut bytes, name);
+        bytes.push(b':');
+        Self::of(bytes)
+    }
+
+    /// A struct's closing brace.
+    fn close() -> Self {
+        Self::of(b"}".to_vec())
+    }
+
+    fn of(bytes: Vec<u8>) -> Self {
         let word = (bytes.len() <= 16).then(|| {
             let mut block = [0u8; 16];
             block[..bytes.len()].copy_from_slice(&bytes);
@@ -202,6 +220,174 @@ impl<'a> Enc<'a> {
     }
 }
 
+/// A schemaless struct column's encoder as one flat list of steps (nested structs inline),
+/// so a row is written in one loop: each step writes its member's key with one store, then
+/// its value from a typed slice, with no per-cell dispatch through the encoder tree.
+struct FlatEnc<'a> {
+    steps: Vec<FlatStep<'a>>,
+}
+
+struct FlatStep<'a> {
+    /// What goes before the value: `{` or `,` and the member's `"name":` (nothing for `}`).
+    key: Key,
+    op: FlatOp<'a>,
+}
+
+enum FlatOp<'a> {
+    Str(&'a StringViewArray, Option<&'a NullBuffer>),
+    I64(&'a [i64], Option<&'a NullBuffer>),
+    F64(&'a [f64], Option<&'a NullBuffer>),
+    Bool(&'a BooleanArray, Option<&'a NullBuffer>),
+    StrList {
+        offsets: &'a [i32],
+        items: &'a StringViewArray,
+        nulls: Option<&'a NullBuffer>,
+    },
+    /// A nested struct: `null` (the steps go on at `end`), or its members that follow.
+    Open {
+        nulls: Option<&'a NullBuffer>,
+        end: usize,
+    },
+    /// The `}` of a struct.
+    Close,
+    /// Anything else, by the encoder tree.
+    Other(Enc<'a>),
+}
+
+impl<'a> FlatEnc<'a> {
+    /// The program for a schemaless struct column with at least one field.
+    fn new(array: &'a ArrayRef) -> Option<Self> {
+        let mut steps = Vec::new();
+        Self::object(array, &mut steps)?;
+        Some(FlatEnc { steps })
+    }
+
+    fn object(array: &'a ArrayRef, steps: &mut Vec<FlatStep<'a>>) -> Option<()> {
+        let DataType::Struct(fields) = array.data_type() else {
+            return None;
+        };
+        if fields.is_empty() {
+            return None;
+        }
+        let st = array.as_struct();
+        for (k, (f, c)) in fields.iter().zip(st.columns()).enumerate() {
+            let key = Key::member(k, f.name());
+            let nulls = c.nulls();
+            let op = match c.data_type() {
+                DataType::Utf8View => FlatOp::Str(c.as_string_view(), nulls),
+                DataType::Int64 => FlatOp::I64(c.as_primitive::<Int64Type>().values(), nulls),
+                DataType::Float64 => FlatOp::F64(c.as_primitive::<Float64Type>().values(), nulls),
+                DataType::Boolean => FlatOp::Bool(c.as_boolean(), nulls),
+                DataType::List(item) if item.data_type() == &DataType::Utf8View => {
+                    let list = c.as_list::<i32>();
+                    FlatOp::StrList {
+                        offsets: list.value_offsets(),
+                        items: list.values().as_string_view(),
+                        nulls,
+                    }
+                }
+                DataType::Struct(inner) if !inner.is_empty() => {
+                    let at = steps.len();
+                    steps.push(FlatStep {
+                        key,
+                        op: FlatOp::Close,
+                    });
+                    Self::object(c, steps)?;
+                    steps[at].op = FlatOp::Open {
+                        nulls,
+                        end: steps.len(),
+                    };
+                    continue;
+                }
+                _ => FlatOp::Other(Enc::new(c, None)),
+            };
+            steps.push(FlatStep { key, op });
+        }
+        steps.push(FlatStep {
+            key: Key::close(),
+            op: FlatOp::Close,
+        });
+        Some(())
+    }
+
+    /// Writes row `row`; `false` (with part of the row written) where a value needs Kafka's
+    /// special cases (NaN, infinities) or fails, for the tree encoder to write the row again.
+    fn write(&self, cfg: &JsonConfig, row: usize, out: &mut Vec<u8>) -> bool {
+        let null = |nulls: Option<&NullBuffer>| nulls.is_some_and(|n| n.is_null(row));
+        let mut pc = 0;
+        while let Some(step) = self.steps.get(pc) {
+            pc += 1;
+            step.key.write(out);
+            match &step.op {
+                FlatOp::Open { nulls, end } => {
+                    if null(*nulls) {
+                        out.extend_from_slice(b"null");
+                        pc = *end;
+                    }
+                    continue;
+                }
+                FlatOp::Close => continue,
+                _ => {}
+            }
+            let done = match &step.op {
+                FlatOp::Str(_, nulls)
+                | FlatOp::I64(_, nulls)
+                | FlatOp::F64(_, nulls)
+                | FlatOp::Bool(_, nulls)
+                | FlatOp::StrList { nulls, .. }
+                    if null(*nulls) =>
+                {
+                    out.extend_from_slice(b"null");
+                    true
+                }
+                FlatOp::Str(a, _) => {
+                    if !crate::json_text::write_inline_view(out, a.views()[row]) {
+                        crate::json_text::write_string_inline(out, a.value(row));
+                    }
+                    true
+                }
+                FlatOp::I64(v, _) => {
+                    crate::java::write_long(out, v[row]);
+                    true
+                }
+                FlatOp::F64(v, _) => {
+                    let d = v[row];
+                    if d.is_finite() {
+                        crate::java::write_double(out, d);
+                    }
+                    d.is_finite()
+                }
+                FlatOp::Bool(a, _) => Scalar::Bool(a).write_plain(row, out),
+                FlatOp::StrList { offsets, items, .. } => {
+                    let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                    let item_nulls = items.nulls();
+                    out.push(b'[');
+                    for j in start..end {
+                        if j > start {
+                            out.push(b',');
+                        }
+                        if item_nulls.is_some_and(|n| n.is_null(j)) {
+                            out.extend_from_slice(b"null");
+                        } else if !crate::json_text::write_inline_view(out, items.views()[j]) {
+                            crate::json_text::write_string_inline(out, items.value(j));
+                        }
+                    }
+                    out.push(b']');
+                    true
+                }
+                FlatOp::Other(enc) => {
+                    enc.write_common(row, out) || enc.write(cfg, row, out).is_ok()
+                }
+                FlatOp::Open { .. } | FlatOp::Close => true,
+            };
+            if !done {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// A view array being written: rows go into the current block, views point into it.
 struct ViewsOut {
     blocks: Vec<Buffer>,
@@ -327,6 +513,7 @@ pub fn encode(
         // Schemaless: shaped rows from the struct, others from the exact side table.
         let shaped = matches!(array.data_type(), DataType::Struct(_));
         let enc = Enc::new(array, None);
+        let flat = if shaped { FlatEnc::new(array) } else { None };
         for row in 0..rows {
             if !(shaped && array.is_valid(row)) || exact.contains_key(&row) {
                 let value = exact.get(&row).copied().unwrap_or(&Value::Null);
@@ -344,6 +531,18 @@ pub fn encode(
             out.begin_row();
             if cfg.schemas_enable {
                 out.data.extend_from_slice(b"{\"schema\":null,\"payload\":");
+            }
+            let value_start = out.data.len();
+            if let Some(flat) = &flat {
+                if flat.write(cfg, row, &mut out.data) {
+                    if cfg.schemas_enable {
+                        out.data.push(b'}');
+                    }
+                    out.end_row();
+                    continue;
+                }
+                // The tree encoder writes the row again, Kafka's special cases and all.
+                out.data.truncate(value_start);
             }
             match enc.write(cfg, row, &mut out.data) {
                 Ok(()) => {
@@ -388,4 +587,70 @@ pub fn encode(
         }
     }
     out.finish(failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, ListArray, StructArray};
+    use arrow::datatypes::{Field, Fields};
+
+    use super::*;
+
+    /// Rows the flat writer hands back (NaN and infinities, which Jackson writes as strings)
+    /// and nulls at every level come out as Kafka writes the same values.
+    #[test]
+    fn flat_writer_matches_kafka_for_nulls_and_non_finite_doubles() {
+        let cfg = JsonConfig {
+            schemas_enable: false,
+            ..JsonConfig::default()
+        };
+        let d: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.5),
+            Some(f64::NAN),
+            None,
+            Some(f64::NEG_INFINITY),
+        ]));
+        let s: ArrayRef = Arc::new(StringViewArray::from(vec![
+            Some("x"),
+            None,
+            Some("a \"quoted\" and long enough string"),
+            Some(""),
+        ]));
+        let tags: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1)]),
+            None,
+            Some(vec![]),
+            Some(vec![None, Some(2)]),
+        ]));
+        let inner_fields = Fields::from(vec![Field::new("s", DataType::Utf8View, true)]);
+        let inner: ArrayRef = Arc::new(StructArray::new(
+            inner_fields.clone(),
+            vec![s.clone()],
+            Some(NullBuffer::from(vec![true, false, true, true])),
+        ));
+        let fields = Fields::from(vec![
+            Field::new("d", DataType::Float64, true),
+            Field::new("s", DataType::Utf8View, true),
+            Field::new("l", tags.data_type().clone(), true),
+            Field::new("o", DataType::Struct(inner_fields), true),
+        ]);
+        let array: ArrayRef = Arc::new(StructArray::new(fields, vec![d, s, tags, inner], None));
+        let column = ConnectColumn::new(None, array.clone());
+        let (bytes, failures) = encode(&cfg, &column, Stage::ValueConverter);
+        assert!(failures.is_empty());
+        for row in 0..array.len() {
+            let value = crate::json_columnar::schemaless_cell(&array, row);
+            let expected = connect_json::from_connect_data(&cfg, None, &value)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                bytes.value(row),
+                expected.as_slice(),
+                "row {row}: {}",
+                String::from_utf8_lossy(bytes.value(row))
+            );
+        }
+    }
 }
