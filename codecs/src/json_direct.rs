@@ -212,14 +212,27 @@ pub(crate) struct DirectReader {
     text: String,
 }
 
-/// A position in a row, and where the row lives in the input.
+/// A position in a row, and where the row lives in the input. The step loop keeps its cursor
+/// in registers: calls that are not inlined get a copy (`detached`), since a cursor whose
+/// address is taken lives in memory, and every read of the position then waits for the store
+/// of the one before.
+#[derive(Clone, Copy)]
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
     src: Source<'a>,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    /// Runs `f` on a copy of the cursor and takes its position back.
+    #[inline(always)]
+    fn detached<R>(&mut self, f: impl FnOnce(&mut Cursor<'a>) -> R) -> R {
+        let mut copy = *self;
+        let r = f(&mut copy);
+        self.i = copy.i;
+        r
+    }
+
     #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
@@ -278,7 +291,7 @@ impl Cursor<'_> {
                 return true;
             }
         }
-        self.string_from(start, col, text)
+        self.detached(|c| c.string_from(start, col, text))
     }
 
     /// `string` from its first byte at `start` on, for strings with escapes (and errors):
@@ -356,20 +369,10 @@ impl Cursor<'_> {
 
     /// Reads the run of digits at the cursor onto `mantissa` (wrapping: callers count the
     /// digits and only trust up to 18 of them), eight at a time where the row has them.
-    #[inline]
-    fn digits(&mut self, mut mantissa: u64) -> u64 {
-        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-            let (n, v) = digit_run(word(chunk, 0));
-            mantissa = mantissa.wrapping_mul(POW10_INT[n]).wrapping_add(v);
-            self.i += n;
-            if n < 8 {
-                return mantissa;
-            }
-        }
-        while let Some(&d @ b'0'..=b'9') = self.b.get(self.i) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            self.i += 1;
-        }
+    #[inline(always)]
+    fn digits(&mut self, mantissa: u64) -> u64 {
+        let (i, mantissa) = digits_at(self.b, self.i, mantissa);
+        self.i = i;
         mantissa
     }
 
@@ -462,6 +465,25 @@ impl Cursor<'_> {
             .ok()?;
         d.is_finite().then_some(Err(d))
     }
+}
+
+/// `Cursor::digits` on position `i` of `b`, by value: the position after the digits and the
+/// mantissa.
+#[inline]
+fn digits_at(b: &[u8], mut i: usize, mut mantissa: u64) -> (usize, u64) {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let (n, v) = digit_run(word(chunk, 0));
+        mantissa = mantissa.wrapping_mul(POW10_INT[n]).wrapping_add(v);
+        i += n;
+        if n < 8 {
+            return (i, mantissa);
+        }
+    }
+    while let Some(&d @ b'0'..=b'9') = b.get(i) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    (i, mantissa)
 }
 
 /// Row `row` of `input` and where it lives, for views of its long strings.
@@ -566,6 +588,7 @@ impl DirectReader {
     }
 
     /// An array into a list column; `item` reads each element into the item column.
+    #[inline(always)]
     fn items(
         &mut self,
         cur: &mut Cursor<'_>,
@@ -664,7 +687,7 @@ impl DirectReader {
                 // Lists of strings (tags, codes) read their strings without the dispatch.
                 self.items(cur, col, |me, cur, c| match c {
                     Col::Str(b) if cur.b.get(cur.i) == Some(&b'"') => cur.string(b, &mut me.text),
-                    _ => me.value(cur, item, c),
+                    _ => cur.detached(|cur| me.value(cur, item, c)),
                 })
             }
             _ => false,
@@ -1013,31 +1036,37 @@ impl ShapeProgram {
             let ok = match step.op {
                 Op::Str(slot) => match (&mut cols[slot], cur.peek()) {
                     (Col::Str(b), Some(b'"')) => cur.string(b, &mut reader.text),
-                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                    (col, _) => cur.detached(|cur| reader.slow_value(cur, &schemas[slot], col)),
                 },
                 Op::Long(slot) => match (&mut cols[slot], cur.peek()) {
                     (Col::I64(b), Some(b'-' | b'0'..=b'9')) => cur.long_into(b),
-                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                    (col, _) => cur.detached(|cur| reader.slow_value(cur, &schemas[slot], col)),
                 },
                 Op::Double(slot) => match (&mut cols[slot], cur.peek()) {
                     (Col::F64(b), Some(b'-' | b'0'..=b'9')) => cur.double_into(b),
-                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                    (col, _) => cur.detached(|cur| reader.slow_value(cur, &schemas[slot], col)),
                 },
                 Op::Bool(slot) => match (&mut cols[slot], cur.peek()) {
-                    (col @ Col::Bool(_), Some(b't' | b'f')) => DirectReader::boolean(cur, col),
-                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                    (col @ Col::Bool(_), Some(b't' | b'f')) => {
+                        cur.detached(|cur| DirectReader::boolean(cur, col))
+                    }
+                    (col, _) => cur.detached(|cur| reader.slow_value(cur, &schemas[slot], col)),
                 },
                 Op::StrList(slot) => match (&mut cols[slot], cur.peek()) {
                     (col, Some(b'[')) => {
                         let item = &schemas[slot];
                         reader.items(cur, col, |me, cur, c| match c {
                             Col::Str(b) if cur.peek() == Some(b'"') => cur.string(b, &mut me.text),
-                            _ => me.value(cur, item.value.as_deref().unwrap_or(item), c),
+                            _ => cur.detached(|cur| {
+                                me.value(cur, item.value.as_deref().unwrap_or(item), c)
+                            }),
                         })
                     }
-                    (col, _) => reader.slow_value(cur, &schemas[slot], col),
+                    (col, _) => cur.detached(|cur| reader.slow_value(cur, &schemas[slot], col)),
                 },
-                Op::Value(slot) => reader.slow_value(cur, &schemas[slot], &mut cols[slot]),
+                Op::Value(slot) => {
+                    cur.detached(|cur| reader.slow_value(cur, &schemas[slot], &mut cols[slot]))
+                }
                 Op::Open {
                     structs: (s0, s1),
                     cols: (c0, c1),
@@ -1089,7 +1118,7 @@ impl Cursor<'_> {
             self.i += n;
             return true;
         }
-        self.literal(&step.text) || self.lead_slow(&step.text)
+        self.literal(&step.text) || self.detached(|c| c.lead_slow(&step.text))
     }
 
     #[inline(never)]
