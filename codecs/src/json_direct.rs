@@ -630,6 +630,7 @@ impl DirectReader {
         true
     }
 
+    #[inline(always)]
     fn boolean(cur: &mut Cursor<'_>, col: &mut Col) -> bool {
         let Col::Bool(b) = col else {
             return false;
