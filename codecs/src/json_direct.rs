@@ -1,5 +1,6 @@
 //! A shape-directed JSON reader for rows whose layout is known: schemaless rows shaped like
-//! the batch's first, and envelope payloads against their cached schema. It walks the bytes
+//! the batch's first (through the shape compiled to a flat list of steps, `ShapeProgram`),
+//! and envelope payloads against their cached schema. It walks the bytes
 //! once against the expected keys and kinds, without building a tape, writing values straight
 //! into the column builders (long strings as views of the input's buffers), and declines (the
 //! row is taken back out of the builders and takes the general simd-json path) at anything

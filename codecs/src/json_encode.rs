@@ -2,6 +2,8 @@
 //! built once per batch (typed value slices, `"name":` keys rendered once), then every row is
 //! written straight into one output block that the result's views point into: each output
 //! byte is written once, with no per-cell type dispatch and no per-row array slicing.
+//! Schemaless struct columns are written by a flat list of steps (`FlatEnc`), nested structs
+//! inline.
 
 use std::collections::HashMap;
 
