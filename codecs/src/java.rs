@@ -111,17 +111,7 @@ pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
         (u128::from(text), len)
     } else if n < 10_000_000_000_000_000 {
         // The length from `n` itself (see `decimal_digits`), not from the quotient.
-        let high_len = if n < 1_000_000_000_000 {
-            if n < 10_000_000_000 {
-                1 + usize::from(n >= 1_000_000_000)
-            } else {
-                3 + usize::from(n >= 100_000_000_000)
-            }
-        } else if n < 100_000_000_000_000 {
-            5 + usize::from(n >= 10_000_000_000_000)
-        } else {
-            7 + usize::from(n >= 1_000_000_000_000_000)
-        };
+        let high_len = digits_of_multiple(n, 100_000_000);
         let high = eight_digits((n / 100_000_000) as u32) >> (8 * (8 - high_len));
         let low = eight_digits((n % 100_000_000) as u32);
         (
@@ -175,17 +165,24 @@ fn eight_digits(n: u32) -> u64 {
 /// instead of at the end of a chain of dependent instructions.
 #[inline]
 fn decimal_digits(n: u64) -> usize {
-    debug_assert!(n < 100_000_000);
-    if n < 10_000 {
-        if n < 100 {
-            1 + usize::from(n >= 10)
+    digits_of_multiple(n, 1)
+}
+
+/// How many decimal digits `n / unit` has (1 for zero), for `n / unit` below 10^8, compared
+/// against multiples of `unit` (constants once inlined), so the quotient is not waited for.
+#[inline(always)]
+fn digits_of_multiple(n: u64, unit: u64) -> usize {
+    debug_assert!(n / unit < 100_000_000);
+    if n < 10_000 * unit {
+        if n < 100 * unit {
+            1 + usize::from(n >= 10 * unit)
         } else {
-            3 + usize::from(n >= 1_000)
+            3 + usize::from(n >= 1_000 * unit)
         }
-    } else if n < 1_000_000 {
-        5 + usize::from(n >= 100_000)
+    } else if n < 1_000_000 * unit {
+        5 + usize::from(n >= 100_000 * unit)
     } else {
-        7 + usize::from(n >= 10_000_000)
+        7 + usize::from(n >= 10_000_000 * unit)
     }
 }
 
