@@ -863,11 +863,9 @@ enum Op {
 
 impl Step {
     fn new(text: &[u8], op: Op) -> Self {
-        let mut block = [0u8; 16];
         let n = text.len().min(16);
-        block[..n].copy_from_slice(&text[..n]);
         Step {
-            lead: u128::from_le_bytes(block),
+            lead: crate::json_text::padded_word(text),
             mask: if n == 16 {
                 u128::MAX
             } else {

@@ -63,12 +63,10 @@ impl Key {
         Self::of(bytes)
     }
 
-    /// The k-th member's key with its opener: `{` for the first, `,` for the others.
+    /// The k-th member's key with its opener: `{` for the first, `,` for the others (the
+    /// direct reader's lead for the same member).
     fn member(k: usize, name: &str) -> Self {
-        let mut bytes = vec![if k == 0 { b'{' } else { b',' }];
-        crate::json_text::write_string(&mut bytes, name);
-        bytes.push(b':');
-        Self::of(bytes)
+        Self::of(crate::json_direct::lead(k, name).into_vec())
     }
 
     /// A struct's closing brace.
@@ -77,11 +75,7 @@ impl Key {
     }
 
     fn of(bytes: Vec<u8>) -> Self {
-        let word = (bytes.len() <= 16).then(|| {
-            let mut block = [0u8; 16];
-            block[..bytes.len()].copy_from_slice(&bytes);
-            u128::from_le_bytes(block)
-        });
+        let word = (bytes.len() <= 16).then(|| crate::json_text::padded_word(&bytes));
         Key { bytes, word }
     }
 

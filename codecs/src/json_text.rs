@@ -166,6 +166,15 @@ fn copy_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
     true
 }
 
+/// The first 16 bytes of `bytes` (all of them when fewer, zeros after) as a word, first
+/// byte lowest: text matched or stored with one 16-byte compare or store.
+pub(crate) fn padded_word(bytes: &[u8]) -> u128 {
+    let mut block = [0u8; 16];
+    let n = bytes.len().min(16);
+    block[..n].copy_from_slice(&bytes[..n]);
+    u128::from_le_bytes(block)
+}
+
 /// Appends the first `n` (at most 16) bytes of `word` (first byte lowest) with one 16-byte
 /// store into spare capacity: short keys, strings and text built in a register go out
 /// without byte stores or a call to `memcpy`.
