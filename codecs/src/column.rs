@@ -43,6 +43,15 @@ impl ConnectColumn {
         self.array.is_empty()
     }
 
+    /// Whether row `row` holds no value (a tombstone, or a value a transformation made
+    /// null). Arrow's `is_null` does not see the rows of a `Null`-typed array.
+    pub fn is_null(&self, row: usize) -> bool {
+        if let Some(v) = self.exact_value(row) {
+            return v.is_null();
+        }
+        self.array.data_type() == &arrow::datatypes::DataType::Null || self.array.is_null(row)
+    }
+
     /// The exact value kept for `row`, if any (binary search: the table is sorted by row).
     pub fn exact_value(&self, row: usize) -> Option<&crate::value::Value> {
         self.exact

@@ -867,6 +867,117 @@ impl OpenRun {
     }
 }
 
+/// Typed columns from Connect values, one [`Run`] per change of schema: what a per-record
+/// stage (a transformation run on the reference model) hands back, so the schema each record
+/// carries reaches the sink as typed Arrow columns instead of being inferred from values.
+#[derive(Default)]
+pub struct RunsBuilder {
+    run: Option<OpenRun>,
+    runs: Vec<Run>,
+    rows: usize,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for RunsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunsBuilder")
+            .field("rows", &self.rows)
+            .field("runs", &self.runs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunsBuilder {
+    /// A builder expecting about `rows` values (builders are sized once, not per value).
+    pub fn with_capacity(rows: usize) -> Self {
+        Self {
+            capacity: rows,
+            ..Self::default()
+        }
+    }
+
+    /// Appends the next row. A value that does not fit its schema (no Kafka transformation
+    /// makes one, but a custom chain could) is kept exact rather than stored as a null.
+    pub fn push(&mut self, schema: Option<Arc<ConnectSchema>>, value: Value) {
+        if !self.run.as_ref().is_some_and(|r| r.same(schema.as_ref())) {
+            if let Some(done) = self.run.take() {
+                done.close_into(&mut self.runs);
+            }
+            let left = self.capacity.saturating_sub(self.rows);
+            self.run = Some(OpenRun::new(self.rows, schema, left));
+        }
+        if let Some(open) = self.run.as_mut() {
+            match open.schema.as_deref() {
+                Some(s) if !value_fits(s, &value) => {
+                    if let Some(c) = &mut open.col {
+                        c.append_null();
+                    }
+                    open.exact.push((open.rows, value));
+                    open.rows += 1;
+                }
+                _ => open.push_value(value),
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// The runs, in row order (none when no row was pushed).
+    pub fn finish(mut self) -> Vec<Run> {
+        if let Some(done) = self.run.take() {
+            done.close_into(&mut self.runs);
+        }
+        self.runs
+    }
+}
+
+/// Whether `v` has the shape [`Col`] stores for schema `s` (a null always fits: the column
+/// marks it null).
+fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
+    match (s.logical(), v) {
+        (_, Value::Null) => true,
+        (Some(logical::DECIMAL), Value::Decimal { .. }) => true,
+        (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), Value::Date(_)) => true,
+        (Some(logical::DECIMAL | logical::DATE | logical::TIME | logical::TIMESTAMP), _) => false,
+        (_, v) => match (s.schema_type, v) {
+            (SchemaType::Boolean, Value::Bool(_))
+            | (SchemaType::Int8, Value::I8(_))
+            | (SchemaType::Int16, Value::I16(_))
+            | (SchemaType::Int32, Value::I32(_))
+            | (SchemaType::Int64, Value::I64(_))
+            | (SchemaType::Float32, Value::F32(_))
+            | (SchemaType::Float64, Value::F64(_))
+            | (SchemaType::String, Value::String(_) | Value::Utf16(_))
+            | (SchemaType::Bytes, Value::Bytes(_)) => true,
+            (SchemaType::Array, Value::Array(items)) => match s.value.as_deref() {
+                Some(is) => items.iter().all(|x| value_fits(is, x)),
+                None => false,
+            },
+            (SchemaType::Map, Value::Map(entries)) => {
+                match (s.key.as_deref(), s.value.as_deref()) {
+                    (Some(ks), Some(vs)) => entries
+                        .iter()
+                        .all(|(k, x)| value_fits(ks, k) && value_fits(vs, x)),
+                    _ => false,
+                }
+            }
+            (SchemaType::Struct, Value::Struct(st)) => {
+                st.values.len() == s.fields.len()
+                    && st
+                        .schema
+                        .fields
+                        .iter()
+                        .zip(&s.fields)
+                        .all(|(a, b)| a.name == b.name)
+                    && s.fields
+                        .iter()
+                        .zip(&st.values)
+                        .all(|(f, x)| value_fits(&f.schema, x))
+            }
+            _ => false,
+        },
+    }
+}
+
 impl EnvelopeDecoder {
     pub fn new(cfg: JsonConfig) -> Self {
         Self {

@@ -62,6 +62,10 @@ pub struct SinkBatch<'a> {
 #[derive(Debug, Default)]
 pub struct ErrantRecords {
     pub rows: Vec<ErrantRecord>,
+    /// Set with `errors.tolerance=none`, where Kafka's reporter throws at the first errant
+    /// record: the task takes nothing of the batch after that row, so nothing after it is
+    /// ever made durable.
+    pub stop_at_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +88,14 @@ impl ErrantRecords {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The first row the task must not take (with `stop_at_first`, once a row was reported).
+    pub fn stop_row(&self) -> Option<usize> {
+        if !self.stop_at_first {
+            return None;
+        }
+        self.rows.iter().map(|r| r.row).min()
     }
 }
 

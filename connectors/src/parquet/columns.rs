@@ -41,13 +41,33 @@ pub fn value_batch(
     {
         let taken = pick(&value.array)?;
         let s = taken.as_struct();
-        let schema = Arc::new(Schema::new(s.fields().clone()));
+        let mut fields = Vec::with_capacity(s.num_columns());
+        let mut columns = Vec::with_capacity(s.num_columns());
+        for (f, c) in s.fields().iter().zip(s.columns()) {
+            let (f, c) = super::types::conform(f, c)?;
+            fields.push(f);
+            columns.push(c);
+        }
+        let schema = Arc::new(Schema::new(fields));
         return RecordBatch::try_new_with_options(
             schema,
-            s.columns().to_vec(),
+            columns,
             &RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
         .map_err(|e| e.to_string());
+    }
+    // A value with a schema that is not a struct (a number, a decimal, a list, ...) is one
+    // column `value` of its own type: its schema says what it is, nothing is inferred.
+    if value.exact.is_empty()
+        && let Some(schema) = &value.schema
+        && value.array.data_type() != &DataType::Null
+    {
+        let taken = pick(&value.array)?;
+        let field =
+            Arc::new(sluice_codecs::arrow_map::arrow_field("value", schema).with_nullable(true));
+        let (field, column) = super::types::conform(&field, &taken)?;
+        return RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])
+            .map_err(|e| e.to_string());
     }
     // Bytes and strings (ByteArrayConverter, StringConverter) are one column `value`, as
     // inference would name it, taken without a trip through per-record values.

@@ -12,6 +12,7 @@ mod memory;
 pub mod partitioner;
 pub mod store;
 pub mod timezone;
+pub mod types;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -718,6 +719,16 @@ impl SinkTask for ParquetSinkTask {
         let mut row_ts: Vec<i64> = vec![now; raw.num_rows()];
         let topic_keys = raw.topics().keys();
         let mut skip_of: Vec<(i32, i32, Option<&Skip>)> = Vec::new();
+        // Decimals wider than their declared precision are errant (a file never holds a
+        // cut value); found once per batch, column-wise.
+        let value_field = match &batch.value.schema {
+            Some(s) => sluice_codecs::arrow_map::arrow_field("value", s),
+            None => {
+                arrow::datatypes::Field::new("value", batch.value.array.data_type().clone(), true)
+            }
+        };
+        let too_wide = types::precision_failures(&value_field, &batch.value.array);
+        let mut too_wide = too_wide.into_iter().peekable();
         for (row, ts_slot) in row_ts.iter_mut().enumerate() {
             let (topic_key, partition) = (topic_keys.value(row), partitions.value(row));
             let offset = offsets.value(row);
@@ -737,7 +748,14 @@ impl SinkTask for ParquetSinkTask {
             {
                 continue; // already in a committed file
             }
-            if batch.value.array.is_null(row) && batch.value.exact_value(row).is_none() {
+            while too_wide.next_if(|(r, _)| *r < row).is_some() {}
+            if let Some((_, message)) = too_wide.next_if(|(r, _)| *r == row) {
+                errant.report(row, DATA_EXCEPTION, message);
+                continue;
+            }
+            // A null value (a tombstone, or a value a transformation made null) never
+            // reaches a file: it opens none and changes no open file's schema.
+            if batch.value.is_null(row) {
                 if self.config.null_behavior == NullBehavior::Fail {
                     errant.report(row, DATA_EXCEPTION, "Null valued records are not writeable with current behavior.on.null.values 'settings'.");
                 }
@@ -793,6 +811,13 @@ impl SinkTask for ParquetSinkTask {
                 }
             };
             groups[slot].1.push(row as u32);
+        }
+        if let Some(stop) = errant.stop_row() {
+            // errors.tolerance=none: the task fails at that row; the rows before it are
+            // taken as Kafka's put would have taken them, none after it.
+            for (_, rows) in &mut groups {
+                rows.retain(|&r| (r as usize) < stop);
+            }
         }
         for (key, rows) in groups {
             let mut rest: &[u32] = &rows;
@@ -1052,6 +1077,8 @@ mod tests {
 #[cfg(test)]
 mod task_tests {
     use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::DataType;
     use sluice_codecs::{ConverterConfig, ConverterRole, RawBatchBuilder};
 
     #[test]
@@ -1418,5 +1445,198 @@ mod task_tests {
         );
         let open: Vec<_> = task.open.values().flat_map(|f| f.offsets.clone()).collect();
         assert_eq!(open, vec![101], "102 is already in a committed file");
+    }
+
+    /// Puts envelope values (`None`: a tombstone) as records of `orders` partition 1 from
+    /// offset 0, each run of one schema as its own segment, as the sink runtime hands them.
+    fn put_envelopes(
+        task: &mut ParquetSinkTask,
+        values: &[Option<String>],
+        stop_at_first: bool,
+    ) -> ErrantRecords {
+        let mut b = RawBatchBuilder::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            b.append(
+                "orders",
+                1,
+                i as i64,
+                Some(1_704_116_700_000),
+                0,
+                None,
+                v.as_deref().map(str::as_bytes),
+                std::iter::empty(),
+            );
+        }
+        let raw = b.finish();
+        let mut conv = ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &HashMap::new(),
+            ConverterRole::Value,
+        )
+        .unwrap()
+        .build();
+        let decoded = conv.decode(raw.values());
+        assert!(decoded.failures.is_empty());
+        let mut errant = ErrantRecords {
+            stop_at_first,
+            ..ErrantRecords::default()
+        };
+        for (i, run) in decoded.runs.iter().enumerate() {
+            let end = decoded.runs.get(i + 1).map_or(raw.num_rows(), |r| r.start);
+            let seg = raw.slice(run.start, end - run.start);
+            let key = sluice_codecs::ConnectColumn::nulls(seg.num_rows());
+            let mut seg_errant = ErrantRecords {
+                stop_at_first,
+                ..ErrantRecords::default()
+            };
+            task.put(
+                &SinkBatch {
+                    raw: &seg,
+                    key: &key,
+                    value: &run.column,
+                },
+                &mut seg_errant,
+            )
+            .unwrap();
+            let failed = !seg_errant.is_empty();
+            errant.rows.extend(seg_errant.rows.into_iter().map(|mut r| {
+                r.row += run.start;
+                r
+            }));
+            if failed && stop_at_first {
+                break;
+            }
+        }
+        errant
+    }
+
+    const DEC_SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int16","optional":false,"field":"id"},{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"12"},"field":"price"}],"optional":false,"name":"t.Value"}"#;
+
+    /// A change event with decimal `price` (unscaled `cents`, base64 big-endian bytes).
+    fn dec_envelope(id: i16, cents: i64) -> String {
+        // Minimal two's complement, as Java's BigInteger.toByteArray writes it.
+        let bytes = cents.to_be_bytes();
+        let skip = (0..7)
+            .take_while(|&i| {
+                (bytes[i] == 0 && bytes[i + 1] < 0x80) || (bytes[i] == 0xFF && bytes[i + 1] >= 0x80)
+            })
+            .count();
+        let mut b64 = Vec::new();
+        sluice_codecs::connect_json::base64_encode(&bytes[skip..], &mut b64);
+        format!(
+            r#"{{"schema":{DEC_SCHEMA},"payload":{{"id":{id},"price":"{}"}}}}"#,
+            String::from_utf8(b64).unwrap()
+        )
+    }
+
+    fn read_back(dir: &std::path::Path) -> Vec<RecordBatch> {
+        files(dir)
+            .iter()
+            .map(|f| {
+                let bytes = bytes::Bytes::from(std::fs::read(dir.join(f)).unwrap());
+                let mut reader =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                        .unwrap()
+                        .build()
+                        .unwrap();
+                reader.next().unwrap().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tombstones_open_no_file_and_keep_the_files_schema_under_ignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(
+            &[("flush.size", "4"), ("behavior.on.null.values", "ignore")],
+            dir.path(),
+        ))
+        .unwrap()
+        .build()
+        .unwrap();
+        // Each delete event is followed by its tombstone, as Debezium writes them.
+        let mut values = Vec::new();
+        for i in 0..8i16 {
+            values.push(Some(dec_envelope(i, 1000 * i64::from(i) + 5)));
+            if i % 2 == 1 {
+                values.push(None);
+            }
+        }
+        let errant = put_envelopes(&mut task, &values, false);
+        assert!(errant.is_empty());
+        // 8 change events, flush.size 4: two files, the tombstones in neither.
+        let batches = read_back(dir.path());
+        assert_eq!(batches.len(), 2, "{:?}", files(dir.path()));
+        for b in &batches {
+            assert_eq!(b.num_rows(), 4);
+            let schema = b.schema();
+            assert_eq!(schema.fields().len(), 2);
+            assert_eq!(schema.field(0).data_type(), &DataType::Int16);
+            assert_eq!(schema.field(1).data_type(), &DataType::Decimal128(12, 2));
+        }
+        let prices = batches[1]
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(prices.value(3), 7005);
+    }
+
+    #[test]
+    fn a_null_under_fail_stops_the_batch_at_that_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        let values = vec![
+            Some(dec_envelope(0, 1)),
+            Some(dec_envelope(1, 2)),
+            Some(dec_envelope(2, 3)),
+            None,
+            Some(dec_envelope(3, 4)),
+            Some(dec_envelope(4, 5)),
+        ];
+        let errant = put_envelopes(&mut task, &values, true);
+        assert_eq!(errant.rows.len(), 1);
+        assert_eq!(errant.rows[0].row, 3);
+        assert_eq!(
+            errant.rows[0].message,
+            "Null valued records are not writeable with current behavior.on.null.values 'settings'."
+        );
+        // Offsets 0-1 filled a file; 2 is open; nothing at or after the null was taken.
+        assert_eq!(
+            files(dir.path()),
+            vec!["topics/orders/partition=1/orders+1+0000000000+0000000001.parquet"]
+        );
+        let open: Vec<_> = task.open.values().flat_map(|f| f.offsets.clone()).collect();
+        assert_eq!(open, vec![2]);
+    }
+
+    #[test]
+    fn a_decimal_wider_than_its_precision_is_errant_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        // 10^12 cents = 10^10 units: 13 digits in all, over precision 12.
+        let values = vec![
+            Some(dec_envelope(0, 99_999_999_999)),
+            Some(dec_envelope(1, 1_000_000_000_000)),
+            Some(dec_envelope(2, -7)),
+        ];
+        let errant = put_envelopes(&mut task, &values, false);
+        assert_eq!(errant.rows.len(), 1);
+        assert_eq!(errant.rows[0].row, 1);
+        assert!(
+            errant.rows[0].message.contains("precision 12"),
+            "{}",
+            errant.rows[0].message
+        );
+        let batches = read_back(dir.path());
+        let prices = batches[0]
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!((prices.value(0), prices.value(1)), (99_999_999_999, -7));
     }
 }

@@ -13,8 +13,8 @@ use arrow::array::{Array, BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use sluice_codecs::json_columnar::{Run, RunsBuilder};
 use sluice_codecs::reference::RefHeaderConverter;
-use sluice_codecs::value::Value;
 use sluice_codecs::{ConnectColumn, Converter, RawBatch, RawBatchBuilder, RawHeader, Stage};
 use sluice_connectors::{ErrantRecords, SinkBatch, SinkTask};
 use sluice_smt::Chain;
@@ -599,11 +599,11 @@ impl Deliverer {
             if self.chain.is_empty() || rows.is_empty() {
                 ready.push((raw_segment, k, v));
             } else {
-                let (seg, errs) = metrics.stages.time(PipelineStage::Transforms, || {
+                let (segments, errs) = metrics.stages.time(PipelineStage::Transforms, || {
                     self.transform(raw_segment, k, v, &rows)
                 })?;
                 failures.extend(errs);
-                ready.push(seg);
+                ready.extend(segments);
             }
         }
         self.reporter.report(raw, &mut failures)?;
@@ -646,7 +646,10 @@ impl Deliverer {
             key,
             value,
         };
-        let mut errant = ErrantRecords::default();
+        let mut errant = ErrantRecords {
+            stop_at_first: !self.reporter.config().tolerate_all,
+            ..ErrantRecords::default()
+        };
         let started = Instant::now();
         let retry = self.reporter.config().retry;
         retry
@@ -704,26 +707,29 @@ impl Deliverer {
     }
 
     /// Applies the chain to one segment: column-wise when the batch kernels take it,
-    /// otherwise record by record through the reference chain (the result then carries each
-    /// record's exact values). `rows[i]` is segment row `i`'s row in the raw batch; failures
-    /// are returned with those rows.
+    /// otherwise record by record through the reference chain. Either way the output keeps
+    /// each record's Connect schema in typed columns: the per-record results are split into
+    /// segments where the key or value schema changes (a tombstone, a record a transform
+    /// made null). `rows[i]` is segment row `i`'s row in the raw batch; failures are
+    /// returned with those rows.
     fn transform(
         &self,
         raw: RawBatch,
         key: ConnectColumn,
         value: ConnectColumn,
         rows: &[usize],
-    ) -> Result<((RawBatch, ConnectColumn, ConnectColumn), Vec<Failure>)> {
+    ) -> Result<(Vec<Segment>, Vec<Failure>)> {
         let batch = ConnectBatch {
             raw: raw.clone(),
             key: key.clone(),
             value: value.clone(),
         };
         if let Some(b) = self.chain.apply_batch(batch) {
-            return Ok(((b.raw, b.key, b.value), Vec::new()));
+            return Ok((vec![(b.raw, b.key, b.value)], Vec::new()));
         }
-        let (mut keep, mut topics, mut keys, mut values) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut keep, mut topics) = (Vec::new(), Vec::new());
+        let mut keys = RunsBuilder::with_capacity(rows.len());
+        let mut values = RunsBuilder::with_capacity(rows.len());
         let mut failures = Vec::new();
         for (i, &raw_row) in rows.iter().enumerate() {
             let record_headers = raw
@@ -755,8 +761,8 @@ impl Deliverer {
             };
             match outcome {
                 Ok(Some(r)) => {
-                    keys.push((topics.len(), r.key));
-                    values.push((topics.len(), r.value));
+                    keys.push(r.key_schema, r.key);
+                    values.push(r.value_schema, r.value);
                     topics.push(r.topic);
                     keep.push(true);
                 }
@@ -778,13 +784,37 @@ impl Deliverer {
             .map_err(|e| self.fail(e))?;
         let dict: DictionaryArray<Int32Type> = topics.iter().map(String::as_str).collect();
         let kept = kept.with_topics(dict).map_err(|e| self.fail(e))?;
-        let column = |exact: Vec<(usize, Value)>| {
-            let mut c = ConnectColumn::nulls(kept.num_rows());
-            c.exact = exact;
-            c
-        };
-        let (keys, values) = (column(keys), column(values));
-        Ok(((kept, keys, values), failures))
+        let (keys, values) = (keys.finish(), values.finish());
+        let n = kept.num_rows();
+        let mut cuts: Vec<usize> = keys
+            .iter()
+            .chain(&values)
+            .map(|r| r.start)
+            .chain([0, n])
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut segments = Vec::with_capacity(cuts.len());
+        for w in cuts.windows(2) {
+            let (start, len) = (w[0], w[1] - w[0]);
+            segments.push((
+                kept.slice(start, len),
+                run_slice(&keys, start, len),
+                run_slice(&values, start, len),
+            ));
+        }
+        Ok((segments, failures))
+    }
+}
+
+/// Raw records with their converted key and value, sharing one key and one value schema.
+type Segment = (RawBatch, ConnectColumn, ConnectColumn);
+
+/// Rows `start..start + len` of the runs, which lie within one run.
+fn run_slice(runs: &[Run], start: usize, len: usize) -> ConnectColumn {
+    match runs.iter().rev().find(|r| r.start <= start) {
+        Some(run) => run.column.slice(start - run.start, len),
+        None => ConnectColumn::nulls(len),
     }
 }
 
