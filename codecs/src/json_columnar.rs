@@ -772,6 +772,15 @@ impl OpenRun {
     /// A run from row `start` on, with room for `capacity` rows (the rest of the batch:
     /// a batch is one run in practice).
     fn new(start: usize, schema: Option<Arc<ConnectSchema>>, capacity: usize) -> Self {
+        // A run opened mid-batch (after a tombstone or another schema) may be short: room for
+        // the sample rows only, then `count_row` sizes it from them. Reserving the rest of the
+        // batch for each of many short runs (deletes alternating with tombstones) allocated
+        // and zeroed the batch again per run.
+        let capacity = if start == 0 {
+            capacity
+        } else {
+            capacity.min(SAMPLE_ROWS)
+        };
         let col = schema.as_deref().map(|s| {
             let mut col = Col::new(s);
             col.reserve(capacity);

@@ -417,6 +417,9 @@ struct OpenFile {
     deadline: Option<i64>,
     /// Whether the values carried a Connect schema (NONE compatibility rotates on change).
     schemaed: bool,
+    /// The schema of the last chunk taken, as it came (the writer's schema has its
+    /// top-level fields widened to nullable, so it cannot tell a change of schema).
+    chunk_schema: Option<SchemaRef>,
 }
 
 /// Offsets of a partition already in committed files.
@@ -857,7 +860,8 @@ impl SinkTask for ParquetSinkTask {
                         Some((_, schema)) => Some(schema.clone()),
                         None => f.batches.last().map(RecordBatch::schema),
                     };
-                    let changed = current
+                    let changed = f
+                        .chunk_schema
                         .as_ref()
                         .is_some_and(|s| s.as_ref() != values.schema().as_ref());
                     let merged = current
@@ -892,7 +896,9 @@ impl SinkTask for ParquetSinkTask {
                     first_ts,
                     deadline,
                     schemaed,
+                    chunk_schema: None,
                 });
+                file.chunk_schema = Some(values.schema());
                 file.offsets
                     .extend(chunk.iter().map(|&r| offsets.value(r as usize)));
                 file.rows += chunk.len();
@@ -1579,6 +1585,40 @@ mod task_tests {
             .column(1)
             .as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(prices.value(3), 7005);
+    }
+
+    #[test]
+    fn a_file_past_its_settled_schema_keeps_filling_across_tombstones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(
+            &[
+                ("flush.size", "9000"),
+                ("behavior.on.null.values", "ignore"),
+            ],
+            dir.path(),
+        ))
+        .unwrap()
+        .build()
+        .unwrap();
+        // Three runs of 3,000 change events split by tombstones: the file's schema settles
+        // (SETTLE_ROWS) during the second, and the third must still go into the same file.
+        let mut values = Vec::new();
+        for run in 0..3i16 {
+            values.extend((0..3000).map(|i| Some(dec_envelope(run, i))));
+            values.push(None);
+        }
+        assert!(put_envelopes(&mut task, &values, false).is_empty());
+        // One file of all 9,000 events (offsets 0..=9001, tombstones between), none open.
+        assert_eq!(
+            files(dir.path()),
+            vec!["topics/orders/partition=1/orders+1+0000000000+0000009001.parquet"]
+        );
+        assert!(task.open.is_empty());
+        let batches = read_back(dir.path());
+        assert_eq!(
+            batches[0].schema().field(1).data_type(),
+            &DataType::Decimal128(12, 2)
+        );
     }
 
     #[test]

@@ -83,13 +83,24 @@ pub fn delete_topic(name: &str) {
 
 /// Produces (key, value) records, one at a time so the broker's offsets stay simple.
 pub fn produce(topic: &str, records: impl IntoIterator<Item = (Option<Vec<u8>>, Vec<u8>)>) {
+    produce_nullable(topic, records.into_iter().map(|(k, v)| (k, Some(v))));
+}
+
+/// [`produce`] with values that may be null (tombstones).
+pub fn produce_nullable(
+    topic: &str,
+    records: impl IntoIterator<Item = (Option<Vec<u8>>, Option<Vec<u8>>)>,
+) {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("linger.ms", "5")
         .create()
         .unwrap();
     for (k, v) in records {
-        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(&v[..]);
+        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        if let Some(v) = &v {
+            r = r.payload(&v[..]);
+        }
         if let Some(k) = &k {
             r = r.key(&k[..]);
         }
@@ -365,4 +376,78 @@ pub fn get_json(url: &str) -> serde_json::Value {
     let (status, _, body) = http("GET", url, None);
     assert_eq!(status, 200, "GET {url}: {body}");
     serde_json::from_str(&body).unwrap()
+}
+
+/// A local s3s-fs server (S3 API with SigV4 checks) over a temp directory.
+pub struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+    root: tempfile::TempDir,
+}
+
+impl S3Server {
+    pub const BUCKET: &str = "lake";
+
+    pub fn start() -> Self {
+        let bin = std::env::var("S3S_FS")
+            .unwrap_or_else(|_| format!("{}/.cargo/bin/s3s-fs", std::env::var("HOME").unwrap()));
+        assert!(
+            Path::new(&bin).exists(),
+            "no s3s-fs at {bin}: scripts/test.sh installs it (cargo install s3s-fs@0.14.1 --features binary --locked)"
+        );
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(Self::BUCKET)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(bin)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "AKSLUICE",
+                "--secret-key",
+                "SKSLUICE",
+            ])
+            .arg(root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("s3s-fs to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root,
+        }
+    }
+
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("store.url", format!("s3://{}/warehouse", Self::BUCKET)),
+            ("s3.endpoint", self.endpoint.clone()),
+            ("s3.region", "us-east-1".into()),
+            ("aws.access.key.id", "AKSLUICE".into()),
+            ("aws.secret.access.key", "SKSLUICE".into()),
+            ("s3.part.size", "5242880".into()),
+        ]
+    }
+
+    /// Where the server keeps the objects of the store.url prefix.
+    pub fn data(&self) -> std::path::PathBuf {
+        self.root.path().join(Self::BUCKET).join("warehouse")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
