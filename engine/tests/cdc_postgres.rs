@@ -302,10 +302,10 @@ fn a_null_under_fail_fails_the_task_with_confluents_message_and_commits_nothing_
     let value =
         |i: i32| Some(format!(r#"{{"schema":{schema},"payload":{{"id":{i}}}}}"#).into_bytes());
     // 0..9, a tombstone at offset 10, then 11..19.
-    let records: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = (0..20)
-        .map(|i| (None, if i == 10 { None } else { value(i) }))
-        .collect();
-    produce_nullable(&topic, records);
+    produce_nullable(
+        &topic,
+        (0..20).map(|i| (None, if i == 10 { None } else { value(i) })),
+    );
     let name = unique("cdcfail");
     let c = connector(
         dir.path(),
