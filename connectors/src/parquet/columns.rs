@@ -36,9 +36,13 @@ pub fn value_batch(
             arrow::compute::take(array.as_ref(), &indices, None).map_err(|e| e.to_string())
         }
     };
-    if value.exact.is_empty()
-        && let DataType::Struct(_) = value.array.data_type()
-    {
+    // Rows kept in the exact side table are not in the typed array; a chunk without any
+    // (the sink reports schema'd ones as errant) is taken from the array alone.
+    let typed = value.exact.is_empty()
+        || rows
+            .iter()
+            .all(|&r| value.exact_value(r as usize).is_none());
+    if typed && let DataType::Struct(_) = value.array.data_type() {
         let taken = pick(&value.array)?;
         let s = taken.as_struct();
         let mut fields = Vec::with_capacity(s.num_columns());
@@ -58,7 +62,7 @@ pub fn value_batch(
     }
     // A value with a schema that is not a struct (a number, a decimal, a list, ...) is one
     // column `value` of its own type: its schema says what it is, nothing is inferred.
-    if value.exact.is_empty()
+    if typed
         && let Some(schema) = &value.schema
         && value.array.data_type() != &DataType::Null
     {

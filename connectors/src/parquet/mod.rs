@@ -705,6 +705,37 @@ fn field_of(v: &Value, name: &str) -> Option<Value> {
     (!cur.is_null()).then_some(cur)
 }
 
+/// Why a schema'd value is not in its typed column, in Kafka's words where Kafka has them.
+fn misfit_reason(schema: &sluice_codecs::ConnectSchema, v: &Value) -> String {
+    fn scale_mismatch(s: &sluice_codecs::ConnectSchema, v: &Value) -> bool {
+        match v {
+            Value::Decimal { scale, .. } => s.decimal_scale().is_some_and(|want| want != *scale),
+            Value::Struct(st) => s
+                .fields
+                .iter()
+                .zip(&st.values)
+                .any(|(f, x)| scale_mismatch(&f.schema, x)),
+            Value::Array(items) => s
+                .value
+                .as_deref()
+                .is_some_and(|is| items.iter().any(|x| scale_mismatch(is, x))),
+            Value::Map(entries) => entries.iter().any(|(k, x)| {
+                s.key.as_deref().is_some_and(|ks| scale_mismatch(ks, k))
+                    || s.value.as_deref().is_some_and(|vs| scale_mismatch(vs, x))
+            }),
+            _ => false,
+        }
+    }
+    if scale_mismatch(schema, v) {
+        "BigDecimal has mismatching scale value for given Decimal schema".to_string()
+    } else {
+        format!(
+            "A value ({}) cannot be written as its schema's Parquet type: a string with an unpaired surrogate, or a value that does not match its schema",
+            v.java_class()
+        )
+    }
+}
+
 impl SinkTask for ParquetSinkTask {
     fn class_name(&self) -> &'static str {
         "sluice.parquet.ParquetSinkTask"
@@ -754,6 +785,13 @@ impl SinkTask for ParquetSinkTask {
             while too_wide.next_if(|(r, _)| *r < row).is_some() {}
             if let Some((_, message)) = too_wide.next_if(|(r, _)| *r == row) {
                 errant.report(row, DATA_EXCEPTION, message);
+                continue;
+            }
+            // A schema'd value the typed column could not hold (a decimal of another scale
+            // than its schema's) fails as Confluent's AvroData fails it; it is never written
+            // with an inferred type.
+            if let (Some(schema), Some(v)) = (&batch.value.schema, batch.value.exact_value(row)) {
+                errant.report(row, DATA_EXCEPTION, misfit_reason(schema, v));
                 continue;
             }
             // A null value (a tombstone, or a value a transformation made null) never
@@ -1619,6 +1657,39 @@ mod task_tests {
             batches[0].schema().field(1).data_type(),
             &DataType::Decimal128(12, 2)
         );
+    }
+
+    #[test]
+    fn a_decimal_of_another_scale_is_errant_and_the_rest_keep_their_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        // A numeric decimal keeps the scale of its text (Kafka's JsonConverter), 3 here
+        // against the schema's 2; Confluent's AvroData fails such a record.
+        let numeric = format!(r#"{{"schema":{DEC_SCHEMA},"payload":{{"id":9,"price":1.234}}}}"#);
+        let values = vec![
+            Some(dec_envelope(0, 100)),
+            Some(numeric),
+            Some(dec_envelope(2, 300)),
+        ];
+        let errant = put_envelopes(&mut task, &values, false);
+        assert_eq!(errant.rows.len(), 1);
+        assert_eq!(errant.rows[0].row, 1);
+        assert_eq!(
+            errant.rows[0].message,
+            "BigDecimal has mismatching scale value for given Decimal schema"
+        );
+        let batches = read_back(dir.path());
+        assert_eq!(batches.len(), 1);
+        let schema = batches[0].schema();
+        assert_eq!(schema.field(0).data_type(), &DataType::Int16);
+        assert_eq!(schema.field(1).data_type(), &DataType::Decimal128(12, 2));
+        let prices = batches[0]
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!((prices.value(0), prices.value(1)), (100, 300));
     }
 
     #[test]
