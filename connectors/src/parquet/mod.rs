@@ -296,6 +296,13 @@ impl ParquetSinkConfig {
         {
             "fail" => NullBehavior::Fail,
             "ignore" => NullBehavior::Ignore,
+            "write" => {
+                return Err(invalid(
+                    "behavior.on.null.values",
+                    "write",
+                    "write is not supported: Confluent's S3 sink writes tombstones only with the records' Kafka keys (store.kafka.keys), which this sink does not store; use fail or ignore",
+                ));
+            }
             other => {
                 return Err(invalid(
                     "behavior.on.null.values",
