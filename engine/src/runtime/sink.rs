@@ -555,27 +555,12 @@ impl Deliverer {
 
         // Key and value each come in runs of one schema; process the batch in segments
         // where neither changes (one segment in practice).
-        let mut cuts: Vec<usize> = key
-            .runs
-            .iter()
-            .chain(&value.runs)
-            .map(|r| r.start)
-            .chain([n])
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut ready = Vec::with_capacity(cuts.len());
-        for w in cuts.windows(2) {
-            let (start, len) = (w[0], w[1] - w[0]);
-            let segment = |runs: &[sluice_codecs::json_columnar::Run]| {
-                let run = runs
-                    .iter()
-                    .rev()
-                    .find(|r| r.start <= start)
-                    .unwrap_or(&runs[0]);
-                run.column.slice(start - run.start, len)
-            };
-            let (k, v) = (segment(&key.runs), segment(&value.runs));
+        let mut ready = Vec::new();
+        for (start, len) in segments(&key.runs, &value.runs, n) {
+            let (k, v) = (
+                run_slice(&key.runs, start, len),
+                run_slice(&value.runs, start, len),
+            );
             let raw_segment = if len == n {
                 raw.clone()
             } else {
@@ -786,29 +771,34 @@ impl Deliverer {
         let kept = kept.with_topics(dict).map_err(|e| self.fail(e))?;
         let (keys, values) = (keys.finish(), values.finish());
         let n = kept.num_rows();
-        let mut cuts: Vec<usize> = keys
-            .iter()
-            .chain(&values)
-            .map(|r| r.start)
-            .chain([0, n])
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut segments = Vec::with_capacity(cuts.len());
-        for w in cuts.windows(2) {
-            let (start, len) = (w[0], w[1] - w[0]);
-            segments.push((
+        let mut segments_out = Vec::new();
+        for (start, len) in segments(&keys, &values, n) {
+            segments_out.push((
                 kept.slice(start, len),
                 run_slice(&keys, start, len),
                 run_slice(&values, start, len),
             ));
         }
-        Ok((segments, failures))
+        Ok((segments_out, failures))
     }
 }
 
 /// Raw records with their converted key and value, sharing one key and one value schema.
 type Segment = (RawBatch, ConnectColumn, ConnectColumn);
+
+/// (start, len) of the stretches of `n` rows where neither the key's nor the value's run
+/// changes (one stretch in practice).
+fn segments(keys: &[Run], values: &[Run], n: usize) -> Vec<(usize, usize)> {
+    let mut cuts: Vec<usize> = keys
+        .iter()
+        .chain(values)
+        .map(|r| r.start)
+        .chain([0, n])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2).map(|w| (w[0], w[1] - w[0])).collect()
+}
 
 /// Rows `start..start + len` of the runs, which lie within one run.
 fn run_slice(runs: &[Run], start: usize, len: usize) -> ConnectColumn {
