@@ -198,20 +198,32 @@ pub fn parse(bytes: &[u8]) -> Result<Node, ParseError> {
 }
 
 /// Detects the encoding like Jackson's `ByteSourceJsonBootstrapper` and returns UTF-8 text.
+/// As there, a byte-order mark is looked for only when at least four bytes are present
+/// (`FF FE 00` is three bytes of invalid UTF-8, not an empty UTF-16 document), and input
+/// that ends inside a UTF-16 or UTF-32 character fails rather than losing its tail.
 fn decode_text(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
     let bad = |reason| ParseError { offset: 0, reason };
     let b = bytes;
-    if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return std::str::from_utf8(&b[3..])
-            .map(Into::into)
-            .map_err(|_| bad("invalid UTF-8"));
-    }
-    let utf16 = |units: Vec<u16>| {
-        String::from_utf16(&units)
+    let utf16 = |be: bool, body: &[u8]| -> Result<std::borrow::Cow<'_, str>, ParseError> {
+        if !body.len().is_multiple_of(2) {
+            // Java's decoder turns the odd byte into U+FFFD, which no JSON document accepts.
+            return Err(bad("input ends inside a UTF-16 character"));
+        }
+        let units = body.chunks_exact(2).map(|c| {
+            if be {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_le_bytes([c[0], c[1]])
+            }
+        });
+        String::from_utf16(&units.collect::<Vec<_>>())
             .map(Into::into)
             .map_err(|_| bad("invalid UTF-16"))
     };
     let utf32 = |be: bool, body: &[u8]| -> Result<std::borrow::Cow<'_, str>, ParseError> {
+        if !body.len().is_multiple_of(4) {
+            return Err(bad("Unexpected EOF in the middle of a 4-byte UTF-32 char"));
+        }
         body.chunks_exact(4)
             .map(|c| {
                 let v = if be {
@@ -224,40 +236,44 @@ fn decode_text(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
             .collect::<Result<String, _>>()
             .map(Into::into)
     };
-    match b {
-        [0x00, 0x00, 0xFE, 0xFF, rest @ ..] => return utf32(true, rest),
-        [0xFF, 0xFE, 0x00, 0x00, rest @ ..] => return utf32(false, rest),
-        [0xFE, 0xFF, rest @ ..] => {
-            return utf16(
-                rest.chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect(),
-            );
+    if let [q0, q1, q2, q3, ..] = *b {
+        let quad = u32::from_be_bytes([q0, q1, q2, q3]);
+        // handleBOM
+        match quad {
+            0x0000_FEFF => return utf32(true, &b[4..]),
+            0xFFFE_0000 => return utf32(false, &b[4..]),
+            0x0000_FFFE | 0xFEFF_0000 => return Err(bad("Unsupported UCS-4 endianness")),
+            _ => {}
         }
-        [0xFF, 0xFE, rest @ ..] => {
-            return utf16(
-                rest.chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            );
+        match quad >> 16 {
+            0xFEFF => return utf16(true, &b[2..]),
+            0xFFFE => return utf16(false, &b[2..]),
+            _ => {}
         }
-        [0, 0, 0, x, ..] if *x != 0 => return utf32(true, b),
-        [x, 0, 0, 0, ..] if *x != 0 => return utf32(false, b),
-        [0, x, ..] if *x != 0 => {
-            return utf16(
-                b.chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect(),
-            );
+        if quad >> 8 == 0x00EF_BBBF {
+            return std::str::from_utf8(&b[3..])
+                .map(Into::into)
+                .map_err(|_| bad("invalid UTF-8"));
         }
-        [x, 0, ..] if *x != 0 && b.len() >= 2 => {
-            return utf16(
-                b.chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            );
+        // checkUTF32
+        if quad >> 8 == 0 {
+            return utf32(true, b);
         }
-        _ => {}
+        if quad & 0x00FF_FFFF == 0 {
+            return utf32(false, b);
+        }
+        if quad & !0x00FF_0000 == 0 || quad & !0x0000_FF00 == 0 {
+            return Err(bad("Unsupported UCS-4 endianness"));
+        }
+    }
+    // checkUTF16 on the first two bytes (of four or more, or of two or three).
+    if let [x, y, ..] = *b {
+        if x == 0 {
+            return utf16(true, b);
+        }
+        if y == 0 {
+            return utf16(false, b);
+        }
     }
     std::str::from_utf8(b)
         .map(Into::into)
@@ -540,6 +556,51 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What Kafka 4.3's JsonConverter (Jackson 2.21) does with each input, asked of the real
+    /// jars: `Some(text)` parses to the same node as `text`, `None` fails the record.
+    #[test]
+    fn byte_source_encoding_detection_matches_jackson() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("fffe00", None), // three bytes: no BOM check, invalid UTF-8
+            ("fffe", None),
+            ("efbbbf", None),
+            ("fffe3100", Some("1")),
+            ("feff0031", Some("1")),
+            ("efbbbf31", Some("1")),
+            ("0031", Some("1")),
+            ("3100", Some("1")),
+            ("00310041", None),
+            ("310041", None),     // ends inside a UTF-16LE character
+            ("fffe310041", None), // the same after a BOM
+            ("31000000", Some("1")),
+            ("00000031", Some("1")),
+            ("0000feff00000031", Some("1")),
+            ("fffe000031000000", Some("1")),
+            ("fffe0000310000", None), // ends inside a UTF-32 character
+            ("0000fffe", None),       // UCS-4 2143
+            ("3412", None),
+            ("d800", None),
+            ("22003dd82200", None), // an unpaired surrogate inside a UTF-16 string
+        ];
+        for (hex, want) in cases {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let got = parse(&bytes).ok();
+            let want = want.map(|t| parse(t.as_bytes()).unwrap());
+            assert_eq!(got, want, "{hex}");
+            // Through the converter: a record Kafka fails is never a value (FF FE 00 used to
+            // become null).
+            let cfg = crate::connect_json::JsonConfig {
+                schemas_enable: false,
+                ..Default::default()
+            };
+            let converted = crate::connect_json::to_connect_data(&cfg, Some(&bytes));
+            assert_eq!(converted.is_ok(), want.is_some(), "{hex}: {converted:?}");
+        }
+    }
 
     #[test]
     fn jackson_leniencies() {
