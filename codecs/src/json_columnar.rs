@@ -471,26 +471,45 @@ impl Col {
 /// Does `v` hold what its Arrow column cannot represent exactly: a decimal of another scale
 /// than the column's, or a string with an unpaired surrogate (not UTF-8)?
 fn needs_exact(s: &ConnectSchema, v: &Value) -> bool {
+    any_value(s, v, &|s, v| {
+        matches!(v, Value::Utf16(_)) || foreign_scale(s, v)
+    })
+}
+
+/// Whether `v` holds, anywhere within, a decimal whose scale is not its schema's (Kafka's
+/// `Decimal.fromLogical` refuses one: "BigDecimal has mismatching scale value for given
+/// Decimal schema").
+pub fn decimal_scale_differs(s: &ConnectSchema, v: &Value) -> bool {
+    any_value(s, v, &foreign_scale)
+}
+
+fn foreign_scale(s: &ConnectSchema, v: &Value) -> bool {
+    matches!(v, Value::Decimal { scale, .. }
+        if s.logical() == Some(logical::DECIMAL) && s.decimal_scale() != Some(*scale))
+}
+
+/// Whether `test` holds for `v` or any value nested in it, each with its own schema.
+fn any_value(s: &ConnectSchema, v: &Value, test: &dyn Fn(&ConnectSchema, &Value) -> bool) -> bool {
+    if test(s, v) {
+        return true;
+    }
     match v {
-        Value::Utf16(_) => true,
-        Value::Decimal { scale, .. } => {
-            s.logical() == Some(logical::DECIMAL) && s.decimal_scale() != Some(*scale)
-        }
         Value::Array(items) => s
             .value
             .as_deref()
-            .is_some_and(|is| items.iter().any(|x| needs_exact(is, x))),
+            .is_some_and(|is| items.iter().any(|x| any_value(is, x, test))),
         Value::Map(entries) => {
             let (ks, vs) = (s.key.as_deref(), s.value.as_deref());
             entries.iter().any(|(k, x)| {
-                ks.is_some_and(|ks| needs_exact(ks, k)) || vs.is_some_and(|vs| needs_exact(vs, x))
+                ks.is_some_and(|ks| any_value(ks, k, test))
+                    || vs.is_some_and(|vs| any_value(vs, x, test))
             })
         }
         Value::Struct(st) => s
             .fields
             .iter()
             .zip(&st.values)
-            .any(|(f, x)| needs_exact(&f.schema, x)),
+            .any(|(f, x)| any_value(&f.schema, x, test)),
         _ => false,
     }
 }
@@ -864,6 +883,11 @@ impl OpenRun {
             (None, _) => true,
             (Some(s), _) => needs_exact(s, &v),
         };
+        self.push(v, exact);
+    }
+
+    /// Appends a value to the column, or (`exact`) to the side table with a null cell.
+    fn push(&mut self, v: Value, exact: bool) {
         match &mut self.col {
             Some(c) if !exact => c.append_value(&v),
             Some(c) => c.append_null(),
@@ -917,13 +941,7 @@ impl RunsBuilder {
         }
         if let Some(open) = self.run.as_mut() {
             match open.schema.as_deref() {
-                Some(s) if !value_fits(s, &value) => {
-                    if let Some(c) = &mut open.col {
-                        c.append_null();
-                    }
-                    open.exact.push((open.rows, value));
-                    open.rows += 1;
-                }
+                Some(s) if !value_fits(s, &value) => open.push(value, true),
                 _ => open.push_value(value),
             }
         }

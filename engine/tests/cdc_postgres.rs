@@ -82,22 +82,14 @@ fn sql(db: &str, args: &[&str]) {
 }
 
 fn check(out: &Path, db: &str, mode: &str) -> Value {
-    let pylib = std::env::var("SLUICE_PYLIB")
-        .unwrap_or_else(|_| format!("{}/.cache/sluice/pylib", std::env::var("HOME").unwrap()));
-    let o = Command::new("python3")
-        .arg(repo().join("engine/tests/py/check_cdc.py"))
-        .args([psql(), pg_port(), db.to_string()])
-        .arg(out)
-        .arg(mode)
-        .env("PYTHONPATH", &pylib)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "check_cdc.py failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
+    let args = [
+        psql(),
+        pg_port(),
+        db.to_string(),
+        out.display().to_string(),
+        mode.to_string(),
+    ];
+    python_json("check_cdc.py", &args)
 }
 
 fn connector(dir: &Path, name: &str, topic: &str, extra: &[(&str, String)]) -> PathBuf {

@@ -17,24 +17,7 @@ use sluice_codecs::events::OrderEvents;
 
 /// Runs the independent readers over `dir`; `cols` are returned per row by both.
 fn read_parquet(dir: &Path, cols: &str) -> Value {
-    let pylib = std::env::var("SLUICE_PYLIB")
-        .unwrap_or_else(|_| format!("{}/.cache/sluice/pylib", std::env::var("HOME").unwrap()));
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/read_parquet.py"
-        ))
-        .arg(dir)
-        .arg(cols)
-        .env("PYTHONPATH", &pylib)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pyarrow/duckdb reader failed (scripts/test.sh installs them into {pylib}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json("read_parquet.py", &[dir.as_os_str(), cols.as_ref()])
 }
 
 fn producer() -> ThreadedProducer<DefaultProducerContext> {

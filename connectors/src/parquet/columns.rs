@@ -44,18 +44,13 @@ pub fn value_batch(
             .all(|&r| value.exact_value(r as usize).is_none());
     if typed && let DataType::Struct(_) = value.array.data_type() {
         let taken = pick(&value.array)?;
+        let whole = Arc::new(Field::new("value", taken.data_type().clone(), true));
+        let (_, taken) = super::types::conform(&whole, &taken)?;
         let s = taken.as_struct();
-        let mut fields = Vec::with_capacity(s.num_columns());
-        let mut columns = Vec::with_capacity(s.num_columns());
-        for (f, c) in s.fields().iter().zip(s.columns()) {
-            let (f, c) = super::types::conform(f, c)?;
-            fields.push(f);
-            columns.push(c);
-        }
-        let schema = Arc::new(Schema::new(fields));
+        let schema = Arc::new(Schema::new(s.fields().clone()));
         return RecordBatch::try_new_with_options(
             schema,
-            columns,
+            s.columns().to_vec(),
             &RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
         .map_err(|e| e.to_string());

@@ -714,26 +714,7 @@ fn field_of(v: &Value, name: &str) -> Option<Value> {
 
 /// Why a schema'd value is not in its typed column, in Kafka's words where Kafka has them.
 fn misfit_reason(schema: &sluice_codecs::ConnectSchema, v: &Value) -> String {
-    fn scale_mismatch(s: &sluice_codecs::ConnectSchema, v: &Value) -> bool {
-        match v {
-            Value::Decimal { scale, .. } => s.decimal_scale().is_some_and(|want| want != *scale),
-            Value::Struct(st) => s
-                .fields
-                .iter()
-                .zip(&st.values)
-                .any(|(f, x)| scale_mismatch(&f.schema, x)),
-            Value::Array(items) => s
-                .value
-                .as_deref()
-                .is_some_and(|is| items.iter().any(|x| scale_mismatch(is, x))),
-            Value::Map(entries) => entries.iter().any(|(k, x)| {
-                s.key.as_deref().is_some_and(|ks| scale_mismatch(ks, k))
-                    || s.value.as_deref().is_some_and(|vs| scale_mismatch(vs, x))
-            }),
-            _ => false,
-        }
-    }
-    if scale_mismatch(schema, v) {
+    if sluice_codecs::json_columnar::decimal_scale_differs(schema, v) {
         "BigDecimal has mismatching scale value for given Decimal schema".to_string()
     } else {
         format!(
@@ -1498,6 +1479,16 @@ mod task_tests {
         assert_eq!(open, vec![101], "102 is already in a committed file");
     }
 
+    /// A task writing under a fresh temp directory with `kv` on top of `store.url`.
+    fn task_with(kv: &[(&str, &str)]) -> (tempfile::TempDir, ParquetSinkTask) {
+        let dir = tempfile::tempdir().unwrap();
+        let task = ParquetSinkConfig::parse(&props(kv, dir.path()))
+            .unwrap()
+            .build()
+            .unwrap();
+        (dir, task)
+    }
+
     /// Puts envelope values (`None`: a tombstone) as records of `orders` partition 1 from
     /// offset 0, each run of one schema as its own segment, as the sink runtime hands them.
     fn put_envelopes(
@@ -1598,14 +1589,8 @@ mod task_tests {
 
     #[test]
     fn tombstones_open_no_file_and_keep_the_files_schema_under_ignore() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut task = ParquetSinkConfig::parse(&props(
-            &[("flush.size", "4"), ("behavior.on.null.values", "ignore")],
-            dir.path(),
-        ))
-        .unwrap()
-        .build()
-        .unwrap();
+        let (dir, mut task) =
+            task_with(&[("flush.size", "4"), ("behavior.on.null.values", "ignore")]);
         // Each delete event is followed by its tombstone, as Debezium writes them.
         let mut values = Vec::new();
         for i in 0..8i16 {
@@ -1634,17 +1619,10 @@ mod task_tests {
 
     #[test]
     fn a_file_past_its_settled_schema_keeps_filling_across_tombstones() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut task = ParquetSinkConfig::parse(&props(
-            &[
-                ("flush.size", "9000"),
-                ("behavior.on.null.values", "ignore"),
-            ],
-            dir.path(),
-        ))
-        .unwrap()
-        .build()
-        .unwrap();
+        let (dir, mut task) = task_with(&[
+            ("flush.size", "9000"),
+            ("behavior.on.null.values", "ignore"),
+        ]);
         // Three runs of 3,000 change events split by tombstones: the file's schema settles
         // (SETTLE_ROWS) during the second, and the third must still go into the same file.
         let mut values = Vec::new();
@@ -1668,11 +1646,7 @@ mod task_tests {
 
     #[test]
     fn a_decimal_of_another_scale_is_errant_and_the_rest_keep_their_types() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
-            .unwrap()
-            .build()
-            .unwrap();
+        let (dir, mut task) = task_with(&[("flush.size", "2")]);
         // A numeric decimal keeps the scale of its text (Kafka's JsonConverter), 3 here
         // against the schema's 2; Confluent's AvroData fails such a record.
         let numeric = format!(r#"{{"schema":{DEC_SCHEMA},"payload":{{"id":9,"price":1.234}}}}"#);
@@ -1701,11 +1675,7 @@ mod task_tests {
 
     #[test]
     fn a_null_under_fail_stops_the_batch_at_that_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
-            .unwrap()
-            .build()
-            .unwrap();
+        let (dir, mut task) = task_with(&[("flush.size", "2")]);
         let values = vec![
             Some(dec_envelope(0, 1)),
             Some(dec_envelope(1, 2)),
@@ -1732,11 +1702,7 @@ mod task_tests {
 
     #[test]
     fn a_decimal_wider_than_its_precision_is_errant_not_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut task = ParquetSinkConfig::parse(&props(&[("flush.size", "2")], dir.path()))
-            .unwrap()
-            .build()
-            .unwrap();
+        let (dir, mut task) = task_with(&[("flush.size", "2")]);
         // 10^12 cents = 10^10 units: 13 digits in all, over precision 12.
         let values = vec![
             Some(dec_envelope(0, 99_999_999_999)),

@@ -451,3 +451,26 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `tests/py/SCRIPT` with the independent readers (pyarrow, duckdb; installed by
+/// `scripts/test.sh` into `$SLUICE_PYLIB`) on its path, and parses what it prints as JSON.
+pub fn python_json<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> serde_json::Value {
+    let pylib = std::env::var("SLUICE_PYLIB")
+        .unwrap_or_else(|_| format!("{}/.cache/sluice/pylib", std::env::var("HOME").unwrap()));
+    let out = Command::new("python3")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/py")
+                .join(script),
+        )
+        .args(args)
+        .env("PYTHONPATH", &pylib)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed (scripts/test.sh installs pyarrow/duckdb into {pylib}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
