@@ -18,7 +18,8 @@ install() {
 }
 
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be allowed into the caller's directory.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 ready() { as_pg "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$PORT"; }
