@@ -14,8 +14,9 @@ use arrow::datatypes::DataType;
 use crate::column::ConnectColumn;
 use crate::connect_json::JsonConfig;
 use crate::error::{CodecError, Result, RowFailure, Stage};
+use crate::json_columnar::RunsBuilder;
 use crate::json_columnar::{EnvelopeDecoder, Run, SchemalessDecoder};
-use crate::reference::java_to_string;
+use crate::reference::{Encoding, NumberKind, RefConverter, java_to_string};
 use crate::schema::{ConnectSchema, SchemaType};
 use crate::value::Value;
 
@@ -72,6 +73,8 @@ pub enum ConverterKind {
     Json,
     String,
     ByteArray,
+    /// `ShortConverter` … `BooleanConverter` (`org.apache.kafka.connect.converters`).
+    Number(NumberKind),
 }
 
 impl ConverterKind {
@@ -82,6 +85,12 @@ impl ConverterKind {
             "JsonConverter" => ConverterKind::Json,
             "StringConverter" => ConverterKind::String,
             "ByteArrayConverter" => ConverterKind::ByteArray,
+            "ShortConverter" => ConverterKind::Number(NumberKind::Short),
+            "IntegerConverter" => ConverterKind::Number(NumberKind::Integer),
+            "LongConverter" => ConverterKind::Number(NumberKind::Long),
+            "FloatConverter" => ConverterKind::Number(NumberKind::Float),
+            "DoubleConverter" => ConverterKind::Number(NumberKind::Double),
+            "BooleanConverter" => ConverterKind::Number(NumberKind::Boolean),
             _ => return None,
         })
     }
@@ -92,6 +101,14 @@ impl ConverterKind {
             ConverterKind::Json => "org.apache.kafka.connect.json.JsonConverter",
             ConverterKind::String => "org.apache.kafka.connect.storage.StringConverter",
             ConverterKind::ByteArray => "org.apache.kafka.connect.converters.ByteArrayConverter",
+            ConverterKind::Number(k) => match k {
+                NumberKind::Short => "org.apache.kafka.connect.converters.ShortConverter",
+                NumberKind::Integer => "org.apache.kafka.connect.converters.IntegerConverter",
+                NumberKind::Long => "org.apache.kafka.connect.converters.LongConverter",
+                NumberKind::Float => "org.apache.kafka.connect.converters.FloatConverter",
+                NumberKind::Double => "org.apache.kafka.connect.converters.DoubleConverter",
+                NumberKind::Boolean => "org.apache.kafka.connect.converters.BooleanConverter",
+            },
         }
     }
 }
@@ -103,6 +120,9 @@ pub struct ConverterConfig {
     pub role: ConverterRole,
     /// The full JsonConverter settings.
     pub json: JsonConfig,
+    /// The same settings as the per-record model holds them (every key Kafka's converter
+    /// checks, e.g. StringConverter's encodings).
+    pub reference: RefConverter,
 }
 
 impl ConverterConfig {
@@ -120,12 +140,24 @@ impl ConverterConfig {
                 class: class.to_string(),
             }
         })?;
-        let json = JsonConfig::parse(props).map_err(|e| CodecError::InvalidConfig {
+        let invalid = |e: crate::error::ConnectError| CodecError::InvalidConfig {
             key: key.to_string(),
             value: class.to_string(),
             reason: e.message.unwrap_or_default(),
-        })?;
-        Ok(Self { kind, role, json })
+        };
+        // Only JsonConverter reads the JSON settings (a StringConverter ignores them, as in Kafka).
+        let json = if kind == ConverterKind::Json {
+            JsonConfig::parse(props).map_err(invalid)?
+        } else {
+            JsonConfig::default()
+        };
+        let reference = RefConverter::configure(key, class.trim(), props).map_err(invalid)?;
+        Ok(Self {
+            kind,
+            role,
+            json,
+            reference,
+        })
     }
 
     pub fn build(&self) -> Box<dyn Converter> {
@@ -136,9 +168,91 @@ impl ConverterConfig {
                 schemaless: SchemalessDecoder::new(self.json.clone()),
                 cfg: self.json.clone(),
             }),
-            ConverterKind::String => Box::new(StringConverter),
+            ConverterKind::String
+                if matches!(
+                    self.reference,
+                    RefConverter::String {
+                        decode: Encoding::Utf8,
+                        encode: Encoding::Utf8
+                    }
+                ) =>
+            {
+                Box::new(StringConverter)
+            }
             ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
+            ConverterKind::String | ConverterKind::Number(_) => Box::new(RecordwiseConverter {
+                reference: self.reference.clone(),
+                role: self.role,
+            }),
         }
+    }
+}
+
+/// A converter run value by value through the per-record model: the number converters and
+/// StringConverter with a charset other than UTF-8, whose values are small and fixed in
+/// shape. Decoded values still land in typed columns of one schema.
+#[derive(Debug)]
+pub struct RecordwiseConverter {
+    reference: RefConverter,
+    role: ConverterRole,
+}
+
+impl Converter for RecordwiseConverter {
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
+        let stage = self.role.stage();
+        let mut runs = RunsBuilder::with_capacity(input.len());
+        let mut failures = Vec::new();
+        let mut schema = None;
+        for row in 0..input.len() {
+            let bytes = input.is_valid(row).then(|| input.value(row));
+            match self.reference.to_connect(bytes) {
+                Ok((s, v)) => {
+                    schema.clone_from(&s);
+                    runs.push(s, v);
+                }
+                Err(e) => {
+                    failures.push(RowFailure {
+                        row,
+                        stage,
+                        exception: e.exception,
+                        message: e.message.unwrap_or_default(),
+                    });
+                    // A failed row is a null of the run it sits in.
+                    runs.push(schema.clone(), Value::Null);
+                }
+            }
+        }
+        Decoded {
+            runs: runs.finish(),
+            failures,
+        }
+    }
+
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
+        let stage = self.role.stage();
+        let mut bytes = BinaryViewBuilder::with_capacity(column.len());
+        let mut failures = Vec::new();
+        for row in 0..column.len() {
+            match self
+                .reference
+                .from_connect(column.schema.as_deref(), &column.value(row))
+            {
+                Ok(b) => bytes.append_option(b),
+                Err(e) => {
+                    failures.push(RowFailure {
+                        row,
+                        stage,
+                        exception: e.exception,
+                        message: e.message.unwrap_or_default(),
+                    });
+                    bytes.append_null();
+                }
+            }
+        }
+        Ok(Encoded {
+            bytes: bytes.finish(),
+            failures,
+        })
     }
 }
 

@@ -957,9 +957,14 @@ impl RunsBuilder {
     }
 }
 
-/// Whether `v` has the shape [`Col`] stores for schema `s` (a null always fits: the column
-/// marks it null).
+/// Whether `v` has the shape [`Col`] stores for schema `s` (a null always fits at the top:
+/// the column marks it null; inside, only where the schema is optional, as the Arrow field
+/// is nullable only then).
 fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
+    let inner = |s: &ConnectSchema, v: &Value| match v {
+        Value::Null => s.optional,
+        v => value_fits(s, v),
+    };
     match (s.logical(), v) {
         (_, Value::Null) => true,
         (Some(logical::DECIMAL), Value::Decimal { .. }) => true,
@@ -976,14 +981,14 @@ fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
             | (SchemaType::String, Value::String(_) | Value::Utf16(_))
             | (SchemaType::Bytes, Value::Bytes(_)) => true,
             (SchemaType::Array, Value::Array(items)) => match s.value.as_deref() {
-                Some(is) => items.iter().all(|x| value_fits(is, x)),
+                Some(is) => items.iter().all(|x| inner(is, x)),
                 None => false,
             },
             (SchemaType::Map, Value::Map(entries)) => {
                 match (s.key.as_deref(), s.value.as_deref()) {
-                    (Some(ks), Some(vs)) => entries
-                        .iter()
-                        .all(|(k, x)| value_fits(ks, k) && value_fits(vs, x)),
+                    (Some(ks), Some(vs)) => {
+                        entries.iter().all(|(k, x)| inner(ks, k) && inner(vs, x))
+                    }
                     _ => false,
                 }
             }
@@ -998,7 +1003,7 @@ fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
                     && s.fields
                         .iter()
                         .zip(&st.values)
-                        .all(|(f, x)| value_fits(&f.schema, x))
+                        .all(|(f, x)| inner(&f.schema, x))
             }
             _ => false,
         },

@@ -11,7 +11,7 @@ use sluice_codecs::events::{EventShape, Events};
 use sluice_codecs::record::timestamp_type;
 
 use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
-use crate::pipeline::Pipeline;
+use sluice_smt::Pipeline;
 
 /// The batch size cases run with (the sink runtime's default).
 pub const BATCH_ROWS: usize = 8192;
@@ -419,6 +419,29 @@ pub fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// What one batch gave: the output batches, failed rows, and rows some stage ran per record.
+struct BatchResult {
+    batches: Vec<sluice_smt::pipeline::EncodedBatch>,
+    failures: Vec<sluice_smt::Failure>,
+    per_record_rows: usize,
+}
+
+/// One raw batch through the pipeline, each step timed as its stage.
+fn run_pipeline(
+    pipeline: &mut Pipeline,
+    raw: &sluice_codecs::RawBatch,
+    stages: &StageTimes,
+) -> Result<BatchResult, sluice_codecs::CodecError> {
+    let decoded = stages.time(PipelineStage::ConvertIn, || pipeline.decode(raw))?;
+    let transformed = stages.time(PipelineStage::Transforms, || pipeline.transform(decoded))?;
+    let encoded = stages.time(PipelineStage::ConvertOut, || pipeline.encode(&transformed))?;
+    Ok(BatchResult {
+        batches: encoded.batches,
+        failures: encoded.failures,
+        per_record_rows: transformed.per_record_rows,
+    })
+}
+
 /// Runs `records` generated events through the case's pipeline; `progress` is called per batch.
 pub fn run_in_process(
     case: Case,
@@ -430,7 +453,8 @@ pub fn run_in_process(
     overrides.apply(&mut props)?;
     props.remove("consumer.override.max.poll.records");
     let batch_rows = overrides.batch_rows()?.unwrap_or(BATCH_ROWS);
-    let mut pipeline = Pipeline::new(&props).map_err(|e| e.to_string())?;
+    let mut pipeline = Pipeline::configure(&props, None).map_err(|e| e.to_string())?;
+    let stages = StageTimes::default();
     let latency = LatencyHistogram::default();
     let event = overrides.event()?;
     let mut generator = Events::new(event);
@@ -479,22 +503,22 @@ pub fn run_in_process(
         let raw = builder.finish();
         generate_cpu += process_cpu_seconds() - g0;
         let started = Instant::now();
-        let out = pipeline.process(&raw);
+        let out = run_pipeline(&mut pipeline, &raw, &stages).map_err(|e| e.to_string())?;
         latency.record(started.elapsed());
-        if !out.failures.is_empty() {
+        if let Some(f) = out.failures.first() {
             return Err(format!(
                 "{} records failed, first: {}",
                 out.failures.len(),
-                out.failures[0]
+                f.trace()
             ));
         }
         bytes_out += out
-            .values
-            .data_buffers()
+            .batches
             .iter()
+            .flat_map(|b| b.values.data_buffers().iter())
             .map(|b| b.len() as u64)
             .sum::<u64>();
-        columnar += u64::from(out.columnar);
+        columnar += u64::from(out.per_record_rows == 0);
         batches += 1;
         done += n as u64;
         progress(done);
@@ -502,7 +526,7 @@ pub fn run_in_process(
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (process_cpu_seconds() - cpu0 - generate_cpu).max(0.01);
     let mut stage_seconds = StageSeconds::default();
-    stage_seconds.add(&pipeline.stages);
+    stage_seconds.add(&stages);
     Ok(Report {
         bytes_out,
         peak_rss_bytes: peak_rss_bytes(),

@@ -210,19 +210,6 @@ impl HeaderConverterConfig {
         sluice_codecs::reference::RefHeaderConverter::configure(&self.class, &self.props)
             .unwrap_or(sluice_codecs::reference::RefHeaderConverter::Simple)
     }
-
-    /// The Java class name for error reports.
-    pub fn class_name(&self) -> String {
-        if self.class.contains('.') {
-            self.class.clone()
-        } else if self.class == "SimpleHeaderConverter" || self.class == "StringConverter" {
-            format!("org.apache.kafka.connect.storage.{}", self.class)
-        } else if self.class == "JsonConverter" {
-            "org.apache.kafka.connect.json.JsonConverter".into()
-        } else {
-            format!("org.apache.kafka.connect.converters.{}", self.class)
-        }
-    }
 }
 
 /// Which topics a sink consumes.
@@ -249,6 +236,16 @@ pub struct ConnectorConfig {
 }
 
 impl ConnectorConfig {
+    /// The connector's key, value and header converters, built.
+    pub fn converters(&self) -> sluice_smt::pipeline::ConverterSet {
+        sluice_smt::pipeline::ConverterSet::new(
+            &self.key_converter,
+            &self.value_converter,
+            self.header_converter.build(),
+            &self.header_converter.class,
+        )
+    }
+
     /// Validates a connector's properties against the worker's; `source` names the file for
     /// messages.
     pub fn parse(props: Props, worker: &WorkerConfig, source: &str) -> Result<Self> {

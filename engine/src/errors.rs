@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::Array;
-use sluice_codecs::{RawBatch, Stage};
+use sluice_codecs::RawBatch;
 
 use crate::config::Props;
 use crate::dlq::DeadLetterQueue;
@@ -191,38 +191,8 @@ impl RetryPolicy {
     }
 }
 
-/// One failed row of a batch: where it failed and what Kafka Connect would have thrown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// Row index in the raw batch the reporter is given.
-    pub row: usize,
-    pub stage: Stage,
-    /// Class of the failing stage (converter, transformation or task).
-    pub class_name: String,
-    pub exception: String,
-    pub message: Option<String>,
-}
-
-impl Failure {
-    /// `ExceptionClass: message`, the first line of a Java stack trace.
-    pub fn exception_line(&self) -> String {
-        match &self.message {
-            Some(m) => format!("{}: {m}", self.exception),
-            None => self.exception.clone(),
-        }
-    }
-
-    /// The trace text: the exception line, then where in sluice it was raised (Java frames
-    /// do not exist here).
-    pub fn trace(&self) -> String {
-        format!(
-            "{}\n\tin stage {} of class {}",
-            self.exception_line(),
-            self.stage,
-            self.class_name
-        )
-    }
-}
+/// One failed row of a batch (the pipeline's, shared with the task runtimes).
+pub use sluice_smt::pipeline::Failure;
 
 /// Routes a task's failed rows by its `errors.*` policy.
 pub struct ErrorReporter {
@@ -367,7 +337,7 @@ fn record_id(raw: &RawBatch, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_codecs::RawBatchBuilder;
+    use sluice_codecs::{RawBatchBuilder, Stage};
 
     fn props(kv: &[(&str, &str)]) -> Props {
         kv.iter()

@@ -450,6 +450,9 @@ fn rest_address(listener: &str) -> Result<String, String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// Records per batch of `sluice pipe --config`.
+const PIPE_BATCH_ROWS: usize = 4096;
+
 fn pipe(
     cases: Option<PathBuf>,
     config: Option<PathBuf>,
@@ -485,6 +488,28 @@ fn pipe(
     let out_props: Option<std::collections::HashMap<String, String>> = out_config
         .map(|p| read_props(&p).map(|m| m.into_iter().collect()))
         .transpose()?;
+    // One pipeline for the whole input, as a task has, fed in batches of records.
+    let mut pipeline = sluice_smt::Pipeline::configure(&props, out_props.as_ref());
+    let mut records = Vec::new();
+    let mut flush =
+        |records: &mut Vec<pipe::PipeRecord>, out: &mut dyn Write| -> anyhow::Result<()> {
+            let outcomes = match &mut pipeline {
+                Ok(p) => pipe::run_records(p, records),
+                Err(e) => records
+                    .iter()
+                    .map(|_| pipe::Outcome::Error {
+                        stage: "CONFIG",
+                        exception: e.exception,
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            };
+            for o in outcomes {
+                writeln!(out, "{}", o.to_json())?;
+            }
+            records.clear();
+            Ok(())
+        };
     for (n, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -492,14 +517,15 @@ fn pipe(
         }
         let value: serde_json::Value = serde_json::from_str(&line)
             .map_err(|e| anyhow::anyhow!("stdin line {}: {e}", n + 1))?;
-        let record = pipe::PipeRecord::from_json(&value)
-            .map_err(|e| anyhow::anyhow!("stdin line {}: {e}", n + 1))?;
-        writeln!(
-            out,
-            "{}",
-            pipe::run(&props, out_props.as_ref(), &record).to_json()
-        )?;
+        records.push(
+            pipe::PipeRecord::from_json(&value)
+                .map_err(|e| anyhow::anyhow!("stdin line {}: {e}", n + 1))?,
+        );
+        if records.len() == PIPE_BATCH_ROWS {
+            flush(&mut records, &mut out)?;
+        }
     }
+    flush(&mut records, &mut out)?;
     Ok(())
 }
 

@@ -1,18 +1,16 @@
-//! `sluice pipe`: runs records through a connector's converters (and, as they land, its
-//! transformation chain) offline, in the line formats of the conformance corpus:
-//! configure → key, value, header converters in → transforms → header, key, value
-//! converters out; the first failure is the outcome.
+//! `sluice pipe`: runs records offline through the production pipeline
+//! ([`sluice_smt::Pipeline`]), in the line formats of the conformance corpus: configure →
+//! key, value, header converters in → transforms → header, key, value converters out; a
+//! record's first failure is its outcome.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
-use sluice_codecs::schema::ConnectSchema;
-use sluice_codecs::value::Value;
-
-use crate::config::{DEFAULT_CONVERTER, sub_props};
+use sluice_codecs::record::timestamp_type;
+use sluice_codecs::{RawBatchBuilder, RawHeader};
+use sluice_smt::Pipeline;
+use sluice_smt::reference::RecordOutcome;
 
 /// One input record (`input` in the corpus format).
 #[derive(Debug, Clone)]
@@ -158,169 +156,115 @@ fn err(stage: &'static str, e: ConnectError) -> Outcome {
     }
 }
 
-const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
-
-struct Converters {
-    key: RefConverter,
-    value: RefConverter,
-    header: RefHeaderConverter,
-}
-
-fn configure(props: &HashMap<String, String>) -> Result<Converters, ConnectError> {
-    let class = |role: &str| {
-        props
-            .get(role)
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_CONVERTER.to_string())
-    };
-    let key = RefConverter::configure(
-        "key.converter",
-        &class("key.converter"),
-        &sub_props(props, "key.converter"),
-    )?;
-    let value = RefConverter::configure(
-        "value.converter",
-        &class("value.converter"),
-        &sub_props(props, "value.converter"),
-    )?;
-    let header_class = props
-        .get("header.converter")
-        .cloned()
-        .unwrap_or_else(|| SIMPLE_HEADER_CONVERTER.into());
-    let mut header_props = sub_props(props, "header.converter");
-    header_props.insert("converter.type".into(), "header".into());
-    let header = RefHeaderConverter::configure(&header_class, &header_props)?;
-    Ok(Converters { key, value, header })
-}
-
-/// Runs one record through a connector config (`out` names different output converters).
+/// Runs one record through a connector config (`out` names different output converters),
+/// with a pipeline of its own, as the corpus defines each case.
 pub fn run(
     config: &HashMap<String, String>,
     out: Option<&HashMap<String, String>>,
     input: &PipeRecord,
 ) -> Outcome {
-    let inbound = match configure(config) {
-        Ok(c) => c,
-        Err(e) => return err("CONFIG", e),
-    };
-    let outbound = match out {
-        None => None,
-        Some(o) => {
-            // Roles the output side does not name keep the input side's converter.
-            let mut merged: HashMap<String, String> = HashMap::new();
-            for role in ["key.converter", "value.converter", "header.converter"] {
-                let source = if o.contains_key(role) { o } else { config };
-                for (k, v) in source
-                    .iter()
-                    .filter(|(k, _)| *k == role || k.starts_with(&format!("{role}.")))
-                {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-            match configure(&merged) {
-                Ok(c) => Some(c),
-                Err(e) => return err("CONFIG", e),
-            }
-        }
-    };
-    let chain = match sluice_smt::Chain::configure(config) {
-        Ok(c) => c,
-        Err(e) => return err("CONFIG", e),
-    };
-    let outbound = outbound.as_ref().unwrap_or(&inbound);
-
-    let (key_schema, key) = match inbound.key.to_connect(input.key.as_deref()) {
-        Ok(kv) => kv,
-        Err(e) => return err("KEY_CONVERTER", e),
-    };
-    let (value_schema, value) = match inbound.value.to_connect(input.value.as_deref()) {
-        Ok(kv) => kv,
-        Err(e) => return err("VALUE_CONVERTER", e),
-    };
-    let headers = match convert_headers_in(&inbound.header, &input.headers) {
-        Ok(h) => h,
-        Err(e) => return err("HEADER_CONVERTER", e),
-    };
-    let record = sluice_smt::ConnectRecord {
-        topic: input.topic.clone(),
-        original_topic: input.topic.clone(),
-        partition: input.partition,
-        offset: input.offset,
-        timestamp: input.timestamp,
-        timestamp_type: input.timestamp_type.clone(),
-        key_schema,
-        key,
-        value_schema,
-        value,
-        headers: headers
-            .into_iter()
-            .map(|(key, schema, value)| sluice_smt::Header { key, schema, value })
-            .collect(),
-    };
-    let record = match chain.apply(record) {
-        Ok(Some(r)) => r,
-        Ok(None) => return Outcome::Dropped,
-        Err(e) => return err("TRANSFORMATION", e),
-    };
-    let headers: Vec<ConnectHeader> = record
-        .headers
-        .iter()
-        .map(|h| (h.key.clone(), h.schema.clone(), h.value.clone()))
-        .collect();
-    let headers_out = match convert_headers_out(&outbound.header, &headers) {
-        Ok(h) => h,
-        Err(e) => return err("HEADER_CONVERTER", e),
-    };
-    let key_out = match outbound
-        .key
-        .from_connect(record.key_schema.as_deref(), &record.key)
-    {
-        Ok(b) => b,
-        Err(e) => return err("KEY_CONVERTER", e),
-    };
-    let value_out = match outbound
-        .value
-        .from_connect(record.value_schema.as_deref(), &record.value)
-    {
-        Ok(b) => b,
-        Err(e) => return err("VALUE_CONVERTER", e),
-    };
-    Outcome::Record(PipeRecord {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: record.timestamp,
-        timestamp_type: record.timestamp_type,
-        key: key_out,
-        value: value_out,
-        headers: headers_out,
-    })
+    match Pipeline::configure(config, out) {
+        Ok(mut pipeline) => run_records(&mut pipeline, std::slice::from_ref(input))
+            .pop()
+            .unwrap_or(Outcome::Dropped),
+        Err(e) => err("CONFIG", e),
+    }
 }
 
-type ConnectHeader = (String, Option<Arc<ConnectSchema>>, Value);
-type RawHeader = (String, Option<Vec<u8>>);
+fn timestamp_type_code(name: &str) -> i8 {
+    match name {
+        "CreateTime" => timestamp_type::CREATE_TIME,
+        "LogAppendTime" => timestamp_type::LOG_APPEND_TIME,
+        _ => timestamp_type::NO_TIMESTAMP_TYPE,
+    }
+}
 
-fn convert_headers_in(
-    conv: &RefHeaderConverter,
-    headers: &[RawHeader],
-) -> Result<Vec<ConnectHeader>, ConnectError> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            conv.to_connect(v.as_deref())
-                .map(|(s, v)| (k.clone(), s, v))
+/// Runs records as one batch through the pipeline, as a task would; one outcome per input,
+/// in order.
+pub fn run_records(pipeline: &mut Pipeline, inputs: &[PipeRecord]) -> Vec<Outcome> {
+    let mut builder = RawBatchBuilder::with_capacity(inputs.len());
+    for r in inputs {
+        builder.append(
+            &r.topic,
+            r.partition,
+            r.offset,
+            r.timestamp,
+            timestamp_type_code(&r.timestamp_type),
+            r.key.as_deref(),
+            r.value.as_deref(),
+            r.headers.iter().map(|(key, value)| RawHeader {
+                key,
+                value: value.as_deref(),
+            }),
+        );
+    }
+    let raw = builder.finish();
+    let encoded = pipeline
+        .decode(&raw)
+        .and_then(|d| pipeline.transform(d))
+        .and_then(|t| pipeline.encode(&t));
+    let encoded = match encoded {
+        Ok(e) => e,
+        Err(e) => {
+            let message = e.to_string();
+            return inputs
+                .iter()
+                .map(|_| Outcome::Error {
+                    stage: "PIPELINE",
+                    exception: "org.apache.kafka.connect.errors.ConnectException",
+                    message: Some(message.clone()),
+                })
+                .collect();
+        }
+    };
+    encoded
+        .outcomes(inputs.len())
+        .into_iter()
+        .zip(inputs)
+        .map(|(o, input)| match o {
+            RecordOutcome::Dropped => Outcome::Dropped,
+            RecordOutcome::Failed {
+                stage,
+                exception,
+                message,
+            } => Outcome::Error {
+                stage: stage.as_str(),
+                exception: intern_exception(&exception),
+                message,
+            },
+            RecordOutcome::Record {
+                topic,
+                partition,
+                timestamp,
+                key,
+                value,
+                headers,
+            } => Outcome::Record(PipeRecord {
+                topic,
+                partition,
+                offset: input.offset,
+                timestamp,
+                timestamp_type: input.timestamp_type.clone(),
+                key,
+                value,
+                headers,
+            }),
         })
         .collect()
 }
 
-fn convert_headers_out(
-    conv: &RefHeaderConverter,
-    headers: &[ConnectHeader],
-) -> Result<Vec<RawHeader>, ConnectError> {
-    headers
-        .iter()
-        .map(|(k, s, v)| conv.from_connect(s.as_deref(), v).map(|b| (k.clone(), b)))
-        .collect()
+/// The exception classes Connect's plugins throw, as the static names `Outcome` keeps.
+fn intern_exception(name: &str) -> &'static str {
+    use sluice_codecs::error::exception;
+    [
+        exception::DATA,
+        exception::CONFIG,
+        exception::SCHEMA_BUILDER,
+        exception::SERIALIZATION,
+    ]
+    .into_iter()
+    .find(|e| *e == name)
+    .unwrap_or_else(|| Box::leak(name.to_string().into_boxed_str()))
 }
 
 /// Parses a flat string map (`connector_config`, `out_converters`).

@@ -8,56 +8,136 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::array::UInt32Array;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float32Array, Int8Array, Int16Array,
     Int32Array, StringArray, StringViewArray, StructArray,
 };
-use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int32Type, Int64Type};
-use sluice_codecs::ConnectColumn;
+use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int32Type, Int64Type, UInt32Type};
 use sluice_codecs::arrow_map::arrow_field;
 use sluice_codecs::record::RawBatch;
 use sluice_codecs::schema::{ConnectSchema, SchemaType};
 use sluice_codecs::value::{JavaMapInit, Value, java_hash_order};
+use sluice_codecs::{CodecError, ConnectColumn};
 
-use crate::chain::Chain;
+use crate::bridge::HeaderRows;
+use crate::chain::{Chain, ChainStage};
 use crate::predicates::Predicate;
 use crate::record::Side;
 use crate::transforms::{Cast, InsertField, RegexRouter, ReplaceField, TimestampRouter, Transform};
 use crate::util::{copy_basics, push_field};
 
-/// A batch of records: raw Kafka columns and the converted key and value.
+/// A batch of records: raw Kafka columns, the converted key and value, the converted
+/// headers, and which input row each record came from.
 #[derive(Debug, Clone)]
 pub struct ConnectBatch {
+    /// Raw columns; routers rewrite the topic column.
     pub raw: RawBatch,
     pub key: ConnectColumn,
     pub value: ConnectColumn,
+    pub headers: HeaderRows,
+    /// Row of each record in the batch the pipeline was given.
+    pub rows: UInt32Array,
+    /// The topics as consumed, once a router has renamed them (`None`: `raw`'s topics).
+    pub original_topics: Option<DictionaryArray<Int32Type>>,
+}
+
+impl ConnectBatch {
+    /// A batch of rows `0..n` of `raw`, without converted headers.
+    pub fn new(raw: RawBatch, key: ConnectColumn, value: ConnectColumn) -> Self {
+        let rows = UInt32Array::from_iter_values(0..raw.num_rows() as u32);
+        let headers = HeaderRows::none(raw.num_rows());
+        Self {
+            raw,
+            key,
+            value,
+            headers,
+            rows,
+            original_topics: None,
+        }
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.raw.num_rows()
+    }
+
+    /// The topic row `i` was consumed from.
+    pub fn original_topic(&self, i: usize) -> &str {
+        match &self.original_topics {
+            None => self.raw.topic(i),
+            Some(t) => {
+                let names: &StringArray = t.values().as_string::<i32>();
+                names.value(t.keys().value(i) as usize)
+            }
+        }
+    }
+
+    /// Keeps the rows where `mask` is true, in every column.
+    pub fn filter(&self, mask: &BooleanArray) -> Result<Self, CodecError> {
+        Ok(Self {
+            raw: self.raw.filter(mask)?,
+            key: self.key.filter(mask)?,
+            value: self.value.filter(mask)?,
+            headers: self.headers.filter(mask),
+            rows: arrow::compute::filter(&self.rows, mask)?
+                .as_primitive::<UInt32Type>()
+                .clone(),
+            original_topics: match &self.original_topics {
+                None => None,
+                Some(t) => Some(
+                    arrow::compute::filter(t, mask)?
+                        .as_dictionary::<Int32Type>()
+                        .clone(),
+                ),
+            },
+        })
+    }
+
+    /// Rows `offset..offset + len`, sharing every buffer.
+    pub fn slice(&self, offset: usize, len: usize) -> Self {
+        Self {
+            raw: self.raw.slice(offset, len),
+            key: self.key.slice(offset, len),
+            value: self.value.slice(offset, len),
+            headers: self.headers.slice(offset, len),
+            rows: self.rows.slice(offset, len),
+            original_topics: self.original_topics.as_ref().map(|t| t.slice(offset, len)),
+        }
+    }
 }
 
 impl Chain {
-    /// Applies the chain column-wise, or `None` when the per-record path must be used.
+    /// Applies the chain column-wise, or `None` when some stage needs the per-record path
+    /// (the pipeline then runs that stage alone per record, see [`crate::pipeline`]).
     pub fn apply_batch(&self, mut batch: ConnectBatch) -> Option<ConnectBatch> {
         for stage in &self.stages {
-            batch = match (&stage.transform, &stage.predicate) {
-                (Transform::Filter, predicate) => filter(batch, predicate.as_ref())?,
-                (_, Some(_)) => return None,
-                (Transform::ReplaceField(t), None) if typed(&batch.value).is_some() => {
-                    typed_replace_field(t, batch)?
-                }
-                (Transform::InsertField(t), None) if typed(&batch.value).is_some() => {
-                    typed_insert_field(t, batch)?
-                }
-                (Transform::Cast(t), None) if typed(&batch.value).is_some() => {
-                    typed_cast(t, batch)?
-                }
-                (Transform::ReplaceField(t), None) => replace_field(t, batch)?,
-                (Transform::InsertField(t), None) => insert_field(t, batch)?,
-                (Transform::Cast(t), None) => cast(t, batch)?,
-                (Transform::TimestampRouter(t), None) => timestamp_router(t, batch)?,
-                (Transform::RegexRouter(t), None) => regex_router(t, batch)?,
-                _ => return None,
-            };
+            batch = stage.apply_kernel(batch)?;
         }
         Some(batch)
+    }
+}
+
+impl ChainStage {
+    /// This stage's batch kernel, or `None` when the stage, its predicate or the data needs
+    /// the per-record path.
+    pub(crate) fn apply_kernel(&self, batch: ConnectBatch) -> Option<ConnectBatch> {
+        Some(match (&self.transform, &self.predicate) {
+            (Transform::Filter, predicate) => filter(batch, predicate.as_ref())?,
+            (_, Some(_)) => return None,
+            (Transform::ReplaceField(t), None) if typed(&batch.value).is_some() => {
+                typed_replace_field(t, batch)?
+            }
+            (Transform::InsertField(t), None) if typed(&batch.value).is_some() => {
+                typed_insert_field(t, batch)?
+            }
+            (Transform::Cast(t), None) if typed(&batch.value).is_some() => typed_cast(t, batch)?,
+            (Transform::ReplaceField(t), None) => replace_field(t, batch)?,
+            (Transform::InsertField(t), None) => insert_field(t, batch)?,
+            (Transform::Cast(t), None) => cast(t, batch)?,
+            (Transform::TimestampRouter(t), None) => timestamp_router(t, batch)?,
+            (Transform::RegexRouter(t), None) => regex_router(t, batch)?,
+            _ => return None,
+        })
     }
 }
 
@@ -286,6 +366,9 @@ fn set_topics(
         Arc::new(StringArray::from(dict)),
     )
     .ok()?;
+    if b.original_topics.is_none() {
+        b.original_topics = Some(b.raw.topics().clone());
+    }
     b.raw = b.raw.with_topics(topics).ok()?;
     Some(())
 }
@@ -327,7 +410,7 @@ fn regex_router(t: &RegexRouter, mut b: ConnectBatch) -> Option<ConnectBatch> {
     Some(b)
 }
 
-fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<ConnectBatch> {
+fn filter(b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<ConnectBatch> {
     let n = b.raw.num_rows();
     let drop: Vec<bool> = match predicate {
         None => vec![true; n],
@@ -343,9 +426,7 @@ fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<
         }
         Some((Predicate::RecordIsTombstone, negate)) => {
             let value = &b.value;
-            (0..n)
-                .map(|i| (value.array.is_null(i) && value.exact_value(i).is_none()) != *negate)
-                .collect()
+            (0..n).map(|i| value.is_null(i) != *negate).collect()
         }
         Some(_) => return None,
     };
@@ -353,10 +434,7 @@ fn filter(mut b: ConnectBatch, predicate: Option<&(Predicate, bool)>) -> Option<
         return Some(b);
     }
     let keep = BooleanArray::from_iter(drop.iter().map(|d| Some(!d)));
-    b.raw = b.raw.filter(&keep).ok()?;
-    b.key = b.key.filter(&keep).ok()?;
-    b.value = b.value.filter(&keep).ok()?;
-    Some(b)
+    b.filter(&keep).ok()
 }
 
 /// The value column as a schema'd struct whose rows all hold a struct (Kafka leaves null

@@ -13,7 +13,7 @@ use crate::record::ConnectRecord;
 use crate::transforms::{Transform, transform_class};
 
 #[derive(Debug)]
-pub(crate) struct Stage {
+pub(crate) struct ChainStage {
     pub(crate) transform: Transform,
     pub(crate) predicate: Option<(Predicate, bool)>,
     /// Java class name, e.g. `org.apache.kafka.connect.transforms.Cast$Value`, as the DLQ's
@@ -24,7 +24,7 @@ pub(crate) struct Stage {
 /// The configured chain.
 #[derive(Debug, Default)]
 pub struct Chain {
-    pub(crate) stages: Vec<Stage>,
+    pub(crate) stages: Vec<ChainStage>,
 }
 
 fn sub(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
@@ -122,7 +122,7 @@ impl Chain {
                     }
                 ),
             };
-            stages.push(Stage {
+            stages.push(ChainStage {
                 transform: Transform::configure(resolved, &t_props)?,
                 predicate,
                 class_name,
@@ -146,14 +146,8 @@ impl Chain {
         mut record: ConnectRecord,
     ) -> Result<Option<ConnectRecord>, (ConnectError, &str)> {
         for stage in &self.stages {
-            if let Some((p, negate)) = &stage.predicate
-                && p.test(&record) == *negate
-            {
-                continue;
-            }
             match stage
-                .transform
-                .apply(record)
+                .apply_record(record)
                 .map_err(|e| (e, stage.class_name.as_str()))?
             {
                 Some(r) => record = r,
@@ -161,5 +155,21 @@ impl Chain {
             }
         }
         Ok(Some(record))
+    }
+}
+
+impl ChainStage {
+    /// This stage on one record: the transformation if it has no predicate or
+    /// `negate XOR predicate(record)` holds, otherwise the record unchanged.
+    pub(crate) fn apply_record(
+        &self,
+        record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, ConnectError> {
+        if let Some((p, negate)) = &self.predicate
+            && p.test(&record) == *negate
+        {
+            return Ok(Some(record));
+        }
+        self.transform.apply(record)
     }
 }

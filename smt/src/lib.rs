@@ -4,12 +4,16 @@
 //! [`chain`] configures a connector's `transforms`/`predicates` exactly as Kafka's runtime.
 
 pub mod batch;
+pub mod bridge;
 pub mod chain;
 pub mod config;
+pub mod pipeline;
 pub mod predicates;
 pub mod record;
+pub mod reference;
 pub mod transforms;
 mod util;
 
 pub use chain::Chain;
+pub use pipeline::{Failure, Pipeline};
 pub use record::{ConnectRecord, Header};

@@ -5,21 +5,17 @@
 //! DLQ, and commit exactly the offsets it has flushed. A paused connector's task keeps its
 //! partitions paused and stays in the group.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, BooleanArray, DictionaryArray};
-use arrow::datatypes::Int32Type;
+use arrow::array::{Array, BooleanArray};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use sluice_codecs::json_columnar::{Run, RunsBuilder};
-use sluice_codecs::reference::RefHeaderConverter;
-use sluice_codecs::{ConnectColumn, Converter, RawBatch, RawBatchBuilder, RawHeader, Stage};
+use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader, Stage};
 use sluice_connectors::{ErrantRecords, SinkBatch, SinkTask};
-use sluice_smt::Chain;
-use sluice_smt::Header;
 use sluice_smt::batch::ConnectBatch;
+use sluice_smt::{Chain, Pipeline};
 
 use crate::config::TopicSelection;
 use crate::dlq::DeadLetterQueue;
@@ -27,7 +23,6 @@ use crate::error::{EngineError, Result};
 use crate::errors::{ErrorReporter, Failure};
 use crate::kafka;
 use crate::metrics::{PipelineStage, TaskMetrics};
-use crate::pipeline::record_of;
 use crate::runtime::fetch::{FetchQueue, Fetched, ForwardTarget};
 use crate::runtime::{StopSignal, TaskContext};
 use crate::status::TaskLabel;
@@ -180,15 +175,9 @@ pub fn run(ctx: TaskContext) {
     super::supervise(&ctx.label, &ctx.board, || run_inner(&ctx));
 }
 
-/// The per-batch processing state of a sink task: converters, chain, error routing.
+/// The per-batch processing state of a sink task: the pipeline and error routing.
 pub(crate) struct Deliverer {
-    pub key_converter: Box<dyn Converter>,
-    pub value_converter: Box<dyn Converter>,
-    pub key_class: &'static str,
-    pub value_class: &'static str,
-    pub header_converter: RefHeaderConverter,
-    pub header_class: String,
-    pub chain: Chain,
+    pub pipeline: Pipeline,
     pub reporter: ErrorReporter,
     pub stop: StopSignal,
     pub ctx: String,
@@ -227,13 +216,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
         _ => None,
     };
     let mut deliverer = Deliverer {
-        key_converter: connector.key_converter.build(),
-        value_converter: connector.value_converter.build(),
-        key_class: connector.key_converter.kind.class_name(),
-        value_class: connector.value_converter.kind.class_name(),
-        header_converter: connector.header_converter.build(),
-        header_class: connector.header_converter.class_name(),
-        chain,
+        pipeline: Pipeline::new(connector.converters(), chain, None),
         reporter: ErrorReporter::new(
             connector.errors.clone(),
             label.clone(),
@@ -510,23 +493,6 @@ fn drop_revoked(raw: RawBatch, revocations: &[(usize, Vec<Tp>)]) -> Result<RawBa
 }
 
 impl Deliverer {
-    fn converter_failures(
-        &self,
-        decoded: &[sluice_codecs::RowFailure],
-        class: &str,
-    ) -> Vec<Failure> {
-        decoded
-            .iter()
-            .map(|f| Failure {
-                row: f.row,
-                stage: f.stage,
-                class_name: class.to_string(),
-                exception: f.exception.to_string(),
-                message: Some(f.message.clone()),
-            })
-            .collect()
-    }
-
     /// Converts, transforms and puts one raw batch. Failed rows of every stage are routed
     /// together, before anything is put, so with `errors.tolerance=none` the first failing
     /// record (in offset order, whatever its stage) fails the task and nothing of the batch
@@ -540,63 +506,24 @@ impl Deliverer {
         let n = raw.num_rows();
         TaskMetrics::add(&metrics.sink_record_read, n);
         metrics.batch_size.record(n as u64);
-        let (key, value) = metrics.stages.time(PipelineStage::ConvertIn, || {
-            (
-                self.key_converter.decode(raw.keys()),
-                self.value_converter.decode(raw.values()),
-            )
-        });
-        // Kafka converts the key first: a row failing both is reported once, as a key failure.
-        let mut failures = self.converter_failures(&key.failures, self.key_class);
-        failures.extend(self.converter_failures(&value.failures, self.value_class));
-        failures.sort_by_key(|f| f.row);
-        failures.dedup_by_key(|f| f.row);
-        let failed: HashSet<usize> = failures.iter().map(|f| f.row).collect();
-
-        // Key and value each come in runs of one schema; process the batch in segments
-        // where neither changes (one segment in practice).
-        let mut ready = Vec::new();
-        for (start, len) in segments(&key.runs, &value.runs, n) {
-            let (k, v) = (
-                run_slice(&key.runs, start, len),
-                run_slice(&value.runs, start, len),
-            );
-            let raw_segment = if len == n {
-                raw.clone()
-            } else {
-                raw.slice(start, len)
-            };
-            let rows: Vec<usize> = (start..start + len)
-                .filter(|r| !failed.contains(r))
-                .collect();
-            let (raw_segment, k, v) = if rows.len() < len {
-                let keep = BooleanArray::from_iter(
-                    (start..start + len).map(|r| Some(!failed.contains(&r))),
-                );
-                (
-                    raw_segment.filter(&keep).map_err(|e| self.fail(e))?,
-                    k.filter(&keep).map_err(|e| self.fail(e))?,
-                    v.filter(&keep).map_err(|e| self.fail(e))?,
-                )
-            } else {
-                (raw_segment, k, v)
-            };
-            if self.chain.is_empty() || rows.is_empty() {
-                ready.push((raw_segment, k, v));
-            } else {
-                let (segments, errs) = metrics.stages.time(PipelineStage::Transforms, || {
-                    self.transform(raw_segment, k, v, &rows)
-                })?;
-                failures.extend(errs);
-                ready.extend(segments);
-            }
-        }
+        let decoded = metrics
+            .stages
+            .time(PipelineStage::ConvertIn, || self.pipeline.decode(raw))
+            .map_err(|e| self.fail(e))?;
+        let converted = if self.pipeline.chain().is_empty() {
+            decoded
+        } else {
+            metrics
+                .stages
+                .time(PipelineStage::Transforms, || {
+                    self.pipeline.transform(decoded)
+                })
+                .map_err(|e| self.fail(e))?
+        };
+        let mut failures = converted.failures;
         self.reporter.report(raw, &mut failures)?;
-        for (raw_segment, k, v) in ready {
-            if raw_segment.num_rows() == 0 {
-                continue;
-            }
-            self.put(raw, &raw_segment, &k, &v, shared, metrics)?;
+        for batch in &converted.batches {
+            self.put(raw, batch, shared, metrics)?;
         }
         for (topic, partition, max) in raw.max_offsets() {
             let slot = shared
@@ -616,20 +543,18 @@ impl Deliverer {
     }
 
     /// `put` with `errors.retry.*` for retriable failures; rows the task reports as errant
-    /// are routed like any failed row, found in `raw` by partition and offset.
+    /// are routed like any failed row of `raw`.
     fn put(
         &mut self,
         raw: &RawBatch,
-        segment: &RawBatch,
-        key: &ConnectColumn,
-        value: &ConnectColumn,
+        batch: &ConnectBatch,
         shared: &mut Shared,
         metrics: &TaskMetrics,
     ) -> Result<()> {
-        let batch = SinkBatch {
-            raw: segment,
-            key,
-            value,
+        let put = SinkBatch {
+            raw: &batch.raw,
+            key: &batch.key,
+            value: &batch.value,
         };
         let mut errant = ErrantRecords {
             stop_at_first: !self.reporter.config().tolerate_all,
@@ -640,7 +565,7 @@ impl Deliverer {
         retry
             .run(&self.stop, metrics, || {
                 errant.rows.clear();
-                shared.task.put(&batch, &mut errant)
+                shared.task.put(&put, &mut errant)
             })
             .map_err(|source| EngineError::Task {
                 context: self.ctx.clone(),
@@ -648,40 +573,21 @@ impl Deliverer {
             })?;
         metrics.put_batch_time.record_duration(started.elapsed());
         metrics.stages.add(PipelineStage::Write, started.elapsed());
-        TaskMetrics::add(&metrics.sink_record_send, segment.num_rows());
+        TaskMetrics::add(&metrics.sink_record_send, batch.num_rows());
         if errant.is_empty() {
             return Ok(());
         }
         let class = shared.task.class_name();
-        let mut by_position: HashMap<(i32, i64), Vec<usize>> = HashMap::new();
-        for r in 0..raw.num_rows() {
-            by_position
-                .entry((raw.partitions().value(r), raw.offsets().value(r)))
-                .or_default()
-                .push(r);
-        }
         let mut failures = Vec::with_capacity(errant.rows.len());
         for e in &errant.rows {
-            let at = (
-                segment.partitions().value(e.row),
-                segment.offsets().value(e.row),
-            );
-            let candidates = by_position.get(&at).map(Vec::as_slice).unwrap_or_default();
-            // Routers may have renamed the topic; the raw value tells rows of equal
-            // partition and offset on different topics apart.
-            let row = candidates
-                .iter()
-                .copied()
-                .find(|&r| raw.values().value(r) == segment.values().value(e.row))
-                .or_else(|| candidates.first().copied())
-                .ok_or_else(|| {
-                    self.fail(format!(
-                        "errant record at row {} is not in the batch",
-                        e.row
-                    ))
-                })?;
+            if e.row >= batch.num_rows() {
+                return Err(self.fail(format!(
+                    "errant record at row {} is not in the batch",
+                    e.row
+                )));
+            }
             failures.push(Failure {
-                row,
+                row: batch.rows.value(e.row) as usize,
                 stage: Stage::TaskPut,
                 class_name: class.to_string(),
                 exception: e.exception.clone(),
@@ -689,122 +595,6 @@ impl Deliverer {
             });
         }
         self.reporter.report(raw, &mut failures)
-    }
-
-    /// Applies the chain to one segment: column-wise when the batch kernels take it,
-    /// otherwise record by record through the reference chain. Either way the output keeps
-    /// each record's Connect schema in typed columns: the per-record results are split into
-    /// segments where the key or value schema changes (a tombstone, a record a transform
-    /// made null). `rows[i]` is segment row `i`'s row in the raw batch; failures are
-    /// returned with those rows.
-    fn transform(
-        &self,
-        raw: RawBatch,
-        key: ConnectColumn,
-        value: ConnectColumn,
-        rows: &[usize],
-    ) -> Result<(Vec<Segment>, Vec<Failure>)> {
-        let batch = ConnectBatch {
-            raw: raw.clone(),
-            key: key.clone(),
-            value: value.clone(),
-        };
-        if let Some(b) = self.chain.apply_batch(batch) {
-            return Ok((vec![(b.raw, b.key, b.value)], Vec::new()));
-        }
-        let (mut keep, mut topics) = (Vec::new(), Vec::new());
-        let mut keys = RunsBuilder::with_capacity(rows.len());
-        let mut values = RunsBuilder::with_capacity(rows.len());
-        let mut failures = Vec::new();
-        for (i, &raw_row) in rows.iter().enumerate() {
-            let record_headers = raw
-                .row_headers(i)
-                .map(|h| {
-                    self.header_converter
-                        .to_connect(h.value)
-                        .map(|(schema, value)| Header {
-                            key: h.key.to_string(),
-                            schema,
-                            value,
-                        })
-                })
-                .collect::<std::result::Result<Vec<_>, _>>();
-            let outcome = match record_headers {
-                Ok(headers) => {
-                    let record = record_of(
-                        &raw,
-                        i,
-                        (key.schema.clone(), key.value(i)),
-                        (value.schema.clone(), value.value(i)),
-                        headers,
-                    );
-                    self.chain
-                        .apply_traced(record)
-                        .map_err(|(e, class)| (Stage::Transformation, class.to_string(), e))
-                }
-                Err(e) => Err((Stage::HeaderConverter, self.header_class.clone(), e)),
-            };
-            match outcome {
-                Ok(Some(r)) => {
-                    keys.push(r.key_schema, r.key);
-                    values.push(r.value_schema, r.value);
-                    topics.push(r.topic);
-                    keep.push(true);
-                }
-                Ok(None) => keep.push(false),
-                Err((stage, class_name, e)) => {
-                    failures.push(Failure {
-                        row: raw_row,
-                        stage,
-                        class_name,
-                        exception: e.exception.to_string(),
-                        message: e.message,
-                    });
-                    keep.push(false);
-                }
-            }
-        }
-        let kept = raw
-            .filter(&BooleanArray::from(keep))
-            .map_err(|e| self.fail(e))?;
-        let dict: DictionaryArray<Int32Type> = topics.iter().map(String::as_str).collect();
-        let kept = kept.with_topics(dict).map_err(|e| self.fail(e))?;
-        let (keys, values) = (keys.finish(), values.finish());
-        let n = kept.num_rows();
-        let mut segments_out = Vec::new();
-        for (start, len) in segments(&keys, &values, n) {
-            segments_out.push((
-                kept.slice(start, len),
-                run_slice(&keys, start, len),
-                run_slice(&values, start, len),
-            ));
-        }
-        Ok((segments_out, failures))
-    }
-}
-
-/// Raw records with their converted key and value, sharing one key and one value schema.
-type Segment = (RawBatch, ConnectColumn, ConnectColumn);
-
-/// (start, len) of the stretches of `n` rows where neither the key's nor the value's run
-/// changes (one stretch in practice).
-fn segments(keys: &[Run], values: &[Run], n: usize) -> Vec<(usize, usize)> {
-    let mut cuts: Vec<usize> = keys
-        .iter()
-        .chain(values)
-        .map(|r| r.start)
-        .chain([0, n])
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.windows(2).map(|w| (w[0], w[1] - w[0])).collect()
-}
-
-/// Rows `start..start + len` of the runs, which lie within one run.
-fn run_slice(runs: &[Run], start: usize, len: usize) -> ConnectColumn {
-    match runs.iter().rev().find(|r| r.start <= start) {
-        Some(run) => run.column.slice(start - run.start, len),
-        None => ConnectColumn::nulls(len),
     }
 }
 
@@ -870,8 +660,10 @@ fn flush_and_commit_timed(
 mod tests {
     use std::sync::atomic::Ordering;
 
+    use sluice_codecs::reference::RefHeaderConverter;
     use sluice_codecs::{ConverterConfig, ConverterRole};
     use sluice_connectors::ConnectorError;
+    use sluice_smt::pipeline::ConverterSet;
 
     use super::*;
     use crate::errors::ErrorsConfig;
@@ -915,13 +707,16 @@ mod tests {
                 .unwrap()
         };
         Deliverer {
-            key_converter: conv(ConverterRole::Key).build(),
-            value_converter: conv(ConverterRole::Value).build(),
-            key_class: "k",
-            value_class: "v",
-            header_converter: RefHeaderConverter::Simple,
-            header_class: "h".into(),
-            chain: Chain::default(),
+            pipeline: Pipeline::new(
+                ConverterSet::new(
+                    &conv(ConverterRole::Key),
+                    &conv(ConverterRole::Value),
+                    RefHeaderConverter::Simple,
+                    "SimpleHeaderConverter",
+                ),
+                Chain::default(),
+                None,
+            ),
             reporter: ErrorReporter::new(
                 ErrorsConfig {
                     tolerate_all,

@@ -1,0 +1,453 @@
+//! The one data path every mode runs (sink and source tasks, `sluice pipe`, the benchmarks):
+//! raw batch → key, value and header converters → the chain stage by stage (a stage's
+//! batch kernel where it takes the batch, otherwise that stage alone record by record,
+//! written back into typed columns) → output converters. Failed rows are data: each is a
+//! [`Failure`] naming its input row, stage and class, and the batch goes on without it.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use arrow::array::{Array, AsArray, BinaryViewArray, BooleanArray};
+use sluice_codecs::error::{ConnectError, RowFailure};
+use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
+use sluice_codecs::{CodecError, Converter, ConverterConfig, ConverterRole, RawBatch, Stage};
+
+use crate::batch::ConnectBatch;
+use crate::bridge::{HeaderRows, run_slice, segments, stage_per_record};
+use crate::chain::Chain;
+use crate::record::Header;
+
+/// Kafka's default key and value converter.
+pub const DEFAULT_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+/// Kafka's default header converter.
+pub const DEFAULT_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// One failed row: where it failed and what Kafka Connect would have thrown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Row in the raw batch the pipeline was given.
+    pub row: usize,
+    pub stage: Stage,
+    /// Class of the failing stage (converter, transformation or task).
+    pub class_name: String,
+    pub exception: String,
+    pub message: Option<String>,
+}
+
+impl Failure {
+    /// `ExceptionClass: message`, the first line of a Java stack trace.
+    pub fn exception_line(&self) -> String {
+        match &self.message {
+            Some(m) => format!("{}: {m}", self.exception),
+            None => self.exception.clone(),
+        }
+    }
+
+    /// The trace text: the exception line, then where in sluice it was raised (Java frames
+    /// do not exist here).
+    pub fn trace(&self) -> String {
+        format!(
+            "{}\n\tin stage {} of class {}",
+            self.exception_line(),
+            self.stage,
+            self.class_name
+        )
+    }
+
+    fn of_row(f: &RowFailure, row: usize, class_name: &str) -> Self {
+        Self {
+            row,
+            stage: f.stage,
+            class_name: class_name.to_string(),
+            exception: f.exception.to_string(),
+            message: Some(f.message.clone()).filter(|m| !m.is_empty()),
+        }
+    }
+
+    fn of_error(e: ConnectError, row: usize, stage: Stage, class_name: &str) -> Self {
+        Self {
+            row,
+            stage,
+            class_name: class_name.to_string(),
+            exception: e.exception.to_string(),
+            message: e.message,
+        }
+    }
+}
+
+/// The `key.converter`, `value.converter` and `header.converter` of one side.
+pub struct ConverterSet {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    header: RefHeaderConverter,
+    key_class: String,
+    value_class: String,
+    header_class: String,
+}
+
+impl fmt::Debug for ConverterSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConverterSet")
+            .field("key", &self.key_class)
+            .field("value", &self.value_class)
+            .field("header", &self.header_class)
+            .finish()
+    }
+}
+
+/// The settings under `prefix.` with the prefix removed.
+pub fn sub_props(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
+    let prefix = format!("{prefix}.");
+    props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|s| (s.to_string(), v.clone())))
+        .collect()
+}
+
+/// Kafka's class name for a (possibly short) converter class.
+fn converter_class_name(class: &str) -> String {
+    if class.contains('.') {
+        return class.to_string();
+    }
+    match class {
+        "JsonConverter" => format!("org.apache.kafka.connect.json.{class}"),
+        "SimpleHeaderConverter" | "StringConverter" => {
+            format!("org.apache.kafka.connect.storage.{class}")
+        }
+        _ => format!("org.apache.kafka.connect.converters.{class}"),
+    }
+}
+
+impl ConverterSet {
+    /// From already parsed key and value configs and a header converter.
+    pub fn new(
+        key: &ConverterConfig,
+        value: &ConverterConfig,
+        header: RefHeaderConverter,
+        header_class: &str,
+    ) -> Self {
+        Self {
+            key: key.build(),
+            value: value.build(),
+            header,
+            key_class: key.kind.class_name().to_string(),
+            value_class: value.kind.class_name().to_string(),
+            header_class: converter_class_name(header_class.trim()),
+        }
+    }
+
+    /// From a connector config's own keys, with Kafka's defaults; the error is what the
+    /// converter's `configure` throws (key, then value, then header converter).
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let class = |role: &str| {
+            props
+                .get(role)
+                .map_or(DEFAULT_CONVERTER, String::as_str)
+                .to_string()
+        };
+        let parse = |role: &str, r: ConverterRole| {
+            let (class, sub) = (class(role), sub_props(props, role));
+            // The per-record model's configure raises Kafka's exact errors.
+            RefConverter::configure(role, &class, &sub)?;
+            ConverterConfig::parse(role, &class, &sub, r)
+                .map_err(|e| ConnectError::config(e.to_string()))
+        };
+        let key = parse("key.converter", ConverterRole::Key)?;
+        let value = parse("value.converter", ConverterRole::Value)?;
+        let header_class = props
+            .get("header.converter")
+            .map_or(DEFAULT_HEADER_CONVERTER, String::as_str);
+        let mut header_props = sub_props(props, "header.converter");
+        header_props.insert("converter.type".into(), "header".into());
+        let header = RefHeaderConverter::configure(header_class, &header_props)?;
+        Ok(Self::new(&key, &value, header, header_class))
+    }
+
+    pub fn key_class(&self) -> &str {
+        &self.key_class
+    }
+
+    pub fn value_class(&self) -> &str {
+        &self.value_class
+    }
+}
+
+/// Records after a pipeline step: batches of one key and one value schema each, in input
+/// order, and the rows that failed so far.
+#[derive(Debug, Default)]
+pub struct Converted {
+    pub batches: Vec<ConnectBatch>,
+    pub failures: Vec<Failure>,
+    /// Rows that some stage ran record by record (0 when the whole chain ran column-wise).
+    pub per_record_rows: usize,
+}
+
+/// One output batch: its records and their converted key, value and header bytes.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    pub batch: ConnectBatch,
+    pub keys: BinaryViewArray,
+    pub values: BinaryViewArray,
+    /// Each row's headers as bytes (empty when no row has headers).
+    pub headers: Vec<Vec<(String, Option<Vec<u8>>)>>,
+}
+
+/// What comes out of the output converters.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    pub batches: Vec<EncodedBatch>,
+    pub failures: Vec<Failure>,
+}
+
+/// A connector's data path: its converters and its chain (and, for `sluice pipe`, other
+/// converters on the way out).
+#[derive(Debug)]
+pub struct Pipeline {
+    input: ConverterSet,
+    chain: Chain,
+    output: Option<ConverterSet>,
+}
+
+impl Pipeline {
+    pub fn new(input: ConverterSet, chain: Chain, output: Option<ConverterSet>) -> Self {
+        Self {
+            input,
+            chain,
+            output,
+        }
+    }
+
+    /// From a connector config (`out` names other output converters; a role it does not
+    /// name keeps the input side's): converters, then output converters, then the chain,
+    /// each failing with what Kafka's `configure` throws.
+    pub fn configure(
+        props: &HashMap<String, String>,
+        out: Option<&HashMap<String, String>>,
+    ) -> Result<Self, ConnectError> {
+        let input = ConverterSet::configure(props)?;
+        let output = match out {
+            None => None,
+            Some(o) => {
+                let mut merged = HashMap::new();
+                for role in ["key.converter", "value.converter", "header.converter"] {
+                    let source = if o.contains_key(role) { o } else { props };
+                    let prefix = format!("{role}.");
+                    for (k, v) in source
+                        .iter()
+                        .filter(|(k, _)| *k == role || k.starts_with(&prefix))
+                    {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                }
+                Some(ConverterSet::configure(&merged)?)
+            }
+        };
+        let chain = Chain::configure(props)?;
+        Ok(Self::new(input, chain, output))
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    pub fn input(&self) -> &ConverterSet {
+        &self.input
+    }
+
+    /// Converts raw records to Connect data: key, then value, then headers (a row failing
+    /// one is reported once, at the first). The batches exclude failed rows.
+    pub fn decode(&mut self, raw: &RawBatch) -> Result<Converted, CodecError> {
+        let n = raw.num_rows();
+        let input = &mut self.input;
+        let key = input.key.decode(raw.keys());
+        let value = input.value.decode(raw.values());
+        let mut failures: Vec<Failure> = key
+            .failures
+            .iter()
+            .map(|f| Failure::of_row(f, f.row, &input.key_class))
+            .collect();
+        failures.extend(
+            value
+                .failures
+                .iter()
+                .map(|f| Failure::of_row(f, f.row, &input.value_class)),
+        );
+        failures.sort_by_key(|f| f.row);
+        failures.dedup_by_key(|f| f.row);
+        let mut failed = vec![false; n];
+        for f in &failures {
+            failed[f.row] = true;
+        }
+        let headers = if raw.headers().values().is_empty() {
+            HeaderRows::none(n)
+        } else {
+            let mut rows = Vec::with_capacity(n);
+            for (i, done) in failed.iter_mut().enumerate() {
+                let mut headers = Vec::new();
+                if !*done {
+                    for h in raw.row_headers(i) {
+                        match input.header.to_connect(h.value) {
+                            Ok((schema, value)) => headers.push(Header {
+                                key: h.key.to_string(),
+                                schema,
+                                value,
+                            }),
+                            Err(e) => {
+                                failures.push(Failure::of_error(
+                                    e,
+                                    i,
+                                    Stage::HeaderConverter,
+                                    &input.header_class,
+                                ));
+                                *done = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                rows.push(headers);
+            }
+            failures.sort_by_key(|f| f.row);
+            HeaderRows::from_rows(rows)
+        };
+        let mut whole = ConnectBatch::new(raw.clone(), key_nulls(n), key_nulls(n));
+        whole.headers = headers;
+        let mut batches = Vec::new();
+        for (start, len) in segments(&key.runs, &value.runs, n) {
+            let mut part = whole.slice(start, len);
+            part.key = run_slice(&key.runs, start, len);
+            part.value = run_slice(&value.runs, start, len);
+            if failed[start..start + len].iter().any(|f| *f) {
+                let keep =
+                    BooleanArray::from_iter(failed[start..start + len].iter().map(|f| Some(!f)));
+                part = part.filter(&keep)?;
+            }
+            if part.num_rows() > 0 {
+                batches.push(part);
+            }
+        }
+        Ok(Converted {
+            batches,
+            failures,
+            per_record_rows: 0,
+        })
+    }
+
+    /// Runs the chain over the batches, stage by stage: a stage whose kernel declines a
+    /// batch runs record by record over that batch only, and the stages after it take its
+    /// output column-wise again.
+    pub fn transform(&self, mut converted: Converted) -> Result<Converted, CodecError> {
+        for stage in &self.chain.stages {
+            let mut next = Vec::with_capacity(converted.batches.len());
+            for batch in converted.batches {
+                if let Some(out) = stage.apply_kernel(batch.clone()) {
+                    next.push(out);
+                    continue;
+                }
+                converted.per_record_rows += batch.num_rows();
+                let (out, failed) = stage_per_record(stage, &batch)?;
+                converted
+                    .failures
+                    .extend(failed.into_iter().map(|f| Failure {
+                        row: batch.rows.value(f.row) as usize,
+                        stage: Stage::Transformation,
+                        class_name: stage.class_name.clone(),
+                        exception: f.error.exception.to_string(),
+                        message: f.error.message,
+                    }));
+                next.extend(out);
+            }
+            next.retain(|b| b.num_rows() > 0);
+            converted.batches = next;
+        }
+        converted.failures.sort_by_key(|f| f.row);
+        Ok(converted)
+    }
+
+    /// Converts the records back to bytes with the output converters: per record, its
+    /// headers in order, then the key, then the value; the first failure is the record's.
+    pub fn encode(&self, converted: &Converted) -> Result<Encoded, CodecError> {
+        let out = self.output.as_ref().unwrap_or(&self.input);
+        let mut encoded = Encoded {
+            batches: Vec::with_capacity(converted.batches.len()),
+            failures: converted.failures.clone(),
+        };
+        for batch in &converted.batches {
+            let n = batch.num_rows();
+            let mut failed: Vec<Option<Failure>> = vec![None; n];
+            let mut headers = Vec::new();
+            if !batch.headers.is_empty() {
+                headers.reserve(n);
+                for (i, slot) in failed.iter_mut().enumerate() {
+                    let mut row = Vec::with_capacity(batch.headers.row(i).len());
+                    for h in batch.headers.row(i) {
+                        match out.header.from_connect(h.schema.as_deref(), &h.value) {
+                            Ok(b) => row.push((h.key.clone(), b)),
+                            Err(e) => {
+                                *slot = Some(Failure::of_error(
+                                    e,
+                                    batch.rows.value(i) as usize,
+                                    Stage::HeaderConverter,
+                                    &out.header_class,
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                    headers.push(row);
+                }
+            }
+            let keys = out.key.encode(&batch.key)?;
+            let values = out.value.encode(&batch.value)?;
+            for (fs, class) in [
+                (&keys.failures, &out.key_class),
+                (&values.failures, &out.value_class),
+            ] {
+                for f in fs {
+                    let slot = &mut failed[f.row];
+                    if slot.is_none() {
+                        *slot = Some(Failure::of_row(f, batch.rows.value(f.row) as usize, class));
+                    }
+                }
+            }
+            if failed.iter().all(Option::is_none) {
+                encoded.batches.push(EncodedBatch {
+                    batch: batch.clone(),
+                    keys: keys.bytes,
+                    values: values.bytes,
+                    headers,
+                });
+                continue;
+            }
+            let keep = BooleanArray::from_iter(failed.iter().map(|f| Some(f.is_none())));
+            let kept_headers = if headers.is_empty() {
+                headers
+            } else {
+                headers
+                    .into_iter()
+                    .zip(&failed)
+                    .filter(|(_, f)| f.is_none())
+                    .map(|(h, _)| h)
+                    .collect()
+            };
+            encoded.failures.extend(failed.into_iter().flatten());
+            encoded.batches.push(EncodedBatch {
+                batch: batch.filter(&keep)?,
+                keys: arrow::compute::filter(&keys.bytes, &keep)?
+                    .as_binary_view()
+                    .clone(),
+                values: arrow::compute::filter(&values.bytes, &keep)?
+                    .as_binary_view()
+                    .clone(),
+                headers: kept_headers,
+            });
+        }
+        encoded.batches.retain(|b| b.batch.num_rows() > 0);
+        encoded.failures.sort_by_key(|f| f.row);
+        Ok(encoded)
+    }
+}
+
+fn key_nulls(n: usize) -> sluice_codecs::ConnectColumn {
+    sluice_codecs::ConnectColumn::nulls(n)
+}
