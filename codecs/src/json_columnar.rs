@@ -484,8 +484,17 @@ pub fn decimal_scale_differs(s: &ConnectSchema, v: &Value) -> bool {
 }
 
 fn foreign_scale(s: &ConnectSchema, v: &Value) -> bool {
-    matches!(v, Value::Decimal { scale, .. }
-        if s.logical() == Some(logical::DECIMAL) && s.decimal_scale() != Some(*scale))
+    match v {
+        Value::Decimal { unscaled, scale } if s.logical() == Some(logical::DECIMAL) => {
+            // Another scale than the schema's, or a value the column's Decimal128 cannot
+            // hold (a scale beyond Arrow's range, more than 38 digits): kept exact.
+            let column_scale = s.decimal_scale().unwrap_or(0).clamp(-128, 127);
+            s.decimal_scale() != Some(*scale)
+                || rescale(*unscaled, *scale, column_scale)
+                    .is_none_or(|u| u.unsigned_abs() >= 10u128.pow(38))
+        }
+        _ => false,
+    }
 }
 
 /// Whether `test` holds for `v` or any value nested in it, each with its own schema.

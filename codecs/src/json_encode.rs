@@ -506,10 +506,27 @@ pub fn encode(
         out.null_row();
     };
     let Some(schema) = column.schema.as_deref() else {
-        // Schemaless: shaped rows from the struct, others from the exact side table.
-        let shaped = matches!(array.data_type(), DataType::Struct(_));
+        // Schemaless: shaped rows from the array (a struct for maps, or the primitive or
+        // list column a transformation extracted), others from the exact side table.
+        let shaped = matches!(
+            array.data_type(),
+            DataType::Struct(_)
+                | DataType::List(_)
+                | DataType::Utf8View
+                | DataType::Boolean
+                | DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Float32
+                | DataType::Float64
+        );
         let enc = Enc::new(array, None);
-        let flat = if shaped { FlatEnc::new(array) } else { None };
+        let flat = if matches!(array.data_type(), DataType::Struct(_)) {
+            FlatEnc::new(array)
+        } else {
+            None
+        };
         for row in 0..rows {
             if !(shaped && array.is_valid(row)) || exact.contains_key(&row) {
                 let value = exact.get(&row).copied().unwrap_or(&Value::Null);

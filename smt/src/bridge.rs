@@ -5,24 +5,37 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, DictionaryArray};
+use arrow::array::{Array, AsArray, BooleanArray, DictionaryArray};
 use arrow::datatypes::Int32Type;
 use sluice_codecs::error::ConnectError;
 use sluice_codecs::json_columnar::{Run, RunsBuilder};
 use sluice_codecs::record::timestamp_type;
+use sluice_codecs::reference::RefHeaderConverter;
 use sluice_codecs::{CodecError, ConnectColumn};
 
 use crate::batch::ConnectBatch;
 use crate::chain::ChainStage;
 use crate::record::{ConnectRecord, Header};
 
-/// The converted headers of each row of a batch. Rows of a batch without headers (the common
-/// case) hold nothing at all; headers are small, so a row's are kept as Connect values.
+/// The converted headers of each row of a batch: the headers each row came with (kept per
+/// row, and nothing at all for a batch without headers, the common case), then the header
+/// columns that kernels added to every row (InsertHeader, HeaderFrom), in order.
 #[derive(Debug, Clone)]
 pub struct HeaderRows {
     rows: Option<Arc<[Vec<Header>]>>,
     offset: usize,
     len: usize,
+    columns: Vec<HeaderColumn>,
+}
+
+/// A header as bytes: its key and its converted value.
+pub type RawHeaderBytes = (String, Option<Vec<u8>>);
+
+/// A header every row of a batch has: its key, and one value per row with its schema.
+#[derive(Debug, Clone)]
+pub struct HeaderColumn {
+    pub key: String,
+    pub values: ConnectColumn,
 }
 
 impl HeaderRows {
@@ -32,6 +45,7 @@ impl HeaderRows {
             rows: None,
             offset: 0,
             len,
+            columns: Vec::new(),
         }
     }
 
@@ -45,24 +59,97 @@ impl HeaderRows {
             rows: Some(rows.into()),
             offset: 0,
             len,
+            columns: Vec::new(),
         }
     }
 
     /// Whether no row has a header.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_none()
+        self.rows.is_none() && self.columns.is_empty()
     }
 
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// The headers of row `i`.
-    pub fn row(&self, i: usize) -> &[Header] {
+    /// The headers row `i` came with (without the added columns).
+    fn own(&self, i: usize) -> &[Header] {
         match &self.rows {
             Some(rows) => &rows[self.offset + i],
             None => &[],
         }
+    }
+
+    /// All headers of row `i`, in order.
+    pub fn row(&self, i: usize) -> Vec<Header> {
+        let mut out = self.own(i).to_vec();
+        out.extend(self.columns.iter().map(|c| Header {
+            key: c.key.clone(),
+            schema: c.values.schema.clone(),
+            value: c.values.value(i),
+        }));
+        out
+    }
+
+    /// Whether row `i` has a header `key`.
+    pub fn has_key(&self, i: usize, key: &str) -> bool {
+        self.columns.iter().any(|c| c.key == key) || self.own(i).iter().any(|h| h.key == key)
+    }
+
+    /// Adds a header to every row, after the ones they have.
+    pub fn push_column(&mut self, column: HeaderColumn) {
+        self.columns.push(column);
+    }
+
+    /// Removes every header whose key is in `keys`.
+    pub fn drop_keys(&self, keys: &[String]) -> Self {
+        let mut out = self.clone();
+        out.columns.retain(|c| !keys.contains(&c.key));
+        let touched = (0..self.len).any(|i| self.own(i).iter().any(|h| keys.contains(&h.key)));
+        if touched {
+            let rows: Vec<Vec<Header>> = (0..self.len)
+                .map(|i| {
+                    self.own(i)
+                        .iter()
+                        .filter(|h| !keys.contains(&h.key))
+                        .cloned()
+                        .collect()
+                })
+                .collect();
+            let columns = std::mem::take(&mut out.columns);
+            out = Self::from_rows(rows);
+            out.columns = columns;
+        }
+        out
+    }
+
+    /// Row `i`'s headers as bytes, by `encode(schema, value)` per header; the added string
+    /// columns under SimpleHeaderConverter are written from the column, not as values.
+    pub fn encode_row(
+        &self,
+        i: usize,
+        converter: &RefHeaderConverter,
+    ) -> Result<Vec<RawHeaderBytes>, ConnectError> {
+        let mut out = Vec::with_capacity(self.own(i).len() + self.columns.len());
+        for h in self.own(i) {
+            out.push((
+                h.key.clone(),
+                converter.from_connect(h.schema.as_deref(), &h.value)?,
+            ));
+        }
+        for c in &self.columns {
+            let strings = c.values.exact.is_empty()
+                && matches!(converter, RefHeaderConverter::Simple)
+                && c.values.array.data_type() == &arrow::datatypes::DataType::Utf8View;
+            let bytes = if strings {
+                let a = c.values.array.as_string_view();
+                a.is_valid(i).then(|| a.value(i).as_bytes().to_vec())
+            } else {
+                converter.from_connect(c.values.schema.as_deref(), &c.values.value(i))?
+            };
+            out.push((c.key.clone(), bytes));
+        }
+        Ok(out)
     }
 
     pub fn slice(&self, offset: usize, len: usize) -> Self {
@@ -70,20 +157,35 @@ impl HeaderRows {
             rows: self.rows.clone(),
             offset: self.offset + offset,
             len,
+            columns: self
+                .columns
+                .iter()
+                .map(|c| HeaderColumn {
+                    key: c.key.clone(),
+                    values: c.values.slice(offset, len),
+                })
+                .collect(),
         }
     }
 
-    pub fn filter(&self, mask: &BooleanArray) -> Self {
+    pub fn filter(&self, mask: &BooleanArray) -> Result<Self, CodecError> {
         let kept = |i: usize| mask.is_valid(i) && mask.value(i);
-        match &self.rows {
+        let mut out = match &self.rows {
             None => Self::none((0..mask.len()).filter(|&i| kept(i)).count()),
             Some(_) => Self::from_rows(
                 (0..self.len)
                     .filter(|&i| kept(i))
-                    .map(|i| self.row(i).to_vec())
+                    .map(|i| self.own(i).to_vec())
                     .collect(),
             ),
+        };
+        for c in &self.columns {
+            out.columns.push(HeaderColumn {
+                key: c.key.clone(),
+                values: c.values.filter(mask)?,
+            });
         }
+        Ok(out)
     }
 }
 
@@ -106,7 +208,7 @@ pub fn record_of(batch: &ConnectBatch, i: usize) -> ConnectRecord {
         key: batch.key.value(i),
         value_schema: batch.value.schema.clone(),
         value: batch.value.value(i),
-        headers: batch.headers.row(i).to_vec(),
+        headers: batch.headers.row(i),
     }
 }
 

@@ -339,29 +339,63 @@ impl Pipeline {
     pub fn transform(&self, mut converted: Converted) -> Result<Converted, CodecError> {
         for stage in &self.chain.stages {
             let mut next = Vec::with_capacity(converted.batches.len());
-            for batch in converted.batches {
-                if let Some(out) = stage.apply_kernel(batch.clone()) {
+            for whole in converted.batches {
+                if let Some(out) = stage.apply_kernel(whole.clone()) {
                     next.push(out);
                     continue;
                 }
-                converted.per_record_rows += batch.num_rows();
-                let (out, failed) = stage_per_record(stage, &batch)?;
-                converted
-                    .failures
-                    .extend(failed.into_iter().map(|f| Failure {
-                        row: batch.rows.value(f.row) as usize,
-                        stage: Stage::Transformation,
-                        class_name: stage.class_name.clone(),
-                        exception: f.error.exception.to_string(),
-                        message: f.error.message,
-                    }));
-                next.extend(out);
+                // A predicate true for some rows only: the stretches it selects take the
+                // kernel, the others pass unchanged.
+                let parts = match stage.predicate_runs(&whole) {
+                    Some(runs) if runs.len() > 1 => runs,
+                    _ => vec![(0, whole.num_rows(), true)],
+                };
+                for (start, len, applies) in parts {
+                    let batch = if len == whole.num_rows() {
+                        whole.clone()
+                    } else {
+                        whole.slice(start, len)
+                    };
+                    if !applies {
+                        next.push(batch);
+                        continue;
+                    }
+                    if len < whole.num_rows()
+                        && let Some(out) =
+                            crate::kernels::transform_kernel(&stage.transform, batch.clone())
+                    {
+                        next.push(out);
+                        continue;
+                    }
+                    self.stage_per_record(stage, &batch, &mut converted.failures, &mut next)?;
+                    converted.per_record_rows += batch.num_rows();
+                }
             }
             next.retain(|b| b.num_rows() > 0);
             converted.batches = next;
         }
         converted.failures.sort_by_key(|f| f.row);
         Ok(converted)
+    }
+
+    /// `stage` record by record over `batch`: outputs to `next`, failures to `failures`.
+    fn stage_per_record(
+        &self,
+        stage: &crate::chain::ChainStage,
+        batch: &ConnectBatch,
+        failures: &mut Vec<Failure>,
+        next: &mut Vec<ConnectBatch>,
+    ) -> Result<(), CodecError> {
+        let (out, failed) = stage_per_record(stage, batch)?;
+        failures.extend(failed.into_iter().map(|f| Failure {
+            row: batch.rows.value(f.row) as usize,
+            stage: Stage::Transformation,
+            class_name: stage.class_name.clone(),
+            exception: f.error.exception.to_string(),
+            message: f.error.message,
+        }));
+        next.extend(out);
+        Ok(())
     }
 
     /// Converts the records back to bytes with the output converters: per record, its
@@ -379,22 +413,18 @@ impl Pipeline {
             if !batch.headers.is_empty() {
                 headers.reserve(n);
                 for (i, slot) in failed.iter_mut().enumerate() {
-                    let mut row = Vec::with_capacity(batch.headers.row(i).len());
-                    for h in batch.headers.row(i) {
-                        match out.header.from_connect(h.schema.as_deref(), &h.value) {
-                            Ok(b) => row.push((h.key.clone(), b)),
-                            Err(e) => {
-                                *slot = Some(Failure::of_error(
-                                    e,
-                                    batch.rows.value(i) as usize,
-                                    Stage::HeaderConverter,
-                                    &out.header_class,
-                                ));
-                                break;
-                            }
+                    match batch.headers.encode_row(i, &out.header) {
+                        Ok(row) => headers.push(row),
+                        Err(e) => {
+                            *slot = Some(Failure::of_error(
+                                e,
+                                batch.rows.value(i) as usize,
+                                Stage::HeaderConverter,
+                                &out.header_class,
+                            ));
+                            headers.push(Vec::new());
                         }
                     }
-                    headers.push(row);
                 }
             }
             let keys = out.key.encode(&batch.key)?;

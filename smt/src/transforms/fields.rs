@@ -312,9 +312,9 @@ impl InsertField {
 /// `MaskField$Key/$Value`: replaces listed fields with the type's zero value or `replacement`.
 #[derive(Debug)]
 pub struct MaskField {
-    side: Side,
-    fields: Vec<String>,
-    replacement: Option<String>,
+    pub(crate) side: Side,
+    pub(crate) fields: Vec<String>,
+    pub(crate) replacement: Option<String>,
 }
 
 impl MaskField {

@@ -89,7 +89,7 @@ impl RegexRouter {
 /// `DropHeaders`: removes every header whose key is in `headers`.
 #[derive(Debug)]
 pub struct DropHeaders {
-    headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
 }
 
 impl DropHeaders {
@@ -108,9 +108,9 @@ impl DropHeaders {
 /// `InsertHeader`: appends header `header` with `value.literal` parsed as `Values` does.
 #[derive(Debug)]
 pub struct InsertHeader {
-    header: String,
-    schema: Option<Arc<ConnectSchema>>,
-    value: Value,
+    pub(crate) header: String,
+    pub(crate) schema: Option<Arc<ConnectSchema>>,
+    pub(crate) value: Value,
 }
 
 impl InsertHeader {
@@ -140,9 +140,9 @@ impl InsertHeader {
 /// `SetSchemaMetadata$Key/$Value`: replaces the schema's name and/or version.
 #[derive(Debug)]
 pub struct SetSchemaMetadata {
-    side: Side,
-    name: Option<String>,
-    version: Option<i32>,
+    pub(crate) side: Side,
+    pub(crate) name: Option<String>,
+    pub(crate) version: Option<i32>,
 }
 
 impl SetSchemaMetadata {
@@ -188,8 +188,8 @@ impl SetSchemaMetadata {
 /// `HoistField$Key/$Value`: wraps the value in a struct (or map) with one field.
 #[derive(Debug)]
 pub struct HoistField {
-    side: Side,
-    field: String,
+    pub(crate) side: Side,
+    pub(crate) field: String,
 }
 
 impl HoistField {
@@ -231,10 +231,10 @@ impl HoistField {
 /// A field path of `ExtractField` (`field.syntax.version` V1: a plain name; V2: dotted path
 /// with backtick quoting).
 #[derive(Debug, Clone)]
-struct FieldPath {
-    original: String,
-    steps: Vec<String>,
-    v2: bool,
+pub(crate) struct FieldPath {
+    pub(crate) original: String,
+    pub(crate) steps: Vec<String>,
+    pub(crate) v2: bool,
 }
 
 fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
@@ -320,8 +320,8 @@ fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
 /// `ExtractField$Key/$Value`: replaces the value with one of its fields.
 #[derive(Debug)]
 pub struct ExtractField {
-    side: Side,
-    path: FieldPath,
+    pub(crate) side: Side,
+    pub(crate) path: FieldPath,
 }
 
 impl ExtractField {
@@ -407,7 +407,7 @@ impl ExtractField {
 /// `ValueToKey`: the key becomes a struct (or map) of the listed value fields.
 #[derive(Debug)]
 pub struct ValueToKey {
-    fields: Vec<String>,
+    pub(crate) fields: Vec<String>,
 }
 
 impl ValueToKey {

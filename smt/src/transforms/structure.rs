@@ -187,11 +187,11 @@ fn leaf_count(s: &ConnectSchema) -> usize {
 /// `HeaderFrom`.
 #[derive(Debug)]
 pub struct HeaderFrom {
-    side: Side,
-    fields: Vec<String>,
-    headers: Vec<String>,
-    moving: bool,
-    replace_null_with_default: bool,
+    pub(crate) side: Side,
+    pub(crate) fields: Vec<String>,
+    pub(crate) headers: Vec<String>,
+    pub(crate) moving: bool,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl HeaderFrom {

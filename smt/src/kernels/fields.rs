@@ -1,0 +1,281 @@
+//! Field kernels: ReplaceField, InsertField and Cast rebuild a struct column (shaped
+//! schemaless or schema'd) from shared child arrays, on the key or the value.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float32Array, Int8Array, Int16Array, StringViewArray,
+};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
+use sluice_codecs::ConnectColumn;
+use sluice_codecs::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::value::JavaMapInit;
+
+use super::{hash_ordered, no_default_nulls, rebuild, shaped, typed, typed_column};
+use crate::batch::ConnectBatch;
+use crate::transforms::{Cast, InsertField, ReplaceField};
+use crate::util::{copy_basics, push_field};
+
+pub(super) fn replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let st = shaped(b.side(t.side))?;
+    let keep = |n: &str| {
+        !t.exclude.iter().any(|e| e == n)
+            && (t.include.is_empty() || t.include.iter().any(|i| i == n))
+    };
+    let renamed = |n: &str| {
+        t.renames
+            .iter()
+            .find(|(a, _)| a == n)
+            .map_or(n.to_string(), |(_, r)| r.clone())
+    };
+    let children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .filter(|(f, _)| keep(f.name()))
+        .map(|(f, a)| (renamed(f.name()), a.clone()))
+        .collect();
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::Capacity(st.num_columns()))?;
+    let out = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+pub(super) fn insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let st = shaped(b.side(t.side))?;
+    let n = b.raw.num_rows();
+    let mut children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .collect();
+    if let Some(f) = &t.topic {
+        let topics: StringViewArray = (0..n).map(|i| Some(b.raw.topic(i))).collect();
+        children.push((f.name.clone(), Arc::new(topics)));
+    }
+    if let Some(f) = &t.partition {
+        children.push((f.name.clone(), Arc::new(b.raw.partitions().clone())));
+    }
+    if let Some(f) = &t.offset {
+        children.push((f.name.clone(), Arc::new(b.raw.offsets().clone())));
+    }
+    if let Some(f) = &t.timestamp {
+        // A record without a timestamp gets no field: another shape, so the per-record path.
+        if b.raw.timestamps().null_count() > 0 {
+            return None;
+        }
+        children.push((f.name.clone(), Arc::new(b.raw.timestamps().clone())));
+    }
+    if let (Some(f), Some(v)) = (&t.static_field, &t.static_value) {
+        children.push((f.name.clone(), Arc::new(constant_strings(v, n)?)));
+    }
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
+    let out = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+/// `n` rows of `v`: the value stored once, its view repeated.
+pub(super) fn constant_strings(v: &str, n: usize) -> Option<StringViewArray> {
+    let one = StringViewArray::from_iter_values([v]);
+    let views = arrow::buffer::ScalarBuffer::from(vec![one.views()[0]; n]);
+    StringViewArray::try_new(views, one.data_buffers().to_vec(), None).ok()
+}
+
+/// Casts one shaped child the way `Cast.castValueToType` casts its Java boxed values.
+fn cast_child(a: &ArrayRef, to: SchemaType) -> Option<ArrayRef> {
+    let out: ArrayRef = match (a.data_type(), to) {
+        (DataType::Float64, SchemaType::Float32) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, arrow::datatypes::Float32Type>(|d| d as f32),
+        ),
+        (DataType::Float64, SchemaType::Float64) | (DataType::Int64, SchemaType::Int64) => {
+            a.clone()
+        }
+        // Double.longValue()/intValue() saturate; byte and short narrow from the int.
+        (DataType::Float64, SchemaType::Int64) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int64Type>(|d| d as i64),
+        ),
+        (DataType::Float64, SchemaType::Int32) => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Int32Type>(|d| d as i32),
+        ),
+        (DataType::Int64, SchemaType::Int32) => Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Int32Type>(|v| v as i32),
+        ),
+        (DataType::Int64, SchemaType::Int16) => Arc::new(Int16Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as i16)),
+        )),
+        (DataType::Int64, SchemaType::Int8) => Arc::new(Int8Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as i8)),
+        )),
+        (DataType::Int64, SchemaType::Float64) => Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Float64Type>(|v| v as f64),
+        ),
+        (DataType::Int64, SchemaType::Float32) => Arc::new(Float32Array::from_iter(
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as f32)),
+        )),
+        _ => return None,
+    };
+    Some(out)
+}
+
+pub(super) fn cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.whole.is_some() {
+        return None;
+    }
+    let st = shaped(b.side(t.side))?;
+    let mut children: Vec<(String, ArrayRef)> = st
+        .fields()
+        .iter()
+        .zip(st.columns())
+        .map(|(f, a)| (f.name().clone(), a.clone()))
+        .collect();
+    for (field, to) in &t.casts {
+        // Kafka puts the (null) cast of an absent field: another shape, so per record.
+        let slot = children.iter_mut().find(|(n, _)| n == field)?;
+        slot.1 = cast_child(&slot.1, *to)?;
+    }
+    let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
+    let out = ConnectColumn::new(None, rebuild(st, fields, arrays)?);
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+pub(super) fn typed_replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let (s, st) = typed(b.side(t.side))?;
+    let keep = |n: &str| {
+        !t.exclude.iter().any(|e| e == n)
+            && (t.include.is_empty() || t.include.iter().any(|i| i == n))
+    };
+    let renamed = |n: &str| {
+        t.renames
+            .iter()
+            .find(|(a, _)| a == n)
+            .map_or(n.to_string(), |(_, r)| r.clone())
+    };
+    let mut schema = copy_basics(s);
+    schema.optional = false;
+    let mut children = Vec::new();
+    for f in s.fields.iter().filter(|f| keep(&f.name)) {
+        if !no_default_nulls(s, st, f.index) {
+            return None;
+        }
+        // Duplicate or empty names are Kafka errors: the per-record path reports them.
+        push_field(&mut schema, &renamed(&f.name), f.schema.clone()).ok()?;
+        children.push(st.column(f.index).clone());
+    }
+    let out = typed_column(schema, children)?;
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+pub(super) fn typed_insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let (s, st) = typed(b.side(t.side))?;
+    let n = b.raw.num_rows();
+    let mut schema = copy_basics(s);
+    schema.optional = false;
+    let mut children = Vec::new();
+    for f in &s.fields {
+        if !no_default_nulls(s, st, f.index) {
+            return None;
+        }
+        push_field(&mut schema, &f.name, f.schema.clone()).ok()?;
+        children.push(st.column(f.index).clone());
+    }
+    let string = |optional: bool| Arc::new(ConnectSchema::new(SchemaType::String, optional));
+    if let Some(f) = &t.topic {
+        push_field(&mut schema, &f.name, string(f.optional)).ok()?;
+        children.push(Arc::new(
+            (0..n)
+                .map(|i| Some(b.raw.topic(i)))
+                .collect::<StringViewArray>(),
+        ));
+    }
+    if let Some(f) = &t.partition {
+        push_field(
+            &mut schema,
+            &f.name,
+            Arc::new(ConnectSchema::new(SchemaType::Int32, f.optional)),
+        )
+        .ok()?;
+        children.push(Arc::new(b.raw.partitions().clone()));
+    }
+    if let Some(f) = &t.offset {
+        push_field(
+            &mut schema,
+            &f.name,
+            Arc::new(ConnectSchema::new(SchemaType::Int64, f.optional)),
+        )
+        .ok()?;
+        children.push(Arc::new(b.raw.offsets().clone()));
+    }
+    if let Some(f) = &t.timestamp {
+        let ts = b.raw.timestamps();
+        if !f.optional && ts.null_count() > 0 {
+            return None;
+        }
+        let mut ts_schema = ConnectSchema::new(SchemaType::Int64, f.optional);
+        ts_schema.name = Some(sluice_codecs::schema::logical::TIMESTAMP.into());
+        ts_schema.version = Some(1);
+        push_field(&mut schema, &f.name, Arc::new(ts_schema)).ok()?;
+        let millis =
+            arrow::array::TimestampMillisecondArray::new(ts.values().clone(), ts.nulls().cloned())
+                .with_timezone("+00:00");
+        children.push(Arc::new(millis));
+    }
+    if let Some(f) = &t.static_field {
+        push_field(&mut schema, &f.name, string(f.optional)).ok()?;
+        match &t.static_value {
+            Some(v) => children.push(Arc::new(
+                std::iter::repeat_n(Some(v.as_str()), n).collect::<StringViewArray>(),
+            )),
+            None if f.optional => children.push(Arc::new(
+                std::iter::repeat_n(None::<&str>, n).collect::<StringViewArray>(),
+            )),
+            None => return None,
+        }
+    }
+    let out = typed_column(schema, children)?;
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+pub(super) fn typed_cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if t.whole.is_some() {
+        return None;
+    }
+    let (s, st) = typed(b.side(t.side))?;
+    let schema = t.build_schema(s).ok()?;
+    let mut children = Vec::with_capacity(s.fields.len());
+    for f in &s.fields {
+        let child = st.column(f.index).clone();
+        match t.casts.iter().find(|(name, _)| *name == f.name) {
+            None => {
+                if !no_default_nulls(s, st, f.index) {
+                    return None;
+                }
+                children.push(child);
+            }
+            Some((_, to)) => {
+                if f.schema.logical().is_some() || f.schema.default.is_some() {
+                    return None;
+                }
+                children.push(cast_child(&child, *to)?);
+            }
+        }
+    }
+    let out = typed_column(schema, children)?;
+    b.set_side(t.side, out);
+    Some(b)
+}
