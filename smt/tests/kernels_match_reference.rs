@@ -586,6 +586,12 @@ const COLUMN_WISE: &[(&str, bool)] = &[
     ("MaskField$Value", false),
     ("MaskField$Key", true),
     ("MaskField$Key", false),
+    ("Flatten$Value", true),
+    ("Flatten$Value", false),
+    ("Flatten$Key", true),
+    ("Flatten$Key", false),
+    ("TimestampConverter$Value", true),
+    ("TimestampConverter$Value", false),
 ];
 
 #[test]

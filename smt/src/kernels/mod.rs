@@ -8,6 +8,7 @@ mod fields;
 mod headers;
 mod routing;
 mod structure;
+mod time;
 
 use std::sync::Arc;
 
@@ -95,6 +96,8 @@ pub(crate) fn transform_kernel(t: &Transform, batch: ConnectBatch) -> Option<Con
         Transform::ExtractField(t) => structure::extract_field(t, batch),
         Transform::ValueToKey(t) => structure::value_to_key(t, batch),
         Transform::MaskField(t) => structure::mask_field(t, batch),
+        Transform::Flatten(t) => structure::flatten(t, batch),
+        Transform::TimestampConverter(t) => time::timestamp_converter(t, batch),
         Transform::DropHeaders(t) => headers::drop_headers(t, batch),
         Transform::InsertHeader(t) => headers::insert_header(t, batch),
         Transform::HeaderFrom(t) => headers::header_from(t, batch),

@@ -19,7 +19,9 @@ use super::fields::constant_strings;
 use super::{hash_ordered, no_default_nulls, rebuild, shaped, typed, typed_column};
 use crate::batch::ConnectBatch;
 use crate::record::Side;
-use crate::transforms::{ExtractField, HoistField, MaskField, SetSchemaMetadata, ValueToKey};
+use crate::transforms::{
+    ExtractField, Flatten, HoistField, MaskField, SetSchemaMetadata, ValueToKey,
+};
 use crate::util::push_field;
 
 pub(super) fn set_schema_metadata(
@@ -288,6 +290,95 @@ pub(super) fn mask_field(t: &MaskField, mut b: ConnectBatch) -> Option<ConnectBa
             .collect();
         let array = StructArray::try_new(Fields::from(fields), children, None).ok()?;
         ConnectColumn::new(Some(s.clone()), Arc::new(array))
+    };
+    b.set_side(t.side, out);
+    Some(b)
+}
+
+/// Appends the leaves of shaped struct `st` under `prefix` (nested maps flattened, in the
+/// order Kafka's `LinkedHashMap` gets them); `None` for a nested null map (Kafka puts the
+/// null itself there: another shape) or a name met twice.
+fn flatten_shaped(
+    t: &Flatten,
+    st: &StructArray,
+    prefix: &str,
+    out: &mut Vec<(String, ArrayRef)>,
+) -> Option<()> {
+    for (f, a) in st.fields().iter().zip(st.columns()) {
+        let name = t.name(prefix, f.name());
+        match a.data_type() {
+            DataType::Struct(_) => {
+                if a.null_count() > 0 {
+                    return None;
+                }
+                flatten_shaped(t, a.as_struct(), &name, out)?;
+            }
+            _ => {
+                if out.iter().any(|(n, _)| *n == name) {
+                    return None;
+                }
+                out.push((name, a.clone()));
+            }
+        }
+    }
+    Some(())
+}
+
+/// The leaf arrays of typed struct `st` in field order, nulls of a null nested struct
+/// carried down to its leaves.
+fn flatten_typed(s: &ConnectSchema, st: &StructArray, out: &mut Vec<ArrayRef>) -> Option<()> {
+    for f in &s.fields {
+        let child = st.column(f.index);
+        if f.schema.schema_type == SchemaType::Struct {
+            let nested = under(None, child)?;
+            let nested = nested.as_struct();
+            let mut leaves = Vec::new();
+            flatten_typed(&f.schema, nested, &mut leaves)?;
+            for leaf in leaves {
+                out.push(under(nested.nulls(), &leaf)?);
+            }
+        } else {
+            out.push(child.clone());
+        }
+    }
+    Some(())
+}
+
+pub(super) fn flatten(t: &Flatten, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    let c = b.side(t.side).clone();
+    let out = if let Some(st) = shaped(&c) {
+        let mut leaves = Vec::new();
+        flatten_shaped(t, st, "", &mut leaves)?;
+        let fields: Vec<Field> = leaves
+            .iter()
+            .map(|(n, a)| Field::new(n, a.data_type().clone(), true))
+            .collect();
+        let arrays = leaves.into_iter().map(|(_, a)| a).collect();
+        // A null value stays null (`requireMapOrNull`).
+        ConnectColumn::new(None, rebuild(st, Fields::from(fields), arrays)?)
+    } else {
+        let (s, st) = typed(&c)?;
+        let mut ns = crate::util::copy_basics(s);
+        ns.optional = false;
+        let parent_default = match &s.default {
+            Some(sluice_codecs::value::Value::Struct(d)) => Some(d.clone()),
+            _ => None,
+        };
+        t.flatten_schema(s, "", &mut ns, s.optional, parent_default.as_ref())
+            .ok()?;
+        ns.optional = s.optional;
+        let mut leaves = Vec::new();
+        flatten_typed(s, st, &mut leaves)?;
+        // A null in a required leaf is Kafka's error: per record.
+        if ns
+            .fields
+            .iter()
+            .zip(&leaves)
+            .any(|(f, a)| !f.schema.optional && a.null_count() > 0)
+        {
+            return None;
+        }
+        typed_column(ns, leaves)?
     };
     b.set_side(t.side, out);
     Some(b)

@@ -5,7 +5,7 @@ mod cast;
 mod fields;
 mod simple;
 mod structure;
-mod time;
+pub(crate) mod time;
 
 use std::collections::HashMap;
 

@@ -15,8 +15,8 @@ use crate::util::{copy_basics, map_get, push_field, require_map, require_struct}
 /// `Flatten`.
 #[derive(Debug)]
 pub struct Flatten {
-    side: Side,
-    delimiter: String,
+    pub(crate) side: Side,
+    pub(crate) delimiter: String,
 }
 
 impl Flatten {
@@ -27,7 +27,7 @@ impl Flatten {
         })
     }
 
-    fn name(&self, prefix: &str, field: &str) -> String {
+    pub(crate) fn name(&self, prefix: &str, field: &str) -> String {
         if prefix.is_empty() {
             field.to_string()
         } else {
@@ -114,7 +114,7 @@ impl Flatten {
         Ok(())
     }
 
-    fn flatten_schema(
+    pub(crate) fn flatten_schema(
         &self,
         s: &ConnectSchema,
         prefix: &str,

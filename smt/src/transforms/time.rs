@@ -56,7 +56,7 @@ impl TimestampRouter {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     String,
     Unix,
     Date,
@@ -65,7 +65,7 @@ enum Kind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Precision {
+pub(crate) enum Precision {
     Seconds,
     Millis,
     Micros,
@@ -75,12 +75,12 @@ enum Precision {
 /// `TimestampConverter$Key/$Value`.
 #[derive(Debug)]
 pub struct TimestampConverter {
-    side: Side,
-    field: String,
-    target: Kind,
-    format: Option<SimpleDateFormat>,
-    precision: Precision,
-    replace_null_with_default: bool,
+    pub(crate) side: Side,
+    pub(crate) field: String,
+    pub(crate) target: Kind,
+    pub(crate) format: Option<SimpleDateFormat>,
+    pub(crate) precision: Precision,
+    pub(crate) replace_null_with_default: bool,
 }
 
 fn logical_schema(t: SchemaType, name: &str, optional: bool) -> Arc<ConnectSchema> {
@@ -142,7 +142,7 @@ impl TimestampConverter {
         })
     }
 
-    fn target_schema(&self, optional: bool) -> Arc<ConnectSchema> {
+    pub(crate) fn target_schema(&self, optional: bool) -> Arc<ConnectSchema> {
         match self.target {
             Kind::String => Arc::new(ConnectSchema::new(SchemaType::String, optional)),
             Kind::Unix => Arc::new(ConnectSchema::new(SchemaType::Int64, optional)),
@@ -152,7 +152,7 @@ impl TimestampConverter {
         }
     }
 
-    fn kind_of_schema(s: &ConnectSchema) -> Result<Kind, ConnectError> {
+    pub(crate) fn kind_of_schema(s: &ConnectSchema) -> Result<Kind, ConnectError> {
         Ok(match (s.name.as_deref(), s.schema_type) {
             (Some(logical::TIMESTAMP), _) => Kind::Timestamp,
             (Some(logical::DATE), _) => Kind::Date,
