@@ -101,7 +101,6 @@ pub(crate) fn transform_kernel(t: &Transform, batch: ConnectBatch) -> Option<Con
         Transform::DropHeaders(t) => headers::drop_headers(t, batch),
         Transform::InsertHeader(t) => headers::insert_header(t, batch),
         Transform::HeaderFrom(t) => headers::header_from(t, batch),
-        _ => None,
     }
 }
 
