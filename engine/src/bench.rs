@@ -26,7 +26,197 @@ pub enum Case {
     W3,
     /// ByteArrayConverter in and out, no transforms: the pipeline's own cost.
     BA,
+    /// Schemaless JSON through a chain touching every kind of SMT: key SMTs (ValueToKey,
+    /// ExtractField$Key), value SMTs, header SMTs, a predicate on a non-Filter stage, a
+    /// router and Filter.
+    W4,
+    /// W4 with JsonConverter envelopes.
+    W4E,
 }
+
+/// W4's chain, on the standard event.
+const W4_CHAIN: &[(&str, &str)] = &[
+    (
+        "transforms",
+        "tokey,keyid,drop,source,cast,mask,flat,when,origin,user,unorigin,route,filter",
+    ),
+    (
+        "transforms.tokey.type",
+        "org.apache.kafka.connect.transforms.ValueToKey",
+    ),
+    ("transforms.tokey.fields", "id,user"),
+    (
+        "transforms.keyid.type",
+        "org.apache.kafka.connect.transforms.ExtractField$Key",
+    ),
+    ("transforms.keyid.field", "id"),
+    (
+        "transforms.drop.type",
+        "org.apache.kafka.connect.transforms.ReplaceField$Value",
+    ),
+    ("transforms.drop.exclude", "note"),
+    (
+        "transforms.source.type",
+        "org.apache.kafka.connect.transforms.InsertField$Value",
+    ),
+    ("transforms.source.static.field", "source"),
+    ("transforms.source.static.value", "web"),
+    ("transforms.source.predicate", "tombstone"),
+    ("transforms.source.negate", "true"),
+    (
+        "transforms.cast.type",
+        "org.apache.kafka.connect.transforms.Cast$Value",
+    ),
+    ("transforms.cast.spec", "amount:float32"),
+    (
+        "transforms.mask.type",
+        "org.apache.kafka.connect.transforms.MaskField$Value",
+    ),
+    ("transforms.mask.fields", "country"),
+    (
+        "transforms.flat.type",
+        "org.apache.kafka.connect.transforms.Flatten$Value",
+    ),
+    ("transforms.flat.delimiter", "_"),
+    (
+        "transforms.when.type",
+        "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+    ),
+    ("transforms.when.field", "ts"),
+    ("transforms.when.target.type", "string"),
+    ("transforms.when.format", "yyyy-MM-dd'T'HH:mm:ss.SSS"),
+    (
+        "transforms.origin.type",
+        "org.apache.kafka.connect.transforms.InsertHeader",
+    ),
+    ("transforms.origin.header", "origin"),
+    ("transforms.origin.value.literal", "sluice"),
+    (
+        "transforms.user.type",
+        "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+    ),
+    ("transforms.user.fields", "user"),
+    ("transforms.user.headers", "user"),
+    ("transforms.user.operation", "copy"),
+    (
+        "transforms.unorigin.type",
+        "org.apache.kafka.connect.transforms.DropHeaders",
+    ),
+    ("transforms.unorigin.headers", "origin"),
+    (
+        "transforms.route.type",
+        "org.apache.kafka.connect.transforms.TimestampRouter",
+    ),
+    ("transforms.route.topic.format", "${topic}-${timestamp}"),
+    ("transforms.route.timestamp.format", "yyyyMMdd"),
+    (
+        "transforms.filter.type",
+        "org.apache.kafka.connect.transforms.Filter",
+    ),
+    ("transforms.filter.predicate", "nomatch"),
+    ("predicates", "tombstone,nomatch"),
+    (
+        "predicates.tombstone.type",
+        "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+    ),
+    (
+        "predicates.nomatch.type",
+        "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+    ),
+    ("predicates.nomatch.pattern", "nomatch"),
+];
+
+/// One natural configuration of each of Kafka's 16 SMTs on the standard event, for the
+/// single-SMT sweep (`--sweep smt=none,Cast,...`).
+pub const SINGLE_SMTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Cast",
+        &[("type", "Cast$Value"), ("spec", "amount:float32")],
+    ),
+    (
+        "DropHeaders",
+        &[("type", "DropHeaders"), ("headers", "trace")],
+    ),
+    (
+        "ExtractField",
+        &[("type", "ExtractField$Value"), ("field", "device")],
+    ),
+    ("Filter", &[("type", "Filter"), ("predicate", "nomatch")]),
+    ("Flatten", &[("type", "Flatten$Value")]),
+    (
+        "HeaderFrom",
+        &[
+            ("type", "HeaderFrom$Value"),
+            ("fields", "user"),
+            ("headers", "user"),
+            ("operation", "copy"),
+        ],
+    ),
+    (
+        "HoistField",
+        &[("type", "HoistField$Value"), ("field", "order")],
+    ),
+    (
+        "InsertField",
+        &[
+            ("type", "InsertField$Value"),
+            ("static.field", "source"),
+            ("static.value", "web"),
+        ],
+    ),
+    (
+        "InsertHeader",
+        &[
+            ("type", "InsertHeader"),
+            ("header", "origin"),
+            ("value.literal", "sluice"),
+        ],
+    ),
+    (
+        "MaskField",
+        &[("type", "MaskField$Value"), ("fields", "country,amount")],
+    ),
+    (
+        "RegexRouter",
+        &[
+            ("type", "RegexRouter"),
+            ("regex", "(.*)"),
+            ("replacement", "$1-copy"),
+        ],
+    ),
+    (
+        "ReplaceField",
+        &[("type", "ReplaceField$Value"), ("exclude", "note")],
+    ),
+    (
+        "SetSchemaMetadata",
+        &[
+            ("type", "SetSchemaMetadata$Value"),
+            ("schema.name", "orders.Renamed"),
+        ],
+    ),
+    (
+        "TimestampConverter",
+        &[
+            ("type", "TimestampConverter$Value"),
+            ("field", "ts"),
+            ("target.type", "string"),
+            ("format", "yyyy-MM-dd"),
+        ],
+    ),
+    (
+        "TimestampRouter",
+        &[
+            ("type", "TimestampRouter"),
+            ("topic.format", "${topic}-${timestamp}"),
+            ("timestamp.format", "yyyyMMdd"),
+        ],
+    ),
+    (
+        "ValueToKey",
+        &[("type", "ValueToKey"), ("fields", "id,user")],
+    ),
+];
 
 impl Case {
     pub fn parse(name: &str) -> Option<Self> {
@@ -35,6 +225,8 @@ impl Case {
             "W2" => Case::W2,
             "W3" => Case::W3,
             "BA" => Case::BA,
+            "W4" => Case::W4,
+            "W4E" => Case::W4E,
             _ => return None,
         })
     }
@@ -45,7 +237,14 @@ impl Case {
             Case::W2 => "W2",
             Case::W3 => "W3",
             Case::BA => "BA",
+            Case::W4 => "W4",
+            Case::W4E => "W4E",
         }
+    }
+
+    /// Whether the case's events are JsonConverter envelopes.
+    pub fn envelope(self) -> bool {
+        matches!(self, Case::W2 | Case::W4E)
     }
 
     /// The connector config of the case.
@@ -76,10 +275,17 @@ impl Case {
             ),
             (
                 "value.converter.schemas.enable",
-                if self == Case::W2 { "true" } else { "false" },
+                if self.envelope() { "true" } else { "false" },
             ),
         ];
-        if self != Case::W3 {
+        if matches!(self, Case::W4 | Case::W4E) {
+            p[0].1 = "org.apache.kafka.connect.json.JsonConverter";
+            p.push((
+                "key.converter.schemas.enable",
+                if self.envelope() { "true" } else { "false" },
+            ));
+            p.extend_from_slice(W4_CHAIN);
+        } else if self != Case::W3 {
             p.extend([
                 ("transforms", "drop,source,cast,route,filter"),
                 (
@@ -131,6 +337,7 @@ impl Case {
 /// keys: `none`, `sequential`, `random:N` for N distinct keys), `duration` (seconds to generate
 /// for, instead of a record count), `producer.*` (the load generator's producer settings,
 /// e.g. `producer.linger.ms`),
+/// `smt` (the chain replaced by one SMT of [`SINGLE_SMTS`], or `none`),
 /// `partitions` (of the benchmark topic), and the consumer's fetch settings (`fetch.min.bytes`,
 /// `fetch.max.wait.ms`, `fetch.max.bytes`, `max.partition.fetch.bytes`, `max.poll.records`),
 /// which become `consumer.override.*`.
@@ -255,6 +462,40 @@ impl Overrides {
                         ));
                     }
                     props.insert("transforms".into(), chain[..n].join(","));
+                }
+                "smt" => {
+                    props.retain(|k, _| {
+                        k != "transforms"
+                            && k != "predicates"
+                            && !k.starts_with("transforms.")
+                            && !k.starts_with("predicates.")
+                    });
+                    if v != "none" {
+                        let (_, config) = SINGLE_SMTS
+                            .iter()
+                            .find(|(name, _)| name == v)
+                            .ok_or_else(|| {
+                                let names: Vec<&str> =
+                                    SINGLE_SMTS.iter().map(|(n, _)| *n).collect();
+                                format!("smt: '{v}' is not one of none, {}", names.join(", "))
+                            })?;
+                        props.insert("transforms".into(), "t".into());
+                        for (k, x) in *config {
+                            let x = if *k == "type" {
+                                format!("org.apache.kafka.connect.transforms.{x}")
+                            } else {
+                                x.to_string()
+                            };
+                            props.insert(format!("transforms.t.{k}"), x);
+                        }
+                        props.insert("predicates".into(), "nomatch".into());
+                        props.insert(
+                            "predicates.nomatch.type".into(),
+                            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"
+                                .into(),
+                        );
+                        props.insert("predicates.nomatch.pattern".into(), "nomatch".into());
+                    }
                 }
                 key if CONSUMER_KEYS.contains(&key) => {
                     props.insert(format!("consumer.override.{key}"), v.clone());
@@ -452,6 +693,10 @@ pub fn run_in_process(
     let mut props = case.props();
     overrides.apply(&mut props)?;
     props.remove("consumer.override.max.poll.records");
+    // Events are envelopes when the value converter expects them (the case's, or a `--set`).
+    let envelope = props
+        .get("value.converter.schemas.enable")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let batch_rows = overrides.batch_rows()?.unwrap_or(BATCH_ROWS);
     let mut pipeline = Pipeline::configure(&props, None).map_err(|e| e.to_string())?;
     let stages = StageTimes::default();
@@ -481,7 +726,7 @@ pub fn run_in_process(
         let g0 = process_cpu_seconds();
         for i in 0..n {
             value.clear();
-            let ts = if case == Case::W2 {
+            let ts = if envelope {
                 generator.write_next_envelope(&mut value)
             } else {
                 generator.write_next(&mut value)
@@ -612,6 +857,33 @@ mod tests {
     }
 
     #[test]
+    fn w4_and_every_single_smt_run_column_wise() {
+        // `columnar_batches` counts batches no stage ran per record: the chain touched no
+        // Connect value per row.
+        for case in [Case::W4, Case::W4E] {
+            let r = run_in_process(case, 20_000, &Overrides::default(), |_| {}).unwrap();
+            assert_eq!(r.columnar_batches, r.batches, "{case:?}: {r:?}");
+            assert!(r.bytes_out > 0);
+        }
+        for (name, _) in SINGLE_SMTS {
+            let mut o = Overrides::one("smt", name);
+            if *name == "SetSchemaMetadata" {
+                // Kafka's SetSchemaMetadata needs a schema: on envelopes.
+                o.0.push(("value.converter.schemas.enable".into(), "true".into()));
+            }
+            let r = run_in_process(Case::W3, 10_000, &o, |_| {}).unwrap();
+            assert_eq!(r.columnar_batches, r.batches, "{name}: {r:?}");
+        }
+        let err = Overrides::one("smt", "Nope")
+            .apply(&mut Case::W3.props())
+            .unwrap_err();
+        assert!(
+            err.starts_with("smt: 'Nope' is not one of none, Cast"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn event_variants_reach_the_pipeline() {
         for (event, min_bytes) in [("wide50", 900), ("1k", 1024), ("10k", 10 * 1024)] {
             for case in [Case::W3, Case::W2] {
@@ -701,7 +973,7 @@ impl BrokerCase {
     }
 
     fn envelope(self) -> bool {
-        self == BrokerCase::W(Case::W2)
+        matches!(self, BrokerCase::W(c) if c.envelope())
     }
 
     /// The worker's default converters for the case.

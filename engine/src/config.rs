@@ -323,17 +323,8 @@ impl ConnectorConfig {
         let spec = plugin
             .parse(&plugin_props)
             .map_err(|e| err(e.to_string()))?;
-        // The chain is validated like Kafka does at connector start. Sink tasks apply it;
-        // source tasks do not yet, so a source with transforms is refused rather than run
-        // without them (`sluice pipe` runs chains offline).
-        let chain = sluice_smt::Chain::configure(&plugin_props).map_err(|e| err(e.to_string()))?;
-        if !chain.is_empty() && plugin.kind() == ConnectorKind::Source {
-            return Err(err(
-                "transforms: single message transforms are not yet applied by source tasks (sink connectors apply them); \
-                 run them offline with `sluice pipe`, or remove them"
-                    .into(),
-            ));
-        }
+        // The chain is validated like Kafka does at connector start; tasks apply it.
+        sluice_smt::Chain::configure(&plugin_props).map_err(|e| err(e.to_string()))?;
         let errors =
             crate::errors::ErrorsConfig::parse(&props).map_err(|(_, message)| err(message))?;
         if errors.dlq.is_some() && plugin.kind() == ConnectorKind::Source {

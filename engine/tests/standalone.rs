@@ -513,3 +513,53 @@ fn errors_tolerance_all_skips_and_none_fails() {
         "committed offset {committed:?} is not past the bad record at offset 1"
     );
 }
+
+/// A FileStreamSource with a chain: each line is hoisted into a struct, gets a static
+/// field, becomes the key too, and goes to the topic the router names, as Kafka's
+/// `WorkerSourceTask` applies transforms before the converters.
+#[test]
+fn source_applies_transforms() {
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique("srcsmt");
+    let (topic_in, topic_out) = (format!("{base}-in"), format!("{base}-out"));
+    create_topic(&topic_out, 1);
+    let worker = worker_props(dir.path(), 500);
+    let input = dir.path().join("in.txt");
+    append_lines(&input, ["alpha".to_string(), "beta".to_string()]);
+    let name = unique("src");
+    let connector = write_file(
+        &dir.path().join("source.properties"),
+        &format!(
+            "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic_in}\n\
+             transforms=hoist,ins,key,route\n\
+             transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
+             transforms.ins.type=InsertField$Value\ntransforms.ins.static.field=src\ntransforms.ins.static.value=file\n\
+             transforms.key.type=ValueToKey\ntransforms.key.fields=line\n\
+             transforms.route.type=RegexRouter\ntransforms.route.regex=(.*)-in\ntransforms.route.replacement=$1-out\n",
+            input.display()
+        ),
+    );
+    let sluice = Sluice::standalone(dir.path(), &worker, &[&connector]);
+    wait_for(
+        "both lines on the routed topic",
+        Duration::from_secs(60),
+        || read_topic(&topic_out, 1).len() >= 2,
+    );
+    assert!(sluice.terminate().success());
+    let text = |b: &Option<Vec<u8>>| String::from_utf8(b.clone().unwrap()).unwrap();
+    let records = read_topic(&topic_out, 1);
+    let got: Vec<(String, String)> = records.iter().map(|r| (text(&r.2), text(&r.3))).collect();
+    let key_schema = r#"{"type":"struct","fields":[{"type":"string","optional":false,"field":"line"}],"optional":false}"#;
+    let value_schema = r#"{"type":"struct","fields":[{"type":"string","optional":false,"field":"line"},{"type":"string","optional":true,"field":"src"}],"optional":false}"#;
+    let want: Vec<(String, String)> = ["alpha", "beta"]
+        .iter()
+        .map(|l| {
+            (
+                format!(r#"{{"schema":{key_schema},"payload":{{"line":"{l}"}}}}"#),
+                format!(r#"{{"schema":{value_schema},"payload":{{"line":"{l}","src":"file"}}}}"#),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}

@@ -23,6 +23,8 @@ pub struct ConnectBatch {
     pub rows: UInt32Array,
     /// The topics as consumed, once a router has renamed them (`None`: `raw`'s topics).
     pub original_topics: Option<DictionaryArray<Int32Type>>,
+    /// Records a source task made: no Kafka partition or offset yet (`raw`'s are unused).
+    pub source: bool,
 }
 
 impl ConnectBatch {
@@ -37,6 +39,7 @@ impl ConnectBatch {
             headers,
             rows,
             original_topics: None,
+            source: false,
         }
     }
 
@@ -65,6 +68,7 @@ impl ConnectBatch {
             rows: arrow::compute::filter(&self.rows, mask)?
                 .as_primitive::<UInt32Type>()
                 .clone(),
+            source: self.source,
             original_topics: match &self.original_topics {
                 None => None,
                 Some(t) => Some(
@@ -85,6 +89,7 @@ impl ConnectBatch {
             headers: self.headers.slice(offset, len),
             rows: self.rows.slice(offset, len),
             original_topics: self.original_topics.as_ref().map(|t| t.slice(offset, len)),
+            source: self.source,
         }
     }
 

@@ -196,8 +196,8 @@ pub fn record_of(batch: &ConnectBatch, i: usize) -> ConnectRecord {
     ConnectRecord {
         topic: raw.topic(i).to_string(),
         original_topic: batch.original_topic(i).to_string(),
-        partition: raw.partitions().value(i),
-        offset: raw.offsets().value(i),
+        partition: (!batch.source).then(|| raw.partitions().value(i)),
+        offset: (!batch.source).then(|| raw.offsets().value(i)),
         timestamp: ts.is_valid(i).then(|| ts.value(i)),
         timestamp_type: match raw.timestamp_types().value(i) {
             timestamp_type::CREATE_TIME => "CreateTime".into(),
@@ -283,6 +283,7 @@ pub(crate) fn stage_per_record(
         headers,
         rows: kept.rows.clone(),
         original_topics,
+        source: kept.source,
     };
     let out = segments(&keys, &values, m)
         .into_iter()

@@ -398,6 +398,16 @@ impl Pipeline {
         Ok(())
     }
 
+    /// A source task's records (already Connect data): the chain, then the converters to
+    /// bytes, as Kafka's `WorkerSourceTask` does.
+    pub fn run_source(&self, batch: ConnectBatch) -> Result<Encoded, CodecError> {
+        let transformed = self.transform(Converted {
+            batches: vec![batch],
+            ..Converted::default()
+        })?;
+        self.encode(&transformed)
+    }
+
     /// Converts the records back to bytes with the output converters: per record, its
     /// headers in order, then the key, then the value; the first failure is the record's.
     pub fn encode(&self, converted: &Converted) -> Result<Encoded, CodecError> {

@@ -18,8 +18,10 @@ pub struct ConnectRecord {
     pub topic: String,
     /// The topic the record was consumed from (routers change `topic`).
     pub original_topic: String,
-    pub partition: i32,
-    pub offset: i64,
+    /// `kafkaPartition`: `None` on a source record that names none.
+    pub partition: Option<i32>,
+    /// `kafkaOffset`: `None` on a source record (it has no Kafka offset yet).
+    pub offset: Option<i64>,
     /// Epoch ms; `None` when the record has no timestamp.
     pub timestamp: Option<i64>,
     /// `CreateTime`, `LogAppendTime` or `NoTimestampType`.
@@ -79,7 +81,7 @@ pub fn schema_to_string(s: Option<&Arc<ConnectSchema>>) -> String {
 }
 
 impl ConnectRecord {
-    /// `SinkRecord.toString()` as Kafka 3.8 renders it in messages.
+    /// `SinkRecord.toString()` (or `SourceRecord`'s) as Kafka renders it in messages.
     pub fn to_java_string(&self) -> String {
         use sluice_codecs::reference::java_to_string;
         let headers = if self.headers.is_empty() {
@@ -99,20 +101,23 @@ impl ConnectRecord {
                 .collect();
             format!("[{}]", items.join(", "))
         };
-        format!(
-            "SinkRecord{{kafkaOffset={}, timestampType={}, originalTopic={}, originalKafkaPartition={}, originalKafkaOffset={}}} ConnectRecord{{topic='{}', kafkaPartition={}, key={}, keySchema={}, value={}, valueSchema={}, timestamp={}, headers=ConnectHeaders(headers={headers})}}",
-            self.offset,
-            self.timestamp_type,
-            self.original_topic,
-            self.partition,
-            self.offset,
+        let record = format!(
+            "ConnectRecord{{topic='{}', kafkaPartition={}, key={}, keySchema={}, value={}, valueSchema={}, timestamp={}, headers=ConnectHeaders(headers={headers})}}",
             self.topic,
-            self.partition,
+            self.partition.map_or("null".to_string(), |p| p.to_string()),
             java_to_string(&self.key),
             schema_to_string(self.key_schema.as_ref()),
             java_to_string(&self.value),
             schema_to_string(self.value_schema.as_ref()),
             self.timestamp.map_or("null".to_string(), |t| t.to_string()),
-        )
+        );
+        match (self.offset, self.partition) {
+            (Some(offset), Some(partition)) => format!(
+                "SinkRecord{{kafkaOffset={offset}, timestampType={}, originalTopic={}, originalKafkaPartition={partition}, originalKafkaOffset={offset}}} {record}",
+                self.timestamp_type, self.original_topic,
+            ),
+            // The source partition and offset maps are not carried per record here.
+            _ => format!("SourceRecord{{sourcePartition=null, sourceOffset=null}} {record}"),
+        }
     }
 }

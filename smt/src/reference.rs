@@ -197,7 +197,7 @@ impl ReferencePipeline {
         };
         RecordOutcome::Record {
             topic: record.topic,
-            partition: record.partition,
+            partition: record.partition.unwrap_or_default(),
             timestamp: record.timestamp,
             key,
             value,

@@ -89,8 +89,8 @@ fn records() -> Vec<ConnectRecord> {
             ConnectRecord {
                 topic: "pg.public.t".into(),
                 original_topic: "pg.public.t".into(),
-                partition: 0,
-                offset: i as i64,
+                partition: Some(0),
+                offset: Some(i as i64),
                 timestamp: Some(1_700_000_000_000 + i as i64),
                 timestamp_type: "CreateTime".into(),
                 key_schema,

@@ -1,5 +1,5 @@
-//! The source task loop: poll the task for a batch, encode key and value column-wise,
-//! produce every record (`acks=all`, idempotent), and commit source offsets only for
+//! The source task loop: poll the task for a batch, run the connector's chain and
+//! converters over it (the one pipeline), produce every record (`acks=all`, idempotent), and commit source offsets only for
 //! batches whose records have all been acknowledged, in order, every
 //! `offset.flush.interval.ms` and on stop.
 
@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 use arrow::array::Array;
 use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use sluice_connectors::SourceOffsets;
+use sluice_codecs::record::timestamp_type;
+use sluice_codecs::{RawBatch, RawBatchBuilder};
+use sluice_connectors::{SourceBatch, SourceOffsets};
+use sluice_smt::Pipeline;
+use sluice_smt::batch::ConnectBatch;
 
 use crate::config::WorkerConfig;
 use crate::error::{EngineError, Result};
@@ -81,8 +86,18 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
             context: ctx.clone(),
             message: "connector is not a source".into(),
         })?;
-    let key_converter = connector.key_converter.build();
-    let value_converter = connector.value_converter.build();
+    let chain = sluice_smt::Chain::configure(
+        &connector
+            .props
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+    .map_err(|e| EngineError::TaskFailed {
+        context: ctx.clone(),
+        message: e.to_string(),
+    })?;
+    let pipeline = Pipeline::new(connector.converters(), chain, None);
     let producer: ThreadedProducer<AckContext> =
         kafka::source_producer_config(worker, connector, label.task)
             .create_with_context(AckContext)
@@ -134,11 +149,9 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
         TaskMetrics::add(&metrics.source_record_poll, batch.len());
         metrics.batch_size.record(batch.len() as u64);
         tc.topics.record(&connector.name, [batch.topic.as_str()]);
-        let encoded = key_converter
-            .encode(&batch.key)
-            .and_then(|k| value_converter.encode(&batch.value).map(|v| (k, v)));
-        let (keys, values) = match encoded {
-            Ok(kv) => kv,
+        let n = batch.len();
+        let encoded = match pipeline.run_source(source_batch(&batch)) {
+            Ok(e) => e,
             Err(e) => {
                 break Err(EngineError::TaskFailed {
                     context: ctx.clone(),
@@ -146,60 +159,73 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
                 });
             }
         };
-        // Conversion failures: with errors.tolerance=none the task fails (nothing of the
-        // batch is produced, its offsets are not committed); with `all` the rows are skipped
-        // (counted, and logged per batch with errors.log.enable). Sources have no DLQ.
-        let failed: std::collections::BTreeSet<usize> = keys
-            .failures
-            .iter()
-            .chain(&values.failures)
-            .map(|f| f.row)
-            .collect();
-        if let Some(f) = keys.failures.first().or(values.failures.first()) {
-            TaskMetrics::add(&metrics.record_failures, failed.len());
-            TaskMetrics::add(&metrics.record_errors, failed.len());
+        // Transformation and conversion failures: with errors.tolerance=none the task fails
+        // (nothing of the batch is produced, its offsets are not committed); with `all` the
+        // rows are skipped (counted, and logged per batch with errors.log.enable). Sources
+        // have no DLQ.
+        let failed = encoded.failures.len();
+        if let Some(f) = encoded.failures.first() {
+            TaskMetrics::add(&metrics.record_failures, failed);
+            TaskMetrics::add(&metrics.record_errors, failed);
             if !connector.errors.tolerate_all {
                 break Err(EngineError::TaskFailed {
                     context: ctx.clone(),
                     message: format!(
-                        "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {f}"
+                        "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {} (stage {}, class {})",
+                        f.exception_line(),
+                        f.stage,
+                        f.class_name
                     ),
                 });
             }
-            TaskMetrics::add(&metrics.records_skipped, failed.len());
+            TaskMetrics::add(&metrics.records_skipped, failed);
             if connector.errors.log_enable {
                 tracing::error!(
-                    "{label} {} record(s) of a batch of {} failed conversion and were skipped (errors.tolerance=all); first: {f}",
-                    failed.len(),
-                    batch.len()
+                    "{label} {failed} record(s) of a batch of {n} failed in stage {} and were skipped (errors.tolerance=all); first: {}",
+                    f.stage,
+                    f.exception_line()
                 );
-                TaskMetrics::add(&metrics.errors_logged, failed.len());
+                TaskMetrics::add(&metrics.errors_logged, failed);
             }
         }
+        let produced: usize = encoded.batches.iter().map(|b| b.batch.num_rows()).sum();
         let ack = Arc::new(BatchAck {
-            remaining: AtomicUsize::new(batch.len() - failed.len()),
+            remaining: AtomicUsize::new(produced),
             error: Mutex::new(None),
         });
-        for i in (0..batch.len()).filter(|i| !failed.contains(i)) {
-            let key = keys.bytes.is_valid(i).then(|| keys.bytes.value(i));
-            let value = values.bytes.is_valid(i).then(|| values.bytes.value(i));
-            let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
-                BaseRecord::with_opaque_to(&batch.topic, ack.clone());
-            if let Some(k) = key {
-                record = record.key(k);
+        for out in &encoded.batches {
+            let raw = &out.batch.raw;
+            for i in 0..raw.num_rows() {
+                let key = out.keys.is_valid(i).then(|| out.keys.value(i));
+                let value = out.values.is_valid(i).then(|| out.values.value(i));
+                let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                    BaseRecord::with_opaque_to(raw.topic(i), ack.clone());
+                if let Some(k) = key {
+                    record = record.key(k);
+                }
+                if let Some(v) = value {
+                    record = record.payload(v);
+                }
+                if let Some(ts) = batch.timestamp {
+                    record = record.timestamp(ts);
+                }
+                if let Some(headers) = out.headers.get(i).filter(|h| !h.is_empty()) {
+                    let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+                    for (key, value) in headers {
+                        owned = owned.insert(Header {
+                            key,
+                            value: value.as_deref(),
+                        });
+                    }
+                    record = record.headers(owned);
+                }
+                send_with_backpressure(&producer, record).map_err(|source| EngineError::Kafka {
+                    context: ctx.clone(),
+                    source,
+                })?;
             }
-            if let Some(v) = value {
-                record = record.payload(v);
-            }
-            if let Some(ts) = batch.timestamp {
-                record = record.timestamp(ts);
-            }
-            send_with_backpressure(&producer, record).map_err(|source| EngineError::Kafka {
-                context: ctx.clone(),
-                source,
-            })?;
         }
-        TaskMetrics::add(&metrics.source_record_write, batch.len() - failed.len());
+        TaskMetrics::add(&metrics.source_record_write, produced);
         in_flight.push_back((ack, batch.offsets));
         maybe_commit(
             &mut in_flight,
@@ -221,6 +247,33 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
         tracing::info!("{label} committed source offsets on stop");
     }
     outcome
+}
+
+/// A source batch as the chain sees it: source records (no Kafka partition or offset), the
+/// task's topic and timestamp on every row.
+fn source_batch(batch: &SourceBatch) -> ConnectBatch {
+    let n = batch.len();
+    let mut raw = RawBatchBuilder::with_capacity(n);
+    for _ in 0..n {
+        raw.append(
+            &batch.topic,
+            0,
+            0,
+            batch.timestamp,
+            if batch.timestamp.is_some() {
+                timestamp_type::CREATE_TIME
+            } else {
+                timestamp_type::NO_TIMESTAMP_TYPE
+            },
+            None,
+            None,
+            [],
+        );
+    }
+    let raw: RawBatch = raw.finish();
+    let mut out = ConnectBatch::new(raw, batch.key.clone(), batch.value.clone());
+    out.source = true;
+    out
 }
 
 fn send_with_backpressure<'a>(

@@ -42,6 +42,10 @@ pub(super) fn replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<Con
 }
 
 pub(super) fn insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    // A source record has no Kafka partition or offset: Kafka's handling is per record.
+    if b.source && (t.partition.is_some() || t.offset.is_some()) {
+        return None;
+    }
     let st = shaped(b.side(t.side))?;
     let n = b.raw.num_rows();
     let mut children: Vec<(String, ArrayRef)> = st
@@ -181,6 +185,10 @@ pub(super) fn typed_replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Opti
 }
 
 pub(super) fn typed_insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    // A source record has no Kafka partition or offset: Kafka's handling is per record.
+    if b.source && (t.partition.is_some() || t.offset.is_some()) {
+        return None;
+    }
     let (s, st) = typed(b.side(t.side))?;
     let n = b.raw.num_rows();
     let mut schema = copy_basics(s);

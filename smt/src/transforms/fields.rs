@@ -231,11 +231,11 @@ impl InsertField {
                 if let Some(f) = &self.topic {
                     put(f, Value::String(r.topic.clone()));
                 }
-                if let Some(f) = &self.partition {
-                    put(f, Value::I32(r.partition));
+                if let (Some(f), Some(p)) = (&self.partition, r.partition) {
+                    put(f, Value::I32(p));
                 }
                 if let Some(f) = &self.offset {
-                    put(f, Value::I64(r.offset));
+                    put(f, Value::I64(sink_offset(&r)?));
                 }
                 if let (Some(f), Some(ts)) = (&self.timestamp, r.timestamp) {
                     put(f, Value::I64(ts));
@@ -267,14 +267,14 @@ impl InsertField {
                     extra.push((
                         f,
                         Arc::new(ConnectSchema::new(SchemaType::Int32, f.optional)),
-                        Value::I32(r.partition),
+                        r.partition.map_or(Value::Null, Value::I32),
                     ));
                 }
                 if let Some(f) = &self.offset {
                     extra.push((
                         f,
                         Arc::new(ConnectSchema::new(SchemaType::Int64, f.optional)),
-                        Value::I64(r.offset),
+                        Value::I64(sink_offset(&r)?),
                     ));
                 }
                 if let Some(f) = &self.timestamp {
@@ -307,6 +307,15 @@ impl InsertField {
             }
         }
     }
+}
+
+/// The record's Kafka offset; a source record has none, and Kafka refuses to insert it.
+fn sink_offset(r: &ConnectRecord) -> Result<i64, ConnectError> {
+    r.offset.ok_or_else(|| {
+        ConnectError::data(
+            "Offset insertion is only supported for sink connectors, record is of type: class org.apache.kafka.connect.source.SourceRecord",
+        )
+    })
 }
 
 /// `MaskField$Key/$Value`: replaces listed fields with the type's zero value or `replacement`.
