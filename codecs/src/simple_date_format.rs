@@ -28,6 +28,33 @@ const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
+/// The calendar fields of one UTC day (Julian before 1582-10-15, as `GregorianCalendar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayFields {
+    /// Days since 1970-01-01.
+    pub days: i64,
+    y: i64,
+    m: u32,
+    d: u32,
+    dow: usize,
+    day_of_year: i64,
+}
+
+impl DayFields {
+    pub fn of(days: i64) -> Self {
+        let (y, m, d) = hybrid_from_days(days);
+        Self {
+            days,
+            y,
+            m,
+            d,
+            // 1970-01-01 was a Thursday.
+            dow: (days + 4).rem_euclid(7) as usize,
+            day_of_year: days - hybrid_days_from_civil(y, 1, 1) + 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
@@ -135,20 +162,49 @@ impl SimpleDateFormat {
 
     /// Formats epoch milliseconds in UTC.
     pub fn format(&self, ms: i64) -> String {
+        let mut out = String::new();
+        self.format_into(ms, &mut out);
+        out
+    }
+
+    /// [`SimpleDateFormat::format`] appended to `out` (a buffer reused across rows).
+    pub fn format_into(&self, ms: i64, out: &mut String) {
         let days = ms.div_euclid(86_400_000);
+        self.format_day_into(ms, &DayFields::of(days), out);
+    }
+
+    /// [`SimpleDateFormat::format_into`] with the calendar fields of `ms`'s day computed
+    /// already (a column's rows mostly share few days: [`DayFields`] is kept across rows).
+    pub fn format_day_into(&self, ms: i64, day: &DayFields, out: &mut String) {
         let tod = ms.rem_euclid(86_400_000);
-        let (y, m, d) = hybrid_from_days(days);
+        let DayFields {
+            days,
+            y,
+            m,
+            d,
+            dow,
+            day_of_year,
+        } = *day;
         let (hour, minute, second, milli) = (
             tod / 3_600_000,
             (tod / 60_000) % 60,
             (tod / 1000) % 60,
             tod % 1000,
         );
-        let dow = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday
-        let year_start = hybrid_days_from_civil(y, 1, 1);
-        let day_of_year = days - year_start + 1;
-        let mut out = String::new();
-        let pad = |out: &mut String, v: i64, n: usize| out.push_str(&format!("{v:0n$}"));
+        let pad = |out: &mut String, v: i64, n: usize| {
+            // `format!("{v:0n$}")` without the formatting machinery: the sign counts in `n`.
+            let mut digits = itoa::Buffer::new();
+            let text = digits.format(v.unsigned_abs());
+            let sign = usize::from(v < 0);
+            if v < 0 {
+                out.push('-');
+            }
+            for _ in (text.len() + sign)..n {
+                out.push('0');
+            }
+            out.push_str(text);
+        };
+        let out = &mut *out;
         for p in &self.parts {
             match p {
                 Part::Literal(l) => out.push_str(l),
@@ -159,18 +215,18 @@ impl SimpleDateFormat {
                         'y' | 'Y' => {
                             let year = if y > 0 { y } else { 1 - y };
                             if n == 2 {
-                                pad(&mut out, year % 100, 2)
+                                pad(out, year % 100, 2)
                             } else {
-                                pad(&mut out, year, n)
+                                pad(out, year, n)
                             }
                         }
                         'M' | 'L' => match n {
-                            1 | 2 => pad(&mut out, i64::from(m), n),
+                            1 | 2 => pad(out, i64::from(m), n),
                             3 => out.push_str(&MONTHS[(m - 1) as usize][..3]),
                             _ => out.push_str(MONTHS[(m - 1) as usize]),
                         },
-                        'd' => pad(&mut out, i64::from(d), n),
-                        'D' => pad(&mut out, day_of_year, n),
+                        'd' => pad(out, i64::from(d), n),
+                        'D' => pad(out, day_of_year, n),
                         'E' => {
                             if n >= 4 {
                                 out.push_str(DAYS[dow])
@@ -178,16 +234,16 @@ impl SimpleDateFormat {
                                 out.push_str(&DAYS[dow][..3])
                             }
                         }
-                        'u' => pad(&mut out, if dow == 0 { 7 } else { dow as i64 }, n),
-                        'F' => pad(&mut out, (i64::from(d) - 1) / 7 + 1, n),
+                        'u' => pad(out, if dow == 0 { 7 } else { dow as i64 }, n),
+                        'F' => pad(out, (i64::from(d) - 1) / 7 + 1, n),
                         'a' => out.push_str(if hour < 12 { "AM" } else { "PM" }),
-                        'H' => pad(&mut out, hour, n),
-                        'k' => pad(&mut out, if hour == 0 { 24 } else { hour }, n),
-                        'K' => pad(&mut out, hour % 12, n),
-                        'h' => pad(&mut out, if hour % 12 == 0 { 12 } else { hour % 12 }, n),
-                        'm' => pad(&mut out, minute, n),
-                        's' => pad(&mut out, second, n),
-                        'S' => pad(&mut out, milli, n),
+                        'H' => pad(out, hour, n),
+                        'k' => pad(out, if hour == 0 { 24 } else { hour }, n),
+                        'K' => pad(out, hour % 12, n),
+                        'h' => pad(out, if hour % 12 == 0 { 12 } else { hour % 12 }, n),
+                        'm' => pad(out, minute, n),
+                        's' => pad(out, second, n),
+                        'S' => pad(out, milli, n),
                         'z' => out.push_str(if n >= 4 {
                             "Coordinated Universal Time"
                         } else {
@@ -195,13 +251,12 @@ impl SimpleDateFormat {
                         }),
                         'Z' => out.push_str("+0000"),
                         'X' => out.push('Z'),
-                        'w' | 'W' => pad(&mut out, week_of(days, *c == 'w'), n),
+                        'w' | 'W' => pad(out, week_of(days, *c == 'w'), n),
                         _ => {}
                     }
                 }
             }
         }
-        out
     }
 
     /// Parses leniently from the start of `text` (trailing text is ignored, as

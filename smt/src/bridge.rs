@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, DictionaryArray};
+use arrow::array::{
+    Array, AsArray, BinaryViewArray, BinaryViewBuilder, BooleanArray, DictionaryArray,
+};
 use arrow::datatypes::Int32Type;
 use sluice_codecs::error::ConnectError;
 use sluice_codecs::json_columnar::{Run, RunsBuilder};
@@ -30,6 +32,54 @@ pub struct HeaderRows {
 
 /// A header as bytes: its key and its converted value.
 pub type RawHeaderBytes = (String, Option<Vec<u8>>);
+
+/// Each row's headers as bytes: the ones it came with, then the added header columns.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedHeaders {
+    /// Per row (empty when no row came with headers).
+    own: Vec<Vec<RawHeaderBytes>>,
+    columns: Vec<(String, BinaryViewArray)>,
+}
+
+impl EncodedHeaders {
+    /// Whether no row has a header.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty() && self.own.iter().all(Vec::is_empty)
+    }
+
+    /// Row `i`'s headers in order, as (key, bytes).
+    pub fn row(&self, i: usize) -> Vec<(&str, Option<&[u8]>)> {
+        let mut out: Vec<(&str, Option<&[u8]>)> = match self.own.get(i) {
+            Some(own) => own
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect(),
+            None => Vec::new(),
+        };
+        for (key, bytes) in &self.columns {
+            out.push((key.as_str(), bytes.is_valid(i).then(|| bytes.value(i))));
+        }
+        out
+    }
+
+    /// Keeps the rows where `mask` is true.
+    pub fn filter(self, mask: &BooleanArray) -> Result<Self, CodecError> {
+        let kept = |i: usize| mask.is_valid(i) && mask.value(i);
+        let own = self
+            .own
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| kept(*i))
+            .map(|(_, h)| h)
+            .collect();
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (key, bytes) in self.columns {
+            let filtered = arrow::compute::filter(&bytes, mask)?;
+            columns.push((key, filtered.as_binary_view().clone()));
+        }
+        Ok(Self { own, columns })
+    }
+}
 
 /// A header every row of a batch has: its key, and one value per row with its schema.
 #[derive(Debug, Clone)]
@@ -123,33 +173,56 @@ impl HeaderRows {
         out
     }
 
-    /// Row `i`'s headers as bytes, by `encode(schema, value)` per header; the added string
-    /// columns under SimpleHeaderConverter are written from the column, not as values.
-    pub fn encode_row(
+    /// Every row's headers as bytes with `converter`, and the rows whose headers it cannot
+    /// convert. Added columns are converted column by column: a string column under
+    /// SimpleHeaderConverter is its own bytes, shared.
+    pub fn encode(
         &self,
-        i: usize,
         converter: &RefHeaderConverter,
-    ) -> Result<Vec<RawHeaderBytes>, ConnectError> {
-        let mut out = Vec::with_capacity(self.own(i).len() + self.columns.len());
-        for h in self.own(i) {
-            out.push((
-                h.key.clone(),
-                converter.from_connect(h.schema.as_deref(), &h.value)?,
-            ));
+    ) -> (EncodedHeaders, Vec<(usize, ConnectError)>) {
+        let mut failed = Vec::new();
+        let mut own = Vec::new();
+        if self.rows.is_some() {
+            own.reserve(self.len);
+            for i in 0..self.len {
+                let mut row = Vec::with_capacity(self.own(i).len());
+                for h in self.own(i) {
+                    match converter.from_connect(h.schema.as_deref(), &h.value) {
+                        Ok(b) => row.push((h.key.clone(), b)),
+                        Err(e) => {
+                            failed.push((i, e));
+                            break;
+                        }
+                    }
+                }
+                own.push(row);
+            }
         }
+        let mut columns = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
-            let strings = c.values.exact.is_empty()
+            let v = &c.values;
+            let strings = v.exact.is_empty()
                 && matches!(converter, RefHeaderConverter::Simple)
-                && c.values.array.data_type() == &arrow::datatypes::DataType::Utf8View;
+                && v.array.data_type() == &arrow::datatypes::DataType::Utf8View;
             let bytes = if strings {
-                let a = c.values.array.as_string_view();
-                a.is_valid(i).then(|| a.value(i).as_bytes().to_vec())
+                v.array.as_string_view().clone().to_binary_view()
             } else {
-                converter.from_connect(c.values.schema.as_deref(), &c.values.value(i))?
+                let mut b = BinaryViewBuilder::with_capacity(self.len);
+                for i in 0..self.len {
+                    match converter.from_connect(v.schema.as_deref(), &v.value(i)) {
+                        Ok(bytes) => b.append_option(bytes),
+                        Err(e) => {
+                            failed.push((i, e));
+                            b.append_null();
+                        }
+                    }
+                }
+                b.finish()
             };
-            out.push((c.key.clone(), bytes));
+            columns.push((c.key.clone(), bytes));
         }
-        Ok(out)
+        failed.sort_by_key(|(i, _)| *i);
+        (EncodedHeaders { own, columns }, failed)
     }
 
     pub fn slice(&self, offset: usize, len: usize) -> Self {
@@ -315,6 +388,8 @@ pub fn segments(keys: &[Run], values: &[Run], n: usize) -> Vec<(usize, usize)> {
 /// Rows `start..start + len` of the runs, which lie within one run.
 pub fn run_slice(runs: &[Run], start: usize, len: usize) -> ConnectColumn {
     match runs.iter().rev().find(|r| r.start <= start) {
+        // The whole run (the common case) is shared as it is.
+        Some(run) if run.start == start && run.column.len() == len => run.column.clone(),
         Some(run) => run.column.slice(start - run.start, len),
         None => ConnectColumn::nulls(len),
     }

@@ -13,7 +13,7 @@ use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
 use sluice_codecs::{CodecError, Converter, ConverterConfig, ConverterRole, RawBatch, Stage};
 
 use crate::batch::ConnectBatch;
-use crate::bridge::{HeaderRows, run_slice, segments, stage_per_record};
+use crate::bridge::{EncodedHeaders, HeaderRows, run_slice, segments, stage_per_record};
 use crate::chain::Chain;
 use crate::record::Header;
 
@@ -188,8 +188,8 @@ pub struct EncodedBatch {
     pub batch: ConnectBatch,
     pub keys: BinaryViewArray,
     pub values: BinaryViewArray,
-    /// Each row's headers as bytes (empty when no row has headers).
-    pub headers: Vec<Vec<(String, Option<Vec<u8>>)>>,
+    /// Each row's headers as bytes.
+    pub headers: EncodedHeaders,
 }
 
 /// What comes out of the output converters.
@@ -314,7 +314,11 @@ impl Pipeline {
         whole.headers = headers;
         let mut batches = Vec::new();
         for (start, len) in segments(&key.runs, &value.runs, n) {
-            let mut part = whole.slice(start, len);
+            let mut part = if len == n {
+                whole.clone()
+            } else {
+                whole.slice(start, len)
+            };
             part.key = run_slice(&key.runs, start, len);
             part.value = run_slice(&value.runs, start, len);
             if failed[start..start + len].iter().any(|f| *f) {
@@ -418,25 +422,25 @@ impl Pipeline {
         };
         for batch in &converted.batches {
             let n = batch.num_rows();
-            let mut failed: Vec<Option<Failure>> = vec![None; n];
-            let mut headers = Vec::new();
-            if !batch.headers.is_empty() {
-                headers.reserve(n);
-                for (i, slot) in failed.iter_mut().enumerate() {
-                    match batch.headers.encode_row(i, &out.header) {
-                        Ok(row) => headers.push(row),
-                        Err(e) => {
-                            *slot = Some(Failure::of_error(
-                                e,
-                                batch.rows.value(i) as usize,
-                                Stage::HeaderConverter,
-                                &out.header_class,
-                            ));
-                            headers.push(Vec::new());
-                        }
-                    }
+            // The first failure of each failed row, by batch row (few or none: no per-row
+            // slot is allocated for the rows that succeed).
+            let mut failed: std::collections::BTreeMap<usize, Failure> = Default::default();
+            let headers = if batch.headers.is_empty() {
+                EncodedHeaders::default()
+            } else {
+                let (headers, errors) = batch.headers.encode(&out.header);
+                for (i, e) in errors {
+                    failed.entry(i).or_insert_with(|| {
+                        Failure::of_error(
+                            e,
+                            batch.rows.value(i) as usize,
+                            Stage::HeaderConverter,
+                            &out.header_class,
+                        )
+                    });
                 }
-            }
+                headers
+            };
             let keys = out.key.encode(&batch.key)?;
             let values = out.value.encode(&batch.value)?;
             for (fs, class) in [
@@ -444,13 +448,12 @@ impl Pipeline {
                 (&values.failures, &out.value_class),
             ] {
                 for f in fs {
-                    let slot = &mut failed[f.row];
-                    if slot.is_none() {
-                        *slot = Some(Failure::of_row(f, batch.rows.value(f.row) as usize, class));
-                    }
+                    failed.entry(f.row).or_insert_with(|| {
+                        Failure::of_row(f, batch.rows.value(f.row) as usize, class)
+                    });
                 }
             }
-            if failed.iter().all(Option::is_none) {
+            if failed.is_empty() {
                 encoded.batches.push(EncodedBatch {
                     batch: batch.clone(),
                     keys: keys.bytes,
@@ -459,18 +462,9 @@ impl Pipeline {
                 });
                 continue;
             }
-            let keep = BooleanArray::from_iter(failed.iter().map(|f| Some(f.is_none())));
-            let kept_headers = if headers.is_empty() {
-                headers
-            } else {
-                headers
-                    .into_iter()
-                    .zip(&failed)
-                    .filter(|(_, f)| f.is_none())
-                    .map(|(h, _)| h)
-                    .collect()
-            };
-            encoded.failures.extend(failed.into_iter().flatten());
+            let keep = BooleanArray::from_iter((0..n).map(|i| Some(!failed.contains_key(&i))));
+            let kept_headers = headers.filter(&keep)?;
+            encoded.failures.extend(failed.into_values());
             encoded.batches.push(EncodedBatch {
                 batch: batch.filter(&keep)?,
                 keys: arrow::compute::filter(&keys.bytes, &keep)?

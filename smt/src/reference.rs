@@ -66,7 +66,12 @@ impl Encoded {
                     timestamp: ts.is_valid(i).then(|| ts.value(i)),
                     key: b.keys.is_valid(i).then(|| b.keys.value(i).to_vec()),
                     value: b.values.is_valid(i).then(|| b.values.value(i).to_vec()),
-                    headers: b.headers.get(i).cloned().unwrap_or_default(),
+                    headers: b
+                        .headers
+                        .row(i)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec)))
+                        .collect(),
                 };
             }
         }

@@ -209,13 +209,11 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
                 if let Some(ts) = batch.timestamp {
                     record = record.timestamp(ts);
                 }
-                if let Some(headers) = out.headers.get(i).filter(|h| !h.is_empty()) {
+                if !out.headers.is_empty() {
+                    let headers = out.headers.row(i);
                     let mut owned = OwnedHeaders::new_with_capacity(headers.len());
                     for (key, value) in headers {
-                        owned = owned.insert(Header {
-                            key,
-                            value: value.as_deref(),
-                        });
+                        owned = owned.insert(Header { key, value });
                     }
                     record = record.headers(owned);
                 }

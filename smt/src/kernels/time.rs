@@ -10,6 +10,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMillisecondType};
 use sluice_codecs::ConnectColumn;
+use sluice_codecs::simple_date_format::DayFields;
 use sluice_codecs::value::JavaMapInit;
 
 use super::{hash_ordered, rebuild, shaped, typed, typed_column};
@@ -64,9 +65,19 @@ fn emit(t: &TimestampConverter, raw: &[Option<i64>], typed: bool) -> Option<Arra
         Kind::String => {
             let f = t.format.as_ref()?;
             let mut b = StringViewBuilder::with_capacity(raw.len());
+            let mut text = String::new();
+            let mut day = DayFields::of(0);
             for v in raw {
                 match v {
-                    Some(ms) => b.append_value(f.format(*ms)),
+                    Some(ms) => {
+                        let days = ms.div_euclid(DAY_MS);
+                        if day.days != days {
+                            day = DayFields::of(days);
+                        }
+                        text.clear();
+                        f.format_day_into(*ms, &day, &mut text);
+                        b.append_value(&text);
+                    }
                     None => b.append_null(),
                 }
             }
