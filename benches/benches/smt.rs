@@ -1,12 +1,13 @@
 //! The transformation chain over 8192-row batches of the standard event: each batch kernel on
-//! its own (`Throughput::Elements`), and the W1 pipeline end to end ([`Pipeline`]: schemaless JSON in →
+//! its own (`Throughput::Elements`), W4 and every SMT alone through the whole pipeline, and
+//! the W1 pipeline end to end ([`Pipeline`]: schemaless JSON in →
 //! ReplaceField → InsertField → Cast → TimestampRouter → Filter/TopicNameMatches → JSON out).
 
 use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice_benches::{BATCH_ROWS, order_batch};
+use sluice_benches::{BATCH_ROWS, order_batch, order_envelope_batch};
 use sluice_codecs::connect_json::JsonConfig;
 use sluice_codecs::error::Stage;
 use sluice_codecs::json_columnar::SchemalessDecoder;
@@ -95,7 +96,7 @@ fn kernels(c: &mut Criterion) {
 fn run(pipeline: &mut Pipeline, raw: &sluice_codecs::RawBatch) -> usize {
     let decoded = pipeline.decode(raw).expect("decode");
     let transformed = pipeline.transform(decoded).expect("transform");
-    assert_eq!(transformed.per_record_rows, 0, "W1 runs column-wise");
+    assert_eq!(transformed.per_record_rows, 0, "the chain runs column-wise");
     let encoded = pipeline.encode(&transformed).expect("encode");
     encoded.batches.iter().map(|b| b.batch.num_rows()).sum()
 }
@@ -112,5 +113,44 @@ fn w1(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, w1);
+/// W4 (every SMT kind, schemaless and envelopes) and the single-SMT sweep: each of Kafka's
+/// 16 SMTs alone on the standard event, beside the no-transform pipeline.
+fn w4_and_single_smts(c: &mut Criterion) {
+    use sluice_engine::bench::{Case, Overrides, SINGLE_SMTS};
+    let mut g = c.benchmark_group("w4");
+    g.throughput(Throughput::Elements(BATCH_ROWS as u64));
+    for (name, case, envelope) in [("W4", Case::W4, false), ("W4E", Case::W4E, true)] {
+        let raw = if envelope {
+            order_envelope_batch(BATCH_ROWS)
+        } else {
+            order_batch(BATCH_ROWS, false)
+        };
+        let mut pipeline = Pipeline::configure(&case.props(), None).expect("pipeline");
+        assert!(run(&mut pipeline, &raw) > 0);
+        g.bench_function(name, |b| b.iter(|| black_box(run(&mut pipeline, &raw))));
+    }
+    g.finish();
+    let mut g = c.benchmark_group("single_smt");
+    g.throughput(Throughput::Elements(BATCH_ROWS as u64));
+    for (name, _) in std::iter::once(&("none", &[][..])).chain(SINGLE_SMTS) {
+        let mut props = Case::W3.props();
+        let mut o = Overrides::one("smt", name);
+        let envelope = *name == "SetSchemaMetadata";
+        if envelope {
+            o.0.push(("value.converter.schemas.enable".into(), "true".into()));
+        }
+        o.apply(&mut props).expect("smt");
+        let raw = if envelope {
+            order_envelope_batch(BATCH_ROWS)
+        } else {
+            order_batch(BATCH_ROWS, false)
+        };
+        let mut pipeline = Pipeline::configure(&props, None).expect("pipeline");
+        assert!(run(&mut pipeline, &raw) > 0, "{name}");
+        g.bench_function(*name, |b| b.iter(|| black_box(run(&mut pipeline, &raw))));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernels, w1, w4_and_single_smts);
 criterion_main!(benches);

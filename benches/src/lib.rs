@@ -42,3 +42,25 @@ pub fn order_batch(n: usize, with_header: bool) -> RawBatch {
     }
     b.finish()
 }
+
+/// A raw batch of `n` order events as JsonConverter envelopes (W2, W4E).
+pub fn order_envelope_batch(n: usize) -> RawBatch {
+    let mut g = OrderEvents::new();
+    let mut b = RawBatchBuilder::with_capacity(n);
+    let mut v = Vec::with_capacity(1200);
+    for i in 0..n {
+        v.clear();
+        let ts = g.write_next_envelope(&mut v);
+        b.append(
+            "orders",
+            (i % 4) as i32,
+            i as i64,
+            Some(ts),
+            timestamp_type::CREATE_TIME,
+            None,
+            Some(&v),
+            [],
+        );
+    }
+    b.finish()
+}

@@ -193,16 +193,26 @@ impl SimpleDateFormat {
         );
         let pad = |out: &mut String, v: i64, n: usize| {
             // `format!("{v:0n$}")` without the formatting machinery: the sign counts in `n`.
-            let mut digits = itoa::Buffer::new();
-            let text = digits.format(v.unsigned_abs());
-            let sign = usize::from(v < 0);
+            let mut digits = [b'0'; 20];
+            let mut at = digits.len();
+            let mut rest = v.unsigned_abs();
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            let len = digits.len() - at;
             if v < 0 {
                 out.push('-');
             }
-            for _ in (text.len() + sign)..n {
+            for _ in (len + usize::from(v < 0))..n {
                 out.push('0');
             }
-            out.push_str(text);
+            // Only ASCII digits were written.
+            out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
         };
         let out = &mut *out;
         for p in &self.parts {

@@ -67,6 +67,9 @@ fn emit(t: &TimestampConverter, raw: &[Option<i64>], typed: bool) -> Option<Arra
             let mut b = StringViewBuilder::with_capacity(raw.len());
             let mut text = String::new();
             let mut day = DayFields::of(0);
+            // A pattern of the date alone reads the same all day: formatted once per day.
+            let date_only = f.date_only();
+            let mut formatted_day: Option<i64> = None;
             for v in raw {
                 match v {
                     Some(ms) => {
@@ -74,8 +77,11 @@ fn emit(t: &TimestampConverter, raw: &[Option<i64>], typed: bool) -> Option<Arra
                         if day.days != days {
                             day = DayFields::of(days);
                         }
-                        text.clear();
-                        f.format_day_into(*ms, &day, &mut text);
+                        if !(date_only && formatted_day == Some(days)) {
+                            text.clear();
+                            f.format_day_into(*ms, &day, &mut text);
+                            formatted_day = Some(days);
+                        }
                         b.append_value(&text);
                     }
                     None => b.append_null(),
