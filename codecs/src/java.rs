@@ -5,6 +5,11 @@
 /// [1e-3, 1e7) its output is the shortest round-trip decimal, which `ryu` writes directly
 /// (integral values there print the same digits on every JDK).
 pub fn write_double(out: &mut Vec<u8>, d: f64) {
+    if d == 0.0 {
+        // A masked or defaulted zero is common: no allocation for it.
+        out.extend_from_slice(if d.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        return;
+    }
     let a = d.abs();
     if (1e-3..1e7).contains(&a) {
         // Correctly rounded (both operands exact), so equality means m/1000 reads back as a;
@@ -27,6 +32,10 @@ pub fn write_double(out: &mut Vec<u8>, d: f64) {
 /// round-trip digits without allocating, except on an exact tie between two shortest
 /// candidates, where ryu rounds half to even and Java 17 rounds half up.
 pub fn write_float(out: &mut Vec<u8>, f: f32) {
+    if f == 0.0 {
+        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        return;
+    }
     let a = f.abs();
     if (1e-3..16_384.0).contains(&a) {
         // m/1000 reads back as f when it is nearer to f than half of f's ulp (strictly: a
