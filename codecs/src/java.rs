@@ -7,7 +7,11 @@
 pub fn write_double(out: &mut Vec<u8>, d: f64) {
     if d == 0.0 {
         // A masked or defaulted zero is common: no allocation for it.
-        out.extend_from_slice(if d.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.extend_from_slice(if d.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
         return;
     }
     let a = d.abs();
@@ -33,7 +37,11 @@ pub fn write_double(out: &mut Vec<u8>, d: f64) {
 /// candidates, where ryu rounds half to even and Java 17 rounds half up.
 pub fn write_float(out: &mut Vec<u8>, f: f32) {
     if f == 0.0 {
-        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.extend_from_slice(if f.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
         return;
     }
     let a = f.abs();

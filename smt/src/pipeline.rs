@@ -371,8 +371,25 @@ impl Pipeline {
                         next.push(out);
                         continue;
                     }
-                    self.stage_per_record(stage, &batch, &mut converted.failures, &mut next)?;
-                    converted.per_record_rows += batch.num_rows();
+                    // Null keys or values (tombstones) among others: the kernel takes the
+                    // stretches of non-null rows, only the null ones go per record.
+                    for (from, n, null) in null_runs(&stage.transform, &batch) {
+                        let part = if n == batch.num_rows() {
+                            batch.clone()
+                        } else {
+                            batch.slice(from, n)
+                        };
+                        if !null
+                            && n < batch.num_rows()
+                            && let Some(out) =
+                                crate::kernels::transform_kernel(&stage.transform, part.clone())
+                        {
+                            next.push(out);
+                            continue;
+                        }
+                        self.stage_per_record(stage, &part, &mut converted.failures, &mut next)?;
+                        converted.per_record_rows += part.num_rows();
+                    }
                 }
             }
             next.retain(|b| b.num_rows() > 0);
@@ -480,6 +497,28 @@ impl Pipeline {
         encoded.failures.sort_by_key(|f| f.row);
         Ok(encoded)
     }
+}
+
+/// (start, len, null) stretches of the column a transformation reads, split where a row's
+/// value turns null or back; one stretch when it reads none or has no nulls.
+fn null_runs(t: &crate::transforms::Transform, batch: &ConnectBatch) -> Vec<(usize, usize, bool)> {
+    let n = batch.num_rows();
+    let Some(side) = crate::kernels::operated_side(t) else {
+        return vec![(0, n, false)];
+    };
+    let column = batch.side(side);
+    let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+    for i in 0..n {
+        let null = column.is_null(i);
+        match runs.last_mut() {
+            Some((_, len, was)) if *was == null => *len += 1,
+            _ => runs.push((i, 1, null)),
+        }
+    }
+    if runs.is_empty() {
+        runs.push((0, 0, false));
+    }
+    runs
 }
 
 fn key_nulls(n: usize) -> sluice_codecs::ConnectColumn {

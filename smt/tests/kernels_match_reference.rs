@@ -616,3 +616,45 @@ fn kernels_take_uniform_batches_whole_and_match_the_reference() {
     }
     assert!(declined.is_empty(), "rows ran per record: {declined:#?}");
 }
+
+/// Tombstones among otherwise uniform rows: the kernel takes the stretches between them and
+/// only the tombstones run per record.
+#[test]
+fn only_the_null_rows_run_per_record() {
+    for name in [
+        "InsertField$Value",
+        "ReplaceField$Value",
+        "Cast$Value numeric",
+        "MaskField$Value",
+        "Flatten$Value",
+        "HoistField$Value",
+    ] {
+        for schemaless in [true, false] {
+            let pairs = SMTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, p)| *p)
+                .unwrap_or_else(|| panic!("{name} is not in SMTS"));
+            let mut props = config(pairs);
+            if schemaless {
+                for role in ["key", "value"] {
+                    props.insert(format!("{role}.converter.schemas.enable"), "false".into());
+                }
+            }
+            let mut rows = uniform_rows(schemaless);
+            let mut nulls = 0;
+            for (i, r) in rows.iter_mut().enumerate() {
+                if i % 9 == 4 {
+                    r.value = None;
+                    nulls += 1;
+                }
+            }
+            let label = format!("{name} with tombstones (schemaless={schemaless})");
+            let per_record = check_batch(&label, &props, &batch(&rows));
+            assert!(
+                per_record <= nulls,
+                "{label}: {per_record} rows ran per record, {nulls} are null"
+            );
+        }
+    }
+}

@@ -21,6 +21,7 @@ use sluice_codecs::value::{JavaMapInit, Value, java_hash_order};
 
 use crate::batch::ConnectBatch;
 use crate::chain::{Chain, ChainStage};
+use crate::record::Side;
 use crate::transforms::Transform;
 
 impl Chain {
@@ -73,6 +74,28 @@ impl ChainStage {
         }
         Some(runs)
     }
+}
+
+/// The key or value column a transformation reads, if any.
+pub(crate) fn operated_side(t: &Transform) -> Option<Side> {
+    Some(match t {
+        Transform::ReplaceField(t) => t.side,
+        Transform::InsertField(t) => t.side,
+        Transform::Cast(t) => t.side,
+        Transform::SetSchemaMetadata(t) => t.side,
+        Transform::HoistField(t) => t.side,
+        Transform::ExtractField(t) => t.side,
+        Transform::MaskField(t) => t.side,
+        Transform::Flatten(t) => t.side,
+        Transform::TimestampConverter(t) => t.side,
+        Transform::HeaderFrom(t) => t.side,
+        Transform::ValueToKey(_) => Side::Value,
+        Transform::Filter
+        | Transform::RegexRouter(_)
+        | Transform::TimestampRouter(_)
+        | Transform::DropHeaders(_)
+        | Transform::InsertHeader(_) => return None,
+    })
 }
 
 /// The kernel of a transformation without its predicate, or `None`.
