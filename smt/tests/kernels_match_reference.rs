@@ -546,6 +546,8 @@ fn a_chain_of_every_kind_matches_and_runs_its_kernels_column_wise() {
 /// SMT configs (names from [`SMTS`]) whose kernels take uniform batches whole, schemaless
 /// and schema'd: on those batches nothing may run per record.
 const COLUMN_WISE: &[(&str, bool)] = &[
+    ("Cast$Value", true),
+    ("Cast$Value", false),
     ("Cast$Value numeric", true),
     ("Cast$Value numeric", false),
     ("InsertField$Value", true),

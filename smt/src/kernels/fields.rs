@@ -89,6 +89,18 @@ pub(super) fn constant_strings(v: &str, n: usize) -> Option<StringViewArray> {
 
 /// Casts one shaped child the way `Cast.castValueToType` casts its Java boxed values.
 fn cast_child(a: &ArrayRef, to: SchemaType) -> Option<ArrayRef> {
+    if let Some(out) = cast_to_text_or_flag(a, to) {
+        return Some(out);
+    }
+    // Narrower integers widen exactly first (Java widens the boxed value the same way).
+    let widened;
+    let a = match a.data_type() {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 => {
+            widened = arrow::compute::cast(a, &DataType::Int64).ok()?;
+            &widened
+        }
+        _ => a,
+    };
     let out: ArrayRef = match (a.data_type(), to) {
         (DataType::Float64, SchemaType::Float32) => Arc::new(
             a.as_primitive::<Float64Type>()
@@ -132,6 +144,124 @@ fn cast_child(a: &ArrayRef, to: SchemaType) -> Option<ArrayRef> {
         _ => return None,
     };
     Some(out)
+}
+
+/// Casts to STRING and BOOLEAN, and from BOOLEAN, as `Cast.castValueToType` does: a number's
+/// Java `toString` (`Double.toString` for doubles), `longValue() != 0`, 1 or 0.
+fn cast_to_text_or_flag(a: &ArrayRef, to: SchemaType) -> Option<ArrayRef> {
+    let nulls = a.logical_nulls();
+    let n = a.len();
+    let long = |i: usize| -> Option<i64> {
+        Some(match a.data_type() {
+            DataType::Int8 => i64::from(a.as_primitive::<arrow::datatypes::Int8Type>().value(i)),
+            DataType::Int16 => i64::from(a.as_primitive::<arrow::datatypes::Int16Type>().value(i)),
+            DataType::Int32 => i64::from(a.as_primitive::<Int32Type>().value(i)),
+            DataType::Int64 => a.as_primitive::<Int64Type>().value(i),
+            // `longValue()` of a double saturates, NaN is 0: Rust's `as` does the same.
+            DataType::Float64 => a.as_primitive::<Float64Type>().value(i) as i64,
+            DataType::Float32 => a.as_primitive::<arrow::datatypes::Float32Type>().value(i) as i64,
+            _ => return None,
+        })
+    };
+    match (a.data_type(), to) {
+        (DataType::Utf8View, SchemaType::String) | (DataType::Boolean, SchemaType::Boolean) => {
+            Some(a.clone())
+        }
+        (DataType::Boolean, SchemaType::String) => {
+            let flags = a.as_boolean();
+            let mut out = arrow::array::StringViewBuilder::with_capacity(n);
+            for i in 0..n {
+                if flags.is_valid(i) {
+                    out.append_value(if flags.value(i) { "true" } else { "false" });
+                } else {
+                    out.append_null();
+                }
+            }
+            Some(Arc::new(out.finish()))
+        }
+        (
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64,
+            SchemaType::String,
+        ) => {
+            let mut out = arrow::array::StringViewBuilder::with_capacity(n);
+            let mut text = Vec::with_capacity(24);
+            for i in 0..n {
+                if !a.is_valid(i) {
+                    out.append_null();
+                    continue;
+                }
+                text.clear();
+                match a.data_type() {
+                    DataType::Float64 => sluice_codecs::java::write_double(
+                        &mut text,
+                        a.as_primitive::<Float64Type>().value(i),
+                    ),
+                    DataType::Float32 => sluice_codecs::java::write_float(
+                        &mut text,
+                        a.as_primitive::<arrow::datatypes::Float32Type>().value(i),
+                    ),
+                    _ => text.extend_from_slice(itoa::Buffer::new().format(long(i)?).as_bytes()),
+                }
+                out.append_value(std::str::from_utf8(&text).ok()?);
+            }
+            Some(Arc::new(out.finish()))
+        }
+        (
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64,
+            SchemaType::Boolean,
+        ) => {
+            let mut values = arrow::array::BooleanBufferBuilder::new(n);
+            for i in 0..n {
+                values.append(a.is_valid(i) && long(i)? != 0);
+            }
+            Some(Arc::new(arrow::array::BooleanArray::new(
+                values.finish(),
+                nulls,
+            )))
+        }
+        (DataType::Boolean, t) => {
+            let flags = a.as_boolean();
+            let one = |i: usize| i64::from(flags.value(i));
+            Some(match t {
+                SchemaType::Int8 => Arc::new(Int8Array::new(
+                    (0..n).map(|i| one(i) as i8).collect(),
+                    nulls,
+                )),
+                SchemaType::Int16 => Arc::new(Int16Array::new(
+                    (0..n).map(|i| one(i) as i16).collect(),
+                    nulls,
+                )),
+                SchemaType::Int32 => Arc::new(arrow::array::Int32Array::new(
+                    (0..n).map(|i| one(i) as i32).collect(),
+                    nulls,
+                )),
+                SchemaType::Int64 => Arc::new(arrow::array::Int64Array::new(
+                    (0..n).map(one).collect(),
+                    nulls,
+                )),
+                SchemaType::Float32 => Arc::new(Float32Array::new(
+                    (0..n).map(|i| one(i) as f32).collect(),
+                    nulls,
+                )),
+                SchemaType::Float64 => Arc::new(arrow::array::Float64Array::new(
+                    (0..n).map(|i| one(i) as f64).collect(),
+                    nulls,
+                )),
+                _ => return None,
+            })
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn cast(t: &Cast, mut b: ConnectBatch) -> Option<ConnectBatch> {
