@@ -6,6 +6,7 @@
 //! The source reads the file in large chunks into one buffer that becomes an Arrow data
 //! block; each line is a string view into it, so a line's bytes are copied only by `read`.
 
+use crate::config_def::{ConfigKey, config_key};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -23,6 +24,60 @@ use crate::{ConnectorError, Result};
 pub const FILE_CONFIG: &str = "file";
 pub const TOPIC_CONFIG: &str = "topic";
 pub const BATCH_SIZE_CONFIG: &str = "batch.size";
+
+/// FileStreamSinkConnector's `CONFIG_DEF`.
+pub const SINK_CONFIG_DEF: &[ConfigKey] = &[config_key(
+    FILE_CONFIG,
+    "STRING",
+    false,
+    None,
+    "HIGH",
+    "Destination filename. If not specified, the standard output will be used",
+    None,
+    -1,
+    "NONE",
+    "file",
+)];
+
+/// FileStreamSourceConnector's `CONFIG_DEF`.
+pub const SOURCE_CONFIG_DEF: &[ConfigKey] = &[
+    config_key(
+        FILE_CONFIG,
+        "STRING",
+        false,
+        None,
+        "HIGH",
+        "Source filename. If not specified, the standard input will be used",
+        None,
+        -1,
+        "NONE",
+        "file",
+    ),
+    config_key(
+        TOPIC_CONFIG,
+        "LIST",
+        false,
+        None,
+        "HIGH",
+        "The topic to publish data to",
+        None,
+        -1,
+        "NONE",
+        "topic",
+    ),
+    config_key(
+        BATCH_SIZE_CONFIG,
+        "INT",
+        false,
+        Some("2000"),
+        "LOW",
+        "The maximum number of records the source task can read from the file each time it is polled",
+        None,
+        -1,
+        "NONE",
+        "batch.size",
+    ),
+];
 const DEFAULT_BATCH_SIZE: usize = 2000;
 const FILENAME_FIELD: &str = "filename";
 const POSITION_FIELD: &str = "position";

@@ -2,6 +2,7 @@
 //! connector class is ([`registry`]), how its typed config is parsed and validated, and the
 //! tasks that the engine's runtime drives batch by batch.
 
+pub mod config_def;
 pub mod error;
 pub mod file;
 pub mod parquet;

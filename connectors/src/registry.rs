@@ -21,6 +21,15 @@ pub enum Plugin {
 }
 
 impl Plugin {
+    /// The plugin's own config keys, as its `ConfigDef` defines them.
+    pub fn config_def(self) -> &'static [crate::config_def::ConfigKey] {
+        match self {
+            Plugin::FileStreamSource => crate::file::SOURCE_CONFIG_DEF,
+            Plugin::FileStreamSink => crate::file::SINK_CONFIG_DEF,
+            Plugin::ParquetSink => crate::parquet::CONFIG_DEF,
+        }
+    }
+
     pub const ALL: [Plugin; 3] = [
         Plugin::FileStreamSource,
         Plugin::FileStreamSink,

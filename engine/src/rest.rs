@@ -903,7 +903,7 @@ async fn plugin_config(Path(p): Path<String>) -> Handled {
     let plugin = plugin_of(&p)?;
     let defs: Vec<Value> = crate::validate::plugin_keys(plugin)
         .iter()
-        .map(|d| d.plugin_json())
+        .map(crate::validate::plugin_json)
         .collect();
     Ok(ok(Value::Array(defs)))
 }

@@ -5,74 +5,37 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use sluice_connectors::config_def::ConfigKey;
 use sluice_connectors::{ConnectorKind, Plugin};
 
 use crate::config::{ConnectorConfig, WorkerConfig};
 
-/// One `ConfigDef` entry.
-#[derive(Debug, Clone)]
-pub struct KeyDef {
-    pub name: &'static str,
-    pub kind: &'static str,
-    pub required: bool,
-    pub default: Option<&'static str>,
-    pub importance: &'static str,
-    pub doc: &'static str,
-    pub group: Option<&'static str>,
-    pub order: i32,
-    pub width: &'static str,
-    pub display: &'static str,
+/// One `ConfigDef` entry (the type lives with the connectors, which define their keys).
+pub type KeyDef = ConfigKey;
+
+/// An entry of a `ConfigInfos` answer: the key's definition, `default` overriding its own.
+fn definition(k: &KeyDef, default: Option<String>) -> Value {
+    json!({
+        "name": k.name,
+        "type": k.kind,
+        "required": k.required,
+        "default_value": default.or(k.default.map(str::to_string)),
+        "importance": k.importance,
+        "documentation": k.doc,
+        "group": k.group,
+        "order_in_group": k.order,
+        "width": k.width,
+        "display_name": k.display,
+        "dependents": [],
+    })
 }
 
-impl KeyDef {
-    fn definition(&self, default: Option<String>) -> Value {
-        json!({
-            "name": self.name,
-            "type": self.kind,
-            "required": self.required,
-            "default_value": default.or(self.default.map(str::to_string)),
-            "importance": self.importance,
-            "documentation": self.doc,
-            "group": self.group,
-            "order_in_group": self.order,
-            "width": self.width,
-            "display_name": self.display,
-            "dependents": [],
-        })
-    }
-
-    /// The entry of `GET /connector-plugins/{p}/config`.
-    pub fn plugin_json(&self) -> Value {
-        self.definition(None)
-    }
+/// The entry of `GET /connector-plugins/{p}/config`.
+pub fn plugin_json(k: &KeyDef) -> Value {
+    definition(k, None)
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn def(
-    name: &'static str,
-    kind: &'static str,
-    required: bool,
-    default: Option<&'static str>,
-    importance: &'static str,
-    doc: &'static str,
-    group: Option<&'static str>,
-    order: i32,
-    width: &'static str,
-    display: &'static str,
-) -> KeyDef {
-    KeyDef {
-        name,
-        kind,
-        required,
-        default,
-        importance,
-        doc,
-        group,
-        order,
-        width,
-        display,
-    }
-}
+use sluice_connectors::config_def::config_key as def;
 
 const COMMON: Option<&str> = Some("Common");
 const ERRORS: Option<&str> = Some("Error Handling");
@@ -331,147 +294,9 @@ fn sink_keys() -> Vec<KeyDef> {
 }
 
 /// The plugin's own keys, as its `config()` ConfigDef defines them.
+/// The plugin's own keys, defined next to the plugin.
 pub fn plugin_keys(plugin: Plugin) -> Vec<KeyDef> {
-    const STORAGE: Option<&str> = Some("Storage");
-    const CONNECTOR: Option<&str> = Some("Connector");
-    match plugin {
-        Plugin::ParquetSink => vec![
-            def(
-                "store.url",
-                "STRING",
-                true,
-                None,
-                "HIGH",
-                "Where files go: file:///path.",
-                STORAGE,
-                1,
-                "LONG",
-                "Store URL",
-            ),
-            def(
-                "topics.dir",
-                "STRING",
-                false,
-                Some("topics"),
-                "HIGH",
-                "Top level directory to store the data ingested from Kafka.",
-                STORAGE,
-                2,
-                "NONE",
-                "Topics directory",
-            ),
-            def(
-                "flush.size",
-                "INT",
-                true,
-                None,
-                "HIGH",
-                "Number of records written to store before invoking file commits.",
-                CONNECTOR,
-                1,
-                "SHORT",
-                "Flush Size",
-            ),
-            def(
-                "rotate.interval.ms",
-                "LONG",
-                false,
-                Some("-1"),
-                "HIGH",
-                "The time interval in milliseconds to invoke file commits, measured on the records' timestamps.",
-                CONNECTOR,
-                2,
-                "SHORT",
-                "Rotate Interval (ms)",
-            ),
-            def(
-                "rotate.schedule.interval.ms",
-                "LONG",
-                false,
-                Some("-1"),
-                "MEDIUM",
-                "The time interval in milliseconds to periodically invoke file commits on the wall clock, also without new records.",
-                CONNECTOR,
-                3,
-                "SHORT",
-                "Rotate Schedule Interval (ms)",
-            ),
-            def(
-                "partitioner.class",
-                "CLASS",
-                false,
-                Some("io.confluent.connect.storage.partitioner.DefaultPartitioner"),
-                "HIGH",
-                "The partitioner to use when writing data to the store.",
-                Some("Partitioner"),
-                1,
-                "LONG",
-                "Partitioner Class",
-            ),
-            def(
-                "parquet.codec",
-                "STRING",
-                false,
-                Some("snappy"),
-                "LOW",
-                "The Parquet compression codec: snappy, zstd, gzip, lz4 or none.",
-                CONNECTOR,
-                4,
-                "SHORT",
-                "Parquet Compression Codec",
-            ),
-        ],
-        Plugin::FileStreamSink => vec![def(
-            "file",
-            "STRING",
-            false,
-            None,
-            "HIGH",
-            "Destination filename. If not specified, the standard output will be used",
-            None,
-            -1,
-            "NONE",
-            "file",
-        )],
-        Plugin::FileStreamSource => vec![
-            def(
-                "file",
-                "STRING",
-                false,
-                None,
-                "HIGH",
-                "Source filename. If not specified, the standard input will be used",
-                None,
-                -1,
-                "NONE",
-                "file",
-            ),
-            def(
-                "topic",
-                "LIST",
-                false,
-                None,
-                "HIGH",
-                "The topic to publish data to",
-                None,
-                -1,
-                "NONE",
-                "topic",
-            ),
-            def(
-                "batch.size",
-                "INT",
-                false,
-                Some("2000"),
-                "LOW",
-                "The maximum number of records the source task can read from the file each time it is polled",
-                None,
-                -1,
-                "NONE",
-                "batch.size",
-            ),
-        ],
-    }
+    plugin.config_def().to_vec()
 }
 
 fn type_error(d: &KeyDef, v: &str) -> Option<String> {
@@ -585,7 +410,7 @@ pub fn validate(plugin: Plugin, props: &BTreeMap<String, String>, worker: &Worke
                     .or(d.default.map(str::to_string))
             };
             json!({
-                "definition": d.definition(default),
+                "definition": definition(d, default),
                 "value": {
                     "name": d.name,
                     "value": value,

@@ -14,6 +14,7 @@ pub mod store;
 pub mod timezone;
 pub mod types;
 
+use crate::config_def::{ConfigKey, config_key};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +30,105 @@ use crate::task::{ErrantRecords, SinkBatch, SinkTask, TopicPartition};
 use crate::{ConnectorError, Result};
 use partitioner::{Partitioner, TimestampExtractor, file_name, parse_file_name};
 use store::{LocalStore, Store};
+
+pub const STORE_URL: &str = "store.url";
+pub const TOPICS_DIR: &str = "topics.dir";
+pub const FLUSH_SIZE: &str = "flush.size";
+pub const ROTATE_INTERVAL_MS: &str = "rotate.interval.ms";
+pub const ROTATE_SCHEDULE_INTERVAL_MS: &str = "rotate.schedule.interval.ms";
+pub const PARTITIONER_CLASS: &str = "partitioner.class";
+pub const PARQUET_CODEC: &str = "parquet.codec";
+
+const STORAGE: Option<&str> = Some("Storage");
+const CONNECTOR: Option<&str> = Some("Connector");
+
+/// The Parquet sink's `CONFIG_DEF` (the keys of Confluent's storage sinks it reads).
+pub const CONFIG_DEF: &[ConfigKey] = &[
+    config_key(
+        STORE_URL,
+        "STRING",
+        true,
+        None,
+        "HIGH",
+        "Where files go: file:///path.",
+        STORAGE,
+        1,
+        "LONG",
+        "Store URL",
+    ),
+    config_key(
+        TOPICS_DIR,
+        "STRING",
+        false,
+        Some("topics"),
+        "HIGH",
+        "Top level directory to store the data ingested from Kafka.",
+        STORAGE,
+        2,
+        "NONE",
+        "Topics directory",
+    ),
+    config_key(
+        FLUSH_SIZE,
+        "INT",
+        true,
+        None,
+        "HIGH",
+        "Number of records written to store before invoking file commits.",
+        CONNECTOR,
+        1,
+        "SHORT",
+        "Flush Size",
+    ),
+    config_key(
+        ROTATE_INTERVAL_MS,
+        "LONG",
+        false,
+        Some("-1"),
+        "HIGH",
+        "The time interval in milliseconds to invoke file commits, measured on the records' timestamps.",
+        CONNECTOR,
+        2,
+        "SHORT",
+        "Rotate Interval (ms)",
+    ),
+    config_key(
+        ROTATE_SCHEDULE_INTERVAL_MS,
+        "LONG",
+        false,
+        Some("-1"),
+        "MEDIUM",
+        "The time interval in milliseconds to periodically invoke file commits on the wall clock, also without new records.",
+        CONNECTOR,
+        3,
+        "SHORT",
+        "Rotate Schedule Interval (ms)",
+    ),
+    config_key(
+        PARTITIONER_CLASS,
+        "CLASS",
+        false,
+        Some("io.confluent.connect.storage.partitioner.DefaultPartitioner"),
+        "HIGH",
+        "The partitioner to use when writing data to the store.",
+        Some("Partitioner"),
+        1,
+        "LONG",
+        "Partitioner Class",
+    ),
+    config_key(
+        PARQUET_CODEC,
+        "STRING",
+        false,
+        Some("snappy"),
+        "LOW",
+        "The Parquet compression codec: snappy, zstd, gzip, lz4 or none.",
+        CONNECTOR,
+        4,
+        "SHORT",
+        "Parquet Compression Codec",
+    ),
+];
 
 /// Parquet key-value metadata holding the Kafka offsets a file contains (`s-e,s-e,...`).
 pub const OFFSETS_KEY: &str = "sluice.kafka.offsets";
@@ -114,7 +214,7 @@ impl ParquetSinkConfig {
                 "this sink writes Parquet only (ParquetFormat)",
             ));
         }
-        let store_url = get(props, "store.url").or_else(|| get(props, "hdfs.url"));
+        let store_url = get(props, STORE_URL).or_else(|| get(props, "hdfs.url"));
         // Confluent's S3 sink names the bucket in s3.bucket.name and a custom endpoint in
         // store.url; `s3://bucket/prefix` in store.url works too.
         let endpoint = get(props, "s3.endpoint").map(str::to_string).or_else(|| {
@@ -127,21 +227,21 @@ impl ParquetSinkConfig {
             _ => get(props, "s3.bucket.name")
                 .map(|b| format!("s3://{b}"))
                 .ok_or(ConnectorError::MissingConfig {
-                    key: "store.url".into(),
+                    key: STORE_URL.into(),
                 })?,
         };
         let store = if let Some(path) = url.strip_prefix("file://") {
             StoreUrl::Local(std::path::PathBuf::from(path))
         } else if url.starts_with("hdfs://") {
             return Err(invalid(
-                "store.url",
+                STORE_URL,
                 &url,
                 "hdfs:// is not supported yet (file:// and s3:// are)",
             ));
         } else if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(invalid("store.url", &url, "expected s3://bucket/prefix"));
+                return Err(invalid(STORE_URL, &url, "expected s3://bucket/prefix"));
             }
             let part_size = long(props, "s3.part.size", 25 << 20)?;
             if part_size < 5 << 20 {
@@ -174,25 +274,25 @@ impl ParquetSinkConfig {
             })
         } else {
             return Err(invalid(
-                "store.url",
+                STORE_URL,
                 &url,
                 "expected file:///path or s3://bucket/prefix",
             ));
         };
-        let flush_size = match get(props, "flush.size") {
+        let flush_size = match get(props, FLUSH_SIZE) {
             None => {
                 return Err(ConnectorError::MissingConfig {
-                    key: "flush.size".into(),
+                    key: FLUSH_SIZE.into(),
                 });
             }
             Some(v) => v
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| invalid("flush.size", v, "Value must be at least 1"))?,
+                .ok_or_else(|| invalid(FLUSH_SIZE, v, "Value must be at least 1"))?,
         };
         let timezone = get(props, "timezone").unwrap_or("");
-        let rotate_schedule_interval_ms = long(props, "rotate.schedule.interval.ms", -1)?;
+        let rotate_schedule_interval_ms = long(props, ROTATE_SCHEDULE_INTERVAL_MS, -1)?;
         let zone = if timezone.is_empty() {
             if rotate_schedule_interval_ms > 0 {
                 return Err(invalid(
@@ -236,7 +336,7 @@ impl ParquetSinkConfig {
             })
             .unwrap_or_default();
         let partitioner = Partitioner::configure(
-            get(props, "partitioner.class").unwrap_or("DefaultPartitioner"),
+            get(props, PARTITIONER_CLASS).unwrap_or("DefaultPartitioner"),
             &fields,
             get(props, "path.format").unwrap_or(""),
             long(props, "partition.duration.ms", -1)?,
@@ -256,7 +356,7 @@ impl ParquetSinkConfig {
                 ));
             }
         }
-        let codec = match get(props, "parquet.codec")
+        let codec = match get(props, PARQUET_CODEC)
             .unwrap_or("snappy")
             .to_ascii_lowercase()
             .as_str()
@@ -268,7 +368,7 @@ impl ParquetSinkConfig {
             "none" | "uncompressed" => Compression::UNCOMPRESSED,
             other => {
                 return Err(invalid(
-                    "parquet.codec",
+                    PARQUET_CODEC,
                     other,
                     "one of snappy, zstd, gzip, lz4, none",
                 ));
@@ -327,11 +427,11 @@ impl ParquetSinkConfig {
         };
         Ok(Self {
             store,
-            topics_dir: get(props, "topics.dir").unwrap_or("topics").to_string(),
+            topics_dir: get(props, TOPICS_DIR).unwrap_or("topics").to_string(),
             directory_delim: get(props, "directory.delim").unwrap_or("/").to_string(),
             file_delim: get(props, "file.delim").unwrap_or("+").to_string(),
             flush_size,
-            rotate_interval_ms: long(props, "rotate.interval.ms", -1)?,
+            rotate_interval_ms: long(props, ROTATE_INTERVAL_MS, -1)?,
             rotate_schedule_interval_ms,
             zone,
             partitioner,
@@ -373,7 +473,7 @@ impl ParquetSinkConfig {
         let store: Box<dyn Store> = match &self.store {
             StoreUrl::Local(p) => {
                 std::fs::create_dir_all(p).map_err(|source| ConnectorError::File {
-                    key: "store.url".into(),
+                    key: STORE_URL.into(),
                     path: p.clone(),
                     source,
                 })?;
