@@ -14,7 +14,6 @@ pub mod logging;
 pub mod metrics;
 pub mod offsets;
 pub mod pipe;
-pub mod plot;
 pub mod properties;
 pub mod rest;
 pub mod runtime;

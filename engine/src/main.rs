@@ -631,8 +631,13 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let best = best_point(&points);
     if let Some(path) = &args.plot {
-        sluice_engine::plot::sweep_chart(path, &args.case.to_ascii_uppercase(), &key, &points)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        sluice_engine::bench::plot::sweep_chart(
+            path,
+            &args.case.to_ascii_uppercase(),
+            &key,
+            &points,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
     }
     if args.json {
         let v = serde_json::json!({
