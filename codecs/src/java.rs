@@ -1,5 +1,8 @@
 //! Java's text renderings that Kafka Connect's output depends on: `Double.toString`,
-//! `Float.toString` and `BigDecimal.toString`.
+//! `Float.toString`, `BigDecimal.toString`, `Date.toString` and `String.valueOf` of a
+//! Connect value.
+
+use crate::value::Value;
 
 /// Appends `Double.toString(d)` without allocating in the common case: in Java's plain range
 /// [1e-3, 1e7) its output is the shortest round-trip decimal, which `ryu` writes directly
@@ -378,8 +381,98 @@ pub fn big_decimal_to_string(unscaled: &str, scale: i32) -> String {
     format!("{sign}{coeff}E{exp_sign}{adjusted}")
 }
 
+/// Java's `String.valueOf(value)` for Connect values.
+pub fn java_to_string(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::I8(v) => v.to_string(),
+        Value::I16(v) => v.to_string(),
+        Value::I32(v) => v.to_string(),
+        Value::I64(v) => v.to_string(),
+        Value::F32(v) => float_to_string(*v),
+        Value::F64(v) => double_to_string(*v),
+        Value::String(s) => s.clone(),
+        // Text outside Java is UTF-8, where Java's encoder writes `?` for an unpaired surrogate.
+        Value::Utf16(units) => utf16_lossy(units, '?'),
+        // Java prints `[B@<identity hash>`; the bytes themselves are the useful rendering.
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(java_to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Map(entries) => {
+            format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", java_to_string(k), java_to_string(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        Value::Struct(s) => {
+            let parts: Vec<String> = s
+                .schema
+                .fields
+                .iter()
+                .zip(&s.values)
+                .filter(|(_, v)| !v.is_null())
+                .map(|(f, v)| format!("{}={}", f.name, java_to_string(v)))
+                .collect();
+            format!("Struct{{{}}}", parts.join(","))
+        }
+        Value::Decimal { unscaled, scale } => big_decimal_to_string(&unscaled.to_string(), *scale),
+        Value::Date(ms) => java_date_to_string(*ms),
+    }
+}
+
+/// UTF-16 code units as text, each unpaired surrogate replaced by `replacement`.
+pub fn utf16_lossy(units: &[u16], replacement: char) -> String {
+    char::decode_utf16(units.iter().copied())
+        .map(|c| c.unwrap_or(replacement))
+        .collect()
+}
+
+/// `java.util.Date.toString()` in UTC: `Tue Nov 14 22:13:20 UTC 2023`.
+pub fn java_date_to_string(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Java's calendar (Julian before 1582-10-15), years of the era.
+    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
+    let y = if y > 0 { y } else { 1 - y };
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        y
+    )
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dates_render_as_java_util_date_before_the_gregorian_cutover() {
+        // Java: new Date(-62135596800000L).toString() in UTC (the Julian calendar).
+        assert_eq!(
+            java_date_to_string(-62_135_596_800_000),
+            "Mon Jan 03 00:00:00 UTC 1"
+        );
+    }
     use super::*;
 
     #[test]

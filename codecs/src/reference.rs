@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, exception};
-use crate::java;
+pub use crate::java::{java_date_to_string, java_to_string, utf16_lossy};
 use crate::schema::{ConnectSchema, SchemaType};
+pub use crate::simple_date_format::civil_from_days;
 use crate::value::Value;
 
 /// A configured converter of one of Kafka's built-in classes.
@@ -410,102 +411,6 @@ impl RefConverter {
             }
         }
     }
-}
-
-/// Java's `String.valueOf(value)` for Connect values.
-pub fn java_to_string(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::I8(v) => v.to_string(),
-        Value::I16(v) => v.to_string(),
-        Value::I32(v) => v.to_string(),
-        Value::I64(v) => v.to_string(),
-        Value::F32(v) => java::float_to_string(*v),
-        Value::F64(v) => java::double_to_string(*v),
-        Value::String(s) => s.clone(),
-        // Text outside Java is UTF-8, where Java's encoder writes `?` for an unpaired surrogate.
-        Value::Utf16(units) => utf16_lossy(units, '?'),
-        // Java prints `[B@<identity hash>`; the bytes themselves are the useful rendering.
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(java_to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Map(entries) => {
-            format!(
-                "{{{}}}",
-                entries
-                    .iter()
-                    .map(|(k, v)| format!("{}={}", java_to_string(k), java_to_string(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-        Value::Struct(s) => {
-            let parts: Vec<String> = s
-                .schema
-                .fields
-                .iter()
-                .zip(&s.values)
-                .filter(|(_, v)| !v.is_null())
-                .map(|(f, v)| format!("{}={}", f.name, java_to_string(v)))
-                .collect();
-            format!("Struct{{{}}}", parts.join(","))
-        }
-        Value::Decimal { unscaled, scale } => {
-            java::big_decimal_to_string(&unscaled.to_string(), *scale)
-        }
-        Value::Date(ms) => java_date_to_string(*ms),
-    }
-}
-
-/// UTF-16 code units as text, each unpaired surrogate replaced by `replacement`.
-pub fn utf16_lossy(units: &[u16], replacement: char) -> String {
-    char::decode_utf16(units.iter().copied())
-        .map(|c| c.unwrap_or(replacement))
-        .collect()
-}
-
-/// `java.util.Date.toString()` in UTC: `Tue Nov 14 22:13:20 UTC 2023`.
-pub fn java_date_to_string(ms: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Java's calendar (Julian before 1582-10-15), years of the era.
-    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
-    let y = if y > 0 { y } else { 1 - y };
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        d,
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60,
-        y
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// A configured header converter: `SimpleHeaderConverter` or a converter class used for

@@ -646,7 +646,7 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
         Value::Decimal { unscaled, scale } => {
             out.push_str(&java::big_decimal_to_string(&unscaled.to_string(), *scale))
         }
-        other => out.push_str(&crate::reference::java_to_string(other)),
+        other => out.push_str(&crate::java::java_to_string(other)),
     }
 }
 

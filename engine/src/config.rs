@@ -2,7 +2,7 @@
 //! typed structs with errors that name the key. `connect-standalone.properties` and
 //! connector `.properties`/`.json` files run unchanged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use sluice_connectors::{ConnectorKind, ConnectorSpec, Plugin};
 use crate::error::{EngineError, Result};
 use crate::properties;
 
-pub type Props = BTreeMap<String, String>;
+pub use crate::properties::Props;
 
 pub const DEFAULT_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 
@@ -230,7 +230,7 @@ pub struct ConnectorConfig {
     pub value_converter: ConverterConfig,
     pub topics: Option<TopicSelection>,
     /// `errors.*`: retries, tolerance, logging and the dead letter queue.
-    pub errors: crate::errors::ErrorsConfig,
+    pub errors: crate::errors::policy::ErrorsConfig,
     pub header_converter: HeaderConverterConfig,
     pub props: Props,
 }
@@ -325,8 +325,8 @@ impl ConnectorConfig {
             .map_err(|e| err(e.to_string()))?;
         // The chain is validated like Kafka does at connector start; tasks apply it.
         sluice_smt::Chain::configure(&plugin_props).map_err(|e| err(e.to_string()))?;
-        let errors =
-            crate::errors::ErrorsConfig::parse(&props).map_err(|(_, message)| err(message))?;
+        let errors = crate::errors::policy::ErrorsConfig::parse(&props)
+            .map_err(|(_, message)| err(message))?;
         if errors.dlq.is_some() && plugin.kind() == ConnectorKind::Source {
             tracing::warn!(
                 "connector {name}: errors.deadletterqueue.* applies to sink connectors only; ignored"

@@ -18,8 +18,9 @@ use sluice_codecs::RawBatch;
 
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::error::{EngineError, Result};
-use crate::errors::{DlqConfig, Failure};
+use crate::errors::policy::DlqConfig;
 use crate::status::TaskLabel;
+use sluice_smt::Failure;
 
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+/// String properties as read from a file or a REST body.
+pub type Props = BTreeMap<String, String>;
+
 /// Parses properties text. Later duplicates win, as in Java.
 pub fn parse(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
