@@ -66,8 +66,8 @@ impl ConnectColumn {
             return v.clone();
         }
         match self.schema.as_deref() {
-            Some(s) => crate::json_columnar::cell_value(s, &self.array, row),
-            None => crate::json_columnar::schemaless_cell(&self.array, row),
+            Some(s) => crate::cells::cell_value(s, &self.array, row),
+            None => crate::cells::schemaless_cell(&self.array, row),
         }
     }
 

@@ -12,8 +12,8 @@ use arrow::array::{BinaryViewArray, NullBufferBuilder};
 use arrow::datatypes::{Float64Type, Int64Type};
 
 use crate::builders::{PrimCol, Source, StrCol};
+use crate::col::{Col, Shape};
 use crate::connect_json::JsonConfig;
-use crate::json_columnar::{Col, Shape};
 use crate::json_text::word;
 use crate::schema::{ConnectSchema, SchemaType, logical};
 

@@ -6,6 +6,8 @@
 
 pub mod arrow_map;
 mod builders;
+pub mod cells;
+mod col;
 pub mod column;
 pub mod connect_json;
 pub mod converter;
