@@ -282,23 +282,40 @@ impl Converter for StringConverter {
         let bytes = match (array.data_type(), column.exact.is_empty()) {
             (DataType::Utf8View, true) => array.as_string_view().clone().to_binary_view(),
             (DataType::Null, true) => BinaryViewArray::new_null(array.len()),
-            _ => {
-                // `String.valueOf(value)` of each row.
+            // A schemaless map, list or number column: `String.valueOf` written column-wise.
+            _ if column.schema.is_none() => {
                 let mut b = BinaryViewBuilder::with_capacity(array.len());
-                for row in 0..array.len() {
-                    match column.value(row) {
-                        Value::Null => b.append_null(),
-                        v => b.append_value(java_to_string(&v)),
+                let written = crate::java_text::for_each_schemaless(column, |row, text| {
+                    if column.is_null(row) {
+                        b.append_null();
+                    } else {
+                        b.append_value(text);
                     }
+                });
+                match written {
+                    Some(()) => b.finish(),
+                    None => per_row_text(column),
                 }
-                b.finish()
             }
+            _ => per_row_text(column),
         };
         Ok(Encoded {
             bytes,
             failures: vec![],
         })
     }
+}
+
+/// `String.valueOf(value)` of each row, through the reference values.
+fn per_row_text(column: &ConnectColumn) -> BinaryViewArray {
+    let mut b = BinaryViewBuilder::with_capacity(column.len());
+    for row in 0..column.len() {
+        match column.value(row) {
+            Value::Null => b.append_null(),
+            v => b.append_value(java_to_string(&v)),
+        }
+    }
+    b.finish()
 }
 
 /// `org.apache.kafka.connect.converters.ByteArrayConverter`: the value column is the
@@ -489,6 +506,39 @@ mod tests {
         let enc = c.encode(col).expect("encode");
         assert_eq!(enc.bytes.value(0), br#"{"a":1.5}"#);
         assert!(enc.bytes.is_null(1));
+    }
+
+    #[test]
+    fn string_converter_writes_schemaless_maps_column_wise_as_the_reference() {
+        let mut json = conv("JsonConverter", "false", ConverterRole::Value);
+        let input = BinaryViewArray::from(vec![
+            Some(&br#"{"id":1,"user":"a","amount":2.5,"tags":["x","y"],"d":{"os":"ios"}}"#[..]),
+            None,
+            Some(&br#"{"id":2,"user":"b","amount":0.0,"tags":[],"d":{"os":"linux"}}"#[..]),
+            Some(&br#"[1,2]"#[..]),
+            Some(&br#""plain""#[..]),
+        ]);
+        let column = json.decode(&input).runs.remove(0).column;
+        let text = conv("StringConverter", "false", ConverterRole::Value)
+            .encode(&column)
+            .expect("encode")
+            .bytes;
+        let reference = per_row_text(&column);
+        assert_eq!(text.len(), reference.len());
+        for row in 0..text.len() {
+            assert_eq!(text.is_null(row), reference.is_null(row), "row {row}");
+            if !text.is_null(row) {
+                assert_eq!(text.value(row), reference.value(row), "row {row}");
+            }
+        }
+        // A Java map's toString, members in the map's iteration order.
+        let first = String::from_utf8_lossy(text.value(0)).into_owned();
+        assert!(
+            first.starts_with('{') && first.contains("user=a") && first.contains("tags=[x, y]"),
+            "{first}"
+        );
+        assert_eq!(text.value(3), b"[1, 2]");
+        assert!(text.is_null(1));
     }
 
     #[test]
