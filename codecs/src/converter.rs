@@ -211,12 +211,7 @@ impl Converter for RecordwiseConverter {
                     runs.push(s, v);
                 }
                 Err(e) => {
-                    failures.push(RowFailure {
-                        row,
-                        stage,
-                        exception: e.exception,
-                        message: e.message.unwrap_or_default(),
-                    });
+                    failures.push(RowFailure::from_error(row, stage, e));
                     // A failed row is a null of the run it sits in.
                     runs.push(schema.clone(), Value::Null);
                 }
@@ -239,12 +234,7 @@ impl Converter for RecordwiseConverter {
             {
                 Ok(b) => bytes.append_option(b),
                 Err(e) => {
-                    failures.push(RowFailure {
-                        row,
-                        stage,
-                        exception: e.exception,
-                        message: e.message.unwrap_or_default(),
-                    });
+                    failures.push(RowFailure::from_error(row, stage, e));
                     bytes.append_null();
                 }
             }

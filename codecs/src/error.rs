@@ -60,6 +60,16 @@ pub struct RowFailure {
 }
 
 impl RowFailure {
+    /// The failure of row `row` at `stage` with what the stage threw.
+    pub fn from_error(row: usize, stage: Stage, e: ConnectError) -> Self {
+        Self {
+            row,
+            stage,
+            exception: e.exception,
+            message: e.message.unwrap_or_default(),
+        }
+    }
+
     pub fn data(row: usize, stage: Stage, message: impl Into<String>) -> Self {
         Self {
             row,

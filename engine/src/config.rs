@@ -15,7 +15,7 @@ use crate::properties;
 
 pub use crate::properties::Props;
 
-pub const DEFAULT_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub use sluice_smt::pipeline::{DEFAULT_CONVERTER, DEFAULT_HEADER_CONVERTER, sub_props};
 
 /// Reads a `.properties` file, or a `.json` connector file (`{"name":..,"config":{..}}` as
 /// POSTed to the REST API, or a flat object of properties).
@@ -167,18 +167,6 @@ fn converter_role(key: &str) -> ConverterRole {
     }
 }
 
-/// `prefix.*` entries with `prefix.` removed (from a `Props` or a `HashMap` of properties).
-pub fn sub_props<'a>(
-    props: impl IntoIterator<Item = (&'a String, &'a String)>,
-    prefix: &str,
-) -> HashMap<String, String> {
-    let dotted = format!("{prefix}.");
-    props
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
-        .collect()
-}
-
 fn parse_u64(
     props: &Props,
     key: &str,
@@ -195,8 +183,6 @@ fn parse_u64(
         }),
     }
 }
-
-pub const DEFAULT_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// `header.converter` class and its `header.converter.*` settings (validated at parse).
 #[derive(Debug, Clone)]

@@ -96,11 +96,14 @@ impl fmt::Debug for ConverterSet {
 }
 
 /// The settings under `prefix.` with the prefix removed.
-pub fn sub_props(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
-    let prefix = format!("{prefix}.");
+pub fn sub_props<'a>(
+    props: impl IntoIterator<Item = (&'a String, &'a String)>,
+    prefix: &str,
+) -> HashMap<String, String> {
+    let dotted = format!("{prefix}.");
     props
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|s| (s.to_string(), v.clone())))
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(&dotted).map(|s| (s.to_string(), v.clone())))
         .collect()
 }
 
@@ -147,10 +150,12 @@ impl ConverterSet {
         };
         let parse = |role: &str, r: ConverterRole| {
             let (class, sub) = (class(role), sub_props(props, role));
-            // The per-record model's configure raises Kafka's exact errors.
-            RefConverter::configure(role, &class, &sub)?;
-            ConverterConfig::parse(role, &class, &sub, r)
-                .map_err(|e| ConnectError::config(e.to_string()))
+            ConverterConfig::parse(role, &class, &sub, r).map_err(|e| {
+                // The per-record model's configure names Kafka's exact error.
+                RefConverter::configure(role, &class, &sub)
+                    .err()
+                    .unwrap_or_else(|| ConnectError::config(e.to_string()))
+            })
         };
         let key = parse("key.converter", ConverterRole::Key)?;
         let value = parse("value.converter", ConverterRole::Value)?;
@@ -310,7 +315,11 @@ impl Pipeline {
             failures.sort_by_key(|f| f.row);
             HeaderRows::from_rows(rows)
         };
-        let mut whole = ConnectBatch::new(raw.clone(), key_nulls(n), key_nulls(n));
+        let mut whole = ConnectBatch::new(
+            raw.clone(),
+            sluice_codecs::ConnectColumn::nulls(n),
+            sluice_codecs::ConnectColumn::nulls(n),
+        );
         whole.headers = headers;
         let mut batches = Vec::new();
         for (start, len) in segments(&key.runs, &value.runs, n) {
@@ -387,7 +396,7 @@ impl Pipeline {
                             next.push(out);
                             continue;
                         }
-                        self.stage_per_record(stage, &part, &mut converted.failures, &mut next)?;
+                        run_per_record(stage, &part, &mut converted.failures, &mut next)?;
                         converted.per_record_rows += part.num_rows();
                     }
                 }
@@ -397,26 +406,6 @@ impl Pipeline {
         }
         converted.failures.sort_by_key(|f| f.row);
         Ok(converted)
-    }
-
-    /// `stage` record by record over `batch`: outputs to `next`, failures to `failures`.
-    fn stage_per_record(
-        &self,
-        stage: &crate::chain::ChainStage,
-        batch: &ConnectBatch,
-        failures: &mut Vec<Failure>,
-        next: &mut Vec<ConnectBatch>,
-    ) -> Result<(), CodecError> {
-        let (out, failed) = stage_per_record(stage, batch)?;
-        failures.extend(failed.into_iter().map(|f| Failure {
-            row: batch.rows.value(f.row) as usize,
-            stage: Stage::Transformation,
-            class_name: stage.class_name.clone(),
-            exception: f.error.exception.to_string(),
-            message: f.error.message,
-        }));
-        next.extend(out);
-        Ok(())
     }
 
     /// A source task's records (already Connect data): the chain, then the converters to
@@ -521,6 +510,21 @@ fn null_runs(t: &crate::transforms::Transform, batch: &ConnectBatch) -> Vec<(usi
     runs
 }
 
-fn key_nulls(n: usize) -> sluice_codecs::ConnectColumn {
-    sluice_codecs::ConnectColumn::nulls(n)
+/// `stage` record by record over `batch`: outputs to `next`, failures to `failures`.
+fn run_per_record(
+    stage: &crate::chain::ChainStage,
+    batch: &ConnectBatch,
+    failures: &mut Vec<Failure>,
+    next: &mut Vec<ConnectBatch>,
+) -> Result<(), CodecError> {
+    let (out, failed) = stage_per_record(stage, batch)?;
+    failures.extend(failed.into_iter().map(|f| Failure {
+        row: batch.rows.value(f.row) as usize,
+        stage: Stage::Transformation,
+        class_name: stage.class_name.clone(),
+        exception: f.error.exception.to_string(),
+        message: f.error.message,
+    }));
+    next.extend(out);
+    Ok(())
 }
