@@ -5,6 +5,8 @@
 #   scripts/kafka-connect.sh install      install and verify the jars
 #   scripts/kafka-connect.sh classpath    print the classpath of the verified jars
 #   scripts/kafka-connect.sh compile DIR  compile DIR/*.java; print the classes folder
+#   scripts/kafka-connect.sh oracle       run the Kafka Connect oracle (engine/tests/oracle):
+#                                         corpus case lines on stdin, Kafka's outcomes on stdout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,9 +43,18 @@ compile() {
   echo "$out"
 }
 
+oracle() {
+  local classes cp
+  classes=$(compile engine/tests/oracle)
+  cp=$(classpath)
+  # One JVM for the whole run; the oracle's work is single-threaded.
+  exec java -XX:+UseParallelGC -Xms256m -Xmx2g -cp "$classes:$cp" Oracle "$@"
+}
+
 case "${1:-}" in
   install) install ;;
   classpath) classpath; echo ;;
   compile) compile "${2:?compile needs a source folder}" ;;
-  *) echo "usage: $0 install|classpath|compile DIR" >&2; exit 2 ;;
+  oracle) shift; oracle "$@" ;;
+  *) echo "usage: $0 install|classpath|compile DIR|oracle" >&2; exit 2 ;;
 esac

@@ -458,8 +458,29 @@ impl Col {
 /// than the column's, or a string with an unpaired surrogate (not UTF-8)?
 pub(crate) fn needs_exact(s: &ConnectSchema, v: &Value) -> bool {
     any_value(s, v, &|s, v| {
-        matches!(v, Value::Utf16(_)) || foreign_scale(s, v)
+        matches!(v, Value::Utf16(_)) || foreign_scale(s, v) || holds_required_null(s, v)
     })
+}
+
+/// A null directly inside `v` where its schema is required (an array item, a map key or
+/// value, a struct field): Arrow's non-nullable child cannot hold it.
+fn holds_required_null(s: &ConnectSchema, v: &Value) -> bool {
+    let required = |s: Option<&ConnectSchema>| s.is_some_and(|s| !s.optional);
+    match v {
+        Value::Array(items) => {
+            required(s.value.as_deref()) && items.iter().any(|x| matches!(x, Value::Null))
+        }
+        Value::Map(entries) => entries.iter().any(|(k, x)| {
+            (required(s.key.as_deref()) && matches!(k, Value::Null))
+                || (required(s.value.as_deref()) && matches!(x, Value::Null))
+        }),
+        Value::Struct(st) => s
+            .fields
+            .iter()
+            .zip(&st.values)
+            .any(|(f, x)| !f.schema.optional && matches!(x, Value::Null)),
+        _ => false,
+    }
 }
 
 /// Whether `v` holds, anywhere within, a decimal whose scale is not its schema's (Kafka's

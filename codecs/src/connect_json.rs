@@ -20,12 +20,15 @@ pub enum DecimalFormat {
 }
 
 /// `JsonConverterConfig`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JsonConfig {
     pub schemas_enable: bool,
     pub decimal_format: DecimalFormat,
     pub replace_null_with_default: bool,
     pub schemas_cache_size: i32,
+    /// `schema.content` (Kafka 4.x, KIP-1054): with `schemas.enable`, every value read is a
+    /// bare payload of this schema, no envelope.
+    pub schema_content: Option<Arc<ConnectSchema>>,
 }
 
 impl Default for JsonConfig {
@@ -35,6 +38,7 @@ impl Default for JsonConfig {
             decimal_format: DecimalFormat::Base64,
             replace_null_with_default: true,
             schemas_cache_size: 1000,
+            schema_content: None,
         }
     }
 }
@@ -57,8 +61,8 @@ fn bool_config(
 impl JsonConfig {
     /// Parses the converter's un-prefixed properties.
     pub fn parse(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        // In the order of JsonConverterConfig's ConfigDef, which reports the first bad key.
         let schemas_enable = bool_config(props, "schemas.enable", true)?;
-        let replace_null_with_default = bool_config(props, "replace.null.with.default", true)?;
         let schemas_cache_size = match props.get("schemas.cache.size") {
             None => 1000,
             Some(v) => v.trim().parse::<i32>().map_err(|_| ConnectError::config(format!("Invalid value {v} for configuration schemas.cache.size: Not a number of type INT")))?,
@@ -69,16 +73,28 @@ impl JsonConfig {
             Some(v) if v.eq_ignore_ascii_case("NUMERIC") => DecimalFormat::Numeric,
             Some(v) => {
                 return Err(ConnectError::config(format!(
-                    "Invalid value {v} for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC"
+                    "Invalid value {v} for configuration decimal.format: String must be one of (case insensitive): NUMERIC, BASE64"
                 )));
             }
         };
-        Ok(Self {
+        let replace_null_with_default = bool_config(props, "replace.null.with.default", true)?;
+        let mut cfg = Self {
             schemas_enable,
             decimal_format,
             replace_null_with_default,
             schemas_cache_size,
-        })
+            schema_content: None,
+        };
+        // Kafka parses the schema at configure time, whether or not schemas are enabled.
+        if let Some(text) = props.get("schema.content") {
+            let node = jackson::parse(text.as_bytes()).map_err(|_| {
+                ConnectError::data(
+                    "Failed to parse schema in converter config due to serialization error: ",
+                )
+            })?;
+            cfg.schema_content = as_connect_schema(&cfg, &node)?;
+        }
+        Ok(cfg)
     }
 }
 
@@ -98,6 +114,10 @@ pub fn to_connect_data(
         )
     })?;
     if cfg.schemas_enable {
+        if let Some(schema) = &cfg.schema_content {
+            let value = convert_to_connect(cfg, Some(schema), &node)?;
+            return Ok((Some(schema.clone()), value));
+        }
         let ok = matches!(&node, Node::Object(m) if m.len() == 2)
             && node.get("schema").is_some()
             && node.get("payload").is_some();
@@ -340,7 +360,7 @@ pub fn convert_to_connect(
             let ms = node.int_value();
             if !(0..=86_400_000).contains(&ms) {
                 return Err(ConnectError::data(
-                    "Time values must be between 0 and 86400000",
+                    "Time values must use number of milliseconds greater than 0 and less than 86400000",
                 ));
             }
             return Ok(Value::Date(i64::from(ms)));
@@ -452,11 +472,14 @@ pub fn convert_to_connect(
             }
             let mut values = Vec::with_capacity(schema.fields.len());
             for f in &schema.fields {
-                values.push(convert_to_connect(
+                let v = convert_to_connect(
                     cfg,
                     Some(&f.schema),
                     node.get(&f.name).unwrap_or(&Node::Null),
-                )?);
+                )?;
+                // Kafka's Struct.put validates the field (ConnectSchema.validateValue).
+                validate_nulls(&f.schema, &v, &format!("field: \"{}\"", f.name))?;
+                values.push(v);
             }
             Value::Struct(Struct {
                 schema: Arc::new(schema.clone()),
@@ -464,6 +487,39 @@ pub fn convert_to_connect(
             })
         }
     })
+}
+
+/// The null checks of Kafka's `ConnectSchema.validateValue`: a null under a required schema
+/// fails, in arrays and maps too, with Kafka's message naming where (`location`). Nested
+/// structs were checked when they were built.
+fn validate_nulls(s: &ConnectSchema, v: &Value, location: &str) -> Result<(), ConnectError> {
+    match v {
+        Value::Null if !s.optional => Err(ConnectError::data(format!(
+            "Invalid value: null used for required {location}, schema type: {}",
+            s.type_name()
+        ))),
+        Value::Array(items) => {
+            let Some(item) = s.value.as_deref() else {
+                return Ok(());
+            };
+            let at = format!("element of array {location}");
+            items.iter().try_for_each(|x| validate_nulls(item, x, &at))
+        }
+        Value::Map(entries) => {
+            let (Some(ks), Some(vs)) = (s.key.as_deref(), s.value.as_deref()) else {
+                return Ok(());
+            };
+            let (at_key, at_value) = (
+                format!("key of map {location}"),
+                format!("value of map {location}"),
+            );
+            entries.iter().try_for_each(|(k, x)| {
+                validate_nulls(ks, k, &at_key)?;
+                validate_nulls(vs, x, &at_value)
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn schemaless_to_connect(node: &Node) -> Result<Value, ConnectError> {

@@ -80,8 +80,7 @@ pub enum ConverterKind {
 impl ConverterKind {
     /// Accepts the Java class name or the short class name.
     pub fn from_class(class: &str) -> Option<Self> {
-        let short = class.rsplit('.').next().unwrap_or(class);
-        Some(match short {
+        Some(match crate::reference::converter_class(class)? {
             "JsonConverter" => ConverterKind::Json,
             "StringConverter" => ConverterKind::String,
             "ByteArrayConverter" => ConverterKind::ByteArray,
@@ -338,8 +337,8 @@ impl Converter for ByteArrayConverter {
                 "Invalid schema type for ByteArrayConverter: {}",
                 s.type_name()
             );
+            // Kafka checks the schema before the value: a null with a schema fails too.
             let failures = (0..array.len())
-                .filter(|&i| !column.value(i).is_null())
                 .map(|i| RowFailure::data(i, stage, message.clone()))
                 .collect();
             return Ok(Encoded {

@@ -284,6 +284,8 @@ fn decode_text(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
 }
 
 const MAX_DEPTH: usize = 1000;
+/// Jackson's default `StreamReadConstraints.maxNumberLength`.
+const MAX_NUMBER_DIGITS: usize = 1000;
 
 struct Parser<'a> {
     s: &'a [u8],
@@ -308,10 +310,8 @@ impl Parser<'_> {
         self.s.get(self.i).copied()
     }
 
+    /// `depth` counts the arrays and objects around this value.
     fn value(&mut self, depth: usize) -> Result<Node, ParseError> {
-        if depth > MAX_DEPTH {
-            return self.err("nesting too deep");
-        }
         match self.peek() {
             None => self.err("unexpected end of input"),
             Some(b'{') => self.object(depth),
@@ -385,6 +385,15 @@ impl Parser<'_> {
                 return self.err("no digits in exponent");
             }
             is_float = true;
+        }
+        // Jackson's StreamReadConstraints: at most 1000 digits in a number (integer part,
+        // fraction and exponent together, an exponent counting one more), sign and point
+        // not counted.
+        let token = &self.s[start..self.i];
+        let digits = token.iter().filter(|c| c.is_ascii_digit()).count()
+            + usize::from(token.iter().any(|c| matches!(c, b'e' | b'E')));
+        if digits > MAX_NUMBER_DIGITS {
+            return self.err("number longer than 1000 digits");
         }
         let text = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
         Ok(if is_float {
@@ -489,6 +498,10 @@ impl Parser<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Node, ParseError> {
+        // StreamReadConstraints.maxNestingDepth: the 1001st open container fails.
+        if depth >= MAX_DEPTH {
+            return self.err("nesting too deep");
+        }
         self.i += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -512,6 +525,9 @@ impl Parser<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Node, ParseError> {
+        if depth >= MAX_DEPTH {
+            return self.err("nesting too deep");
+        }
         self.i += 1;
         let mut members: Vec<(String, Node)> = Vec::new();
         self.skip_ws();

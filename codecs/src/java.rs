@@ -381,6 +381,14 @@ pub fn big_decimal_to_string(unscaled: &str, scale: i32) -> String {
     format!("{sign}{coeff}E{exp_sign}{adjusted}")
 }
 
+/// A stand-in for a Java identity hash code: FNV-1a of the bytes, 31 bits like HotSpot's.
+fn identity_hash(b: &[u8]) -> u32 {
+    let h = b.iter().fold(0x811c_9dc5u32, |h, &c| {
+        (h ^ u32::from(c)).wrapping_mul(0x0100_0193)
+    });
+    (h & 0x7fff_ffff).max(1)
+}
+
 /// Java's `String.valueOf(value)` for Connect values.
 pub fn java_to_string(value: &Value) -> String {
     match value {
@@ -395,8 +403,9 @@ pub fn java_to_string(value: &Value) -> String {
         Value::String(s) => s.clone(),
         // Text outside Java is UTF-8, where Java's encoder writes `?` for an unpaired surrogate.
         Value::Utf16(units) => utf16_lossy(units, '?'),
-        // Java prints `[B@<identity hash>`; the bytes themselves are the useful rendering.
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        // Java's `byte[].toString()`: `[B@` and an identity hash, which is arbitrary; ours is
+        // a hash of the contents, so equal bytes render alike.
+        Value::Bytes(b) => format!("[B@{:x}", identity_hash(b)),
         Value::Array(items) => format!(
             "[{}]",
             items

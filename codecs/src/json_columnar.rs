@@ -220,6 +220,9 @@ impl TapeParser {
 
     /// Runs `f` on the tape of `bytes`; `None` when simd-json rejects the input.
     fn with_tape<R>(&mut self, bytes: &[u8], f: impl FnOnce(&[Node<'_>]) -> R) -> Option<R> {
+        if may_exceed_read_constraints(bytes) {
+            return None;
+        }
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
         let len = self.scratch.len();
@@ -235,6 +238,26 @@ impl TapeParser {
         self.tape = Some(tape.reset());
         result
     }
+}
+
+/// Whether `b` might break a Jackson `StreamReadConstraints` limit that simd-json does not
+/// have (more than 1000 digits in a number, more than 1000 nested containers): such input
+/// takes the exact slow path. Cheap for ordinary records: a run of more than 1000 number
+/// characters covers two of the bytes sampled every 500, and deep nesting needs 2000 bytes.
+fn may_exceed_read_constraints(b: &[u8]) -> bool {
+    if b.len() <= 1000 {
+        return false;
+    }
+    let numberish = |c: u8| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-');
+    let mut previous = false;
+    for i in (0..b.len()).step_by(500) {
+        let here = numberish(b[i]);
+        if here && previous {
+            return true;
+        }
+        previous = here;
+    }
+    b.len() > 2000 && b.iter().filter(|&&c| c == b'[' || c == b'{').count() > 1000
 }
 
 const SCHEMA_PREFIX: &[u8] = b"{\"schema\":";
@@ -564,6 +587,9 @@ impl EnvelopeDecoder {
         out: &mut Vec<Run>,
         row: usize,
     ) -> Option<()> {
+        if may_exceed_read_constraints(bytes) {
+            return None;
+        }
         let rest = bytes.strip_prefix(SCHEMA_PREFIX)?;
         // Real topics repeat one schema: when the last schema's bytes are followed by the
         // payload key, bracket matching would end exactly there, so one memcmp stands in.
@@ -619,7 +645,9 @@ impl EnvelopeDecoder {
         let mut run: Option<OpenRun> = None;
         for row in 0..input.len() {
             let bytes = input.is_valid(row).then(|| input.value(row));
+            // A `schema.content` value is a bare payload: the envelope fast path does not apply.
             if let Some(b) = bytes
+                && self.cfg.schema_content.is_none()
                 && self
                     .fast(
                         b,

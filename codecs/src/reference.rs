@@ -79,7 +79,31 @@ pub enum Encoding {
     Utf16Le,
     /// `UTF-16`: big-endian with a byte-order mark when encoding.
     Utf16,
+    Utf32Be,
+    Utf32Le,
+    /// `UTF-32`: big-endian, a byte-order mark honoured when decoding, none written.
+    Utf32,
     Windows1252,
+}
+
+/// Java's UTF-32 decoder with replacement: each 4 bytes one character, U+FFFD for a
+/// surrogate or a value past U+10FFFF, and for 1 to 3 bytes left at the end.
+fn decode_utf32(b: &[u8], big: bool) -> String {
+    let mut out = String::with_capacity(b.len() / 4);
+    let mut words = b.chunks_exact(4);
+    for w in words.by_ref() {
+        let bytes = [w[0], w[1], w[2], w[3]];
+        let u = if big {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        };
+        out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
+    }
+    if !words.remainder().is_empty() {
+        out.push('\u{FFFD}');
+    }
+    out
 }
 
 /// Java's UTF-8 decoder with replacement: like Rust's, except that an encoded surrogate
@@ -131,6 +155,9 @@ impl Encoding {
             "UTF-16BE" => Encoding::Utf16Be,
             "UTF-16LE" => Encoding::Utf16Le,
             "UTF-16" | "UTF16" => Encoding::Utf16,
+            "UTF-32BE" | "UTF_32BE" => Encoding::Utf32Be,
+            "UTF-32LE" | "UTF_32LE" => Encoding::Utf32Le,
+            "UTF-32" | "UTF32" | "UTF_32" => Encoding::Utf32,
             "WINDOWS-1252" | "CP1252" => Encoding::Windows1252,
             _ => return None,
         })
@@ -167,6 +194,13 @@ impl Encoding {
                 [0xFF, 0xFE, rest @ ..] => String::from_utf16_lossy(&units(false, rest)),
                 _ => String::from_utf16_lossy(&units(true, b)),
             },
+            Encoding::Utf32Be => decode_utf32(b, true),
+            Encoding::Utf32Le => decode_utf32(b, false),
+            Encoding::Utf32 => match b {
+                [0, 0, 0xFE, 0xFF, rest @ ..] => decode_utf32(rest, true),
+                [0xFF, 0xFE, 0, 0, rest @ ..] => decode_utf32(rest, false),
+                _ => decode_utf32(b, true),
+            },
         }
     }
 
@@ -191,31 +225,78 @@ impl Encoding {
                 .collect(),
             Encoding::Utf16Be => s.encode_utf16().flat_map(u16::to_be_bytes).collect(),
             Encoding::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+            // Java writes the byte-order mark only before a first character.
+            Encoding::Utf16 if s.is_empty() => Vec::new(),
             Encoding::Utf16 => [0xFE, 0xFF]
                 .into_iter()
                 .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
                 .collect(),
+            Encoding::Utf32Be | Encoding::Utf32 => {
+                s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect()
+            }
+            Encoding::Utf32Le => s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect(),
         }
     }
 }
 
-/// The simple class name a `*.converter` value resolves to, if it is one of Kafka's.
-pub fn converter_class(class: &str) -> Option<&'static str> {
-    let short = class.trim().rsplit('.').next().unwrap_or(class);
-    [
+/// Kafka's converter classes: simple and fully-qualified names.
+pub const CONVERTER_CLASSES: [(&str, &str); 10] = [
+    (
         "JsonConverter",
+        "org.apache.kafka.connect.json.JsonConverter",
+    ),
+    (
         "StringConverter",
+        "org.apache.kafka.connect.storage.StringConverter",
+    ),
+    (
         "ByteArrayConverter",
+        "org.apache.kafka.connect.converters.ByteArrayConverter",
+    ),
+    (
         "ShortConverter",
+        "org.apache.kafka.connect.converters.ShortConverter",
+    ),
+    (
         "IntegerConverter",
+        "org.apache.kafka.connect.converters.IntegerConverter",
+    ),
+    (
         "LongConverter",
+        "org.apache.kafka.connect.converters.LongConverter",
+    ),
+    (
         "FloatConverter",
+        "org.apache.kafka.connect.converters.FloatConverter",
+    ),
+    (
         "DoubleConverter",
+        "org.apache.kafka.connect.converters.DoubleConverter",
+    ),
+    (
         "BooleanConverter",
+        "org.apache.kafka.connect.converters.BooleanConverter",
+    ),
+    (
         "SimpleHeaderConverter",
-    ]
-    .into_iter()
-    .find(|c| *c == short)
+        "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+    ),
+];
+
+/// The simple class name a `*.converter` value resolves to, as Kafka's plugin loader
+/// resolves it: the fully-qualified name, the simple name, or the simple name without its
+/// `Converter` suffix (`Json`); surrounding white space is ignored.
+pub fn converter_class(class: &str) -> Option<&'static str> {
+    let c = class.trim();
+    CONVERTER_CLASSES
+        .iter()
+        .find(|(simple, full)| {
+            c == *full
+                || c == *simple
+                || (*simple != "SimpleHeaderConverter"
+                    && simple.strip_suffix("Converter") == Some(c))
+        })
+        .map(|(simple, _)| *simple)
 }
 
 impl RefConverter {
@@ -385,10 +466,8 @@ impl RefConverter {
             }
             RefConverter::Number(kind) => {
                 let bytes = match (kind, value) {
-                    // Java's doubleToLongBits/floatToIntBits give every NaN one bit pattern.
-                    (NumberKind::Float, Value::F32(v)) if v.is_nan() => {
-                        0x7fc0_0000u32.to_be_bytes().to_vec()
-                    }
+                    // Kafka's DoubleSerializer (doubleToLongBits) gives every NaN one bit
+                    // pattern; its FloatSerializer (floatToRawIntBits) keeps the payload.
                     (NumberKind::Double, Value::F64(v)) if v.is_nan() => {
                         0x7ff8_0000_0000_0000u64.to_be_bytes().to_vec()
                     }

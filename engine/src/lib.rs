@@ -6,6 +6,7 @@
 pub mod allocator;
 pub mod bench;
 pub mod config;
+pub mod differential;
 pub mod dlq;
 pub mod error;
 pub mod errors;

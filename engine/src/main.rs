@@ -144,6 +144,27 @@ enum Command {
         #[arg(long = "out-config")]
         out_config: Option<PathBuf>,
     },
+    /// Differential test against the real Kafka Connect: generated cases run through sluice's
+    /// pipeline and through the Java oracle; every difference is written as a corpus line
+    /// (Kafka's outcome as `expect`) to --failures, and a summary by class to stderr.
+    /// Exits 1 when any case differs.
+    Differential {
+        /// How many cases.
+        #[arg(long, default_value_t = 200_000)]
+        cases: u64,
+        /// Generator seed: a seed gives the same cases on every machine.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The oracle's command line (case lines in, expect lines out).
+        #[arg(long, default_value = "scripts/kafka-connect.sh oracle")]
+        oracle: String,
+        /// Where to write the differing cases (corpus lines).
+        #[arg(long)]
+        failures: Option<PathBuf>,
+        /// Only print the generated cases (corpus lines without `expect`) on stdout.
+        #[arg(long)]
+        print_cases: bool,
+    },
 }
 
 /// Exit code for configuration errors: nothing was started.
@@ -193,6 +214,24 @@ fn main() -> ExitCode {
             out_config,
         } => match pipe(cases, config, out_config) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Differential {
+            cases,
+            seed,
+            oracle,
+            failures,
+            print_cases,
+        } => match if print_cases {
+            print_cases_of(seed, cases).map(|()| 0)
+        } else {
+            differential(cases, seed, &oracle, failures)
+        } {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(EXIT_CONFIG)
@@ -452,6 +491,73 @@ fn rest_address(listener: &str) -> Result<String, String> {
 
 /// Records per batch of `sluice pipe --config`.
 const PIPE_BATCH_ROWS: usize = 4096;
+
+fn print_cases_of(seed: u64, cases: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in sluice_engine::differential::cases(seed, cases) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(out.flush()?)
+}
+
+/// Runs the differential test; the number of differing cases.
+fn differential(
+    cases: u64,
+    seed: u64,
+    oracle: &str,
+    failures: Option<PathBuf>,
+) -> anyhow::Result<u64> {
+    use sluice_engine::differential::{Options, run};
+    use std::io::Write;
+    let mut file = failures
+        .as_ref()
+        .map(|p| {
+            std::fs::File::create(p)
+                .map(std::io::BufWriter::new)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))
+        })
+        .transpose()?;
+    let mut write_error = None;
+    let options = Options {
+        cases,
+        seed,
+        oracle: oracle.split_whitespace().map(str::to_string).collect(),
+    };
+    let summary = run(&options, |d| {
+        if let Some(f) = file.as_mut()
+            && let Err(e) = writeln!(f, "{}", {
+                // The corpus line, plus what sluice did and the class, for whoever fixes it.
+                let mut line = d.line.clone();
+                line["sluice"] = d.sluice.clone();
+                line["class"] = serde_json::Value::from(d.class.as_str());
+                line
+            })
+        {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = write_error {
+        anyhow::bail!("writing the failures file: {e}");
+    }
+    if let Some(mut f) = file {
+        f.flush()?;
+    }
+    eprintln!(
+        "differential: {} cases, seed {seed}, {} differ ({} classes); sluice {:.1} s, wall {:.1} s",
+        summary.cases,
+        summary.differences,
+        summary.classes.len(),
+        summary.sluice_seconds,
+        summary.wall_seconds
+    );
+    let mut classes: Vec<_> = summary.classes.iter().collect();
+    classes.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    for (class, (count, first)) in classes {
+        eprintln!("  {count:>7}  {class}  (first: {first})");
+    }
+    Ok(summary.differences)
+}
 
 fn pipe(
     cases: Option<PathBuf>,

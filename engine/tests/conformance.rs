@@ -1,6 +1,9 @@
-//! Conformance against Apache Kafka Connect 3.8, from the recorded corpus in
-//! `../shared/conformance/` (see its README). Every `*.jsonl` there is discovered and run
-//! through `sluice pipe`'s runner; each file is one test. A case listed in
+//! Conformance against Apache Kafka Connect, from the recorded corpus in
+//! `../shared/conformance/` (Kafka 3.8; see its README) and our own in `tests/corpus/`
+//! (cases checked against Kafka 4.3 by the oracle, `tests/oracle`). Every `*.jsonl` in
+//! both is discovered and run through `sluice pipe`'s runner; each file is one test. Where
+//! Kafka 4.3 behaves differently from the recorded 3.8 (the README's table), a case of our
+//! own with the same id carries 4.3's outcome and replaces the recorded one. A case listed in
 //! `tests/conformance-known-failures.txt` is expected to fail for now (work not yet done):
 //! a file fails when a case outside that list fails, or when a listed case passes (so the
 //! list only ever shrinks). `SLUICE_UPDATE_KNOWN_FAILURES=1` rewrites the list.
@@ -9,8 +12,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
-use sluice_codecs::jackson::{self, Node};
-use sluice_engine::pipe::{self, Outcome};
+use sluice_engine::pipe;
+use sluice_engine::pipe::compare::{expected_outcome, outcomes_match};
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("SLUICE_CONFORMANCE_DIR")
@@ -22,77 +25,45 @@ fn known_failures_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-known-failures.txt")
 }
 
-/// Structural JSON equality as the corpus README defines it for `"compare":"json"`.
-fn json_equal(a: &Node, b: &Node) -> bool {
-    match (a, b) {
-        (Node::Object(x), Node::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.iter().any(|(k2, v2)| k == k2 && json_equal(v, v2)))
-        }
-        (Node::Array(x), Node::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
-        }
-        _ => a == b,
-    }
+fn own_corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
-fn bytes_equal(expected: &Option<Vec<u8>>, actual: &Option<Vec<u8>>, json: bool) -> bool {
-    if !json {
-        return expected == actual;
-    }
-    match (expected, actual) {
-        (Some(e), Some(a)) => match (jackson::parse(e), jackson::parse(a)) {
-            (Ok(en), Ok(an)) if !matches!(en, Node::Missing) => json_equal(&en, &an),
-            _ => e == a,
-        },
-        _ => expected == actual,
-    }
-}
-
-fn expected_outcome(v: &Json) -> Result<Outcome, String> {
-    if v.get("dropped").is_some() {
-        return Ok(Outcome::Dropped);
-    }
-    if let Some(e) = v.get("error") {
-        let s = |k: &str| e.get(k).and_then(Json::as_str).map(str::to_string);
-        // Leak the two small identifiers: Outcome keeps them as static strings.
-        let stage: &'static str = Box::leak(s("stage").unwrap_or_default().into_boxed_str());
-        let exception: &'static str =
-            Box::leak(s("exception").unwrap_or_default().into_boxed_str());
-        return Ok(Outcome::Error {
-            stage,
-            exception,
-            message: s("message"),
-        });
-    }
-    let mut input = v.clone();
-    if input.get("timestamp").is_some_and(Json::is_null) {
-        input["timestamp"] = Json::from(-1);
-    }
-    pipe::PipeRecord::from_json(&input).map(Outcome::Record)
-}
-
-fn matches(expected: &Outcome, actual: &Outcome, json: bool) -> bool {
-    match (expected, actual) {
-        (Outcome::Record(e), Outcome::Record(a)) => {
-            e.topic == a.topic
-                && e.partition == a.partition
-                && e.timestamp == a.timestamp
-                && bytes_equal(&e.key, &a.key, json)
-                && bytes_equal(&e.value, &a.value, json)
-                && e.headers.len() == a.headers.len()
-                && e.headers
-                    .iter()
-                    .zip(&a.headers)
-                    .all(|((ek, ev), (ak, av))| ek == ak && bytes_equal(ev, av, json))
-        }
-        _ => expected == actual,
-    }
+fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 fn main() {
     let dir = corpus_dir();
+    let own = jsonl_files(&own_corpus_dir());
+    // Our cases by id: those sharing an id with a recorded case supersede it (Kafka 4.3).
+    let superseding: std::collections::HashMap<String, String> = own
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| {
+            let id = serde_json::from_str::<Json>(&l)
+                .ok()?
+                .get("id")?
+                .as_str()?
+                .to_string();
+            Some((id, l))
+        })
+        .collect();
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .filter_map(Result::ok)
@@ -108,6 +79,7 @@ fn main() {
         }
     };
     files.sort();
+    files.extend(own);
     let known: BTreeSet<String> = std::fs::read_to_string(known_failures_path())
         .unwrap_or_default()
         .lines()
@@ -132,8 +104,16 @@ fn main() {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let mut failing: Vec<(String, String)> = Vec::new();
         let mut n = 0;
+        let own_file = file.starts_with(own_corpus_dir());
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             n += 1;
+            let line = match serde_json::from_str::<Json>(line)
+                .ok()
+                .and_then(|c| c.get("id").and_then(Json::as_str).map(str::to_string))
+            {
+                Some(id) if !own_file => superseding.get(&id).map_or(line, String::as_str),
+                _ => line,
+            };
             let case: Json = match serde_json::from_str(line) {
                 Ok(c) => c,
                 Err(e) => {
@@ -150,7 +130,7 @@ fn main() {
             let outcome = pipe::run_case_line(line).map(|(_, o)| o);
             let expected = case.get("expect").map(expected_outcome);
             match (outcome, expected) {
-                (Ok(actual), Some(Ok(expected))) if matches(&expected, &actual, json) => {}
+                (Ok(actual), Some(Ok(expected))) if outcomes_match(&expected, &actual, json) => {}
                 (Ok(actual), Some(Ok(_))) => {
                     failing.push((id, format!("got {}", actual.to_json())))
                 }

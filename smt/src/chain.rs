@@ -34,39 +34,69 @@ fn sub(props: &HashMap<String, String>, prefix: &str) -> HashMap<String, String>
         .collect()
 }
 
-fn missing(key: &str) -> ConnectError {
-    ConnectError::config(format!(
-        "Missing required configuration \"{key}\" which has no default value."
-    ))
+/// The connector-level part of a chain's configuration, as Kafka's `ConnectorConfig`
+/// checks it before any plugin is configured: the aliases, each transformation's class and
+/// `negate`, the `predicates` aliases and their classes.
+#[derive(Debug)]
+pub struct ChainSpec {
+    stages: Vec<StageSpec>,
+    predicates: Vec<(String, &'static str)>,
 }
 
-impl Chain {
-    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
-        let aliases: Vec<String> = match props.get("transforms") {
-            None => vec![],
-            Some(t) if t.trim().is_empty() => vec![],
-            Some(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
-        };
-        let mut seen = std::collections::HashSet::new();
-        if !aliases.iter().all(|a| seen.insert(a.clone())) {
-            return Err(invalid_value(
-                &format!("[{}]", aliases.join(", ")),
-                "transforms",
-                "Duplicate alias provided.",
-            ));
-        }
-        let mut stages = Vec::with_capacity(aliases.len());
-        for alias in &aliases {
+#[derive(Debug)]
+struct StageSpec {
+    alias: String,
+    /// The class, or Kafka's error for one of its classes of another kind (raised when the
+    /// stage is instantiated, after the connector-level checks).
+    resolved: Result<crate::transforms::TransformClass, ConnectError>,
+    /// The predicate alias and `negate`.
+    predicate: Option<(String, bool)>,
+}
+
+fn aliases(props: &HashMap<String, String>, key: &str) -> Result<Vec<String>, ConnectError> {
+    let aliases: Vec<String> = match props.get(key) {
+        None => vec![],
+        Some(t) if t.trim().is_empty() => vec![],
+        Some(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    if !aliases.iter().all(|a| seen.insert(a.clone())) {
+        return Err(invalid_value(
+            &format!("[{}]", aliases.join(", ")),
+            key,
+            "Duplicate alias provided.",
+        ));
+    }
+    Ok(aliases)
+}
+
+impl ChainSpec {
+    /// Checks what Kafka's `ConnectorConfig` checks, in its order.
+    pub fn check(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let mut stages = Vec::new();
+        for alias in aliases(props, "transforms")? {
             let prefix = format!("transforms.{alias}.");
             let type_key = format!("{prefix}type");
-            let class = props.get(&type_key).ok_or_else(|| missing(&type_key))?;
-            let resolved = transform_class(class).ok_or_else(|| {
-                invalid_value(
-                    class,
+            let class = props
+                .get(&type_key)
+                .ok_or_else(|| invalid_value("null", &type_key, "Not a Transformation"))?;
+            let Some(resolved) = transform_class(class) else {
+                // Kafka's class of the wrong kind fails when it is instantiated, after the
+                // connector-level checks; an unknown class fails here.
+                if let Some(e) = crate::transforms::not_a_transformation(class) {
+                    stages.push(StageSpec {
+                        alias,
+                        resolved: Err(e),
+                        predicate: None,
+                    });
+                    continue;
+                }
+                return Err(invalid_value(
+                    class.trim(),
                     &type_key,
-                    &format!("Class {class} could not be found."),
-                )
-            })?;
+                    &format!("Class {} could not be found.", class.trim()),
+                ));
+            };
             let predicate_key = format!("{prefix}predicate");
             let negate_key = format!("{prefix}negate");
             let negate = match props.get(&negate_key).map(|v| v.trim()) {
@@ -82,32 +112,46 @@ impl Chain {
                 }
             };
             let predicate = match props.get(&predicate_key) {
-                None => {
-                    if negate.is_some() {
-                        return Err(ConnectError::config(format!(
-                            "Config '{negate_key}' was provided but there is no config '{predicate_key}' defining a predicate to be negated."
-                        )));
-                    }
-                    None
+                None if negate.is_some() => {
+                    return Err(ConnectError::config(format!(
+                        "Config '{negate_key}' was provided but there is no config '{predicate_key}' defining a predicate to be negated."
+                    )));
                 }
-                Some(p) => {
-                    let p_type_key = format!("predicates.{p}.type");
-                    let p_class = props.get(&p_type_key).ok_or_else(|| missing(&p_type_key))?;
-                    let simple = predicate_class(p_class).ok_or_else(|| {
-                        invalid_value(
-                            p_class,
-                            &p_type_key,
-                            &format!("Class {p_class} could not be found."),
-                        )
-                    })?;
-                    let mut p_props = sub(props, &format!("predicates.{p}."));
-                    p_props.remove("type");
-                    Some((
-                        Predicate::configure(simple, &p_props)?,
-                        negate.unwrap_or(false),
-                    ))
-                }
+                None => None,
+                Some(p) => Some((p.trim().to_string(), negate.unwrap_or(false))),
             };
+            stages.push(StageSpec {
+                alias,
+                resolved: Ok(resolved),
+                predicate,
+            });
+        }
+        let mut predicates = Vec::new();
+        for alias in aliases(props, "predicates")? {
+            let type_key = format!("predicates.{alias}.type");
+            let class = props
+                .get(&type_key)
+                .ok_or_else(|| invalid_value("null", &type_key, "Not a Predicate"))?;
+            let simple = predicate_class(class).ok_or_else(|| {
+                invalid_value(
+                    class.trim(),
+                    &type_key,
+                    &format!("Class {} could not be found.", class.trim()),
+                )
+            })?;
+            predicates.push((alias, simple));
+        }
+        Ok(Self { stages, predicates })
+    }
+
+    /// Configures each transformation and then its predicate, in chain order, as Kafka's
+    /// `ConnectorConfig.transformationStages` does (a predicate no stage uses is never
+    /// configured).
+    pub fn build(self, props: &HashMap<String, String>) -> Result<Chain, ConnectError> {
+        let mut stages = Vec::with_capacity(self.stages.len());
+        for spec in self.stages {
+            let resolved = spec.resolved?;
+            let prefix = format!("transforms.{}.", spec.alias);
             let mut t_props = sub(props, &prefix);
             t_props.remove("predicate");
             t_props.remove("negate");
@@ -122,13 +166,35 @@ impl Chain {
                     }
                 ),
             };
+            let transform = Transform::configure(resolved, &t_props)?;
+            let predicate = match spec.predicate {
+                None => None,
+                Some((alias, negate)) => {
+                    let Some((_, simple)) = self.predicates.iter().find(|(a, _)| *a == alias)
+                    else {
+                        return Err(ConnectError::config(format!(
+                            "Unknown configuration 'predicates.{alias}.type'"
+                        )));
+                    };
+                    let mut p_props = sub(props, &format!("predicates.{alias}."));
+                    p_props.remove("type");
+                    Some((Predicate::configure(simple, &p_props)?, negate))
+                }
+            };
             stages.push(ChainStage {
-                transform: Transform::configure(resolved, &t_props)?,
+                transform,
                 predicate,
                 class_name,
             });
         }
-        Ok(Self { stages })
+        Ok(Chain { stages })
+    }
+}
+
+impl Chain {
+    /// Checks and builds the chain (`ChainSpec::check`, then `build`).
+    pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        ChainSpec::check(props)?.build(props)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -62,6 +62,30 @@ impl Props<'_> {
         Ok(l)
     }
 
+    /// A list under Kafka 4.x's `ValidList.anyNonDuplicateValues` (KIP-1161): no empty
+    /// items, empty only if `empty_allowed`, duplicates dropped (first occurrence kept).
+    pub fn unique_list(&self, key: &str, empty_allowed: bool) -> Result<Vec<String>, ConnectError> {
+        let default: Option<&[&str]> = empty_allowed.then_some(&[]);
+        let list = self.list(key, default)?;
+        if list.is_empty() && !empty_allowed {
+            return Err(ConnectError::config(format!(
+                "Configuration '{key}' must not be empty. Valid values include: any non-empty value"
+            )));
+        }
+        if list.iter().any(String::is_empty) {
+            return Err(ConnectError::config(format!(
+                "Configuration '{key}' values must not be empty."
+            )));
+        }
+        let mut unique: Vec<String> = Vec::with_capacity(list.len());
+        for item in list {
+            if !unique.contains(&item) {
+                unique.push(item);
+            }
+        }
+        Ok(unique)
+    }
+
     pub fn int(&self, key: &str) -> Result<Option<i32>, ConnectError> {
         match self.get(key) {
             None => Ok(None),

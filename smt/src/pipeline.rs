@@ -168,6 +168,34 @@ impl ConverterSet {
         Ok(Self::new(&key, &value, header, header_class))
     }
 
+    /// The connector-level check of the three converter classes (Kafka's `ConnectorConfig`
+    /// refuses an unknown class before configuring any plugin).
+    pub fn check_classes(props: &HashMap<String, String>) -> Result<(), ConnectError> {
+        for (role, default) in [
+            ("key.converter", DEFAULT_CONVERTER),
+            ("value.converter", DEFAULT_CONVERTER),
+            ("header.converter", DEFAULT_HEADER_CONVERTER),
+        ] {
+            let class = props.get(role).map_or(default, String::as_str);
+            match sluice_codecs::reference::converter_class(class) {
+                None => {
+                    return Err(ConnectError::config(format!(
+                        "Invalid value {} for configuration {role}: Class {} could not be found.",
+                        class.trim(),
+                        class.trim()
+                    )));
+                }
+                Some("SimpleHeaderConverter") if role != "header.converter" => {
+                    return Err(ConnectError::config(
+                        "Class class org.apache.kafka.connect.storage.SimpleHeaderConverter does not implement the Converter interface",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn key_class(&self) -> &str {
         &self.key_class
     }
@@ -223,13 +251,17 @@ impl Pipeline {
     }
 
     /// From a connector config (`out` names other output converters; a role it does not
-    /// name keeps the input side's): converters, then output converters, then the chain,
-    /// each failing with what Kafka's `configure` throws.
+    /// name keeps the input side's), each step failing with what Kafka throws, in Kafka's
+    /// order: the connector-level checks (converter classes, aliases and plugin classes), the
+    /// input converters, each transformation with its predicate, the output converters.
     pub fn configure(
         props: &HashMap<String, String>,
         out: Option<&HashMap<String, String>>,
     ) -> Result<Self, ConnectError> {
+        ConverterSet::check_classes(props)?;
+        let chain = crate::chain::ChainSpec::check(props)?;
         let input = ConverterSet::configure(props)?;
+        let chain = chain.build(props)?;
         let output = match out {
             None => None,
             Some(o) => {
@@ -247,7 +279,6 @@ impl Pipeline {
                 Some(ConverterSet::configure(&merged)?)
             }
         };
-        let chain = Chain::configure(props)?;
         Ok(Self::new(input, chain, output))
     }
 

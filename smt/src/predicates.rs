@@ -83,7 +83,12 @@ impl Predicate {
 
 /// Resolves a predicate class name (full, or simple).
 pub fn predicate_class(class: &str) -> Option<&'static str> {
-    let simple = class.trim().rsplit('.').next().unwrap_or(class);
+    let class = class.trim();
+    let simple = match class.strip_prefix("org.apache.kafka.connect.transforms.predicates.") {
+        Some(rest) => rest,
+        None if class.contains('.') => return None,
+        None => class,
+    };
     ["HasHeaderKey", "RecordIsTombstone", "TopicNameMatches"]
         .into_iter()
         .find(|c| *c == simple)

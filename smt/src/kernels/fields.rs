@@ -17,6 +17,10 @@ use crate::transforms::{Cast, InsertField, ReplaceField};
 use crate::util::{copy_basics, push_field};
 
 pub(super) fn replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    // `getWithoutDefault` (replace.null.with.default=false) runs per record.
+    if !t.replace_null_with_default {
+        return None;
+    }
     let st = shaped(b.side(t.side))?;
     let keep = |n: &str| {
         !t.exclude.iter().any(|e| e == n)
@@ -42,6 +46,9 @@ pub(super) fn replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Option<Con
 }
 
 pub(super) fn insert_field(t: &InsertField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if !t.replace_null_with_default {
+        return None;
+    }
     // A source record has no Kafka partition or offset: Kafka's handling is per record.
     if b.source && (t.partition.is_some() || t.offset.is_some()) {
         return None;

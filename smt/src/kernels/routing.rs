@@ -16,7 +16,7 @@ use crate::transforms::{RegexRouter, TimestampRouter};
 fn set_topics(
     b: &mut ConnectBatch,
     bucket: impl Fn(usize) -> i64,
-    mut route: impl FnMut(&str, usize) -> String,
+    mut route: impl FnMut(&str, usize) -> Option<String>,
 ) -> Option<()> {
     let n = b.raw.num_rows();
     let topics = b.raw.topics();
@@ -34,7 +34,7 @@ fn set_topics(
                 let k = match by_bucket.get(&slot) {
                     Some(k) => *k,
                     None => {
-                        let topic = route(names.value(slot.0 as usize), i);
+                        let topic = route(names.value(slot.0 as usize), i)?;
                         let k = *by_name.entry(topic.clone()).or_insert_with(|| {
                             dict.push(topic);
                             dict.len() as i32 - 1
@@ -66,7 +66,8 @@ pub(super) fn timestamp_router(t: &TimestampRouter, mut b: ConnectBatch) -> Opti
     if ts.null_count() > 0 {
         return None;
     }
-    let by_day = t.format.date_only();
+    let format = t.format.as_ref().ok()?;
+    let by_day = format.date_only();
     let bucket = |i: usize| {
         if by_day {
             ts.value(i).div_euclid(86_400_000)
@@ -75,24 +76,23 @@ pub(super) fn timestamp_router(t: &TimestampRouter, mut b: ConnectBatch) -> Opti
         }
     };
     set_topics(&mut b, bucket, |topic, i| {
-        t.topic_format
-            .replace("${topic}", topic)
-            .replace("${timestamp}", &t.format.format(ts.value(i)))
+        Some(
+            t.topic_format
+                .replace("${topic}", topic)
+                .replace("${timestamp}", &format.format(ts.value(i))),
+        )
     })?;
     Some(b)
 }
 
 pub(super) fn regex_router(t: &RegexRouter, mut b: ConnectBatch) -> Option<ConnectBatch> {
-    let replacement = t.replacement.as_ref().ok()?.clone();
+    // A topic whose replacement fails takes the per-record path, which reports the error.
     set_topics(
         &mut b,
         |_| 0,
-        |topic, _| {
-            if t.regex.is_match(topic) {
-                t.regex.replace(topic, replacement.as_str()).into_owned()
-            } else {
-                topic.to_string()
-            }
+        |topic, _| match t.route(topic) {
+            Ok(routed) => Some(routed.unwrap_or_else(|| topic.to_string())),
+            Err(_) => None,
         },
     )?;
     Some(b)

@@ -28,6 +28,9 @@ pub(super) fn set_schema_metadata(
     t: &SetSchemaMetadata,
     mut b: ConnectBatch,
 ) -> Option<ConnectBatch> {
+    if !t.replace_null_with_default {
+        return None;
+    }
     let c = b.side(t.side);
     let s = c.schema.as_ref()?;
     if s.schema_type != SchemaType::Struct || !c.exact.is_empty() {
@@ -86,6 +89,9 @@ fn under(parent: Option<&NullBuffer>, child: &ArrayRef) -> Option<ArrayRef> {
 }
 
 pub(super) fn extract_field(t: &ExtractField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if !t.replace_null_with_default {
+        return None;
+    }
     if t.path.steps.iter().all(String::is_empty) && t.path.v2 {
         return None;
     }
@@ -143,6 +149,9 @@ pub(super) fn extract_field(t: &ExtractField, mut b: ConnectBatch) -> Option<Con
 }
 
 pub(super) fn value_to_key(t: &ValueToKey, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if !t.replace_null_with_default {
+        return None;
+    }
     let n = b.num_rows();
     let key = if let Some(st) = shaped(&b.value) {
         if st.null_count() > 0 {
@@ -245,6 +254,9 @@ fn masked(child: &ArrayRef, replacement: Option<&str>) -> Option<ArrayRef> {
 }
 
 pub(super) fn mask_field(t: &MaskField, mut b: ConnectBatch) -> Option<ConnectBatch> {
+    if !t.replace_null_with_default {
+        return None;
+    }
     let c = b.side(t.side).clone();
     let replacement = t.replacement.as_deref();
     let out = if let Some(st) = shaped(&c) {

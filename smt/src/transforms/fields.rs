@@ -27,10 +27,15 @@ fn add_field(
     push_field(s, name, schema)
 }
 
-/// `Struct.get(field)`: a null falls back to the field's default.
-fn get_with_default(st: &Struct, index: usize) -> Value {
+/// `Struct.get(field)`: a null falls back to the field's default; with
+/// `replace.null.with.default=false` (Kafka 4.x, KIP-1040), `getWithoutDefault`.
+pub(crate) fn get_with_default(
+    st: &Struct,
+    index: usize,
+    replace_null_with_default: bool,
+) -> Value {
     match &st.values[index] {
-        Value::Null => st.schema.fields[index]
+        Value::Null if replace_null_with_default => st.schema.fields[index]
             .schema
             .default
             .clone()
@@ -58,21 +63,15 @@ pub struct ReplaceField {
     pub(crate) exclude: Vec<String>,
     pub(crate) include: Vec<String>,
     pub(crate) renames: Vec<(String, String)>,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl ReplaceField {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
-        let exclude = if p.get("exclude").is_some() {
-            p.list("exclude", Some(&[]))?
-        } else {
-            p.list("blacklist", Some(&[]))?
-        };
-        let include = if p.get("include").is_some() {
-            p.list("include", Some(&[]))?
-        } else {
-            p.list("whitelist", Some(&[]))?
-        };
+        // Kafka 4.0 removed the `blacklist`/`whitelist` aliases (KAFKA-17530): ignored.
+        let exclude = p.unique_list("exclude", true)?;
+        let include = p.unique_list("include", true)?;
         let raw = p.list("renames", Some(&[]))?;
         let mut renames = Vec::new();
         for r in &raw {
@@ -92,6 +91,7 @@ impl ReplaceField {
             exclude,
             include,
             renames,
+            replace_null_with_default: p.boolean("replace.null.with.default", true)?,
         })
     }
 
@@ -140,7 +140,11 @@ impl ReplaceField {
                 for f in &st.schema.fields {
                     if self.keep(&f.name) {
                         add_field(&mut ns, self.renamed(&f.name), f.schema.clone())?;
-                        values.push(get_with_default(st, f.index));
+                        values.push(get_with_default(
+                            st,
+                            f.index,
+                            self.replace_null_with_default,
+                        ));
                     }
                 }
                 let ns = Arc::new(ns);
@@ -161,10 +165,8 @@ pub(crate) struct Insertion {
 }
 
 fn insertion(p: Props<'_>, key: &str) -> Option<Insertion> {
+    // An empty name is a field named "" in Kafka, not an absent setting.
     let spec = p.get(key)?;
-    if spec.is_empty() {
-        return None;
-    }
     Some(if let Some(n) = spec.strip_suffix('?') {
         Insertion {
             name: n.into(),
@@ -200,19 +202,49 @@ pub struct InsertField {
     pub(crate) timestamp: Option<Insertion>,
     pub(crate) static_field: Option<Insertion>,
     pub(crate) static_value: Option<String>,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl InsertField {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
+        let spec = |key| insertion(p, key);
+        let (topic, partition, offset, timestamp, static_field) = (
+            spec("topic.field"),
+            spec("partition.field"),
+            spec("offset.field"),
+            spec("timestamp.field"),
+            spec("static.field"),
+        );
+        let static_value = p.get("static.value").map(str::to_string);
+        let replace_null_with_default = p.boolean("replace.null.with.default", true)?;
+        // Kafka 4.x checks the insertion specs at configure time.
+        if [&topic, &partition, &offset, &timestamp, &static_field]
+            .iter()
+            .all(|s| s.is_none())
+        {
+            return Err(ConnectError::config("No field insertion configured"));
+        }
+        if let (Some(field), None) = (&static_field, &static_value) {
+            // Kafka's message names the spec by its Java identity hash (`InsertionSpec@1b6d3586`),
+            // which is arbitrary: ours is the name's String.hashCode.
+            let hash = field
+                .name
+                .encode_utf16()
+                .fold(0u32, |h, u| h.wrapping_mul(31).wrapping_add(u32::from(u)));
+            return Err(ConnectError::config(format!(
+                "Invalid value null for configuration static.value: No value specified for static field: org.apache.kafka.connect.transforms.InsertField$InsertionSpec@{hash:x}"
+            )));
+        }
         Ok(Self {
             side,
-            topic: insertion(p, "topic.field"),
-            partition: insertion(p, "partition.field"),
-            offset: insertion(p, "offset.field"),
-            timestamp: insertion(p, "timestamp.field"),
-            static_field: insertion(p, "static.field"),
-            static_value: p.get("static.value").map(str::to_string),
+            topic,
+            partition,
+            offset,
+            timestamp,
+            static_field,
+            static_value,
+            replace_null_with_default,
         })
     }
 
@@ -256,7 +288,11 @@ impl InsertField {
                 let mut values: Vec<Value> = Vec::new();
                 for f in &st.schema.fields {
                     add_field(&mut ns, &f.name, f.schema.clone())?;
-                    values.push(get_with_default(st, f.index));
+                    values.push(get_with_default(
+                        st,
+                        f.index,
+                        self.replace_null_with_default,
+                    ));
                 }
                 let string = |o: bool| Arc::new(ConnectSchema::new(SchemaType::String, o));
                 let mut extra: Vec<(&Insertion, Arc<ConnectSchema>, Value)> = Vec::new();
@@ -324,15 +360,22 @@ pub struct MaskField {
     pub(crate) side: Side,
     pub(crate) fields: Vec<String>,
     pub(crate) replacement: Option<String>,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl MaskField {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
+        let fields = p.unique_list("fields", false)?;
+        let replacement = p.get("replacement").map(str::to_string);
+        if replacement.as_deref() == Some("") {
+            return Err(invalid_value("", "replacement", "String must be non-empty"));
+        }
         Ok(Self {
             side,
-            fields: p.non_empty_list("fields")?,
-            replacement: p.get("replacement").map(str::to_string),
+            fields,
+            replacement,
+            replace_null_with_default: p.boolean("replace.null.with.default", true)?,
         })
     }
 
@@ -428,7 +471,7 @@ impl MaskField {
                 let st = require_struct(value, PURPOSE)?;
                 let mut values = Vec::with_capacity(st.values.len());
                 for f in &st.schema.fields {
-                    let orig = get_with_default(st, f.index);
+                    let orig = get_with_default(st, f.index, self.replace_null_with_default);
                     values.push(if self.fields.contains(&f.name) {
                         self.masked(&orig)?
                     } else {

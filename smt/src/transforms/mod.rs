@@ -50,9 +50,17 @@ const UNSIDED: [&str; 5] = [
     "TimestampRouter",
 ];
 
-/// Resolves `org.apache.kafka.connect.transforms.Cast$Value`, `Cast$Value`, `Filter`, ...
+/// Resolves a transformation class as Kafka's plugin loader does: the fully-qualified name
+/// (`org.apache.kafka.connect.transforms.Cast$Value`), or the simple name of a top-level
+/// class (`Filter`; a nested class's simple name, `Value`, is ambiguous and no alias).
 pub fn transform_class(class: &str) -> Option<TransformClass> {
-    let simple = class.trim().rsplit('.').next().unwrap_or(class);
+    let class = class.trim();
+    let simple = match class.strip_prefix("org.apache.kafka.connect.transforms.") {
+        Some(rest) if !rest.contains('.') => rest,
+        Some(_) => return None,
+        None if class.contains('.') || class.contains('$') => return None,
+        None => class,
+    };
     let (base, side) = match simple.split_once('$') {
         Some((b, "Key")) => (b, Some(Side::Key)),
         Some((b, "Value")) => (b, Some(Side::Value)),
@@ -74,6 +82,31 @@ pub fn transform_class(class: &str) -> Option<TransformClass> {
             .find(|s| *s == base && *s != "ValueToKey")
             .map(|name| TransformClass { name, side }),
     }
+}
+
+/// Kafka's error for a `transforms.a.type` that names a class of Kafka's that is not a
+/// transformation: a predicate or converter (`ClassCastException` when it is cast), or the
+/// abstract outer class of a `$Key`/`$Value` pair (it cannot be instantiated).
+pub fn not_a_transformation(class: &str) -> Option<ConnectError> {
+    let class = class.trim();
+    let full = if let Some(p) = crate::predicates::predicate_class(class) {
+        format!("org.apache.kafka.connect.transforms.predicates.{p}")
+    } else if let Some(c) = sluice_codecs::reference::converter_class(class) {
+        let (_, full) = sluice_codecs::reference::CONVERTER_CLASSES
+            .iter()
+            .find(|(s, _)| *s == c)?;
+        full.to_string()
+    } else {
+        let outer = class.strip_prefix("org.apache.kafka.connect.transforms.")?;
+        return SIDED.contains(&outer).then(|| ConnectError {
+            exception: "org.apache.kafka.common.KafkaException",
+            message: Some(format!("Could not instantiate class {class}")),
+        });
+    };
+    Some(ConnectError {
+        exception: "java.lang.ClassCastException",
+        message: Some(format!("class {full}")),
+    })
 }
 
 /// A configured transformation.

@@ -14,73 +14,151 @@ use crate::predicates::full_match_regex;
 use crate::record::{ConnectRecord, Header, Side};
 use crate::util::{map_get, push_field, require_map, require_schema, require_struct};
 
-/// `RegexRouter`: if the whole topic matches `regex`, replace it (Java `replaceFirst`).
+/// `RegexRouter`: if the whole topic matches `regex`, Java's `replaceFirst` with
+/// `replacement` (its first match, its `$n`/`${name}` references and their errors).
 #[derive(Debug)]
 pub struct RegexRouter {
+    /// The pattern anchored at both ends: Java's `Matcher.matches()`.
     pub(crate) regex: Regex,
-    /// The translated replacement, or Java's error for a malformed one (raised on use).
-    pub(crate) replacement: Result<String, String>,
+    /// The pattern as written: `replaceFirst` replaces its first match, which may be
+    /// shorter than the whole topic (`a|ab` on `ab` replaces `a`).
+    finder: Regex,
+    replacement: String,
 }
 
-/// Translates a Java replacement string (`$1`, `${name}`, `\$`) into the regex crate's syntax.
-fn java_replacement(rep: &str, groups: usize) -> Result<String, String> {
-    let mut out = String::with_capacity(rep.len());
-    let mut chars = rep.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(other) => out.push(other),
-                None => return Err("character to be escaped is missing".into()),
-            },
+fn illegal_argument(message: impl Into<String>) -> ConnectError {
+    ConnectError {
+        exception: "java.lang.IllegalArgumentException",
+        message: Some(message.into()),
+    }
+}
+
+/// Java's `Matcher.appendExpandedReplacement`: `rep` with `\x` escapes and `$n`/`${name}`
+/// group references filled from `caps`, with Java's exceptions for malformed references.
+fn java_expand(
+    regex: &Regex,
+    caps: &regex::Captures<'_>,
+    rep: &str,
+    out: &mut String,
+) -> Result<(), ConnectError> {
+    let groups = regex.captures_len() - 1;
+    let rep: Vec<char> = rep.chars().collect();
+    let group = |n: usize, out: &mut String| -> Result<(), ConnectError> {
+        if n > groups {
+            return Err(ConnectError {
+                exception: "java.lang.IndexOutOfBoundsException",
+                message: Some(format!("No group {n}")),
+            });
+        }
+        if let Some(m) = caps.get(n) {
+            out.push_str(m.as_str());
+        }
+        Ok(())
+    };
+    let mut i = 0;
+    while i < rep.len() {
+        match rep[i] {
+            '\\' => {
+                i += 1;
+                let c = rep
+                    .get(i)
+                    .ok_or_else(|| illegal_argument("character to be escaped is missing"))?;
+                out.push(*c);
+                i += 1;
+            }
             '$' => {
-                if chars.peek() == Some(&'{') {
-                    chars.next();
-                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                    out.push_str(&format!("${{{name}}}"));
+                i += 1;
+                let c = *rep.get(i).ok_or_else(|| {
+                    illegal_argument("Illegal group reference: group index is missing")
+                })?;
+                if c == '{' {
+                    i += 1;
+                    let start = i;
+                    while i < rep.len() && rep[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    let name: String = rep[start..i].iter().collect();
+                    if name.is_empty() {
+                        return Err(illegal_argument("named capturing group has 0 length name"));
+                    }
+                    if rep.get(i) != Some(&'}') {
+                        return Err(illegal_argument(
+                            "named capturing group is missing trailing '}'",
+                        ));
+                    }
+                    if name.starts_with(|c: char| c.is_ascii_digit()) {
+                        return Err(illegal_argument(format!(
+                            "capturing group name {{{name}}} starts with digit character"
+                        )));
+                    }
+                    let n = regex
+                        .capture_names()
+                        .position(|g| g == Some(name.as_str()))
+                        .ok_or_else(|| {
+                            illegal_argument(format!("No group with name {{{name}}}"))
+                        })?;
+                    group(n, out)?;
+                    i += 1;
                 } else {
-                    // Java takes the longest run of digits that is still a valid group number.
-                    let mut n: usize = 0;
-                    let mut any = false;
-                    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                        let candidate = n * 10 + d as usize;
-                        if any && candidate > groups {
+                    let mut n = c
+                        .to_digit(10)
+                        .ok_or_else(|| illegal_argument("Illegal group reference"))?
+                        as usize;
+                    i += 1;
+                    // The longest run of digits that is still a group number.
+                    while let Some(d) = rep.get(i).and_then(|c| c.to_digit(10)) {
+                        let longer = n * 10 + d as usize;
+                        if longer > groups {
                             break;
                         }
-                        n = candidate;
-                        any = true;
-                        chars.next();
+                        n = longer;
+                        i += 1;
                     }
-                    if any {
-                        out.push_str(&format!("${{{n}}}"));
-                    } else {
-                        out.push_str("$$");
-                    }
+                    group(n, out)?;
                 }
             }
-            c => out.push(c),
+            c => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 impl RegexRouter {
     pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
-        let regex = p.required("regex")?;
-        let replacement = p.required("replacement")?;
-        let regex = full_match_regex(regex, "regex")?;
-        let replacement = java_replacement(replacement, regex.captures_len() - 1);
-        Ok(Self { regex, replacement })
+        let pattern = p.required("regex")?;
+        let replacement = p.required("replacement")?.to_string();
+        let regex = full_match_regex(pattern, "regex")?;
+        let finder = Regex::new(pattern).map_err(|e| ConnectError::config(e.to_string()))?;
+        Ok(Self {
+            regex,
+            finder,
+            replacement,
+        })
+    }
+
+    /// The new topic, or `None` when the whole topic does not match.
+    pub fn route(&self, topic: &str) -> Result<Option<String>, ConnectError> {
+        if !self.regex.is_match(topic) {
+            return Ok(None);
+        }
+        let Some(caps) = self.finder.captures(topic) else {
+            return Ok(None);
+        };
+        let whole = caps.get(0).map_or(0..0, |m| m.range());
+        let mut out = String::with_capacity(topic.len() + self.replacement.len());
+        out.push_str(&topic[..whole.start]);
+        java_expand(&self.finder, &caps, &self.replacement, &mut out)?;
+        out.push_str(&topic[whole.end..]);
+        Ok(Some(out))
     }
 
     pub fn apply(&self, mut r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
-        if self.regex.is_match(&r.topic) {
-            let replacement = self.replacement.as_deref().map_err(|m| ConnectError {
-                exception: "java.lang.IllegalArgumentException",
-                message: Some(m.clone()),
-            })?;
-            r.topic = self.regex.replace(&r.topic, replacement).into_owned();
+        if let Some(topic) = self.route(&r.topic)? {
+            r.topic = topic;
         }
         Ok(r)
     }
@@ -95,7 +173,7 @@ pub struct DropHeaders {
 impl DropHeaders {
     pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         Ok(Self {
-            headers: Props(props).non_empty_list("headers")?,
+            headers: Props(props).unique_list("headers", false)?,
         })
     }
 
@@ -143,15 +221,25 @@ pub struct SetSchemaMetadata {
     pub(crate) side: Side,
     pub(crate) name: Option<String>,
     pub(crate) version: Option<i32>,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl SetSchemaMetadata {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
+        let name = p.get("schema.name").map(str::to_string);
+        let version = p.int("schema.version")?;
+        let replace_null_with_default = p.boolean("replace.null.with.default", true)?;
+        if name.is_none() && version.is_none() {
+            return Err(ConnectError::config(
+                "Neither schema name nor version configured",
+            ));
+        }
         Ok(Self {
             side,
-            name: p.get("schema.name").map(str::to_string),
-            version: p.int("schema.version")?,
+            name,
+            version,
+            replace_null_with_default,
         })
     }
 
@@ -177,7 +265,9 @@ impl SetSchemaMetadata {
         let value = match value {
             Value::Struct(s) => Value::Struct(Struct {
                 schema: updated.clone(),
-                values: s.values.clone(),
+                values: (0..s.values.len())
+                    .map(|i| super::fields::get_with_default(s, i, self.replace_null_with_default))
+                    .collect(),
             }),
             other => other.clone(),
         };
@@ -322,16 +412,19 @@ fn parse_path(path: &str, v2: bool) -> Result<FieldPath, ConnectError> {
 pub struct ExtractField {
     pub(crate) side: Side,
     pub(crate) path: FieldPath,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl ExtractField {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
         let field = p.required("field")?;
+        let replace_null_with_default = p.boolean("replace.null.with.default", true)?;
         let version = p.one_of_ci("field.syntax.version", "V1", &["V1", "V2"])?;
         Ok(Self {
             side,
             path: parse_path(field, version == "V2")?,
+            replace_null_with_default,
         })
     }
 
@@ -397,7 +490,13 @@ impl ExtractField {
                     };
                     field_schema = f.schema.clone();
                 }
-                let v = cur.cloned().unwrap_or(Value::Null);
+                // `Struct.get` (the field's default for a null) or `getWithoutDefault`.
+                let v = match cur {
+                    Some(Value::Null) if self.replace_null_with_default => {
+                        field_schema.default.clone().unwrap_or(Value::Null)
+                    }
+                    other => other.cloned().unwrap_or(Value::Null),
+                };
                 Ok(r.clone().with_side(self.side, Some(field_schema), v))
             }
         }
@@ -408,12 +507,15 @@ impl ExtractField {
 #[derive(Debug)]
 pub struct ValueToKey {
     pub(crate) fields: Vec<String>,
+    pub(crate) replace_null_with_default: bool,
 }
 
 impl ValueToKey {
     pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let p = Props(props);
         Ok(Self {
-            fields: Props(props).non_empty_list("fields")?,
+            fields: p.unique_list("fields", false)?,
+            replace_null_with_default: p.boolean("replace.null.with.default", true)?,
         })
     }
 
@@ -442,7 +544,11 @@ impl ValueToKey {
                         .field(f)
                         .ok_or_else(|| ConnectError::data(format!("Field does not exist: {f}")))?;
                     push_field(&mut ks, f, field.schema.clone())?;
-                    values.push(st.values[field.index].clone());
+                    values.push(super::fields::get_with_default(
+                        st,
+                        field.index,
+                        self.replace_null_with_default,
+                    ));
                 }
                 let ks = Arc::new(ks);
                 Ok(r.clone().with_side(

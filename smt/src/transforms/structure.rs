@@ -199,7 +199,9 @@ impl HeaderFrom {
         let p = Props(props);
         let fields = p.non_empty_list("fields")?;
         let headers = p.non_empty_list("headers")?;
+        p.required("operation")?;
         let moving = p.one_of("operation", "", &["move", "copy"])? == "move";
+        let replace_null_with_default = p.boolean("replace.null.with.default", true)?;
         if fields.len() != headers.len() {
             return Err(ConnectError::config(
                 "'fields' config must have the same number of elements as 'headers' config.",
@@ -210,7 +212,7 @@ impl HeaderFrom {
             fields,
             headers,
             moving,
-            replace_null_with_default: p.boolean("replace.null.with.default", true)?,
+            replace_null_with_default,
         })
     }
 

@@ -19,7 +19,9 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug)]
 pub struct TimestampRouter {
     pub(crate) topic_format: String,
-    pub(crate) format: SimpleDateFormat,
+    /// Kafka builds the `SimpleDateFormat` on first use, so a bad pattern fails each record
+    /// (IllegalArgumentException at TRANSFORMATION), not the configuration.
+    pub(crate) format: Result<SimpleDateFormat, ConnectError>,
 }
 
 impl TimestampRouter {
@@ -30,9 +32,10 @@ impl TimestampRouter {
             .unwrap_or("${topic}-${timestamp}")
             .to_string();
         let pattern = p.get("timestamp.format").unwrap_or("yyyyMMdd");
-        let format = SimpleDateFormat::new(pattern).map_err(|e| {
-            ConnectError::config(format!("Invalid value java.lang.IllegalArgumentException: {} for configuration timestamp.format", e.0))
-        })?;
+        let format = SimpleDateFormat::new(pattern).map_err(|e| ConnectError {
+            exception: "java.lang.IllegalArgumentException",
+            message: Some(e.0),
+        });
         Ok(Self {
             topic_format,
             format,
@@ -46,7 +49,7 @@ impl TimestampRouter {
                 r.to_java_string()
             )));
         };
-        let formatted = self.format.format(ts);
+        let formatted = self.format.as_ref().map_err(Clone::clone)?.format(ts);
         r.topic = self
             .topic_format
             .replace("${topic}", &r.topic)
@@ -106,6 +109,18 @@ impl TimestampConverter {
             "Time" => Kind::Time,
             _ => Kind::Timestamp,
         };
+        let precision = match p.one_of(
+            "unix.precision",
+            "milliseconds",
+            &["nanoseconds", "microseconds", "milliseconds", "seconds"],
+        )? {
+            "seconds" => Precision::Seconds,
+            "microseconds" => Precision::Micros,
+            "nanoseconds" => Precision::Nanos,
+            _ => Precision::Millis,
+        };
+        // ConfigDef validates every key first; the format is checked by configure() after.
+        let replace_null_with_default = p.boolean("replace.null.with.default", true)?;
         let pattern = p.get("format").unwrap_or("");
         if target == Kind::String && pattern.trim().is_empty() {
             return Err(ConnectError::config(
@@ -122,23 +137,13 @@ impl TimestampConverter {
                 ))
             })?)
         };
-        let precision = match p.one_of(
-            "unix.precision",
-            "milliseconds",
-            &["nanoseconds", "microseconds", "milliseconds", "seconds"],
-        )? {
-            "seconds" => Precision::Seconds,
-            "microseconds" => Precision::Micros,
-            "nanoseconds" => Precision::Nanos,
-            _ => Precision::Millis,
-        };
         Ok(Self {
             side,
             field,
             target,
             format,
             precision,
-            replace_null_with_default: p.boolean("replace.null.with.default", true)?,
+            replace_null_with_default,
         })
     }
 

@@ -12,6 +12,8 @@ use sluice_codecs::{RawBatchBuilder, RawHeader};
 use sluice_smt::Pipeline;
 use sluice_smt::reference::RecordOutcome;
 
+pub mod compare;
+
 /// One input record (`input` in the corpus format).
 #[derive(Debug, Clone)]
 pub struct PipeRecord {
@@ -163,11 +165,21 @@ pub fn run(
     out: Option<&HashMap<String, String>>,
     input: &PipeRecord,
 ) -> Outcome {
+    run_group(config, out, std::slice::from_ref(input))
+        .pop()
+        .unwrap_or(Outcome::Dropped)
+}
+
+/// Runs records sharing one connector config as one batch through a pipeline of their own;
+/// a config that fails fails every record at `CONFIG`.
+pub fn run_group(
+    config: &HashMap<String, String>,
+    out: Option<&HashMap<String, String>>,
+    inputs: &[PipeRecord],
+) -> Vec<Outcome> {
     match Pipeline::configure(config, out) {
-        Ok(mut pipeline) => run_records(&mut pipeline, std::slice::from_ref(input))
-            .pop()
-            .unwrap_or(Outcome::Dropped),
-        Err(e) => err("CONFIG", e),
+        Ok(mut pipeline) => run_records(&mut pipeline, inputs),
+        Err(e) => inputs.iter().map(|_| err("CONFIG", e.clone())).collect(),
     }
 }
 
@@ -229,7 +241,7 @@ pub fn run_records(pipeline: &mut Pipeline, inputs: &[PipeRecord]) -> Vec<Outcom
                 message,
             } => Outcome::Error {
                 stage: stage.as_str(),
-                exception: intern_exception(&exception),
+                exception: intern(&exception),
                 message,
             },
             RecordOutcome::Record {
@@ -253,18 +265,19 @@ pub fn run_records(pipeline: &mut Pipeline, inputs: &[PipeRecord]) -> Vec<Outcom
         .collect()
 }
 
-/// The exception classes Connect's plugins throw, as the static names `Outcome` keeps.
-fn intern_exception(name: &str) -> &'static str {
-    use sluice_codecs::error::exception;
-    [
-        exception::DATA,
-        exception::CONFIG,
-        exception::SCHEMA_BUILDER,
-        exception::SERIALIZATION,
-    ]
-    .into_iter()
-    .find(|e| *e == name)
-    .unwrap_or_else(|| Box::leak(name.to_string().into_boxed_str()))
+/// A stage or exception class name as the static string `Outcome` keeps: each distinct
+/// name is leaked once (there are a few dozen), so long differential runs do not grow.
+pub(crate) fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
 }
 
 /// Parses a flat string map (`connector_config`, `out_converters`).
