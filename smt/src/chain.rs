@@ -71,15 +71,30 @@ fn aliases(props: &HashMap<String, String>, key: &str) -> Result<Vec<String>, Co
 }
 
 impl ChainSpec {
-    /// Checks what Kafka's `ConnectorConfig` checks, in its order.
+    /// Checks what Kafka's `ConnectorConfig` checks, in its order: the alias lists (after
+    /// the converter classes, [`crate::pipeline::ConverterSet::check_classes`]); then, as it
+    /// enriches its definition, a missing `type` of any transformation, then of any
+    /// predicate; then, parsing the enriched definition key by key, each transformation's
+    /// class and `negate`, then each predicate's class.
     pub fn check(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
+        let transforms = aliases(props, "transforms")?;
+        let predicate_aliases = aliases(props, "predicates")?;
+        for (kind, list, what) in [
+            ("transforms", &transforms, "Transformation"),
+            ("predicates", &predicate_aliases, "Predicate"),
+        ] {
+            for alias in list {
+                let type_key = format!("{kind}.{alias}.type");
+                if !props.contains_key(&type_key) {
+                    return Err(invalid_value("null", &type_key, &format!("Not a {what}")));
+                }
+            }
+        }
         let mut stages = Vec::new();
-        for alias in aliases(props, "transforms")? {
+        for alias in transforms {
             let prefix = format!("transforms.{alias}.");
             let type_key = format!("{prefix}type");
-            let class = props
-                .get(&type_key)
-                .ok_or_else(|| invalid_value("null", &type_key, "Not a Transformation"))?;
+            let class = props.get(&type_key).map_or("", String::as_str);
             let Some(resolved) = transform_class(class) else {
                 // Kafka's class of the wrong kind fails when it is instantiated, after the
                 // connector-level checks; an unknown class fails here.
@@ -127,11 +142,9 @@ impl ChainSpec {
             });
         }
         let mut predicates = Vec::new();
-        for alias in aliases(props, "predicates")? {
+        for alias in predicate_aliases {
             let type_key = format!("predicates.{alias}.type");
-            let class = props
-                .get(&type_key)
-                .ok_or_else(|| invalid_value("null", &type_key, "Not a Predicate"))?;
+            let class = props.get(&type_key).map_or("", String::as_str);
             let simple = predicate_class(class).ok_or_else(|| {
                 invalid_value(
                     class.trim(),

@@ -16,45 +16,17 @@ pub enum Predicate {
     TopicNameMatches(Regex),
 }
 
-/// Compiles a Java regex for a full match, reporting Kafka's `RegexValidator` message.
+/// Compiles a Java regex for a full match, reporting Kafka's `RegexValidator` message (Java's
+/// wording of a syntax error, [`crate::java_regex`]).
 pub fn full_match_regex(pattern: &str, key: &str) -> Result<Regex, ConnectError> {
-    // Check the pattern alone first, so error positions refer to what the user wrote.
-    Regex::new(pattern).map_err(|e| {
-        invalid_value(
-            pattern,
-            key,
-            &format!("Invalid regex: {}", java_regex_error(pattern, &e)),
-        )
-    })?;
-    Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|e| invalid_value(pattern, key, &format!("Invalid regex: {e}")))
-}
-
-/// Java's `PatternSyntaxException.getMessage()` for the errors both engines agree on:
-/// `<description> near index <i>` + the pattern + a caret line when `i` is inside it.
-fn java_regex_error(pattern: &str, e: &regex::Error) -> String {
-    let text = e.to_string();
-    let chars: Vec<char> = pattern.chars().collect();
-    let java = |desc: String, index: usize| {
-        let caret = if index < chars.len() {
-            format!("\n{}^", " ".repeat(index))
-        } else {
-            String::new()
-        };
-        format!("{desc} near index {index}\n{pattern}{caret}")
-    };
-    if text.contains("unclosed group") {
-        return java("Unclosed group".into(), chars.len());
+    let invalid = |reason: String| invalid_value(pattern, key, &format!("Invalid regex: {reason}"));
+    if let Some(java) = crate::java_regex::syntax_error(pattern) {
+        return Err(invalid(java));
     }
-    if text.contains("repetition operator missing expression") {
-        let dangling = (0..chars.len()).find(|&i| {
-            matches!(chars[i], '*' | '+' | '?') && (i == 0 || matches!(chars[i - 1], '(' | '|'))
-        });
-        if let Some(i) = dangling {
-            return java(format!("Dangling meta character '{}'", chars[i]), i);
-        }
-    }
-    text
+    // A pattern Java accepts that the regex crate cannot compile (look-around, back
+    // references) is refused with the regex crate's reason rather than run differently.
+    Regex::new(pattern).map_err(|e| invalid(e.to_string()))?;
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| invalid(e.to_string()))
 }
 
 impl Predicate {

@@ -171,7 +171,7 @@ pub(super) fn value_to_key(t: &ValueToKey, mut b: ConnectBatch) -> Option<Connec
                 .unwrap_or_else(|| new_null_array(&DataType::Null, n));
             children.push((f.clone(), child));
         }
-        let (fields, arrays) = hash_ordered(children, JavaMapInit::Default)?;
+        let (fields, arrays) = hash_ordered(children, JavaMapInit::Capacity(t.fields.len()))?;
         ConnectColumn::new(
             None,
             Arc::new(StructArray::try_new(fields, arrays, None).ok()?),

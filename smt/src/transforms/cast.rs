@@ -74,13 +74,19 @@ impl Cast {
         };
         let (mut whole, mut casts) = (None, Vec::new());
         for mapping in &spec {
-            let parts: Vec<&str> = mapping.split(':').collect();
+            // Java's `split(":")`: trailing empty parts are dropped (`a:` is `[a]`).
+            let mut parts: Vec<&str> = mapping.split(':').collect();
+            if !mapping.is_empty() {
+                while parts.last() == Some(&"") {
+                    parts.pop();
+                }
+            }
             match parts.as_slice() {
                 [t] => whole = Some(valid_output(parse_type(t)?)?),
                 [f, t] => casts.push((f.trim().to_string(), valid_output(parse_type(t)?)?)),
                 _ => {
                     return Err(invalid_value(
-                        &spec.join(","),
+                        &format!("[{}]", spec.join(", ")),
                         "renames",
                         &format!("Invalid rename mapping: {mapping}"),
                     ));

@@ -430,11 +430,13 @@ impl ExtractField {
 
     pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         const PURPOSE: &str = "field extraction";
+        // Kafka's V2 path parser fails on an empty path when first used: on any record
+        // with a schema, and on a schemaless one that holds a map.
+        let (schema, value) = r.side(self.side);
         if self.path.steps.iter().all(String::is_empty)
             && self.path.v2
-            && r.side(self.side).0.is_some()
+            && (schema.is_some() || matches!(value, Value::Map(_)))
         {
-            // Kafka's V2 path parser fails on an empty path when first used.
             return Err(ConnectError {
                 exception: "java.lang.IllegalArgumentException",
                 message: Some("fromIndex(0) > toIndex(-1)".into()),
@@ -532,7 +534,8 @@ impl ValueToKey {
                         map_get(m, f).cloned().unwrap_or(Value::Null),
                     );
                 }
-                let key = java_hash_order(key, JavaMapInit::Default);
+                // Kafka 4.x sizes the map: `new HashMap<>(fields.size())`.
+                let key = java_hash_order(key, JavaMapInit::Capacity(self.fields.len()));
                 Ok(r.clone().with_side(Side::Key, None, Value::Map(key)))
             }
             Some(vs) => {
