@@ -370,6 +370,10 @@ pub(super) fn flatten(t: &Flatten, mut b: ConnectBatch) -> Option<ConnectBatch> 
         ConnectColumn::new(None, rebuild(st, Fields::from(fields), arrays)?)
     } else {
         let (s, st) = typed(&c)?;
+        // A null value keeps its schema (Kafka 4.x): such rows run per record.
+        if st.null_count() > 0 {
+            return None;
+        }
         let mut ns = crate::util::copy_basics(s);
         ns.optional = false;
         let parent_default = match &s.default {
@@ -378,7 +382,6 @@ pub(super) fn flatten(t: &Flatten, mut b: ConnectBatch) -> Option<ConnectBatch> 
         };
         t.flatten_schema(s, "", &mut ns, s.optional, parent_default.as_ref())
             .ok()?;
-        ns.optional = s.optional;
         let mut leaves = Vec::new();
         flatten_typed(s, st, &mut leaves)?;
         // A null in a required leaf is Kafka's error: per record.

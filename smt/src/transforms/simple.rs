@@ -430,12 +430,13 @@ impl ExtractField {
 
     pub fn apply(&self, r: ConnectRecord) -> Result<ConnectRecord, ConnectError> {
         const PURPOSE: &str = "field extraction";
-        // Kafka's V2 path parser fails on an empty path when first used: on any record
-        // with a schema, and on a schemaless one that holds a map.
+        // Kafka's V2 path parser fails on a path of empty names when first used: on any
+        // record with a schema; on a schemaless map only when the path is empty itself.
         let (schema, value) = r.side(self.side);
         if self.path.steps.iter().all(String::is_empty)
             && self.path.v2
-            && (schema.is_some() || matches!(value, Value::Map(_)))
+            && (schema.is_some()
+                || (self.path.original.is_empty() && matches!(value, Value::Map(_))))
         {
             return Err(ConnectError {
                 exception: "java.lang.IllegalArgumentException",

@@ -48,20 +48,19 @@ impl Flatten {
                 self.flatten_map(m, "", &mut out)?;
                 Ok(r.clone().with_side(self.side, None, Value::Map(out)))
             }
+            // Kafka 4.x passes a null value on with its schema unchanged.
+            Some(_) if value.is_null() => Ok(r),
             Some(s) => {
-                if !value.is_null() {
-                    require_struct(value, PURPOSE)?;
-                }
+                require_struct(value, PURPOSE)?;
                 let mut ns = copy_basics(s);
                 ns.optional = false;
                 let parent_default = match &s.default {
                     Some(Value::Struct(d)) => Some(d.clone()),
                     _ => None,
                 };
+                // The flattened struct is built afresh: required, whatever the input was
+                // (its fields are optional when the input is).
                 self.flatten_schema(s, "", &mut ns, s.optional, parent_default.as_ref())?;
-                if s.optional {
-                    ns.optional = true;
-                }
                 let ns = Arc::new(ns);
                 let v = match value {
                     Value::Struct(st) => {

@@ -207,7 +207,11 @@ impl TimestampConverter {
                         v.java_class()
                     )));
                 };
-                let f = self.format.as_ref().ok_or_else(|| ConnectError::data("TimestampConverter requires format option to be specified when using string timestamps"))?;
+                // Kafka parses with its `SimpleDateFormat`, null without `format`.
+                let f = self.format.as_ref().ok_or(ConnectError {
+                    exception: "java.lang.NullPointerException",
+                    message: None,
+                })?;
                 f.parse(s).ok_or_else(|| {
                     ConnectError::data(format!(
                         "Could not parse timestamp: value ({s}) does not match pattern ({})",
