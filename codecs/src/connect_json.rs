@@ -902,6 +902,14 @@ pub fn write_json(
             );
             let object_mode = match schema {
                 None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+                // Kafka reads `schema.keySchema().type()`: a map schema without a key schema
+                // (Values' parse of `{}` or of mixed keys) is a NullPointerException.
+                Some(_) if ks.is_none() => {
+                    return Err(ConnectError {
+                        exception: "java.lang.NullPointerException",
+                        message: None,
+                    });
+                }
                 Some(_) => ks.is_some_and(|k| k.schema_type == SchemaType::String),
             };
             if object_mode {

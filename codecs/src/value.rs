@@ -117,7 +117,18 @@ fn java_hash(key: &Value) -> Option<i32> {
         Value::I8(v) => i32::from(*v),
         Value::I16(v) => i32::from(*v),
         Value::I32(v) => *v,
-        Value::I64(v) => (*v ^ ((*v as u64) >> 32) as i64) as i32,
+        // Long.hashCode, and Date.hashCode (of its epoch milliseconds), which is the same.
+        Value::I64(v) | Value::Date(v) => (*v ^ ((*v as u64) >> 32) as i64) as i32,
+        // Float.hashCode: floatToIntBits, one bit pattern for every NaN.
+        Value::F32(f) => {
+            if f.is_nan() {
+                0x7fc0_0000
+            } else {
+                f.to_bits() as i32
+            }
+        }
+        // HashMap.hash(null) is 0.
+        Value::Null => 0,
         Value::Bool(b) => {
             if *b {
                 1231

@@ -243,10 +243,13 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
     if p.can_consume("[") {
         let mut items: Vec<Value> = Vec::new();
         let mut element: Option<Arc<ConnectSchema>> = None;
-        let mut seen_schema = false;
+        let (mut seen_schema, mut mixed) = (false, false);
         while p.has_next() {
             if p.can_consume("]") {
-                let schema = if seen_schema {
+                // Elements without a common schema (Kafka 4.x): an array of no item schema.
+                let schema = if mixed {
+                    ConnectSchema::new(SchemaType::Array, false)
+                } else if seen_schema {
                     let item = element.clone().ok_or(ParseFail)?;
                     let aligned = items
                         .iter()
@@ -266,15 +269,13 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
                 return Err(ParseFail);
             }
             let e = parse(p, true)?;
-            if let Some((s, _)) = &e {
+            if let (Some((s, _)), false) = (&e, mixed) {
                 element = common_schema(
                     if seen_schema { element.as_ref() } else { None },
                     s.as_ref(),
                     seen_schema,
                 );
-                if element.is_none() {
-                    return Err(ParseFail);
-                }
+                mixed = element.is_none();
                 seen_schema = true;
             }
             items.push(e.map_or(Value::Null, |(_, v)| v));
@@ -293,11 +294,14 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
             Option<Arc<ConnectSchema>>,
             Option<Arc<ConnectSchema>>,
         ) = (None, None);
-        let (mut seen_key, mut seen_value) = (false, false);
+        let (mut seen_key, mut seen_value, mut mixed_keys) = (false, false, false);
         while p.has_next() {
             if p.can_consume("}") {
                 let mut s = ConnectSchema::new(SchemaType::Map, false);
-                if seen_key {
+                if mixed_keys {
+                    // No key schema, and the values keep what they parsed as.
+                    s.value = value_schema.clone().filter(|_| seen_value);
+                } else if seen_key {
                     let ks = key_schema.clone().ok_or(ParseFail)?;
                     let vs = if seen_value {
                         value_schema.clone()
@@ -339,13 +343,14 @@ fn parse_container(p: &mut Parser<'_>) -> Result<Option<SchemaAndValue>, ParseFa
                 value.as_ref().map_or(Value::Null, |(_, v)| v.clone()),
             );
             p.can_consume(",");
-            key_schema = common_schema(
-                if seen_key { key_schema.as_ref() } else { None },
-                ks.as_ref(),
-                seen_key,
-            );
-            if key_schema.is_none() {
-                return Err(ParseFail);
+            // Keys without a common schema (Kafka 4.x): a map of no key schema.
+            if !mixed_keys {
+                key_schema = common_schema(
+                    if seen_key { key_schema.as_ref() } else { None },
+                    ks.as_ref(),
+                    seen_key,
+                );
+                mixed_keys = key_schema.is_none();
             }
             seen_key = true;
             if let Some((vs, _)) = &value {

@@ -74,7 +74,10 @@ pub fn syntax_error(pattern: &str) -> Option<String> {
         char_index(pattern, span.end.offset),
     );
     let (desc, index) = match e.kind() {
-        ErrorKind::ClassUnclosed => ("Unclosed character class".to_string(), len.saturating_sub(1)),
+        ErrorKind::ClassUnclosed => (
+            "Unclosed character class".to_string(),
+            len.saturating_sub(1),
+        ),
         ErrorKind::GroupUnclosed => ("Unclosed group".to_string(), len),
         ErrorKind::GroupUnopened => ("Unmatched closing ')'".to_string(), start.saturating_sub(1)),
         ErrorKind::RepetitionMissing => {
@@ -82,9 +85,10 @@ pub fn syntax_error(pattern: &str) -> Option<String> {
             (format!("Dangling meta character '{c}'"), start)
         }
         ErrorKind::RepetitionCountUnclosed => ("Unclosed counted closure".to_string(), len),
-        ErrorKind::RepetitionCountInvalid => {
-            ("Illegal repetition range".to_string(), end.saturating_sub(1))
-        }
+        ErrorKind::RepetitionCountInvalid => (
+            "Illegal repetition range".to_string(),
+            end.saturating_sub(1),
+        ),
         ErrorKind::RepetitionCountDecimalEmpty => ("Illegal repetition".to_string(), start),
         ErrorKind::ClassRangeInvalid => {
             ("Illegal character range".to_string(), end.saturating_sub(1))
@@ -125,7 +129,10 @@ mod tests {
             ("a{2", "Unclosed counted closure near index 3\na{2"),
             ("a)", "Unmatched closing ')' near index 0\na)\n^"),
             ("\\", "Unexpected internal error near index 1\n\\"),
-            ("x{3,1}", "Illegal repetition range near index 5\nx{3,1}\n     ^"),
+            (
+                "x{3,1}",
+                "Illegal repetition range near index 5\nx{3,1}\n     ^",
+            ),
             ("[z-a]", "Illegal character range near index 3\n[z-a]\n   ^"),
             (
                 "(?<n>a)(?<n>b)",

@@ -136,16 +136,28 @@ impl ReplaceField {
             Some(_) => {
                 let st = require_struct(value, PURPOSE)?;
                 let mut ns = struct_basics(&st.schema);
-                let mut values = Vec::new();
                 for f in &st.schema.fields {
                     if self.keep(&f.name) {
                         add_field(&mut ns, self.renamed(&f.name), f.schema.clone())?;
-                        values.push(get_with_default(
-                            st,
-                            f.index,
-                            self.replace_null_with_default,
-                        ));
                     }
+                }
+                // Kafka fills each output field from the input field its name renames back
+                // to (`Struct.get(reverseRenamed(name))`), which must exist.
+                let mut values = Vec::with_capacity(ns.fields.len());
+                for out in &ns.fields {
+                    let source = self
+                        .renames
+                        .iter()
+                        .find(|(_, to)| *to == out.name)
+                        .map_or(out.name.as_str(), |(from, _)| from.as_str());
+                    let f = st.schema.field(source).ok_or_else(|| {
+                        ConnectError::data(format!("{source} is not a valid field name"))
+                    })?;
+                    values.push(get_with_default(
+                        st,
+                        f.index,
+                        self.replace_null_with_default,
+                    ));
                 }
                 let ns = Arc::new(ns);
                 Ok(r.clone().with_side(
