@@ -26,4 +26,4 @@ pub use error::{EngineError, Result};
 
 /// The Kafka Connect version whose behaviour sluice follows (reported by `GET /` and the
 /// plugin listings).
-pub const KAFKA_VERSION: &str = "3.8.0";
+pub const KAFKA_VERSION: &str = "4.3.0";

@@ -82,6 +82,10 @@ enum Command {
         /// partitions=6, keys=random:1000, producer.linger.ms=5, fetch.min.bytes=65536).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Print the in-process case's connector config (after --set) as one JSON object and
+        /// exit: the same config runs Kafka Connect's side (`scripts/kafka-connect.sh bench`).
+        #[arg(long)]
+        print_config: bool,
     },
     /// Load generator: produce N standard order events (schemaless JSON, or JsonConverter
     /// envelopes with --envelope) to a topic, round-robin over its partitions.
@@ -187,6 +191,7 @@ fn main() -> ExitCode {
             event,
             duration,
             set,
+            print_config,
         } => match bench(BenchArgs {
             case,
             in_process,
@@ -201,6 +206,7 @@ fn main() -> ExitCode {
             event,
             duration,
             set,
+            print_config,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -551,6 +557,9 @@ fn differential(
         summary.sluice_seconds,
         summary.wall_seconds
     );
+    for (reason, count) in &summary.explained {
+        eprintln!("  explained: {count:>7}  {reason} (README: differences that remain)");
+    }
     let mut classes: Vec<_> = summary.classes.iter().collect();
     classes.sort_by(|a, b| b.1.0.cmp(&a.1.0));
     for (class, (count, first)) in classes {
@@ -647,6 +656,7 @@ struct BenchArgs {
     event: String,
     duration: Option<f64>,
     set: Vec<String>,
+    print_config: bool,
 }
 
 /// `--event`, `--duration` and `--set KEY=VALUE` as the overrides of every run.
@@ -719,6 +729,15 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Summary::of(reports).ok_or_else(|| anyhow::anyhow!("no runs"))
     };
     let base = base_overrides(&args.event, args.duration, &args.set)?;
+    if args.print_config {
+        let case = Case::parse(&args.case)
+            .ok_or_else(|| anyhow::anyhow!("--case: unknown in-process case '{}'", args.case))?;
+        let props =
+            sluice_engine::bench::in_process_props(case, &base).map_err(|e| anyhow::anyhow!(e))?;
+        let sorted: std::collections::BTreeMap<_, _> = props.into_iter().collect();
+        println!("{}", serde_json::to_value(sorted)?);
+        return Ok(());
+    }
     let Some(spec) = &args.sweep else {
         let summary = run_case(&base, "")?;
         if args.json {

@@ -132,7 +132,7 @@ async fn root_health_plugins_loggers_metrics_and_unknown_paths() {
     let r = api.call("GET", "/", None).await;
     assert_eq!(r.status, 200);
     let v = r.json();
-    assert_eq!(v["version"], "3.8.0");
+    assert_eq!(v["version"], "4.3.0");
     assert!(v["commit"].is_string());
     assert!(v["kafka_cluster_id"].is_string(), "{v}");
 
@@ -146,7 +146,7 @@ async fn root_health_plugins_loggers_metrics_and_unknown_paths() {
     let r = api.call("GET", "/connector-plugins", None).await;
     assert_eq!(
         r.body,
-        r#"[{"class":"org.apache.kafka.connect.file.FileStreamSinkConnector","type":"sink","version":"3.8.0"},{"class":"org.apache.kafka.connect.file.FileStreamSourceConnector","type":"source","version":"3.8.0"},{"class":"sluice.connect.parquet.ParquetSinkConnector","type":"sink","version":"3.8.0"}]"#
+        r#"[{"class":"org.apache.kafka.connect.file.FileStreamSinkConnector","type":"sink","version":"4.3.0"},{"class":"org.apache.kafka.connect.file.FileStreamSourceConnector","type":"source","version":"4.3.0"},{"class":"sluice.connect.parquet.ParquetSinkConnector","type":"sink","version":"4.3.0"}]"#
     );
     let all = api
         .call("GET", "/connector-plugins?connectorsOnly=false", None)

@@ -163,6 +163,17 @@ fn run_pipeline(
     })
 }
 
+/// The connector config an in-process run of `case` uses (after `overrides`).
+pub fn in_process_props(
+    case: Case,
+    overrides: &Overrides,
+) -> Result<HashMap<String, String>, String> {
+    let mut props = case.props();
+    overrides.apply(&mut props)?;
+    props.remove("consumer.override.max.poll.records");
+    Ok(props)
+}
+
 /// Runs `records` generated events through the case's pipeline; `progress` is called per batch.
 pub fn run_in_process(
     case: Case,
@@ -170,9 +181,7 @@ pub fn run_in_process(
     overrides: &Overrides,
     mut progress: impl FnMut(u64),
 ) -> Result<Report, String> {
-    let mut props = case.props();
-    overrides.apply(&mut props)?;
-    props.remove("consumer.override.max.poll.records");
+    let props = in_process_props(case, overrides)?;
     // Events are envelopes when the value converter expects them (the case's, or a `--set`).
     let envelope = props
         .get("value.converter.schemas.enable")

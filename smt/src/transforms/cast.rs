@@ -83,7 +83,12 @@ impl Cast {
             }
             match parts.as_slice() {
                 [t] => whole = Some(valid_output(parse_type(t)?)?),
-                [f, t] => casts.push((f.trim().to_string(), valid_output(parse_type(t)?)?)),
+                [f, t] => {
+                    // Kafka keeps the casts in a map: a field named twice takes the last.
+                    let (field, to) = (f.trim().to_string(), valid_output(parse_type(t)?)?);
+                    casts.retain(|(named, _)| *named != field);
+                    casts.push((field, to));
+                }
                 _ => {
                     return Err(invalid_value(
                         &format!("[{}]", spec.join(", ")),

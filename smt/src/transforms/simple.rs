@@ -129,9 +129,10 @@ fn java_expand(
 impl RegexRouter {
     pub fn configure(props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
+        // ConfigDef order: `regex` (required, a valid regex), then `replacement`.
         let pattern = p.required("regex")?;
-        let replacement = p.required("replacement")?.to_string();
         let regex = full_match_regex(pattern, "regex")?;
+        let replacement = p.required("replacement")?.to_string();
         let finder = Regex::new(pattern).map_err(|e| ConnectError::config(e.to_string()))?;
         Ok(Self {
             regex,
