@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the end-to-end section of perf/RESULTS.md and the charts in perf/plots/:
 # every case of perf/cases (in process and against the broker), each the median of RUNS runs
-# with noisy runs flagged, plus the throughput sweeps over batch size and chain length.
+# with noisy runs flagged, plus the throughput sweeps over batch size and chain length, and
+# the in-process cases side by side with Kafka Connect 4.3 (perf/peer.sh).
 # Usage: perf/regenerate.sh            (RUNS=3; QUICK=1 for a smoke run with few records)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,9 @@ run sweep-W3-event --case W3 --in-process --records "$(scale 200000)" --runs "$R
   --sweep event=standard,wide50,wide200,1k,10k --plot perf/plots/w3-event.svg
 run sweep-P1-batch --case P1 --records "$(scale 500000)" --runs "$RUNS" \
   --sweep batch.size=500,2000,8192,32768 --plot perf/plots/p1-batch-size.svg
+
+# Kafka Connect 4.3 on the same events in the same run: the in-process figures as ratios.
+perf/peer.sh >"$OUT/peer.md"
 
 python3 perf/render_results.py "$OUT" perf/RESULTS.md
 echo "perf/RESULTS.md and perf/plots/ regenerated" >&2

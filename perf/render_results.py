@@ -133,6 +133,13 @@ def main():
     lines.append("### In process (no Kafka: generator → pipeline)")
     lines.append("")
     case_table(d, ["inproc-W1", "inproc-W2", "inproc-W3", "inproc-BA"], lines)
+    peer = os.path.join(d, "peer.md")
+    if os.path.exists(peer):
+        lines.append("### In process, side by side with Kafka Connect 4.3 (`perf/peer.sh`, same run)")
+        lines.append("")
+        with open(peer) as f:
+            lines.extend(f.read().rstrip("\n").split("\n"))
+        lines.append("")
     lines.append("### Against the broker (Tansu on 127.0.0.1; events produced before the clock starts)")
     lines.append("")
     case_table(d, ["broker-P1", "broker-BA", "broker-FS", "broker-W1", "broker-W2", "broker-W3"], lines)

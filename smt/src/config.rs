@@ -16,9 +16,10 @@ fn invalid(value: &str, key: &str, reason: &str) -> ConnectError {
 }
 
 impl Props<'_> {
-    /// The value as `ConfigDef` parses STRING (and LIST, INT, BOOLEAN) types: trimmed.
+    /// The value as `ConfigDef` parses STRING (and LIST, INT, BOOLEAN) types: trimmed as
+    /// Java's `String.trim()` does (every character up to U+0020, control characters too).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(|v| v.trim())
+        self.0.get(key).map(|v| java_trim(v))
     }
 
     pub fn required(&self, key: &str) -> Result<&str, ConnectError> {
@@ -146,6 +147,11 @@ impl Props<'_> {
                 )
             })
     }
+}
+
+/// Java's `String.trim()`.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
 }
 
 pub(crate) fn invalid_value(value: &str, key: &str, reason: &str) -> ConnectError {

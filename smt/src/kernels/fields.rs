@@ -308,12 +308,26 @@ pub(super) fn typed_replace_field(t: &ReplaceField, mut b: ConnectBatch) -> Opti
     let mut schema = copy_basics(s);
     schema.optional = false;
     let mut children = Vec::new();
+    if !t.replace_null_with_default {
+        return None;
+    }
     for f in s.fields.iter().filter(|f| keep(&f.name)) {
         if !no_default_nulls(s, st, f.index) {
             return None;
         }
+        // Kafka fills an output field from the field its name renames back to; when that
+        // is not this field (a rename onto a kept name), the per-record path says why.
+        let name = renamed(&f.name);
+        let back = t
+            .renames
+            .iter()
+            .find(|(_, to)| *to == name)
+            .map_or(name.as_str(), |(from, _)| from.as_str());
+        if back != f.name {
+            return None;
+        }
         // Duplicate or empty names are Kafka errors: the per-record path reports them.
-        push_field(&mut schema, &renamed(&f.name), f.schema.clone()).ok()?;
+        push_field(&mut schema, &name, f.schema.clone()).ok()?;
         children.push(st.column(f.index).clone());
     }
     let out = typed_column(schema, children)?;
