@@ -649,6 +649,17 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How many arrays, maps and structs nest in `value`, itself included.
+fn nesting(value: &Value) -> usize {
+    let deepest = |items: &mut dyn Iterator<Item = &Value>| items.map(nesting).max().unwrap_or(0);
+    match value {
+        Value::Array(items) => 1 + deepest(&mut items.iter()),
+        Value::Map(entries) => 1 + deepest(&mut entries.iter().map(|(_, v)| v)),
+        Value::Struct(st) => 1 + deepest(&mut st.values.iter()),
+        _ => 0,
+    }
+}
+
 /// `fromConnectData`: schema and value to bytes (`None` = Kafka null).
 pub fn from_connect_data(
     cfg: &JsonConfig,
@@ -657,6 +668,13 @@ pub fn from_connect_data(
 ) -> Result<Option<Vec<u8>>, ConnectError> {
     if schema.is_none() && value.is_null() {
         return Ok(None);
+    }
+    // Jackson's StreamWriteConstraints: at most 1000 nested arrays and objects (the
+    // envelope is one of them).
+    if nesting(value) + usize::from(cfg.schemas_enable) > 1000 {
+        return Err(ConnectError::data(
+            "Converting Kafka Connect data to byte[] failed due to serialization error: ",
+        ));
     }
     let mut out = Vec::with_capacity(128);
     if cfg.schemas_enable {

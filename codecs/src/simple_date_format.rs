@@ -450,6 +450,13 @@ fn parse_zone(t: &[char]) -> Option<(i64, usize)> {
 fn week_of(days: i64, of_year: bool) -> i64 {
     let (y, _, d) = hybrid_from_days(days);
     if of_year {
+        // en-US weeks: Sunday first, week 1 holds January 1st, so the days of late
+        // December in the week of next January 1st are week 1 of the next year.
+        let next_jan1 = hybrid_days_from_civil(y + 1, 1, 1);
+        let week_start = days - (days + 4).rem_euclid(7);
+        if next_jan1 - week_start < 7 {
+            return 1;
+        }
         let jan1 = hybrid_days_from_civil(y, 1, 1);
         let jan1_dow = (jan1 + 4).rem_euclid(7); // 0 = Sunday
         (days - jan1 + jan1_dow) / 7 + 1

@@ -188,6 +188,22 @@ pub(super) fn no_default_nulls(s: &ConnectSchema, st: &StructArray, index: usize
     s.fields[index].schema.default.is_none() || st.column(index).null_count() == 0
 }
 
+/// Whether some field of the struct column, at this level or (with `nested`) in a struct
+/// within, has a default and a null: Kafka's `Struct.get` reads the default there, so the
+/// kernel leaves such a batch to the per-record path.
+pub(super) fn any_default_nulls(s: &ConnectSchema, st: &StructArray, nested: bool) -> bool {
+    s.fields.iter().any(|f| {
+        let column = st.column(f.index);
+        (f.schema.default.is_some() && column.null_count() > 0)
+            || (nested
+                && f.schema.schema_type == SchemaType::Struct
+                && column
+                    .as_any()
+                    .downcast_ref::<StructArray>()
+                    .is_some_and(|inner| any_default_nulls(&f.schema, inner, true)))
+    })
+}
+
 /// Builds the struct column for `schema` from children in field order.
 pub(super) fn typed_column(
     schema: ConnectSchema,

@@ -36,6 +36,13 @@ pub(super) fn set_schema_metadata(
     if s.schema_type != SchemaType::Struct || !c.exact.is_empty() {
         return None;
     }
+    if c.array
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .is_some_and(|st| super::any_default_nulls(s, st, false))
+    {
+        return None;
+    }
     let mut updated = (**s).clone();
     if let Some(n) = &t.name {
         updated.name = Some(n.clone());
@@ -370,8 +377,9 @@ pub(super) fn flatten(t: &Flatten, mut b: ConnectBatch) -> Option<ConnectBatch> 
         ConnectColumn::new(None, rebuild(st, Fields::from(fields), arrays)?)
     } else {
         let (s, st) = typed(&c)?;
-        // A null value keeps its schema (Kafka 4.x): such rows run per record.
-        if st.null_count() > 0 {
+        // A null value keeps its schema (Kafka 4.x), and a null field with a default reads
+        // the default: such rows run per record.
+        if st.null_count() > 0 || super::any_default_nulls(s, st, true) {
             return None;
         }
         let mut ns = crate::util::copy_basics(s);

@@ -434,10 +434,15 @@ impl ExtractField {
         // Kafka's V2 path parser fails on a path of empty names when first used: on any
         // record with a schema; on a schemaless map only when the path is empty itself.
         let (schema, value) = r.side(self.side);
+        // After Kafka's requireStructOrNull / requireMapOrNull, which come first.
+        let shape_ok = match schema {
+            Some(_) => value.is_null() || matches!(value, Value::Struct(_)),
+            None => matches!(value, Value::Map(_)),
+        };
         if self.path.steps.iter().all(String::is_empty)
             && self.path.v2
-            && (schema.is_some()
-                || (self.path.original.is_empty() && matches!(value, Value::Map(_))))
+            && shape_ok
+            && (schema.is_some() || self.path.original.is_empty())
         {
             return Err(ConnectError {
                 exception: "java.lang.IllegalArgumentException",

@@ -164,6 +164,8 @@ impl Flatten {
                     // A null nested struct contributes nulls for all of its leaf fields.
                     out.extend(std::iter::repeat_n(Value::Null, leaf_count(&f.schema)));
                 }
+                // `Struct.get`: a null leaf reads its field's default.
+                (_, Value::Null) => out.push(f.schema.default.clone().unwrap_or(Value::Null)),
                 (_, v) => out.push(v.clone()),
             }
         }
