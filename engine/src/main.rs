@@ -168,6 +168,10 @@ enum Command {
         /// Only print the generated cases (corpus lines without `expect`) on stdout.
         #[arg(long)]
         print_cases: bool,
+        /// Case ids known to differ, one per line (`#` comments): not failures, but a listed
+        /// case that no longer differs is one (the list only shrinks).
+        #[arg(long)]
+        known: Option<PathBuf>,
     },
 }
 
@@ -231,10 +235,11 @@ fn main() -> ExitCode {
             oracle,
             failures,
             print_cases,
+            known,
         } => match if print_cases {
             print_cases_of(seed, cases).map(|()| 0)
         } else {
-            differential(cases, seed, &oracle, failures)
+            differential(cases, seed, &oracle, failures, known)
         } {
             Ok(0) => ExitCode::SUCCESS,
             Ok(_) => ExitCode::FAILURE,
@@ -513,6 +518,7 @@ fn differential(
     seed: u64,
     oracle: &str,
     failures: Option<PathBuf>,
+    known: Option<PathBuf>,
 ) -> anyhow::Result<u64> {
     use sluice_engine::differential::{Options, run};
     use std::io::Write;
@@ -525,10 +531,22 @@ fn differential(
         })
         .transpose()?;
     let mut write_error = None;
+    let known = match known {
+        None => Default::default(),
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+            .lines()
+            .filter_map(|l| l.split('#').next())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
     let options = Options {
         cases,
         seed,
         oracle: oracle.split_whitespace().map(str::to_string).collect(),
+        known,
     };
     let summary = run(&options, |d| {
         if let Some(f) = file.as_mut()
@@ -557,15 +575,24 @@ fn differential(
         summary.sluice_seconds,
         summary.wall_seconds
     );
+    if summary.known > 0 {
+        eprintln!(
+            "  known:     {:>7}  listed in --known (not yet fixed)",
+            summary.known
+        );
+    }
+    for id in &summary.no_longer_differ {
+        eprintln!("  no longer differs, remove from --known: {id}");
+    }
     for (reason, count) in &summary.explained {
         eprintln!("  explained: {count:>7}  {reason} (README: differences that remain)");
     }
     let mut classes: Vec<_> = summary.classes.iter().collect();
-    classes.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    classes.sort_by_key(|c| std::cmp::Reverse(c.1.0));
     for (class, (count, first)) in classes {
         eprintln!("  {count:>7}  {class}  (first: {first})");
     }
-    Ok(summary.differences)
+    Ok(summary.differences + summary.no_longer_differ.len() as u64)
 }
 
 fn pipe(

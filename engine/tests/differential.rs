@@ -2,7 +2,8 @@
 //! seed of generated cases through sluice's production pipeline and through the Java oracle
 //! (`engine/tests/oracle`, on the jars `scripts/kafka-connect.sh` installs) and fails on any
 //! difference, printing each class and writing the differing cases as corpus lines.
-//! `SLUICE_DIFFERENTIAL_CASES` and `SLUICE_DIFFERENTIAL_SEED` change the run.
+//! Cases of `tests/differential-known.txt` (seed 1) may differ for now; the list only
+//! shrinks. `SLUICE_DIFFERENTIAL_CASES` and `SLUICE_DIFFERENTIAL_SEED` change the run.
 
 use std::path::Path;
 use std::process::Command;

@@ -113,6 +113,10 @@ fn chain(kv: &[(&str, &str)]) -> Chain {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     props.insert("transforms".into(), "t".into());
+    // Kafka resolves a stage's predicate only among the listed `predicates`.
+    if props.contains_key("predicates.p.type") {
+        props.insert("predicates".into(), "p".into());
+    }
     Chain::configure(&props).unwrap_or_else(|e| panic!("{kv:?}: {e:?}"))
 }
 

@@ -14,7 +14,7 @@ impl Rng {
         Self(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -23,7 +23,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
+        self.next_u64() % bound.max(1)
     }
 
     /// True with probability `percent` / 100.
@@ -155,7 +155,7 @@ pub struct Generator {
 impl Generator {
     pub fn new(seed: u64) -> Self {
         Self {
-            rng: Rng::new(seed ^ 0x5EED_0F_D1FF),
+            rng: Rng::new(seed ^ 0x005E_ED0F_D1FF),
             seed,
             next_id: 0,
         }
@@ -475,10 +475,8 @@ fn schema_json(s: &Schema) -> Json {
     if let Some(p) = params {
         o.insert("parameters".into(), p);
     }
-    if let Some(d) = &s.default {
-        if let Ok(v) = serde_json::from_str::<Json>(d) {
-            o.insert("default".into(), v);
-        }
+    if let Some(Ok(v)) = s.default.as_deref().map(serde_json::from_str::<Json>) {
+        o.insert("default".into(), v);
     }
     Json::Object(o)
 }
@@ -625,7 +623,7 @@ fn payload(r: &mut Rng, s: &Schema, out: &mut String, odd: bool) {
         Ty::Boolean => out.push_str(r.pick(&["true", "false"])),
         Ty::String => write_string(&random_string(r), out),
         Ty::Bytes => {
-            let bytes: Vec<u8> = (0..r.below(6)).map(|_| r.next() as u8).collect();
+            let bytes: Vec<u8> = (0..r.below(6)).map(|_| r.next_u64() as u8).collect();
             let mut b64 = Vec::new();
             sluice_codecs::connect_json::base64_encode(&bytes, &mut b64);
             write_string(&String::from_utf8_lossy(&b64), out);
@@ -797,7 +795,7 @@ fn data(r: &mut Rng, shape: &Shape, nullable: u64) -> Option<Vec<u8>> {
             let s = random_string(r);
             encode_text(r, encoding, &s)
         }
-        Shape::Raw => (0..r.below(8)).map(|_| r.next() as u8).collect(),
+        Shape::Raw => (0..r.below(8)).map(|_| r.next_u64() as u8).collect(),
         Shape::Number(width) => {
             let width = if r.chance(8) {
                 r.below(10) as usize
@@ -809,7 +807,7 @@ fn data(r: &mut Rng, shape: &Shape, nullable: u64) -> Option<Vec<u8>> {
                     if r.chance(30) {
                         r.pick(&[0u8, 1, 0x7F, 0x80, 0xFF])
                     } else {
-                        r.next() as u8
+                        r.next_u64() as u8
                     }
                 })
                 .collect()
@@ -934,7 +932,9 @@ fn field_name(r: &mut Rng) -> String {
     }
 }
 
-/// The chain and predicates, written into `config`.
+/// The chain and predicates, written into `config`. Each match arm draws its plugin's
+/// optional keys in turn, so the arms keep their `if`s rather than guards.
+#[allow(clippy::collapsible_match)]
 fn chain(r: &mut Rng, config: &mut Map<String, Json>, value: &Shape) {
     let stages = match r.below(10) {
         0 | 1 => 0,
@@ -1038,6 +1038,7 @@ fn chain(r: &mut Rng, config: &mut Map<String, Json>, value: &Shape) {
     }
 }
 
+#[allow(clippy::collapsible_match)]
 fn smt_config(r: &mut Rng, smt: &str, schemaless: bool, put: &mut dyn FnMut(&str, &str)) {
     let rnwd = |r: &mut Rng, put: &mut dyn FnMut(&str, &str)| {
         if r.chance(20) {

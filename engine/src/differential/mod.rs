@@ -41,6 +41,9 @@ pub struct Options {
     pub seed: u64,
     /// The oracle's command line: case lines on stdin, `{"id","expect"}` lines on stdout.
     pub oracle: Vec<String>,
+    /// Case ids known to differ (not yet fixed): counted apart, and reported when they
+    /// stop differing, so the list only shrinks.
+    pub known: std::collections::BTreeSet<String>,
 }
 
 /// One case where sluice and Kafka Connect differ.
@@ -61,6 +64,10 @@ pub struct Summary {
     pub classes: BTreeMap<String, (u64, String)>,
     /// Differences of a kind the README lists as known, by reason: not failures.
     pub explained: BTreeMap<&'static str, u64>,
+    /// Differences in cases of the known list.
+    pub known: u64,
+    /// Cases of the known list that ran and no longer differ.
+    pub no_longer_differ: Vec<String>,
     pub sluice_seconds: f64,
     pub wall_seconds: f64,
 }
@@ -170,10 +177,17 @@ pub fn run(
             summary.cases += 1;
             let json = line["compare"].as_str() == Some("json");
             if outcomes_match(&expected, &actual, json) {
+                if options.known.contains(&id) {
+                    summary.no_longer_differ.push(id);
+                }
                 continue;
             }
             if let Some(reason) = explained(&expected, &actual) {
                 *summary.explained.entry(reason).or_insert(0) += 1;
+                continue;
+            }
+            if options.known.contains(&id) {
+                summary.known += 1;
                 continue;
             }
             {

@@ -140,7 +140,7 @@ pub fn differ_only_in_pair_order(expected: &Outcome, actual: &Outcome) -> bool {
 /// bytes), so an identity hash can be masked whatever the output encoding.
 fn decodings(b: &[u8]) -> [Option<String>; 4] {
     let utf16 = |big: bool| -> Option<String> {
-        if b.len() % 2 != 0 {
+        if !b.len().is_multiple_of(2) {
             return None;
         }
         let units: Vec<u16> = b
@@ -167,7 +167,10 @@ fn decodings(b: &[u8]) -> [Option<String>; 4] {
 /// for `converter.encoding=UTF-16`), so identity hashes can be masked in either.
 fn as_text(b: &[u8]) -> Option<String> {
     // UTF-32 (big-endian, no mark) first: its ASCII is valid UTF-8 too, with NULs between.
-    if !b.is_empty() && b.len() % 4 == 0 && b.chunks_exact(4).all(|c| c[0] == 0 && c[1] == 0) {
+    if !b.is_empty()
+        && b.len().is_multiple_of(4)
+        && b.chunks_exact(4).all(|c| c[0] == 0 && c[1] == 0)
+    {
         return b
             .chunks_exact(4)
             .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
