@@ -444,7 +444,10 @@ mod tests {
                 ("connector.class", "FileStreamSink"),
                 ("topics", "t"),
                 ("transforms", "c"),
-                ("transforms.c.type", "Cast$Value"),
+                (
+                    "transforms.c.type",
+                    "org.apache.kafka.connect.transforms.Cast$Value",
+                ),
             ]),
             &w,
             "f",

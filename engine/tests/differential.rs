@@ -25,6 +25,8 @@ fn sluice_and_kafka_connect_agree_on_generated_cases() {
             "--failures",
         ])
         .arg(&failures)
+        .arg("--known")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential-known.txt"))
         .output()
         .expect("run sluice differential");
     let report = String::from_utf8_lossy(&out.stderr);

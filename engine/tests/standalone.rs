@@ -534,7 +534,7 @@ fn source_applies_transforms() {
             "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic_in}\n\
              transforms=hoist,ins,key,route\n\
              transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
-             transforms.ins.type=InsertField$Value\ntransforms.ins.static.field=src\ntransforms.ins.static.value=file\n\
+             transforms.ins.type=org.apache.kafka.connect.transforms.InsertField$Value\ntransforms.ins.static.field=src\ntransforms.ins.static.value=file\n\
              transforms.key.type=ValueToKey\ntransforms.key.fields=line\n\
              transforms.route.type=RegexRouter\ntransforms.route.regex=(.*)-in\ntransforms.route.replacement=$1-out\n",
             input.display()

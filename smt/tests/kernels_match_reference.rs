@@ -169,12 +169,35 @@ fn batch(rows: &[Row]) -> RawBatch {
     b.finish()
 }
 
+/// A connector config from the table's pairs: plugin types by simple name (`Cast$Value`,
+/// `TopicNameMatches`) become Kafka's full class names, which Kafka requires for nested
+/// classes; listed predicates are declared in `predicates`.
 fn config(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     let mut p: HashMap<String, String> = pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| {
+            let v = match (k.starts_with("transforms."), k.starts_with("predicates.")) {
+                // Only `transforms.<alias>.type` (not e.g. `transforms.t.target.type`).
+                _ if !k.ends_with(".type") || k.split('.').count() != 3 || v.contains('.') => {
+                    v.to_string()
+                }
+                (true, _) => format!("org.apache.kafka.connect.transforms.{v}"),
+                (_, true) => format!("org.apache.kafka.connect.transforms.predicates.{v}"),
+                _ => v.to_string(),
+            };
+            (k.to_string(), v)
+        })
         .collect();
     p.entry("transforms".into()).or_insert_with(|| "t".into());
+    let predicates: Vec<String> = p
+        .keys()
+        .filter_map(|k| k.strip_prefix("predicates.")?.strip_suffix(".type"))
+        .map(str::to_string)
+        .collect();
+    if !predicates.is_empty() {
+        p.entry("predicates".into())
+            .or_insert_with(|| predicates.join(","));
+    }
     p
 }
 

@@ -261,7 +261,8 @@ impl TimestampConverter {
                 Precision::Micros => raw.saturating_mul(1000),
                 Precision::Nanos => raw.saturating_mul(1_000_000),
             }),
-            Kind::Date => Value::Date(raw.div_euclid(DAY_MS) * DAY_MS),
+            // Java long arithmetic: wraps at the far ends of the range rather than failing.
+            Kind::Date => Value::Date(raw.div_euclid(DAY_MS).wrapping_mul(DAY_MS)),
             Kind::Time => Value::Date(raw.rem_euclid(DAY_MS)),
             Kind::Timestamp => Value::Date(raw),
         })
