@@ -492,7 +492,7 @@ pub fn convert_to_connect(
 /// The null checks of Kafka's `ConnectSchema.validateValue`: a null under a required schema
 /// fails, in arrays and maps too, with Kafka's message naming where (`location`). Nested
 /// structs were checked when they were built.
-fn validate_nulls(s: &ConnectSchema, v: &Value, location: &str) -> Result<(), ConnectError> {
+pub fn validate_nulls(s: &ConnectSchema, v: &Value, location: &str) -> Result<(), ConnectError> {
     match v {
         Value::Null if !s.optional => Err(ConnectError::data(format!(
             "Invalid value: null used for required {location}, schema type: {}",

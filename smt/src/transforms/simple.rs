@@ -301,13 +301,13 @@ impl HoistField {
             Some(s) => {
                 let mut st = ConnectSchema::new(SchemaType::Struct, false);
                 push_field(&mut st, &self.field, s.clone())?;
-                if value.is_null() && !s.optional {
-                    return Err(ConnectError::data(format!(
-                        "Invalid value: null used for required field: \"{}\", schema type: {}",
-                        self.field,
-                        s.type_name()
-                    )));
-                }
+                // Kafka's Struct.put validates the value: a null where the schema (or an
+                // element schema within) is required fails.
+                sluice_codecs::connect_json::validate_nulls(
+                    s,
+                    value,
+                    &format!("field: \"{}\"", self.field),
+                )?;
                 let st = Arc::new(st);
                 let v = Value::Struct(Struct {
                     schema: st.clone(),
@@ -455,6 +455,8 @@ impl ExtractField {
                 if value.is_null() {
                     return Ok(r.clone().with_side(self.side, None, Value::Null));
                 }
+                // requireMapOrNull comes first, whatever the path (an empty one too).
+                require_map(value, PURPOSE)?;
                 let mut cur = value;
                 for (i, step) in self.path.steps.iter().enumerate() {
                     if i > 0 && cur.is_null() {
