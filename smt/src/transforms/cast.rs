@@ -21,6 +21,9 @@ pub struct Cast {
     pub(crate) side: Side,
     pub(crate) whole: Option<SchemaType>,
     pub(crate) casts: Vec<(String, SchemaType)>,
+    /// `casts` in the iteration order of the `HashMap` Kafka keeps them in: a schemaless
+    /// value is cast in that order, which decides which failing cast is reported.
+    hash_order: Vec<usize>,
     replace_null_with_default: bool,
 }
 
@@ -103,9 +106,24 @@ impl Cast {
                 "Cast transformations that specify a type to cast the entire value to may only specify a single cast in their spec",
             ));
         }
+        let hash_order = java_hash_order(
+            casts
+                .iter()
+                .enumerate()
+                .map(|(i, (f, _))| (Value::String(f.clone()), Value::I64(i as i64)))
+                .collect(),
+            JavaMapInit::Default,
+        )
+        .into_iter()
+        .filter_map(|(_, i)| match i {
+            Value::I64(i) => usize::try_from(i).ok(),
+            _ => None,
+        })
+        .collect();
         Ok(Self {
             side,
             whole,
+            hash_order,
             casts,
             replace_null_with_default: p.boolean("replace.null.with.default", true)?,
         })
@@ -129,7 +147,7 @@ impl Cast {
                 }
                 let m = require_map(value, PURPOSE)?;
                 let mut out = m.clone();
-                for (f, t) in &self.casts {
+                for (f, t) in self.hash_order.iter().filter_map(|&i| self.casts.get(i)) {
                     let v = cast_value(None, map_get(m, f).unwrap_or(&Value::Null), *t)?;
                     Value::map_put(&mut out, Value::String(f.clone()), v);
                 }
@@ -207,7 +225,14 @@ impl Cast {
             out.optional = true;
         }
         if let Some(d) = &s.default {
-            out.default = Some(cast_value(Some(s), d, out.schema_type)?);
+            let cast = cast_value(Some(s), d, out.schema_type)?;
+            // The whole-value schema keeps the input's name: a logical type's name
+            // (Decimal, Date, Time, Timestamp) refuses the cast default, a plain number
+            // or string, as Kafka's SchemaBuilder.defaultValue does.
+            if self.whole.is_some() && out.logical().is_some() {
+                return Err(ConnectError::schema_builder("Invalid default value"));
+            }
+            out.default = Some(cast);
         }
         Ok(out)
     }
