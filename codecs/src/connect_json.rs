@@ -478,7 +478,7 @@ pub fn convert_to_connect(
                     node.get(&f.name).unwrap_or(&Node::Null),
                 )?;
                 // Kafka's Struct.put validates the field (ConnectSchema.validateValue).
-                validate_nulls(&f.schema, &v, &format!("field: \"{}\"", f.name))?;
+                validate_nulls(&f.schema, &v, &|| format!("field: \"{}\"", f.name))?;
                 values.push(v);
             }
             Value::Struct(Struct {
@@ -490,29 +490,32 @@ pub fn convert_to_connect(
 }
 
 /// The null checks of Kafka's `ConnectSchema.validateValue`: a null under a required schema
-/// fails, in arrays and maps too, with Kafka's message naming where (`location`). Nested
-/// structs were checked when they were built.
-pub fn validate_nulls(s: &ConnectSchema, v: &Value, location: &str) -> Result<(), ConnectError> {
+/// fails, in arrays and maps too, with Kafka's message naming where (`location`, built only
+/// for the message). Nested structs were checked when they were built.
+pub fn validate_nulls(
+    s: &ConnectSchema,
+    v: &Value,
+    location: &dyn Fn() -> String,
+) -> Result<(), ConnectError> {
     match v {
         Value::Null if !s.optional => Err(ConnectError::data(format!(
-            "Invalid value: null used for required {location}, schema type: {}",
+            "Invalid value: null used for required {}, schema type: {}",
+            location(),
             s.type_name()
         ))),
         Value::Array(items) => {
             let Some(item) = s.value.as_deref() else {
                 return Ok(());
             };
-            let at = format!("element of array {location}");
+            let at = || format!("element of array {}", location());
             items.iter().try_for_each(|x| validate_nulls(item, x, &at))
         }
         Value::Map(entries) => {
             let (Some(ks), Some(vs)) = (s.key.as_deref(), s.value.as_deref()) else {
                 return Ok(());
             };
-            let (at_key, at_value) = (
-                format!("key of map {location}"),
-                format!("value of map {location}"),
-            );
+            let at_key = || format!("key of map {}", location());
+            let at_value = || format!("value of map {}", location());
             entries.iter().try_for_each(|(k, x)| {
                 validate_nulls(ks, k, &at_key)?;
                 validate_nulls(vs, x, &at_value)

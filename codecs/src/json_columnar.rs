@@ -220,9 +220,6 @@ impl TapeParser {
 
     /// Runs `f` on the tape of `bytes`; `None` when simd-json rejects the input.
     fn with_tape<R>(&mut self, bytes: &[u8], f: impl FnOnce(&[Node<'_>]) -> R) -> Option<R> {
-        if may_exceed_read_constraints(bytes) {
-            return None;
-        }
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
         let len = self.scratch.len();
@@ -1198,7 +1195,9 @@ impl SchemalessDecoder {
                 c.reserve_by_sample(row, input.len());
             }
             let bytes = input.is_valid(row).then(|| input.value(row));
-            if let (Some(b), Some(p), Some(c)) = (bytes, program.as_mut(), col.as_mut())
+            // Input past Jackson's read limits takes the exact path (the reference model).
+            let fast_bytes = bytes.filter(|b| !may_exceed_read_constraints(b));
+            if let (Some(b), Some(p), Some(c)) = (fast_bytes, program.as_mut(), col.as_mut())
                 && p.lend(c)
                 && p.read(b, crate::json_direct::row_source(input, row), row)
             {
@@ -1208,7 +1207,7 @@ impl SchemalessDecoder {
             if let (Some(p), Some(c)) = (program.as_mut(), col.as_mut()) {
                 p.restore(c);
             }
-            if let Some(b) = bytes {
+            if let Some(b) = fast_bytes {
                 let fast = self.parser.with_tape(b, |tape| {
                     if shape.is_none()
                         && col.is_none()

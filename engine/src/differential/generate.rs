@@ -855,25 +855,11 @@ fn header_text(r: &mut Rng) -> Vec<u8> {
     }
 }
 
-fn bytes_json(b: &Option<Vec<u8>>) -> Json {
-    match b {
-        None => Json::Null,
-        Some(b) => match std::str::from_utf8(b) {
-            Ok(s) => json!({"utf8": s}),
-            Err(_) => {
-                let mut out = Vec::new();
-                sluice_codecs::connect_json::base64_encode(b, &mut out);
-                json!({"base64": String::from_utf8_lossy(&out)})
-            }
-        },
-    }
-}
-
 fn record(r: &mut Rng, key: &Shape, value: &Shape, header: &Shape) -> Json {
     let key_bytes = data(r, key, 25);
     let value_bytes = data(r, value, 6);
     let headers: Vec<Json> = (0..if r.chance(50) { r.below(4) } else { 0 })
-        .map(|_| json!({"key": r.pick(HEADER_KEYS), "value": bytes_json(&data(r, header, 8))}))
+        .map(|_| json!({"key": r.pick(HEADER_KEYS), "value": crate::pipe::bytes_to_json(&data(r, header, 8))}))
         .collect();
     let timestamp = match r.below(20) {
         0 => -1,
@@ -887,8 +873,8 @@ fn record(r: &mut Rng, key: &Shape, value: &Shape, header: &Shape) -> Json {
         "offset": r.range(0, 1_000_000),
         "timestamp": timestamp,
         "timestamp_type": if timestamp < 0 { "NoTimestampType" } else { r.pick(&["CreateTime", "CreateTime", "LogAppendTime"]) },
-        "key": bytes_json(&key_bytes),
-        "value": bytes_json(&value_bytes),
+        "key": crate::pipe::bytes_to_json(&key_bytes),
+        "value": crate::pipe::bytes_to_json(&value_bytes),
         "headers": headers,
     })
 }

@@ -250,30 +250,15 @@ fn explained(expected: &Outcome, actual: &Outcome) -> Option<&'static str> {
     if crate::pipe::compare::differ_only_in_pair_order(expected, actual) {
         return Some("map entries keyed by bytes or Decimal in another order");
     }
-    match (expected, actual) {
-        (
-            Outcome::Error {
-                stage,
-                exception,
-                message: Some(m),
-            },
-            Outcome::Error {
-                stage: s2,
-                exception: e2,
-                message: Some(m2),
-            },
-        ) if stage == s2 && exception == e2 => {
-            // Both refuse the same pattern; only the regex engines' words differ.
-            let prefix = |m: &str| m.find("Invalid regex: ").map(|i| m[..i].to_string());
-            if prefix(m).is_some() && prefix(m) == prefix(m2) {
-                return Some("regex syntax error worded by the regex crate");
-            }
-            // Flatten builds a LinkedHashMap; sluice's maps name one Java class.
-            (m.replace("java.util.LinkedHashMap", "java.util.HashMap") == *m2)
-                .then_some("a LinkedHashMap named HashMap in a message")
-        }
-        _ => None,
+    let (m, m2) = crate::pipe::compare::same_failure(expected, actual)?;
+    // Both refuse the same pattern; only the regex engines' words differ.
+    let prefix = |m: &str| m.find("Invalid regex: ").map(|i| m[..i].to_string());
+    if prefix(m).is_some() && prefix(m) == prefix(m2) {
+        return Some("regex syntax error worded by the regex crate");
     }
+    // Flatten builds a LinkedHashMap; sluice's maps name one Java class.
+    (m.replace("java.util.LinkedHashMap", "java.util.HashMap") == m2)
+        .then_some("a LinkedHashMap named HashMap in a message")
 }
 
 fn kind(o: &Outcome) -> String {

@@ -233,6 +233,18 @@ pub fn outcomes_match(expected: &Outcome, actual: &Outcome, json: bool) -> bool 
                     .zip(&a.headers)
                     .all(|((ek, ev), (ak, av))| ek == ak && bytes_equal(ev, av, json))
         }
+        _ => {
+            expected == actual
+                || same_failure(expected, actual).is_some_and(|(m, m2)| {
+                    m.contains('@') && mask_identity_hashes(m) == mask_identity_hashes(m2)
+                })
+        }
+    }
+}
+
+/// Both messages, when both outcomes fail at the same stage with the same exception.
+pub fn same_failure<'a>(expected: &'a Outcome, actual: &'a Outcome) -> Option<(&'a str, &'a str)> {
+    match (expected, actual) {
         (
             Outcome::Error {
                 stage,
@@ -244,23 +256,7 @@ pub fn outcomes_match(expected: &Outcome, actual: &Outcome, json: bool) -> bool 
                 exception: e2,
                 message: Some(m2),
             },
-        ) if m.contains('@') => {
-            stage == s2 && exception == e2 && mask_identity_hashes(m) == mask_identity_hashes(m2)
-        }
-        (
-            Outcome::Error {
-                stage,
-                exception,
-                message: Some(m),
-            },
-            Outcome::Error {
-                stage: s2,
-                exception: e2,
-                message: Some(m2),
-            },
-        ) if m.contains('@') => {
-            stage == s2 && exception == e2 && mask_identity_hashes(m) == mask_identity_hashes(m2)
-        }
-        _ => expected == actual,
+        ) if stage == s2 && exception == e2 => Some((m, m2)),
+        _ => None,
     }
 }

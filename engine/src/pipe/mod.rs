@@ -50,7 +50,8 @@ impl PartialEq for PipeRecord {
     }
 }
 
-fn bytes_to_json(b: &Option<Vec<u8>>) -> Json {
+/// Encodes corpus `BYTES`: `{"utf8"}` when valid UTF-8, else `{"base64"}`, or null.
+pub(crate) fn bytes_to_json(b: &Option<Vec<u8>>) -> Json {
     match b {
         None => Json::Null,
         Some(b) => match std::str::from_utf8(b) {

@@ -303,11 +303,9 @@ impl HoistField {
                 push_field(&mut st, &self.field, s.clone())?;
                 // Kafka's Struct.put validates the value: a null where the schema (or an
                 // element schema within) is required fails.
-                sluice_codecs::connect_json::validate_nulls(
-                    s,
-                    value,
-                    &format!("field: \"{}\"", self.field),
-                )?;
+                sluice_codecs::connect_json::validate_nulls(s, value, &|| {
+                    format!("field: \"{}\"", self.field)
+                })?;
                 let st = Arc::new(st);
                 let v = Value::Struct(Struct {
                     schema: st.clone(),
