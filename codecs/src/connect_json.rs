@@ -43,7 +43,7 @@ impl Default for JsonConfig {
     }
 }
 
-fn bool_config(
+pub(crate) fn bool_config(
     props: &HashMap<String, String>,
     key: &str,
     default: bool,

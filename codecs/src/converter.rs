@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BinaryViewArray, BinaryViewBuilder, StringViewArray};
-use arrow::datatypes::DataType;
+use arrow::array::{
+    Array, AsArray, BinaryViewArray, BinaryViewBuilder, DictionaryArray, StringViewArray,
+};
+use arrow::datatypes::{DataType, Int32Type};
 
 use crate::column::ConnectColumn;
 use crate::connect_json::JsonConfig;
@@ -65,6 +67,26 @@ pub struct Encoded {
 pub trait Converter: Send + fmt::Debug {
     fn decode(&mut self, input: &BinaryViewArray) -> Decoded;
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded>;
+
+    /// `decode` of rows from the given topics (a Schema Registry subject names the topic).
+    fn decode_from(
+        &mut self,
+        input: &BinaryViewArray,
+        topics: &DictionaryArray<Int32Type>,
+    ) -> Decoded {
+        let _ = topics;
+        self.decode(input)
+    }
+
+    /// `encode` of rows bound for the given topics.
+    fn encode_for(
+        &self,
+        column: &ConnectColumn,
+        topics: &DictionaryArray<Int32Type>,
+    ) -> Result<Encoded> {
+        let _ = topics;
+        self.encode(column)
+    }
 }
 
 /// Which converter a config names.
@@ -75,6 +97,8 @@ pub enum ConverterKind {
     ByteArray,
     /// `ShortConverter` … `BooleanConverter` (`org.apache.kafka.connect.converters`).
     Number(NumberKind),
+    /// Confluent's `io.confluent.connect.avro.AvroConverter`.
+    Avro,
 }
 
 impl ConverterKind {
@@ -90,6 +114,7 @@ impl ConverterKind {
             "FloatConverter" => ConverterKind::Number(NumberKind::Float),
             "DoubleConverter" => ConverterKind::Number(NumberKind::Double),
             "BooleanConverter" => ConverterKind::Number(NumberKind::Boolean),
+            "AvroConverter" => ConverterKind::Avro,
             _ => return None,
         })
     }
@@ -100,6 +125,7 @@ impl ConverterKind {
             ConverterKind::Json => "org.apache.kafka.connect.json.JsonConverter",
             ConverterKind::String => "org.apache.kafka.connect.storage.StringConverter",
             ConverterKind::ByteArray => "org.apache.kafka.connect.converters.ByteArrayConverter",
+            ConverterKind::Avro => crate::avro::converter::CLASS,
             ConverterKind::Number(k) => match k {
                 NumberKind::Short => "org.apache.kafka.connect.converters.ShortConverter",
                 NumberKind::Integer => "org.apache.kafka.connect.converters.IntegerConverter",
@@ -120,8 +146,13 @@ pub struct ConverterConfig {
     /// The full JsonConverter settings.
     pub json: JsonConfig,
     /// The same settings as the per-record model holds them (every key Kafka's converter
-    /// checks, e.g. StringConverter's encodings).
-    pub reference: RefConverter,
+    /// checks, e.g. StringConverter's encodings); `None` for Schema Registry converters.
+    pub reference: Option<RefConverter>,
+    /// AvroConverter's settings and the registry its `schema.registry.url` names.
+    pub avro: Option<(
+        crate::avro::AvroConverterConfig,
+        Arc<dyn crate::registry::SchemaRegistry>,
+    )>,
 }
 
 impl ConverterConfig {
@@ -150,16 +181,39 @@ impl ConverterConfig {
         } else {
             JsonConfig::default()
         };
+        if kind == ConverterKind::Avro {
+            let cfg =
+                crate::avro::AvroConverterConfig::parse(props).map_err(CodecError::Configure)?;
+            let registry = crate::registry::resolve(&cfg.urls, props).map_err(|e| {
+                CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
+            })?;
+            return Ok(Self {
+                kind,
+                role,
+                json,
+                reference: None,
+                avro: Some((cfg, registry)),
+            });
+        }
         let reference = RefConverter::configure(key, class.trim(), props).map_err(invalid)?;
         Ok(Self {
             kind,
             role,
             json,
-            reference,
+            reference: Some(reference),
+            avro: None,
         })
     }
 
     pub fn build(&self) -> Box<dyn Converter> {
+        if let Some((cfg, registry)) = &self.avro {
+            return Box::new(crate::avro::AvroConverter::new(
+                cfg.clone(),
+                self.role,
+                registry.clone(),
+            ));
+        }
+        let reference = self.reference.clone().unwrap_or(RefConverter::ByteArray);
         match self.kind {
             ConverterKind::Json => Box::new(JsonConverter {
                 role: self.role,
@@ -169,7 +223,7 @@ impl ConverterConfig {
             }),
             ConverterKind::String
                 if matches!(
-                    self.reference,
+                    reference,
                     RefConverter::String {
                         decode: Encoding::Utf8,
                         encode: Encoding::Utf8
@@ -179,10 +233,12 @@ impl ConverterConfig {
                 Box::new(StringConverter)
             }
             ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
-            ConverterKind::String | ConverterKind::Number(_) => Box::new(RecordwiseConverter {
-                reference: self.reference.clone(),
-                role: self.role,
-            }),
+            ConverterKind::String | ConverterKind::Number(_) | ConverterKind::Avro => {
+                Box::new(RecordwiseConverter {
+                    reference,
+                    role: self.role,
+                })
+            }
         }
     }
 }

@@ -108,6 +108,9 @@ pub enum CodecError {
         converter: &'static str,
         found: String,
     },
+    /// What a plugin's `configure` throws, exactly.
+    #[error("{0}")]
+    Configure(ConnectError),
     #[error(transparent)]
     Arrow(#[from] ArrowError),
 }

@@ -508,9 +508,10 @@ fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
             },
             (SchemaType::Map, Value::Map(entries)) => {
                 match (s.key.as_deref(), s.value.as_deref()) {
-                    (Some(ks), Some(vs)) => {
-                        entries.iter().all(|(k, x)| inner(ks, k) && inner(vs, x))
-                    }
+                    // Arrow map keys cannot be null: a null key is kept exact.
+                    (Some(ks), Some(vs)) => entries
+                        .iter()
+                        .all(|(k, x)| !k.is_null() && inner(ks, k) && inner(vs, x)),
                     _ => false,
                 }
             }

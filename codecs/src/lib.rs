@@ -5,6 +5,7 @@
 //! converters are checked against. Nothing in this crate does I/O.
 
 pub mod arrow_map;
+pub mod avro;
 mod builders;
 pub mod cells;
 mod col;
@@ -22,6 +23,7 @@ mod json_encode;
 mod json_text;
 pub mod record;
 pub mod reference;
+pub mod registry;
 pub mod schema;
 mod simd;
 pub mod simple_date_format;

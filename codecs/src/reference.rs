@@ -240,7 +240,7 @@ impl Encoding {
 }
 
 /// Kafka's converter classes: simple and fully-qualified names.
-pub const CONVERTER_CLASSES: [(&str, &str); 10] = [
+pub const CONVERTER_CLASSES: [(&str, &str); 11] = [
     (
         "JsonConverter",
         "org.apache.kafka.connect.json.JsonConverter",
@@ -277,6 +277,7 @@ pub const CONVERTER_CLASSES: [(&str, &str); 10] = [
         "BooleanConverter",
         "org.apache.kafka.connect.converters.BooleanConverter",
     ),
+    ("AvroConverter", "io.confluent.connect.avro.AvroConverter"),
     (
         "SimpleHeaderConverter",
         "org.apache.kafka.connect.storage.SimpleHeaderConverter",

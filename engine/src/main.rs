@@ -612,12 +612,12 @@ fn pipe(
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let (id, outcome) = pipe::run_case_line(line)
+            let run = pipe::run_case(line)
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({"id": id, "actual": outcome.to_json()})
+                serde_json::json!({"id": run.id, "actual": run.actual_json()})
             )?;
         }
         return Ok(());

@@ -150,11 +150,12 @@ impl ConverterSet {
         };
         let parse = |role: &str, r: ConverterRole| {
             let (class, sub) = (class(role), sub_props(props, role));
-            ConverterConfig::parse(role, &class, &sub, r).map_err(|e| {
+            ConverterConfig::parse(role, &class, &sub, r).map_err(|e| match e {
+                CodecError::Configure(exact) => exact,
                 // The per-record model's configure names Kafka's exact error.
-                RefConverter::configure(role, &class, &sub)
+                e => RefConverter::configure(role, &class, &sub)
                     .err()
-                    .unwrap_or_else(|| ConnectError::config(e.to_string()))
+                    .unwrap_or_else(|| ConnectError::config(e.to_string())),
             })
         };
         let key = parse("key.converter", ConverterRole::Key)?;
@@ -295,8 +296,8 @@ impl Pipeline {
     pub fn decode(&mut self, raw: &RawBatch) -> Result<Converted, CodecError> {
         let n = raw.num_rows();
         let input = &mut self.input;
-        let key = input.key.decode(raw.keys());
-        let value = input.value.decode(raw.values());
+        let key = input.key.decode_from(raw.keys(), raw.topics());
+        let value = input.value.decode_from(raw.values(), raw.topics());
         let mut failures: Vec<Failure> = key
             .failures
             .iter()
@@ -478,8 +479,8 @@ impl Pipeline {
                 }
                 headers
             };
-            let keys = out.key.encode(&batch.key)?;
-            let values = out.value.encode(&batch.value)?;
+            let keys = out.key.encode_for(&batch.key, batch.raw.topics())?;
+            let values = out.value.encode_for(&batch.value, batch.raw.topics())?;
             for (fs, class) in [
                 (&keys.failures, &out.key_class),
                 (&values.failures, &out.value_class),

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json, json};
 use sluice_codecs::error::ConnectError;
 use sluice_codecs::record::timestamp_type;
+use sluice_codecs::registry::{SchemaKind, SchemaRegistry, SubjectVersion};
 use sluice_codecs::{RawBatchBuilder, RawHeader};
 use sluice_smt::Pipeline;
 use sluice_smt::reference::RecordOutcome;
@@ -294,8 +295,88 @@ pub fn string_map(v: &Json) -> Result<HashMap<String, String>, String> {
         .collect())
 }
 
-/// Runs one corpus case line: `{"id": .., "actual": <outcome>}`.
-pub fn run_case_line(line: &str) -> Result<(String, Outcome), String> {
+/// One corpus case run: its id, outcome and, for cases naming a `mock://` Schema Registry,
+/// what that registry holds afterwards (`expect_registry`'s shape).
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub id: String,
+    pub outcome: Outcome,
+    pub registry: Option<Json>,
+}
+
+impl CaseRun {
+    /// The result line's `actual`: the outcome, plus `registry` when there is one.
+    pub fn actual_json(&self) -> Json {
+        let mut actual = self.outcome.to_json();
+        if let (Some(r), Json::Object(o)) = (&self.registry, &mut actual) {
+            o.insert("registry".into(), r.clone());
+        }
+        actual
+    }
+}
+
+/// The `mock://` scopes a case's converters name.
+fn mock_scopes<'a>(configs: impl IntoIterator<Item = &'a HashMap<String, String>>) -> Vec<String> {
+    let mut scopes: Vec<String> = configs
+        .into_iter()
+        .flat_map(|c| c.iter())
+        .filter(|(k, _)| k.ends_with("schema.registry.url"))
+        .filter_map(|(_, v)| {
+            v.split(',')
+                .next()?
+                .trim()
+                .strip_prefix("mock://")
+                .map(str::to_string)
+        })
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// Registry content as the corpus writes it: `[{"subject","version","id","schemaType","schema"}]`.
+pub fn registry_json(entries: &[SubjectVersion]) -> Json {
+    Json::Array(
+        entries
+            .iter()
+            .map(|e| {
+                json!({"subject": e.subject, "version": e.version, "id": e.id,
+                       "schemaType": e.kind.as_str(), "schema": e.schema})
+            })
+            .collect(),
+    )
+}
+
+/// Parses a corpus `registry` list.
+pub fn registry_entries(v: &Json) -> Result<Vec<SubjectVersion>, String> {
+    let list = v.as_array().ok_or("registry is not a list")?;
+    list.iter()
+        .map(|e| {
+            let text = |k: &str| {
+                e.get(k)
+                    .and_then(Json::as_str)
+                    .ok_or(format!("registry entry without {k}"))
+            };
+            let int = |k: &str| {
+                e.get(k)
+                    .and_then(Json::as_i64)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or(format!("registry entry without {k}"))
+            };
+            Ok(SubjectVersion {
+                subject: text("subject")?.to_string(),
+                version: int("version")?,
+                id: int("id")?,
+                kind: SchemaKind::parse(text("schemaType")?).ok_or("unknown schemaType")?,
+                schema: text("schema")?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Runs one corpus case line; a `registry` in the case seeds the `mock://` scopes its
+/// converters name (emptied first: each case has a registry of its own).
+pub fn run_case(line: &str) -> Result<CaseRun, String> {
     let case: Json =
         serde_json::from_str(line).map_err(|e| format!("not a JSON case line: {e}"))?;
     let id = case
@@ -309,5 +390,31 @@ pub fn run_case_line(line: &str) -> Result<(String, Outcome), String> {
     )?;
     let out = case.get("out_converters").map(string_map).transpose()?;
     let input = PipeRecord::from_json(case.get("input").ok_or("case without input")?)?;
-    Ok((id, run(&config, out.as_ref(), &input)))
+    let scopes = mock_scopes(std::iter::once(&config).chain(out.as_ref()));
+    let seed = case.get("registry").map(registry_entries).transpose()?;
+    for scope in &scopes {
+        let registry = sluice_codecs::registry::mock_scope(scope);
+        registry.clear();
+        for e in seed.iter().flatten() {
+            registry.insert(e.clone());
+        }
+    }
+    let outcome = run(&config, out.as_ref(), &input);
+    let registry = match (scopes.first(), &seed) {
+        (Some(scope), _) => Some(registry_json(
+            &sluice_codecs::registry::mock_scope(scope).contents(),
+        )),
+        (None, Some(_)) => Some(Json::Array(Vec::new())),
+        (None, None) => None,
+    };
+    Ok(CaseRun {
+        id,
+        outcome,
+        registry,
+    })
+}
+
+/// Runs one corpus case line: `(id, outcome)`.
+pub fn run_case_line(line: &str) -> Result<(String, Outcome), String> {
+    run_case(line).map(|r| (r.id, r.outcome))
 }

@@ -1,0 +1,461 @@
+//! `io.confluent.connect.avro.AvroConverter`: its settings (the serde, deserializer and
+//! `AvroDataConfig` keys, checked as Confluent's `ConfigDef`s check them) and the batch
+//! converter over Schema Registry framed Avro. Per schema id the writer schema is fetched
+//! and parsed once and its Connect schema derived once; rows then decode against the cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BinaryViewArray, DictionaryArray};
+use arrow::datatypes::Int32Type;
+
+use super::binary::Reader;
+use super::data::{AvroDataConfig, JavaObject, ToConnect};
+use super::schema::{AvroSchema, Kind};
+use crate::column::ConnectColumn;
+use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
+use crate::error::{ConnectError, Result, RowFailure};
+use crate::json_columnar::RunsBuilder;
+use crate::registry::{SchemaKind, SchemaRegistry};
+use crate::schema::ConnectSchema;
+use crate::value::Value;
+
+pub const CLASS: &str = "io.confluent.connect.avro.AvroConverter";
+
+/// How a subject is named for a record (`*.subject.name.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectNameStrategy {
+    /// `<topic>-key` / `<topic>-value`.
+    Topic,
+    /// The record's full name.
+    Record,
+    /// `<topic>-<record full name>`.
+    TopicRecord,
+}
+
+impl SubjectNameStrategy {
+    fn parse(key: &str, class: &str) -> std::result::Result<Self, ConnectError> {
+        let c = class.trim();
+        Ok(match c.rsplit('.').next().unwrap_or(c) {
+            "TopicNameStrategy" if c.starts_with("io.confluent.kafka.serializers.subject.") => {
+                Self::Topic
+            }
+            "RecordNameStrategy" if c.starts_with("io.confluent.kafka.serializers.subject.") => {
+                Self::Record
+            }
+            "TopicRecordNameStrategy"
+                if c.starts_with("io.confluent.kafka.serializers.subject.") =>
+            {
+                Self::TopicRecord
+            }
+            _ => {
+                return Err(ConnectError::config(format!(
+                    "Invalid value {c} for configuration {key}: Class {c} could not be found."
+                )));
+            }
+        })
+    }
+}
+
+/// The settings of one AvroConverter (un-prefixed), as parsed by `AvroConverterConfig`,
+/// `KafkaAvroSerializerConfig`, `KafkaAvroDeserializerConfig` and `AvroDataConfig`.
+#[derive(Debug, Clone)]
+pub struct AvroConverterConfig {
+    pub urls: Vec<String>,
+    pub data: AvroDataConfig,
+    pub auto_register_schemas: bool,
+    pub use_latest_version: bool,
+    pub latest_compatibility_strict: bool,
+    pub use_schema_id: i32,
+    pub id_compatibility_strict: bool,
+    pub normalize_schemas: bool,
+    pub remove_java_properties: bool,
+    /// `schema.reflection` / `specific.avro.reader`: read named types into Java classes
+    /// (which a Connect worker does not have).
+    pub class_reader: Option<&'static str>,
+    pub key_strategy: SubjectNameStrategy,
+    pub value_strategy: SubjectNameStrategy,
+    /// Every setting, for the registry client (auth, TLS, timeouts).
+    pub props: HashMap<String, String>,
+}
+
+fn bool_key(
+    props: &HashMap<String, String>,
+    key: &str,
+    default: bool,
+) -> std::result::Result<bool, ConnectError> {
+    crate::connect_json::bool_config(props, key, default)
+}
+
+fn int_key(
+    props: &HashMap<String, String>,
+    key: &str,
+    default: i32,
+) -> std::result::Result<i32, ConnectError> {
+    match props.get(key).map(|v| v.trim()) {
+        None => Ok(default),
+        Some(v) => v.parse::<i32>().map_err(|_| {
+            ConnectError::config(format!(
+                "Invalid value {v} for configuration {key}: Not a number of type INT"
+            ))
+        }),
+    }
+}
+
+fn class_key(
+    props: &HashMap<String, String>,
+    key: &str,
+    known: &[&str],
+) -> std::result::Result<(), ConnectError> {
+    match props.get(key).map(|v| v.trim()) {
+        Some(v) if !known.contains(&v) => Err(ConnectError::config(format!(
+            "Invalid value {v} for configuration {key}: Class {v} could not be found."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl AvroConverterConfig {
+    /// Parses and checks the settings in Confluent's order: the serde base config, the
+    /// serializer's, the deserializer's, then `AvroDataConfig`.
+    pub fn parse(props: &HashMap<String, String>) -> std::result::Result<Self, ConnectError> {
+        let urls: Vec<String> = match props.get("schema.registry.url") {
+            None => {
+                return Err(ConnectError::config(
+                    "Missing required configuration \"schema.registry.url\" which has no default value.",
+                ));
+            }
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
+        int_key(props, "max.schemas.per.subject", 1000)?;
+        let normalize_schemas = bool_key(props, "normalize.schemas", false)?;
+        let auto_register_schemas = bool_key(props, "auto.register.schemas", true)?;
+        let use_schema_id = int_key(props, "use.schema.id", -1)?;
+        let id_compatibility_strict = bool_key(props, "id.compatibility.strict", true)?;
+        let use_latest_version = bool_key(props, "use.latest.version", false)?;
+        let latest_compatibility_strict = bool_key(props, "latest.compatibility.strict", true)?;
+        class_key(
+            props,
+            "context.name.strategy",
+            &["io.confluent.kafka.serializers.context.NullContextNameStrategy"],
+        )?;
+        let strategy = |key: &str| match props.get(key) {
+            None => Ok(SubjectNameStrategy::Topic),
+            Some(c) => SubjectNameStrategy::parse(key, c),
+        };
+        let key_strategy = strategy("key.subject.name.strategy")?;
+        let value_strategy = strategy("value.subject.name.strategy")?;
+        let reflection = bool_key(props, "schema.reflection", false)?;
+        int_key(props, "proxy.port", -1)?;
+        int_key(props, "http.connect.timeout.ms", 60000)?;
+        int_key(props, "http.read.timeout.ms", 60000)?;
+        bool_key(props, "avro.reflection.allow.null", false)?;
+        let use_logical_type_converters =
+            bool_key(props, "avro.use.logical.type.converters", false)?;
+        let remove_java_properties = bool_key(props, "avro.remove.java.properties", false)?;
+        let specific = bool_key(props, "specific.avro.reader", false)?;
+        let class_reader = if reflection {
+            Some("a reflected class")
+        } else if specific {
+            Some("a SpecificRecord")
+        } else {
+            None
+        };
+        let data = AvroDataConfig {
+            enhanced_schema_support: bool_key(props, "enhanced.avro.schema.support", false)?,
+            scrub_invalid_names: bool_key(props, "scrub.invalid.names", false)?,
+            connect_meta_data: bool_key(props, "connect.meta.data", true)?,
+            schemas_cache_size: int_key(props, "schemas.cache.config", 1000)?,
+            discard_type_doc_default: bool_key(props, "discard.type.doc.default", false)?,
+            allow_optional_map_keys: bool_key(props, "allow.optional.map.keys", false)?,
+            use_logical_type_converters,
+        };
+        Ok(Self {
+            urls,
+            data,
+            auto_register_schemas,
+            use_latest_version,
+            latest_compatibility_strict,
+            use_schema_id,
+            id_compatibility_strict,
+            normalize_schemas,
+            remove_java_properties,
+            class_reader,
+            key_strategy,
+            value_strategy,
+            props: props.clone(),
+        })
+    }
+}
+
+/// A writer schema fetched for one id, with its Connect schema per registry version.
+#[derive(Debug)]
+struct CachedSchema {
+    avro: AvroSchema,
+    /// `(subject, version) → Connect schema` (or the error deriving it).
+    connect: Vec<(
+        String,
+        Option<i32>,
+        std::result::Result<Option<Arc<ConnectSchema>>, ConnectError>,
+    )>,
+}
+
+/// The batch AvroConverter.
+#[derive(Debug)]
+pub struct AvroConverter {
+    cfg: AvroConverterConfig,
+    role: ConverterRole,
+    registry: Arc<dyn SchemaRegistry>,
+    /// The topic the rows come from (the subject name needs it).
+    topic: String,
+    schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
+}
+
+fn deserialize_failure(topic: &str) -> String {
+    format!("Failed to deserialize data for topic {topic} to Avro: ")
+}
+
+fn npe() -> ConnectError {
+    ConnectError {
+        exception: "java.lang.NullPointerException",
+        message: None,
+    }
+}
+
+impl AvroConverter {
+    pub fn new(
+        cfg: AvroConverterConfig,
+        role: ConverterRole,
+        registry: Arc<dyn SchemaRegistry>,
+    ) -> Self {
+        Self {
+            cfg,
+            role,
+            registry,
+            topic: String::new(),
+            schemas: HashMap::new(),
+        }
+    }
+
+    /// Sets the topic of the rows that follow.
+    pub fn set_topic(&mut self, topic: &str) {
+        if self.topic != topic {
+            self.topic = topic.to_string();
+        }
+    }
+
+    fn strategy(&self) -> SubjectNameStrategy {
+        match self.role {
+            ConverterRole::Key => self.cfg.key_strategy,
+            ConverterRole::Value => self.cfg.value_strategy,
+        }
+    }
+
+    fn suffix(&self) -> &'static str {
+        match self.role {
+            ConverterRole::Key => "key",
+            ConverterRole::Value => "value",
+        }
+    }
+
+    /// The subject of a schema under the configured strategy.
+    fn subject(&self, avro: &AvroSchema) -> std::result::Result<String, ConnectError> {
+        let record_name = || match &avro.root_node().kind {
+            Kind::Record { name, .. } => Ok(name.full()),
+            _ => Err(self.deserialize_error()),
+        };
+        Ok(match self.strategy() {
+            SubjectNameStrategy::Topic => format!("{}-{}", self.topic, self.suffix()),
+            SubjectNameStrategy::Record => record_name()?,
+            SubjectNameStrategy::TopicRecord => format!("{}-{}", self.topic, record_name()?),
+        })
+    }
+
+    /// What AvroConverter throws for any deserializer failure: a fixed message (the cause,
+    /// a registry or Avro error, only in Java's stack trace).
+    fn deserialize_error(&self) -> ConnectError {
+        ConnectError::data(deserialize_failure(&self.topic))
+    }
+
+    fn writer_schema(&mut self, id: i32) -> std::result::Result<Arc<CachedSchema>, ConnectError> {
+        if let Some(cached) = self.schemas.get(&id) {
+            return cached.clone();
+        }
+        let fetched = match self.registry.schema_by_id(id) {
+            Ok((SchemaKind::Avro, text)) => AvroSchema::parse(&text)
+                .map(|avro| {
+                    Arc::new(CachedSchema {
+                        avro,
+                        connect: Vec::new(),
+                    })
+                })
+                .map_err(|_| self.deserialize_error()),
+            Ok(_) => Err(self.deserialize_error()),
+            Err(_) => Err(self.deserialize_error()),
+        };
+        self.schemas.insert(id, fetched.clone());
+        fetched
+    }
+
+    /// The Connect schema of writer schema `id` at the version its subject gives it.
+    fn connect_schema(
+        &mut self,
+        id: i32,
+        cached: &Arc<CachedSchema>,
+    ) -> std::result::Result<Option<Arc<ConnectSchema>>, ConnectError> {
+        let subject = self.subject(&cached.avro)?;
+        if let Some((_, _, s)) = cached.connect.iter().find(|(s, _, _)| *s == subject) {
+            return s.clone();
+        }
+        let canonical = cached.avro.canonical();
+        let version = match self.registry.version(&subject, &canonical) {
+            Ok(Some(v)) => v,
+            // The mock registry answers null for a schema its subject lacks; the deserializer
+            // then unboxes it.
+            Ok(None) => {
+                return Err(ConnectError {
+                    exception: "java.lang.NullPointerException",
+                    message: Some(
+                        "Cannot invoke \"java.lang.Integer.intValue()\" because the return value of \"java.util.Map.get(Object)\" is null"
+                            .into(),
+                    ),
+                });
+            }
+            Err(_) => return Err(self.deserialize_error()),
+        };
+        let derived = ToConnect::new(&self.cfg.data, &cached.avro).root_schema(Some(version));
+        let mut updated = CachedSchema {
+            avro: cached.avro.clone(),
+            connect: cached.connect.clone(),
+        };
+        updated
+            .connect
+            .push((subject, Some(version), derived.clone()));
+        self.schemas.insert(id, Ok(Arc::new(updated)));
+        derived
+    }
+
+    /// `toConnectData` of one framed value.
+    fn decode_one(
+        &mut self,
+        bytes: &[u8],
+    ) -> std::result::Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
+        let underflow = || ConnectError {
+            exception: "java.nio.BufferUnderflowException",
+            message: None,
+        };
+        let magic = *bytes.first().ok_or_else(underflow)?;
+        if magic != 0 {
+            return Err(self.deserialize_error());
+        }
+        let id_bytes: [u8; 4] = bytes
+            .get(1..5)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(underflow)?;
+        let id = i32::from_be_bytes(id_bytes);
+        let body = &bytes[5..];
+        let cached = self.writer_schema(id)?;
+        let avro = &cached.avro;
+        let root = avro.root_node();
+        let to = ToConnect::new(&self.cfg.data, avro);
+        let read_failure = |_: super::binary::ReadError| self.deserialize_error();
+        if let (Some(what), Kind::Record { name, .. }) = (self.cfg.class_reader, &root.kind) {
+            return Err(read_failure(super::binary::ReadError(format!(
+                "Could not find class {} specified in writer's schema whilst finding reader's schema for {what}.",
+                name.full()
+            ))));
+        }
+        // A top-level bytes schema is the raw rest of the message.
+        let object = if matches!(root.kind, Kind::Bytes) {
+            JavaObject::Bytes(body.to_vec())
+        } else {
+            let datum = Reader::new(body)
+                .read(avro, avro.root)
+                .map_err(read_failure)?;
+            to.object(avro.root, datum, true)
+        };
+        let schema = self.connect_schema(id, &cached)?;
+        if matches!(object, JavaObject::Null) {
+            // AvroConverter returns null for a null datum; the worker then fails.
+            return Err(npe());
+        }
+        let to = ToConnect::new(&self.cfg.data, &cached.avro);
+        match &schema {
+            Some(s) => Ok((schema.clone(), to.value(s, &object, true)?)),
+            None => Err(ConnectError::data(
+                "schemaless Avro data is not supported yet",
+            )),
+        }
+    }
+
+    fn decode_rows(
+        &mut self,
+        input: &BinaryViewArray,
+        topics: Option<&DictionaryArray<Int32Type>>,
+    ) -> Decoded {
+        let stage = self.role.stage();
+        let mut runs = RunsBuilder::with_capacity(input.len());
+        let mut failures = Vec::new();
+        let mut last_schema: Option<Arc<ConnectSchema>> = None;
+        let names = topics.map(|t| (t.keys(), t.values().as_string::<i32>()));
+        for row in 0..input.len() {
+            if let Some((keys, values)) = names {
+                let topic = values.value(keys.value(row) as usize);
+                self.set_topic(topic);
+            }
+            if input.is_null(row) {
+                runs.push(None, Value::Null);
+                continue;
+            }
+            match self.decode_one(input.value(row)) {
+                Ok((s, v)) => {
+                    last_schema.clone_from(&s);
+                    runs.push(s, v);
+                }
+                Err(e) => {
+                    failures.push(RowFailure::from_error(row, stage, e));
+                    runs.push(last_schema.clone(), Value::Null);
+                }
+            }
+        }
+        Decoded {
+            runs: runs.finish(),
+            failures,
+        }
+    }
+
+    fn encode_rows(&self, column: &ConnectColumn) -> Result<Encoded> {
+        let stage = self.role.stage();
+        let failures = (0..column.len())
+            .filter(|r| !column.is_null(*r))
+            .map(|r| RowFailure::data(r, stage, "AvroConverter cannot write Avro yet"))
+            .collect();
+        Ok(Encoded {
+            bytes: BinaryViewArray::new_null(column.len()),
+            failures,
+        })
+    }
+}
+
+impl Converter for AvroConverter {
+    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
+        self.decode_rows(input, None)
+    }
+
+    fn decode_from(
+        &mut self,
+        input: &BinaryViewArray,
+        topics: &DictionaryArray<Int32Type>,
+    ) -> Decoded {
+        self.decode_rows(input, Some(topics))
+    }
+
+    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
+        self.encode_rows(column)
+    }
+}
