@@ -580,7 +580,7 @@ fn twos_complement_to_i128(bytes: &[u8]) -> Option<i128> {
     Some(v)
 }
 
-fn i128_to_twos_complement(v: i128) -> Vec<u8> {
+pub(crate) fn i128_to_twos_complement(v: i128) -> Vec<u8> {
     let bytes = v.to_be_bytes();
     let mut start = 0;
     while start < 15 {

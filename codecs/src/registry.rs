@@ -144,10 +144,19 @@ impl SchemaRegistry for MockRegistry {
         schema: &str,
     ) -> Result<i32, RegistryError> {
         let mut e = self.lock();
-        if let Some(x) = e
-            .iter()
-            .find(|x| x.subject == subject && x.schema == schema)
-        {
+        // The mock keys its subject's schemas by `ParsedSchema.equals`: for Avro, structural
+        // equality with properties in any order.
+        let parsed = (kind == SchemaKind::Avro)
+            .then(|| crate::avro::AvroSchema::parse(schema).ok())
+            .flatten();
+        let same = |x: &SubjectVersion| {
+            x.schema == schema
+                || (x.kind == kind
+                    && parsed.as_ref().is_some_and(|p| {
+                        crate::avro::AvroSchema::parse(&x.schema).is_ok_and(|q| p.equivalent(&q))
+                    }))
+        };
+        if let Some(x) = e.iter().find(|x| x.subject == subject && same(x)) {
             return Ok(x.id);
         }
         let id = e

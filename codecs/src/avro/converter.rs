@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BinaryViewArray, DictionaryArray};
+use arrow::array::{Array, AsArray, BinaryViewArray, BinaryViewBuilder, DictionaryArray};
 use arrow::datatypes::Int32Type;
 
 use super::binary::Reader;
 use super::data::{AvroDataConfig, JavaObject, ToConnect};
+use super::from_connect::{AvroValue, FromConnect, to_avro};
 use super::schema::{AvroSchema, Kind};
 use crate::column::ConnectColumn;
 use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
@@ -214,7 +215,16 @@ pub struct AvroConverter {
     /// The topic the rows come from (the subject name needs it).
     topic: String,
     schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
+    /// Connect schema → the Avro schema written for it (bounded by `schemas.cache.config`).
+    encode_cache: EncodeCache,
 }
+
+type EncodeCache = std::sync::Mutex<
+    Vec<(
+        Option<Arc<ConnectSchema>>,
+        std::result::Result<Arc<AvroSchema>, ConnectError>,
+    )>,
+>;
 
 fn deserialize_failure(topic: &str) -> String {
     format!("Failed to deserialize data for topic {topic} to Avro: ")
@@ -239,6 +249,7 @@ impl AvroConverter {
             registry,
             topic: String::new(),
             schemas: HashMap::new(),
+            encode_cache: EncodeCache::default(),
         }
     }
 
@@ -429,14 +440,149 @@ impl AvroConverter {
         }
     }
 
-    fn encode_rows(&self, column: &ConnectColumn) -> Result<Encoded> {
+    fn serialize_error(topic: &str) -> ConnectError {
+        ConnectError::data(format!(
+            "Failed to serialize Avro data from topic {topic} :"
+        ))
+    }
+
+    /// The Avro schema `fromConnectSchema` makes of a Connect schema, cached per schema.
+    fn avro_schema(
+        &self,
+        schema: Option<&Arc<ConnectSchema>>,
+    ) -> std::result::Result<Arc<AvroSchema>, ConnectError> {
+        let mut cache = self
+            .encode_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, a)) = cache.iter().find(|(s, _)| match (s, schema) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            (None, None) => true,
+            _ => false,
+        }) {
+            return a.clone();
+        }
+        let made = FromConnect::new(&self.cfg.data)
+            .root(schema.map(|s| &**s))
+            .map(Arc::new);
+        if cache.len() >= self.cfg.data.schemas_cache_size.max(1) as usize {
+            let _evicted = cache.remove(0);
+        }
+        cache.push((schema.cloned(), made.clone()));
+        made
+    }
+
+    /// `fromConnectData(topic, schema, value)`.
+    fn encode_one(
+        &self,
+        topic: &str,
+        schema: Option<&Arc<ConnectSchema>>,
+        value: &Value,
+    ) -> std::result::Result<Option<Vec<u8>>, ConnectError> {
+        let avro = self.avro_schema(schema)?;
+        let datum = to_avro(
+            &self.cfg.data,
+            &avro,
+            schema.map(|s| &**s),
+            avro.root,
+            value,
+        )?;
+        if datum == AvroValue::Null {
+            return Ok(None);
+        }
+        let failed = || Self::serialize_error(topic);
+        let subject = match self.strategy() {
+            SubjectNameStrategy::Topic => format!("{topic}-{}", self.suffix()),
+            strategy => {
+                let Kind::Record { name, .. } = &avro.root_node().kind else {
+                    return Err(failed());
+                };
+                if strategy == SubjectNameStrategy::Record {
+                    name.full()
+                } else {
+                    format!("{topic}-{}", name.full())
+                }
+            }
+        };
+        let canonical = if self.cfg.normalize_schemas {
+            super::normalize::normalized(&avro)
+        } else {
+            avro.canonical()
+        };
+        let (id, writer) = if self.cfg.auto_register_schemas {
+            let id = self
+                .registry
+                .register(&subject, SchemaKind::Avro, &canonical)
+                .map_err(|_| failed())?;
+            (id, avro.clone())
+        } else if self.cfg.use_schema_id >= 0 {
+            let (kind, text) = self
+                .registry
+                .schema_by_id(self.cfg.use_schema_id)
+                .map_err(|_| failed())?;
+            if kind != SchemaKind::Avro {
+                return Err(failed());
+            }
+            let looked_up = Arc::new(AvroSchema::parse(&text).map_err(|_| failed())?);
+            if self.cfg.id_compatibility_strict
+                && !super::compatibility::can_read(&looked_up, &avro)
+            {
+                return Err(failed());
+            }
+            // The lookup by subject and id makes the id known under the subject.
+            (self.cfg.use_schema_id, looked_up)
+        } else if self.cfg.use_latest_version {
+            let latest = self.registry.latest(&subject).map_err(|_| failed())?;
+            let looked_up = Arc::new(AvroSchema::parse(&latest.schema).map_err(|_| failed())?);
+            if self.cfg.latest_compatibility_strict
+                && !super::compatibility::can_read(&looked_up, &avro)
+            {
+                return Err(failed());
+            }
+            (latest.id, looked_up)
+        } else {
+            let id = self
+                .registry
+                .id(&subject, &canonical)
+                .map_err(|_| failed())?;
+            (id, avro.clone())
+        };
+        let mut out = Vec::with_capacity(64);
+        out.push(0);
+        out.extend_from_slice(&id.to_be_bytes());
+        if matches!(writer.root_node().kind, Kind::Bytes) {
+            match &datum {
+                AvroValue::Bytes(b) => out.extend_from_slice(b),
+                _ => return Err(failed()),
+            }
+        } else {
+            super::from_connect::write(&mut out, &writer, writer.root, &datum)
+                .map_err(|_| failed())?;
+        }
+        Ok(Some(out))
+    }
+
+    fn encode_rows(
+        &self,
+        column: &ConnectColumn,
+        topics: Option<&DictionaryArray<Int32Type>>,
+    ) -> Result<Encoded> {
         let stage = self.role.stage();
-        let failures = (0..column.len())
-            .filter(|r| !column.is_null(*r))
-            .map(|r| RowFailure::data(r, stage, "AvroConverter cannot write Avro yet"))
-            .collect();
+        let mut bytes = BinaryViewBuilder::with_capacity(column.len());
+        let mut failures = Vec::new();
+        let names = topics.map(|t| (t.keys(), t.values().as_string::<i32>()));
+        for row in 0..column.len() {
+            let topic = names.map_or("", |(keys, values)| values.value(keys.value(row) as usize));
+            match self.encode_one(topic, column.schema.as_ref(), &column.value(row)) {
+                Ok(b) => bytes.append_option(b),
+                Err(e) => {
+                    failures.push(RowFailure::from_error(row, stage, e));
+                    bytes.append_null();
+                }
+            }
+        }
         Ok(Encoded {
-            bytes: BinaryViewArray::new_null(column.len()),
+            bytes: bytes.finish(),
             failures,
         })
     }
@@ -456,6 +602,14 @@ impl Converter for AvroConverter {
     }
 
     fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        self.encode_rows(column)
+        self.encode_rows(column, None)
+    }
+
+    fn encode_for(
+        &self,
+        column: &ConnectColumn,
+        topics: &DictionaryArray<Int32Type>,
+    ) -> Result<Encoded> {
+        self.encode_rows(column, Some(topics))
     }
 }

@@ -4,8 +4,11 @@
 //! [`crate::registry::SchemaRegistry`]; nothing here does I/O.
 
 pub mod binary;
+pub mod compatibility;
 pub mod converter;
 pub mod data;
+pub mod from_connect;
+pub mod normalize;
 pub mod schema;
 
 pub use converter::{AvroConverter, AvroConverterConfig};

@@ -1056,3 +1056,114 @@ mod tests {
         assert!(AvroSchema::parse(r#""Nope""#).is_err());
     }
 }
+
+/// JSON equality as Jackson's nodes compare: object members unordered.
+fn json_equal(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, v2)| k == k2 && json_equal(v, v2)))
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Json::Int(x), Json::Int(y)) => canonical_integer(x) == canonical_integer(y),
+        (Json::Decimal(x), Json::Decimal(y)) => x.parse::<f64>().ok() == y.parse::<f64>().ok(),
+        _ => a == b,
+    }
+}
+
+fn props_equal(a: &[(String, Json)], b: &[(String, Json)]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && json_equal(v, v2)))
+}
+
+impl AvroSchema {
+    /// Whether two schemas are equal as Confluent's `AvroSchema.equals` finds them: Avro's
+    /// structural equality (properties unordered) plus docs and aliases.
+    pub fn equivalent(&self, other: &AvroSchema) -> bool {
+        let mut seen = Vec::new();
+        node_equal(self, self.root, other, other.root, &mut seen)
+    }
+}
+
+fn node_equal(
+    a: &AvroSchema,
+    x: NodeId,
+    b: &AvroSchema,
+    y: NodeId,
+    seen: &mut Vec<(NodeId, NodeId)>,
+) -> bool {
+    if seen.contains(&(x, y)) {
+        return true;
+    }
+    seen.push((x, y));
+    let (p, q) = (a.node(x), b.node(y));
+    if !props_equal(&p.props, &q.props) {
+        return false;
+    }
+    match (&p.kind, &q.kind) {
+        (
+            Kind::Record {
+                name: n1,
+                doc: d1,
+                fields: f1,
+                aliases: a1,
+                error: e1,
+            },
+            Kind::Record {
+                name: n2,
+                doc: d2,
+                fields: f2,
+                aliases: a2,
+                error: e2,
+            },
+        ) => {
+            n1 == n2
+                && d1 == d2
+                && a1 == a2
+                && e1 == e2
+                && f1.len() == f2.len()
+                && f1.iter().zip(f2).all(|(g, h)| {
+                    g.name == h.name
+                        && g.doc == h.doc
+                        && g.order == h.order
+                        && g.aliases == h.aliases
+                        && props_equal(&g.props, &h.props)
+                        && match (&g.default, &h.default) {
+                            (Some(u), Some(v)) => json_equal(u, v),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                        && node_equal(a, g.schema, b, h.schema, seen)
+                })
+        }
+        (Kind::Array(i), Kind::Array(j)) | (Kind::Map(i), Kind::Map(j)) => {
+            node_equal(a, *i, b, *j, seen)
+        }
+        (Kind::Union(t1), Kind::Union(t2)) => {
+            t1.len() == t2.len()
+                && t1
+                    .iter()
+                    .zip(t2)
+                    .all(|(i, j)| node_equal(a, *i, b, *j, seen))
+        }
+        (k1, k2) => k1 == k2,
+    }
+}
+
+#[cfg(test)]
+mod equality_tests {
+    use super::*;
+
+    #[test]
+    fn property_order_does_not_matter() {
+        let a = AvroSchema::parse(r#"{"type":"string","connect.name":"a.S","connect.version":3,"connect.doc":"d","connect.parameters":{"p1":"v1","p2":"v2"}}"#).expect("a");
+        let b = AvroSchema::parse(r#"{"type":"string","connect.doc":"d","connect.version":3,"connect.parameters":{"p1":"v1","p2":"v2"},"connect.name":"a.S"}"#).expect("b");
+        assert!(a.equivalent(&b));
+        let c = AvroSchema::parse(r#"{"type":"string","connect.doc":"e","connect.version":3,"connect.parameters":{"p1":"v1","p2":"v2"},"connect.name":"a.S"}"#).expect("c");
+        assert!(!a.equivalent(&c));
+    }
+}
