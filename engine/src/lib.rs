@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod pipe;
 pub mod properties;
+pub mod registry;
 pub mod rest;
 pub mod runtime;
 pub mod status;

@@ -173,6 +173,16 @@ enum Command {
         #[arg(long)]
         known: Option<PathBuf>,
     },
+    /// Run a Confluent-compatible Schema Registry (its REST API; subjects, versions, ids and
+    /// compatibility levels kept durably in --data).
+    SchemaRegistry {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: String,
+        /// Directory of the registry's log (created if missing).
+        #[arg(long)]
+        data: PathBuf,
+    },
 }
 
 /// Exit code for configuration errors: nothing was started.
@@ -182,7 +192,15 @@ fn main() -> ExitCode {
     sluice_engine::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let logs = sluice_engine::logging::LogLevels::init();
+    sluice_engine::registry::install_client();
     match cli.command {
+        Command::SchemaRegistry { listen, data } => match schema_registry(&listen, data) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Bench {
             case,
             in_process,
@@ -879,4 +897,31 @@ fn print_runs(summary: &sluice_engine::bench::Summary) {
     if summary.noisy {
         println!("noisy: runs differ by more than 25% in records per CPU-second");
     }
+}
+
+/// `sluice schema-registry`: serves the registry until SIGINT or SIGTERM.
+fn schema_registry(listen: &str, data: PathBuf) -> anyhow::Result<()> {
+    let store = std::sync::Arc::new(
+        sluice_engine::registry::store::Store::open(data.clone())
+            .map_err(|e| anyhow::anyhow!("cannot open the registry in {}: {e}", data.display()))?,
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        tracing::info!(address = %listen, data = %data.display(), "schema registry listening");
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+        };
+        sluice_engine::registry::server::serve(listener, store, shutdown).await?;
+        Ok(())
+    })
 }

@@ -199,12 +199,11 @@ impl AvroConverterConfig {
 struct CachedSchema {
     avro: AvroSchema,
     /// `(subject, version) → Connect schema` (or the error deriving it).
-    connect: Vec<(
-        String,
-        Option<i32>,
-        std::result::Result<Option<Arc<ConnectSchema>>, ConnectError>,
-    )>,
+    connect: Vec<(String, Option<i32>, DerivedSchema)>,
 }
+
+/// A writer schema's Connect schema, or why AvroData cannot derive one.
+type DerivedSchema = std::result::Result<Option<Arc<ConnectSchema>>, ConnectError>;
 
 /// The batch AvroConverter.
 #[derive(Debug)]

@@ -546,12 +546,11 @@ impl<'a> ToConnect<'a> {
         };
         if let Some(src) = default_source {
             // An invalid default is ignored (AvroData logs and goes on).
-            if let Ok(Some(v)) = self.default_value(&b, id, src) {
-                if crate::connect_json::validate_value(&b, &v).is_ok()
-                    || matches!(v, Value::Struct(_))
-                {
-                    b.default = Some(v);
-                }
+            if let Ok(Some(v)) = self.default_value(&b, id, src)
+                && (crate::connect_json::validate_value(&b, &v).is_ok()
+                    || matches!(v, Value::Struct(_)))
+            {
+                b.default = Some(v);
             }
         }
 

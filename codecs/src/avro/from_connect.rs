@@ -826,11 +826,23 @@ pub fn to_avro(
                     .and_then(|x| x.parse().ok())
                     .unwrap_or(0);
                 let member = match &avro.node(node).kind {
+                    // The last fixed member of that size and name (Java's loop keeps the last).
                     Kind::Union(types) => types
                         .iter()
+                        .rev()
                         .copied()
-                        .filter(|t| matches!(avro.node(*t).kind, Kind::Fixed { size: n, .. } if n == size))
-                        .last()
+                        .find(|t| {
+                            let m = avro.node(*t);
+                            matches!(m.kind, Kind::Fixed { size: n, .. } if n == size)
+                                && m.name().is_some_and(|n| {
+                                    let want = s.name.as_deref().unwrap_or_default();
+                                    if cfg.enhanced_schema_support {
+                                        n.full() == want
+                                    } else {
+                                        Some(n.name.as_str()) == want.rsplit('.').next()
+                                    }
+                                })
+                        })
                         .ok_or_else(|| data(format!("Fixed size {size} not in union {avro}")))?,
                     _ => node,
                 };

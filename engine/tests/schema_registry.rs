@@ -1,0 +1,424 @@
+//! Schema Registry data end to end: `sluice schema-registry` answered as Confluent's REST API
+//! (and durable across `kill -9`), Confluent's own Python `AvroSerializer` producing standard
+//! events that a ParquetSink with `AvroConverter` writes (checked by pyarrow and duckdb),
+//! and a FileStreamSource writing Avro that Confluent's `AvroDeserializer` reads back.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use sluice_codecs::events::OrderEvents;
+
+/// A running `sluice schema-registry`.
+struct Registry {
+    child: Child,
+    port: u16,
+    data: PathBuf,
+}
+
+impl Registry {
+    fn start(data: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(data, port)
+    }
+
+    fn start_on(data: &Path, port: u16) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([
+                "schema-registry",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+            ])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let r = Self {
+            child,
+            port,
+            data: data.to_path_buf(),
+        };
+        wait_for("the registry to answer", Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let text = body.map(|b| b.to_string());
+        let (status, headers, answer) =
+            http(method, &format!("{}{path}", self.url()), text.as_deref());
+        if status < 300 {
+            let ct = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.as_str());
+            assert!(
+                path.ends_with("/schema") || ct == Some("application/vnd.schemaregistry.v1+json"),
+                "{path}: {ct:?}"
+            );
+        }
+        (
+            status,
+            serde_json::from_str(&answer).unwrap_or(Value::String(answer)),
+        )
+    }
+
+    fn kill9_and_restart(mut self) -> Self {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        Self::start_on(&self.data.clone(), self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const V1: &str =
+    r#"{"type":"record","name":"E","namespace":"t","fields":[{"name":"id","type":"long"}]}"#;
+const V2: &str = r#"{"type":"record","name":"E","namespace":"t","fields":[{"name":"id","type":"long"},{"name":"note","type":["null","string"],"default":null}]}"#;
+const V3_BAD: &str = r#"{"type":"record","name":"E","namespace":"t","fields":[{"name":"id","type":"long"},{"name":"must","type":"string"}]}"#;
+
+#[test]
+fn rest_api_answers_as_confluent_and_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Registry::start(&dir.path().join("registry"));
+    assert_eq!(r.call("GET", "/subjects", None), (200, json!([])));
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/orders-value/versions",
+            Some(json!({"schema": V1}))
+        ),
+        (200, json!({"id": 1}))
+    );
+    // The same schema again: same id, no new version; under another subject: same id.
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/orders-value/versions",
+            Some(json!({"schema": V1}))
+        ),
+        (200, json!({"id": 1}))
+    );
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/other-value/versions",
+            Some(json!({"schema": V1}))
+        ),
+        (200, json!({"id": 1}))
+    );
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/orders-value/versions",
+            Some(json!({"schema": V2}))
+        ),
+        (200, json!({"id": 2}))
+    );
+    let (status, body) = r.call(
+        "POST",
+        "/subjects/orders-value/versions",
+        Some(json!({"schema": V3_BAD})),
+    );
+    assert_eq!((status, &body["error_code"]), (409, &json!(409)), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Schema being registered is incompatible with an earlier schema for subject \"orders-value\""),
+        "{body}"
+    );
+    assert_eq!(
+        r.call("GET", "/schemas/ids/1", None),
+        (200, json!({"schema": V1}))
+    );
+    assert_eq!(
+        r.call("GET", "/schemas/ids/9", None),
+        (
+            404,
+            json!({"error_code": 40403, "message": "Schema 9 not found"})
+        )
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/orders-value/versions", None),
+        (200, json!([1, 2]))
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/orders-value/versions/latest", None),
+        (
+            200,
+            json!({"subject": "orders-value", "version": 2, "id": 2, "schema": V2})
+        )
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/orders-value/versions/1/schema", None),
+        (200, serde_json::from_str(V1).unwrap())
+    );
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/orders-value",
+            Some(json!({"schema": V1}))
+        ),
+        (
+            200,
+            json!({"subject": "orders-value", "version": 1, "id": 1, "schema": V1})
+        )
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/nope/versions", None),
+        (
+            404,
+            json!({"error_code": 40401, "message": "Subject 'nope' not found."})
+        )
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/orders-value/versions/7", None),
+        (
+            404,
+            json!({"error_code": 40402, "message": "Version 7 not found."})
+        )
+    );
+    assert_eq!(
+        r.call("GET", "/config", None),
+        (200, json!({"compatibilityLevel": "BACKWARD"}))
+    );
+    assert_eq!(
+        r.call(
+            "PUT",
+            "/config/other-value",
+            Some(json!({"compatibility": "NONE"}))
+        ),
+        (200, json!({"compatibility": "NONE"}))
+    );
+    assert_eq!(
+        r.call(
+            "POST",
+            "/compatibility/subjects/orders-value/versions/latest",
+            Some(json!({"schema": V3_BAD}))
+        ),
+        (200, json!({"is_compatible": false}))
+    );
+    assert_eq!(
+        r.call("GET", "/schemas/ids/1/versions", None)
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        r.call("DELETE", "/subjects/other-value", None),
+        (200, json!([1]))
+    );
+    assert_eq!(
+        r.call("GET", "/subjects", None),
+        (200, json!(["orders-value"]))
+    );
+
+    // Killed without warning, restarted on the same data: everything is still there.
+    let r = r.kill9_and_restart();
+    assert_eq!(
+        r.call("GET", "/subjects", None),
+        (200, json!(["orders-value"]))
+    );
+    assert_eq!(
+        r.call("GET", "/subjects/orders-value/versions", None),
+        (200, json!([1, 2]))
+    );
+    assert_eq!(
+        r.call("GET", "/schemas/ids/2", None),
+        (200, json!({"schema": V2}))
+    );
+    assert_eq!(
+        r.call("GET", "/config/other-value", None),
+        (200, json!({"compatibilityLevel": "NONE"}))
+    );
+    // Ids go on from where they were.
+    let v4 = r#"{"type":"record","name":"F","fields":[{"name":"x","type":"int"}]}"#;
+    assert_eq!(
+        r.call(
+            "POST",
+            "/subjects/f-value/versions",
+            Some(json!({"schema": v4}))
+        ),
+        (200, json!({"id": 3}))
+    );
+}
+
+fn connector(dir: &Path, name: &str, topic: &str, registry: &str) -> PathBuf {
+    let config = json!({
+        "connector.class": "io.confluent.connect.hdfs.HdfsSinkConnector",
+        "format.class": "io.confluent.connect.hdfs.parquet.ParquetFormat",
+        "tasks.max": "1",
+        "topics": topic,
+        "store.url": format!("file://{}", dir.join("out").display()),
+        "flush.size": "50000",
+        "rotate.schedule.interval.ms": "3000",
+        "timezone": "UTC",
+        "parquet.codec": "zstd",
+        "value.converter": "io.confluent.connect.avro.AvroConverter",
+        "value.converter.schema.registry.url": registry,
+        "consumer.override.session.timeout.ms": "6000",
+    });
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, json!({"name": name, "config": config}).to_string()).unwrap();
+    path
+}
+
+#[test]
+fn confluent_avro_serializer_to_parquet_every_row_typed() {
+    require_broker();
+    const N: usize = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&dir.path().join("registry"));
+    let topic = unique("avro-pq");
+    create_topic(&topic, 2);
+    let mut events = OrderEvents::new();
+    let mut input: HashMap<i64, Value> = HashMap::with_capacity(N);
+    let mut lines = Vec::with_capacity(N * 300);
+    for _ in 0..N {
+        let mut v = Vec::new();
+        events.write_next(&mut v);
+        let e: Value = serde_json::from_slice(&v).unwrap();
+        input.insert(e["id"].as_i64().unwrap(), e);
+        lines.extend_from_slice(&v);
+        lines.push(b'\n');
+    }
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(&file, &lines).unwrap();
+    let produced = python_json(
+        "avro_orders.py",
+        &[
+            "produce",
+            &registry.url(),
+            &topic,
+            file.to_str().unwrap(),
+            &bootstrap(),
+        ],
+    );
+    assert_eq!(produced["produced"], json!(N));
+    // Confluent's serializer registered the schema under <topic>-value.
+    let (_, versions) = registry.call("GET", &format!("/subjects/{topic}-value/versions"), None);
+    assert_eq!(versions, json!([1]));
+
+    let c = connector(dir.path(), &unique("avro-pq"), &topic, &registry.url());
+    let w = worker_props(dir.path(), 500);
+    let sluice = Sluice::standalone(dir.path(), &w, &[&c]);
+    let out = dir.path().join("out");
+    let count =
+        || python_json("read_parquet.py", &[out.as_os_str(), "".as_ref()])["duckdb_count"].as_u64();
+    wait_for(
+        "200,000 rows in committed files",
+        Duration::from_secs(180),
+        || count() == Some(N as u64),
+    );
+    assert!(sluice.terminate().success());
+    let cols = "id,user,amount,currency,ts,country,tags,device,flag,note";
+    let got = python_json("read_parquet.py", &[out.as_os_str(), cols.as_ref()]);
+    for f in got["files"].as_array().unwrap() {
+        let schema = &f["schema"];
+        assert_eq!(schema["id"], "int64", "{schema}");
+        assert_eq!(schema["amount"], "double");
+        assert_eq!(schema["ts"], "int64");
+        assert_eq!(schema["flag"], "bool");
+        assert!(
+            schema["tags"].as_str().unwrap().starts_with("list<"),
+            "{schema}"
+        );
+        assert!(
+            schema["device"].as_str().unwrap().starts_with("struct<"),
+            "{schema}"
+        );
+    }
+    for reader in ["rows", "duckdb_rows"] {
+        let rows = got[reader].as_array().unwrap();
+        assert_eq!(rows.len(), N, "{reader}");
+        let mut seen = std::collections::HashSet::with_capacity(N);
+        for r in rows {
+            let id = r[0].as_i64().unwrap();
+            assert!(seen.insert(id), "{reader}: duplicate {id}");
+            let want = &input[&id];
+            assert_eq!(r[1], want["user"], "{reader} {id}");
+            assert_eq!(r[2].as_f64(), want["amount"].as_f64(), "{reader} {id}");
+            assert_eq!(r[3], want["currency"]);
+            assert_eq!(r[4], want["ts"]);
+            assert_eq!(r[5], want["country"]);
+            assert_eq!(r[6], want["tags"], "{reader} {id}");
+            let device = match &r[7] {
+                Value::String(s) => serde_json::from_str(&s.replace('\'', "\"")).unwrap(),
+                v => v.clone(),
+            };
+            assert_eq!(
+                device["os"], want["device"]["os"],
+                "{reader} {id}: {device}"
+            );
+            assert_eq!(device["version"], want["device"]["version"]);
+            assert_eq!(r[8], want["flag"]);
+            assert_eq!(r[9], want["note"], "{reader} {id}");
+        }
+    }
+}
+
+#[test]
+fn file_source_writes_avro_that_confluents_deserializer_reads() {
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&dir.path().join("registry"));
+    let topic = unique("avro-src");
+    create_topic(&topic, 1);
+    let input = dir.path().join("in.txt");
+    let want: Vec<String> = (0..500).map(|i| format!("line {i} with ünïcode")).collect();
+    append_lines(&input, want.clone());
+    let config = json!({"name": unique("avro-src"), "config": {
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        "file": input.display().to_string(),
+        "topic": topic,
+        "value.converter": "io.confluent.connect.avro.AvroConverter",
+        "value.converter.schema.registry.url": registry.url(),
+    }});
+    let c = write_file(&dir.path().join("source.json"), &config.to_string());
+    let w = worker_props(dir.path(), 500);
+    let sluice = Sluice::standalone(dir.path(), &w, &[&c]);
+    let got = python_json(
+        "avro_orders.py",
+        &["consume", &registry.url(), &topic, "500", &bootstrap()],
+    );
+    assert!(sluice.terminate().success());
+    let records: Vec<String> = got["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(records, want);
+    // AvroConverter registered the source's value schema (Connect's STRING) under <topic>-value.
+    let (_, latest) = registry.call(
+        "GET",
+        &format!("/subjects/{topic}-value/versions/latest"),
+        None,
+    );
+    assert_eq!(latest["schema"], json!(r#""string""#), "{latest}");
+}
