@@ -301,18 +301,18 @@ impl std::fmt::Debug for EnvelopeDecoder {
     }
 }
 
-struct OpenRun {
-    start: usize,
-    schema: Option<Arc<ConnectSchema>>,
-    col: Option<Col>,
-    rows: usize,
-    exact: Vec<(usize, Value)>,
+pub(crate) struct OpenRun {
+    pub(crate) start: usize,
+    pub(crate) schema: Option<Arc<ConnectSchema>>,
+    pub(crate) col: Option<Col>,
+    pub(crate) rows: usize,
+    pub(crate) exact: Vec<(usize, Value)>,
 }
 
 impl OpenRun {
     /// A run from row `start` on, with room for `capacity` rows (the rest of the batch:
     /// a batch is one run in practice).
-    fn new(start: usize, schema: Option<Arc<ConnectSchema>>, capacity: usize) -> Self {
+    pub(crate) fn new(start: usize, schema: Option<Arc<ConnectSchema>>, capacity: usize) -> Self {
         // A run opened mid-batch (after a tombstone or another schema) may be short: room for
         // the sample rows only, then `count_row` sizes it from them. Reserving the rest of the
         // batch for each of many short runs (deletes alternating with tombstones) allocated
@@ -337,7 +337,7 @@ impl OpenRun {
     }
 
     /// Counts a row the fast path appended; `rows_left` more may follow in the batch.
-    fn count_row(&mut self, rows_left: usize) {
+    pub(crate) fn count_row(&mut self, rows_left: usize) {
         self.rows += 1;
         if self.rows == SAMPLE_ROWS
             && let Some(col) = self.col.as_mut()
@@ -346,7 +346,7 @@ impl OpenRun {
         }
     }
 
-    fn same(&self, s: Option<&Arc<ConnectSchema>>) -> bool {
+    pub(crate) fn same(&self, s: Option<&Arc<ConnectSchema>>) -> bool {
         match (&self.schema, s) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
@@ -355,7 +355,7 @@ impl OpenRun {
     }
 
     /// The open run when it has `schema`, else a new one from `row` (the old one closed).
-    fn continue_or_start<'r>(
+    pub(crate) fn continue_or_start<'r>(
         run: &'r mut Option<OpenRun>,
         out: &mut Vec<Run>,
         row: usize,
@@ -372,7 +372,7 @@ impl OpenRun {
 
     /// Closes the run into `out`; a run the fast path opened for a row that then took
     /// another schema holds no rows and is dropped.
-    fn close_into(self, out: &mut Vec<Run>) {
+    pub(crate) fn close_into(self, out: &mut Vec<Run>) {
         if self.rows > 0 {
             out.push(self.close());
         }
@@ -391,15 +391,24 @@ impl OpenRun {
         }
     }
 
-    fn push_null(&mut self) {
+    pub(crate) fn push_null(&mut self) {
         if let Some(c) = &mut self.col {
             c.append_null();
         }
         self.rows += 1;
     }
 
+    /// Appends a value made by a per-record stage: one that does not fit the run's schema
+    /// (or that Arrow cannot hold) is kept exact.
+    pub(crate) fn push_any(&mut self, v: Value) {
+        match self.schema.as_deref() {
+            Some(s) if !value_fits(s, &v) => self.push(v, true),
+            _ => self.push_value(v),
+        }
+    }
+
     /// Appends a reference value, keeping it exact where Arrow cannot.
-    fn push_value(&mut self, v: Value) {
+    pub(crate) fn push_value(&mut self, v: Value) {
         let exact = match (&self.schema, &v) {
             (None, Value::Null) => false,
             (None, _) => true,

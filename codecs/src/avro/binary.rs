@@ -49,7 +49,7 @@ impl<'a> Reader<'a> {
         ReadError("java.io.EOFException".into())
     }
 
-    fn byte(&mut self) -> Result<u8, ReadError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, ReadError> {
         let b = *self.bytes.get(self.pos).ok_or_else(Self::eof)?;
         self.pos += 1;
         Ok(b)
@@ -79,7 +79,7 @@ impl<'a> Reader<'a> {
         Err(ReadError("Invalid long encoding".into()))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
         let end = self.pos.checked_add(n).ok_or_else(Self::eof)?;
         let s = self.bytes.get(self.pos..end).ok_or_else(Self::eof)?;
         self.pos = end;
@@ -118,7 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A block count: negative counts are followed by the block's byte size.
-    fn block(&mut self) -> Result<usize, ReadError> {
+    pub(crate) fn block(&mut self) -> Result<usize, ReadError> {
         let n = self.long()?;
         if n < 0 {
             self.long()?;

@@ -16,7 +16,8 @@ use super::schema::{AvroSchema, Kind};
 use crate::column::ConnectColumn;
 use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
 use crate::error::{ConnectError, Result, RowFailure};
-use crate::json_columnar::RunsBuilder;
+use crate::json_columnar::{OpenRun, Run};
+use super::columnar::Stop;
 use crate::registry::{SchemaKind, SchemaRegistry};
 use crate::schema::ConnectSchema;
 use crate::value::Value;
@@ -198,8 +199,23 @@ impl AvroConverterConfig {
 #[derive(Debug)]
 struct CachedSchema {
     avro: AvroSchema,
-    /// `(subject, version) → Connect schema` (or the error deriving it).
-    connect: Vec<(String, Option<i32>, DerivedSchema)>,
+    /// Per subject: the Connect schema at the subject's version and its read plan.
+    connect: Vec<Arc<Derived>>,
+}
+
+/// What a writer schema becomes under one subject.
+#[derive(Debug)]
+struct Derived {
+    subject: String,
+    schema: DerivedSchema,
+    /// The fast path's plan, when the schema has one.
+    plan: Option<super::columnar::Plan>,
+}
+
+#[derive(Debug)]
+struct LastDerived {
+    subject_topic: String,
+    derived: Arc<Derived>,
 }
 
 /// A writer schema's Connect schema, or why AvroData cannot derive one.
@@ -214,6 +230,8 @@ pub struct AvroConverter {
     /// The topic the rows come from (the subject name needs it).
     topic: String,
     schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
+    /// The schema id and topic of the previous fast row, and what they derived.
+    last: Option<(i32, LastDerived)>,
     /// Connect schema → the Avro schema written for it (bounded by `schemas.cache.config`).
     encode_cache: EncodeCache,
 }
@@ -248,6 +266,7 @@ impl AvroConverter {
             registry,
             topic: String::new(),
             schemas: HashMap::new(),
+            last: None,
             encode_cache: EncodeCache::default(),
         }
     }
@@ -318,9 +337,18 @@ impl AvroConverter {
         id: i32,
         cached: &Arc<CachedSchema>,
     ) -> std::result::Result<Option<Arc<ConnectSchema>>, ConnectError> {
+        self.derived(id, cached).and_then(|d| d.schema.clone())
+    }
+
+    /// The derived Connect schema and plan of writer schema `id` under the current subject.
+    fn derived(
+        &mut self,
+        id: i32,
+        cached: &Arc<CachedSchema>,
+    ) -> std::result::Result<Arc<Derived>, ConnectError> {
         let subject = self.subject(&cached.avro)?;
-        if let Some((_, _, s)) = cached.connect.iter().find(|(s, _, _)| *s == subject) {
-            return s.clone();
+        if let Some(d) = cached.connect.iter().find(|d| d.subject == subject) {
+            return Ok(d.clone());
         }
         let canonical = cached.avro.canonical();
         let version = match self.registry.version(&subject, &canonical) {
@@ -338,16 +366,55 @@ impl AvroConverter {
             }
             Err(_) => return Err(self.deserialize_error()),
         };
-        let derived = ToConnect::new(&self.cfg.data, &cached.avro).root_schema(Some(version));
+        let schema = ToConnect::new(&self.cfg.data, &cached.avro).root_schema(Some(version));
+        let root = cached.avro.root_node();
+        // The fast path reads datums with a length-prefixed body and a non-null root: a raw
+        // top-level bytes value, a nullable root (a null datum fails the record) and the
+        // class readers stay on the per-record path.
+        let root_ok = !matches!(root.kind, Kind::Bytes | Kind::Union(_)) && self.cfg.class_reader.is_none();
+        let plan = match &schema {
+            Ok(Some(s)) if root_ok => super::columnar::compile(&self.cfg.data, &cached.avro, s),
+            _ => None,
+        };
+        let derived = Arc::new(Derived {
+            subject,
+            schema,
+            plan,
+        });
         let mut updated = CachedSchema {
             avro: cached.avro.clone(),
             connect: cached.connect.clone(),
         };
-        updated
-            .connect
-            .push((subject, Some(version), derived.clone()));
+        updated.connect.push(derived.clone());
         self.schemas.insert(id, Ok(Arc::new(updated)));
-        derived
+        Ok(derived)
+    }
+
+    /// The fast path's view of a framed value: its derived schema (with a plan) and body,
+    /// or `None` when the row goes the per-record way.
+    fn prepare<'b>(&mut self, bytes: &'b [u8]) -> Option<(Arc<Derived>, &'b [u8])> {
+        if bytes.len() < 5 || bytes[0] != 0 {
+            return None;
+        }
+        let id = i32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        if let Some((last_id, d)) = &self.last
+            && *last_id == id
+            && d.subject_topic == self.topic
+        {
+            return Some((d.derived.clone(), &bytes[5..]));
+        }
+        let cached = self.writer_schema(id).ok()?;
+        let derived = self.derived(id, &cached).ok()?;
+        derived.plan.as_ref()?;
+        derived.schema.as_ref().ok()?.as_ref()?;
+        self.last = Some((
+            id,
+            LastDerived {
+                subject_topic: self.topic.clone(),
+                derived: derived.clone(),
+            },
+        ));
+        Some((derived, &bytes[5..]))
     }
 
     /// `toConnectData` of one framed value.
@@ -409,34 +476,75 @@ impl AvroConverter {
         topics: Option<&DictionaryArray<Int32Type>>,
     ) -> Decoded {
         let stage = self.role.stage();
-        let mut runs = RunsBuilder::with_capacity(input.len());
+        let rows = input.len();
+        let mut out: Vec<Run> = Vec::new();
+        let mut run: Option<OpenRun> = None;
         let mut failures = Vec::new();
-        let mut last_schema: Option<Arc<ConnectSchema>> = None;
         let names = topics.map(|t| (t.keys(), t.values().as_string::<i32>()));
-        for row in 0..input.len() {
+        // A row with no value of its own (a tombstone, or a failed row) joins the open run,
+        // or one without a schema.
+        let push_null = |run: &mut Option<OpenRun>, out: &mut Vec<Run>, row: usize, tombstone: bool| {
+            if tombstone && run.as_ref().is_some_and(|r| r.schema.is_some()) {
+                if let Some(done) = run.take() {
+                    done.close_into(out);
+                }
+            }
+            run.get_or_insert_with(|| OpenRun::new(row, None, rows - row)).push_null();
+        };
+        for row in 0..rows {
             if let Some((keys, values)) = names {
                 let topic = values.value(keys.value(row) as usize);
                 self.set_topic(topic);
             }
             if input.is_null(row) {
-                runs.push(None, Value::Null);
+                push_null(&mut run, &mut out, row, true);
                 continue;
             }
-            match self.decode_one(input.value(row)) {
-                Ok((s, v)) => {
-                    last_schema.clone_from(&s);
-                    runs.push(s, v);
+            let bytes = input.value(row);
+            if let Some((derived, body)) = self.prepare(bytes)
+                && let (Ok(Some(schema)), Some(plan)) = (&derived.schema, &derived.plan)
+            {
+                let open = OpenRun::continue_or_start(&mut run, &mut out, row, rows - row, schema);
+                if let Some(col) = open.col.as_mut() {
+                    let len = col.len();
+                    match plan.read(&mut Reader::new(body), col) {
+                        Ok(()) => {
+                            open.count_row(rows - row - 1);
+                            continue;
+                        }
+                        Err(Stop::Failed) => {
+                            col.truncate(len);
+                            failures.push(RowFailure::from_error(row, stage, self.deserialize_error()));
+                            open.push_null();
+                            continue;
+                        }
+                        // Read again below, value by value.
+                        Err(Stop::PerRecord) => col.truncate(len),
+                    }
+                }
+            }
+            match self.decode_one(bytes) {
+                Ok((Some(s), v)) => {
+                    OpenRun::continue_or_start(&mut run, &mut out, row, rows - row, &s).push_any(v);
+                }
+                Ok((None, v)) => {
+                    if run.as_ref().is_some_and(|r| r.schema.is_some())
+                        && let Some(done) = run.take()
+                    {
+                        done.close_into(&mut out);
+                    }
+                    run.get_or_insert_with(|| OpenRun::new(row, None, rows - row)).push_any(v);
                 }
                 Err(e) => {
                     failures.push(RowFailure::from_error(row, stage, e));
-                    runs.push(last_schema.clone(), Value::Null);
+                    push_null(&mut run, &mut out, row, false);
                 }
             }
         }
-        Decoded {
-            runs: runs.finish(),
-            failures,
+        if let Some(done) = run.take() {
+            done.close_into(&mut out);
         }
+        Decoded { runs: out, failures }
     }
 
     fn serialize_error(topic: &str) -> ConnectError {

@@ -4,6 +4,7 @@
 //! [`crate::registry::SchemaRegistry`]; nothing here does I/O.
 
 pub mod binary;
+mod columnar;
 pub mod compatibility;
 pub mod converter;
 pub mod data;
