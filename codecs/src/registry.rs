@@ -146,15 +146,20 @@ impl SchemaRegistry for MockRegistry {
         let mut e = self.lock();
         // The mock keys its subject's schemas by `ParsedSchema.equals`: for Avro, structural
         // equality with properties in any order.
+        if let Some(x) = e
+            .iter()
+            .find(|x| x.subject == subject && x.schema == schema)
+        {
+            return Ok(x.id);
+        }
         let parsed = (kind == SchemaKind::Avro)
             .then(|| crate::avro::AvroSchema::parse(schema).ok())
             .flatten();
         let same = |x: &SubjectVersion| {
-            x.schema == schema
-                || (x.kind == kind
-                    && parsed.as_ref().is_some_and(|p| {
-                        crate::avro::AvroSchema::parse(&x.schema).is_ok_and(|q| p.equivalent(&q))
-                    }))
+            x.kind == kind
+                && parsed.as_ref().is_some_and(|p| {
+                    crate::avro::AvroSchema::parse(&x.schema).is_ok_and(|q| p.equivalent(&q))
+                })
         };
         if let Some(x) = e.iter().find(|x| x.subject == subject && same(x)) {
             return Ok(x.id);

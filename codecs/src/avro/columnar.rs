@@ -22,21 +22,33 @@ pub(crate) enum Plan {
     Str,
     Bytes,
     /// Bytes or fixed holding a decimal's unscaled two's-complement value.
-    Decimal { fixed: Option<usize> },
+    Decimal {
+        fixed: Option<usize>,
+    },
     Fixed(usize),
     Enum(Vec<String>),
     Record(Vec<Plan>),
     /// A two-member union with `null` (an optional Connect schema).
-    Optional { null_index: i32, inner: Box<Plan> },
+    Optional {
+        null_index: i32,
+        inner: Box<Plan>,
+    },
     /// Any other union: member i → struct field `fields[i]` (None: the null member).
-    Union { fields: Vec<Option<usize>>, plans: Vec<Option<Plan>> },
+    Union {
+        fields: Vec<Option<usize>>,
+        plans: Vec<Option<Plan>>,
+    },
     Array(Box<Plan>),
     Map(Box<Plan>),
 }
 
 /// Compiles the plan of `avro` into columns of `connect`, or `None` when a row could need
 /// what only the per-record path does exactly.
-pub(crate) fn compile(cfg: &AvroDataConfig, avro: &AvroSchema, connect: &ConnectSchema) -> Option<Plan> {
+pub(crate) fn compile(
+    cfg: &AvroDataConfig,
+    avro: &AvroSchema,
+    connect: &ConnectSchema,
+) -> Option<Plan> {
     if cfg.use_logical_type_converters || avro.has_recursion() {
         return None;
     }
@@ -70,7 +82,9 @@ fn plan(avro: &AvroSchema, id: NodeId, s: &ConnectSchema) -> Option<Plan> {
             Plan::Decimal { fixed: Some(*size) }
         }
         (Kind::Fixed { size, .. }, SchemaType::Bytes) => Plan::Fixed(*size),
-        (Kind::Record { fields, .. }, SchemaType::Struct) if s.name.as_deref() != Some(AVRO_TYPE_UNION) => {
+        (Kind::Record { fields, .. }, SchemaType::Struct)
+            if s.name.as_deref() != Some(AVRO_TYPE_UNION) =>
+        {
             if fields.len() != s.fields.len() {
                 return None;
             }
@@ -83,8 +97,12 @@ fn plan(avro: &AvroSchema, id: NodeId, s: &ConnectSchema) -> Option<Plan> {
             }
             Plan::Record(plans)
         }
-        (Kind::Union(types), _) if types.len() == 2 && s.name.as_deref() != Some(AVRO_TYPE_UNION) => {
-            let null_index = types.iter().position(|t| matches!(avro.node(*t).kind, Kind::Null))?;
+        (Kind::Union(types), _)
+            if types.len() == 2 && s.name.as_deref() != Some(AVRO_TYPE_UNION) =>
+        {
+            let null_index = types
+                .iter()
+                .position(|t| matches!(avro.node(*t).kind, Kind::Null))?;
             let inner = plan(avro, types[1 - null_index], s)?;
             Plan::Optional {
                 null_index: null_index as i32,
@@ -118,8 +136,12 @@ fn plan(avro: &AvroSchema, id: NodeId, s: &ConnectSchema) -> Option<Plan> {
             }
             Plan::Union { fields, plans }
         }
-        (Kind::Array(items), SchemaType::Array) => Plan::Array(Box::new(plan(avro, *items, s.value.as_deref()?)?)),
-        (Kind::Map(values), SchemaType::Map) => Plan::Map(Box::new(plan(avro, *values, s.value.as_deref()?)?)),
+        (Kind::Array(items), SchemaType::Array) => {
+            Plan::Array(Box::new(plan(avro, *items, s.value.as_deref()?)?))
+        }
+        (Kind::Map(values), SchemaType::Map) => {
+            Plan::Map(Box::new(plan(avro, *values, s.value.as_deref()?)?))
+        }
         // Arrays of key/value records (maps with non-string keys) may repeat a typed key,
         // which Java's map keeps once: they go the per-record way.
         _ => return None,
@@ -196,7 +218,12 @@ impl Plan {
                 let s = usize::try_from(i)
                     .ok()
                     .and_then(|i| symbols.get(i))
-                    .ok_or_else(|| ReadError(format!("Index {i} out of bounds for length {}", symbols.len())))?;
+                    .ok_or_else(|| {
+                        ReadError(format!(
+                            "Index {i} out of bounds for length {}",
+                            symbols.len()
+                        ))
+                    })?;
                 b.append_value(s);
             }
             (Plan::Bytes, Col::Bin(b)) => b.append_value(r.bytes()?),
@@ -208,7 +235,12 @@ impl Plan {
                 };
                 b.append_value(unscaled(bytes)?);
             }
-            (Plan::Record(plans), Col::Struct { children, nulls, .. }) => {
+            (
+                Plan::Record(plans),
+                Col::Struct {
+                    children, nulls, ..
+                },
+            ) => {
                 for (p, c) in plans.iter().zip(children.iter_mut()) {
                     p.read(r, c)?;
                 }
@@ -224,7 +256,12 @@ impl Plan {
                     return Err(Stop::Failed);
                 }
             }
-            (Plan::Union { fields, plans }, Col::Struct { children, nulls, .. }) => {
+            (
+                Plan::Union { fields, plans },
+                Col::Struct {
+                    children, nulls, ..
+                },
+            ) => {
                 let i = r.int()?;
                 let Some(member) = usize::try_from(i).ok().filter(|i| *i < fields.len()) else {
                     return Err(Stop::Failed);
@@ -246,7 +283,15 @@ impl Plan {
                     }
                 }
             }
-            (Plan::Array(item), Col::List { offsets, nulls, item: items, .. }) => {
+            (
+                Plan::Array(item),
+                Col::List {
+                    offsets,
+                    nulls,
+                    item: items,
+                    ..
+                },
+            ) => {
                 let mut n = 0usize;
                 loop {
                     let count = r.block()?;
@@ -261,7 +306,16 @@ impl Plan {
                 offsets.push(offsets.last().copied().unwrap_or(0) + n as i32);
                 nulls.append_non_null();
             }
-            (Plan::Map(value), Col::Map { offsets, nulls, keys, values, .. }) => {
+            (
+                Plan::Map(value),
+                Col::Map {
+                    offsets,
+                    nulls,
+                    keys,
+                    values,
+                    ..
+                },
+            ) => {
                 let Col::Str(k) = keys.as_mut() else {
                     return Err(mismatch());
                 };

@@ -10,6 +10,7 @@ use arrow::array::{Array, AsArray, BinaryViewArray, BinaryViewBuilder, Dictionar
 use arrow::datatypes::Int32Type;
 
 use super::binary::Reader;
+use super::columnar::Stop;
 use super::data::{AvroDataConfig, JavaObject, ToConnect};
 use super::from_connect::{AvroValue, FromConnect, to_avro};
 use super::schema::{AvroSchema, Kind};
@@ -17,7 +18,6 @@ use crate::column::ConnectColumn;
 use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
 use crate::error::{ConnectError, Result, RowFailure};
 use crate::json_columnar::{OpenRun, Run};
-use super::columnar::Stop;
 use crate::registry::{SchemaKind, SchemaRegistry};
 use crate::schema::ConnectSchema;
 use crate::value::Value;
@@ -232,9 +232,15 @@ pub struct AvroConverter {
     schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
     /// The schema id and topic of the previous fast row, and what they derived.
     last: Option<(i32, LastDerived)>,
+    /// Rows the fast path read straight into columns (the rest went per record).
+    fast_rows: usize,
     /// Connect schema → the Avro schema written for it (bounded by `schemas.cache.config`).
     encode_cache: EncodeCache,
+    /// (topic, Avro schema) → the id and schema written with.
+    writers: WriterCache,
 }
+
+type WriterCache = std::sync::Mutex<Vec<(String, Arc<AvroSchema>, i32, Arc<AvroSchema>)>>;
 
 type EncodeCache = std::sync::Mutex<
     Vec<(
@@ -267,8 +273,15 @@ impl AvroConverter {
             topic: String::new(),
             schemas: HashMap::new(),
             last: None,
+            fast_rows: 0,
             encode_cache: EncodeCache::default(),
+            writers: WriterCache::default(),
         }
+    }
+
+    /// Rows decoded by the fast path so far.
+    pub fn fast_rows(&self) -> usize {
+        self.fast_rows
     }
 
     /// Sets the topic of the rows that follow.
@@ -371,7 +384,8 @@ impl AvroConverter {
         // The fast path reads datums with a length-prefixed body and a non-null root: a raw
         // top-level bytes value, a nullable root (a null datum fails the record) and the
         // class readers stay on the per-record path.
-        let root_ok = !matches!(root.kind, Kind::Bytes | Kind::Union(_)) && self.cfg.class_reader.is_none();
+        let root_ok =
+            !matches!(root.kind, Kind::Bytes | Kind::Union(_)) && self.cfg.class_reader.is_none();
         let plan = match &schema {
             Ok(Some(s)) if root_ok => super::columnar::compile(&self.cfg.data, &cached.avro, s),
             _ => None,
@@ -483,14 +497,16 @@ impl AvroConverter {
         let names = topics.map(|t| (t.keys(), t.values().as_string::<i32>()));
         // A row with no value of its own (a tombstone, or a failed row) joins the open run,
         // or one without a schema.
-        let push_null = |run: &mut Option<OpenRun>, out: &mut Vec<Run>, row: usize, tombstone: bool| {
-            if tombstone && run.as_ref().is_some_and(|r| r.schema.is_some()) {
-                if let Some(done) = run.take() {
-                    done.close_into(out);
+        let push_null =
+            |run: &mut Option<OpenRun>, out: &mut Vec<Run>, row: usize, tombstone: bool| {
+                if tombstone && run.as_ref().is_some_and(|r| r.schema.is_some()) {
+                    if let Some(done) = run.take() {
+                        done.close_into(out);
+                    }
                 }
-            }
-            run.get_or_insert_with(|| OpenRun::new(row, None, rows - row)).push_null();
-        };
+                run.get_or_insert_with(|| OpenRun::new(row, None, rows - row))
+                    .push_null();
+            };
         for row in 0..rows {
             if let Some((keys, values)) = names {
                 let topic = values.value(keys.value(row) as usize);
@@ -510,11 +526,16 @@ impl AvroConverter {
                     match plan.read(&mut Reader::new(body), col) {
                         Ok(()) => {
                             open.count_row(rows - row - 1);
+                            self.fast_rows += 1;
                             continue;
                         }
                         Err(Stop::Failed) => {
                             col.truncate(len);
-                            failures.push(RowFailure::from_error(row, stage, self.deserialize_error()));
+                            failures.push(RowFailure::from_error(
+                                row,
+                                stage,
+                                self.deserialize_error(),
+                            ));
                             open.push_null();
                             continue;
                         }
@@ -533,7 +554,8 @@ impl AvroConverter {
                     {
                         done.close_into(&mut out);
                     }
-                    run.get_or_insert_with(|| OpenRun::new(row, None, rows - row)).push_any(v);
+                    run.get_or_insert_with(|| OpenRun::new(row, None, rows - row))
+                        .push_any(v);
                 }
                 Err(e) => {
                     failures.push(RowFailure::from_error(row, stage, e));
@@ -544,7 +566,10 @@ impl AvroConverter {
         if let Some(done) = run.take() {
             done.close_into(&mut out);
         }
-        Decoded { runs: out, failures }
+        Decoded {
+            runs: out,
+            failures,
+        }
     }
 
     fn serialize_error(topic: &str) -> ConnectError {
@@ -597,6 +622,54 @@ impl AvroConverter {
         if datum == AvroValue::Null {
             return Ok(None);
         }
+        let failed = || Self::serialize_error(topic);
+        let (id, writer) = self.writer_for(topic, &avro)?;
+        let mut out = Vec::with_capacity(64);
+        out.push(0);
+        out.extend_from_slice(&id.to_be_bytes());
+        if matches!(writer.root_node().kind, Kind::Bytes) {
+            match &datum {
+                AvroValue::Bytes(b) => out.extend_from_slice(b),
+                _ => return Err(failed()),
+            }
+        } else {
+            super::from_connect::write(&mut out, &writer, writer.root, &datum)
+                .map_err(|_| failed())?;
+        }
+        Ok(Some(out))
+    }
+
+    /// The id and writer schema for `avro` on `topic`: registered, looked up by id, or the
+    /// subject's latest, as configured; once per topic and schema.
+    fn writer_for(
+        &self,
+        topic: &str,
+        avro: &Arc<AvroSchema>,
+    ) -> std::result::Result<(i32, Arc<AvroSchema>), ConnectError> {
+        let mut cache = self
+            .writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, _, id, w)) = cache
+            .iter()
+            .rev()
+            .find(|(t, a, _, _)| t == topic && Arc::ptr_eq(a, avro))
+        {
+            return Ok((*id, w.clone()));
+        }
+        let found = self.resolve_writer(topic, avro)?;
+        if cache.len() >= self.cfg.data.schemas_cache_size.max(1) as usize {
+            let _evicted = cache.remove(0);
+        }
+        cache.push((topic.to_string(), avro.clone(), found.0, found.1.clone()));
+        Ok(found)
+    }
+
+    fn resolve_writer(
+        &self,
+        topic: &str,
+        avro: &Arc<AvroSchema>,
+    ) -> std::result::Result<(i32, Arc<AvroSchema>), ConnectError> {
         let failed = || Self::serialize_error(topic);
         let subject = match self.strategy() {
             SubjectNameStrategy::Topic => format!("{topic}-{}", self.suffix()),
@@ -654,19 +727,7 @@ impl AvroConverter {
                 .map_err(|_| failed())?;
             (id, avro.clone())
         };
-        let mut out = Vec::with_capacity(64);
-        out.push(0);
-        out.extend_from_slice(&id.to_be_bytes());
-        if matches!(writer.root_node().kind, Kind::Bytes) {
-            match &datum {
-                AvroValue::Bytes(b) => out.extend_from_slice(b),
-                _ => return Err(failed()),
-            }
-        } else {
-            super::from_connect::write(&mut out, &writer, writer.root, &datum)
-                .map_err(|_| failed())?;
-        }
-        Ok(Some(out))
+        Ok((id, writer))
     }
 
     fn encode_rows(
@@ -718,5 +779,164 @@ impl Converter for AvroConverter {
         topics: &DictionaryArray<Int32Type>,
     ) -> Result<Encoded> {
         self.encode_rows(column, Some(topics))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::avro::binary::{Datum, write};
+    use crate::registry::MockRegistry;
+
+    const SCHEMA: &str = r#"{"type":"record","name":"Row","namespace":"t","fields":[
+        {"name":"i","type":"int"},
+        {"name":"b8","type":{"type":"int","connect.type":"int8"}},
+        {"name":"l","type":"long"},
+        {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+        {"name":"d","type":{"type":"int","logicalType":"date"}},
+        {"name":"f","type":"float"},
+        {"name":"db","type":"double"},
+        {"name":"s","type":"string"},
+        {"name":"opt","type":["null","string"],"default":null},
+        {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}},
+        {"name":"u","type":["null","int","string"]},
+        {"name":"a","type":{"type":"array","items":"long"}},
+        {"name":"m","type":{"type":"map","values":"int"}},
+        {"name":"fx","type":{"type":"fixed","name":"F3","size":3}},
+        {"name":"dec","type":{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}},
+        {"name":"n","type":{"type":"record","name":"N","fields":[{"name":"x","type":"string"}]}},
+        {"name":"bo","type":"boolean"}]}"#;
+    const OTHER: &str = r#"{"type":"record","name":"Other","fields":[{"name":"k","type":"long"}]}"#;
+
+    fn row(i: i32, map: Vec<(&str, i32)>) -> Datum {
+        Datum::Record(vec![
+            Datum::Int(i),
+            Datum::Int(i * 37),
+            Datum::Long(i64::from(i) << 40),
+            Datum::Long(1_700_000_000_000 + i64::from(i)),
+            Datum::Int(19_000 + i),
+            Datum::Float(i as f32 / 3.0),
+            Datum::Double(f64::from(i) * 1.5),
+            Datum::String(format!("s{i} with a longer tail so it is not inline")),
+            if i % 2 == 0 {
+                Datum::Union(0, Box::new(Datum::Null))
+            } else {
+                Datum::Union(1, Box::new(Datum::String(format!("o{i}"))))
+            },
+            Datum::Enum((i % 2) as usize),
+            match i % 3 {
+                0 => Datum::Union(0, Box::new(Datum::Null)),
+                1 => Datum::Union(1, Box::new(Datum::Int(i))),
+                _ => Datum::Union(2, Box::new(Datum::String("u".into()))),
+            },
+            Datum::Array((0..i64::from(i % 4)).map(Datum::Long).collect()),
+            Datum::Map(
+                map.into_iter()
+                    .map(|(k, v)| (k.to_string(), Datum::Int(v)))
+                    .collect(),
+            ),
+            Datum::Fixed(vec![1, 2, i as u8]),
+            Datum::Bytes(vec![0x01, i as u8]),
+            Datum::Record(vec![Datum::String(format!("x{i}"))]),
+            Datum::Boolean(i % 2 == 1),
+        ])
+    }
+
+    fn framed(id: i32, schema: &AvroSchema, d: &Datum) -> Vec<u8> {
+        let mut out = vec![0];
+        out.extend_from_slice(&id.to_be_bytes());
+        write(&mut out, schema, schema.root, d);
+        out
+    }
+
+    fn converter(registry: &Arc<MockRegistry>) -> AvroConverter {
+        let props = HashMap::from([("schema.registry.url".to_string(), "mock://unit".to_string())]);
+        let cfg = AvroConverterConfig::parse(&props).expect("config");
+        let mut c = AvroConverter::new(cfg, ConverterRole::Value, registry.clone());
+        c.set_topic("orders");
+        c
+    }
+
+    /// The per-record path alone, as the reference the fast path must equal.
+    fn per_record(
+        c: &mut AvroConverter,
+        input: &BinaryViewArray,
+    ) -> Vec<std::result::Result<Value, &'static str>> {
+        (0..input.len())
+            .map(|r| {
+                if input.is_null(r) {
+                    return Ok(Value::Null);
+                }
+                c.decode_one(input.value(r))
+                    .map(|(_, v)| v)
+                    .map_err(|e| e.exception)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_per_record_path_reads() {
+        let registry = Arc::new(MockRegistry::new());
+        let main = AvroSchema::parse(SCHEMA).expect("schema");
+        let other = AvroSchema::parse(OTHER).expect("other");
+        assert_eq!(
+            registry.register("orders-value", SchemaKind::Avro, &main.canonical()),
+            Ok(1)
+        );
+        assert_eq!(
+            registry.register("orders-value", SchemaKind::Avro, &other.canonical()),
+            Ok(2)
+        );
+        let mut rows: Vec<Option<Vec<u8>>> = Vec::new();
+        for i in 0..6 {
+            rows.push(Some(framed(1, &main, &row(i, vec![("a", i), ("b", 2)]))));
+        }
+        rows.push(None);
+        let mut cut = framed(1, &main, &row(7, vec![]));
+        cut.truncate(cut.len() - 3);
+        rows.push(Some(cut));
+        // A duplicate map key: Java's map keeps the last value, so this row goes per record.
+        rows.push(Some(framed(1, &main, &row(8, vec![("k", 1), ("k", 2)]))));
+        rows.push(Some(framed(1, &main, &row(9, vec![]))));
+        rows.push(Some(vec![1, 0, 0, 0, 1, 0]));
+        rows.push(Some(framed(
+            2,
+            &other,
+            &Datum::Record(vec![Datum::Long(5)]),
+        )));
+        rows.push(Some(framed(1, &main, &row(11, vec![("z", 26)]))));
+        let input = BinaryViewArray::from_iter(rows.iter().map(|r| r.as_deref()));
+
+        let mut fast = converter(&registry);
+        let decoded = Converter::decode(&mut fast, &input);
+        let want = per_record(&mut converter(&registry), &input);
+        let failed: Vec<usize> = decoded.failures.iter().map(|f| f.row).collect();
+        let want_failed: Vec<usize> = (0..want.len()).filter(|r| want[*r].is_err()).collect();
+        assert_eq!(failed, want_failed);
+        for run in &decoded.runs {
+            for r in 0..run.column.len() {
+                let row = run.start + r;
+                match &want[row] {
+                    Ok(v) => assert_eq!(&run.column.value(r), v, "row {row}"),
+                    Err(_) => assert!(run.column.is_null(r), "row {row}"),
+                }
+            }
+        }
+        let covered: usize = decoded.runs.iter().map(|r| r.column.len()).sum();
+        assert_eq!(covered, input.len());
+        // Every well-formed row but the duplicate-key one was read fast (both schemas).
+        assert_eq!(fast.fast_rows(), 9, "{:?}", decoded.failures);
+        let dup = decoded
+            .runs
+            .iter()
+            .find(|r| (r.start..r.start + r.column.len()).contains(&8))
+            .expect("row 8");
+        let Value::Struct(st) = dup.column.value(8 - dup.start) else {
+            panic!("row 8 is a struct")
+        };
+        assert_eq!(
+            st.values[12],
+            Value::Map(vec![(Value::String("k".into()), Value::I32(2))])
+        );
     }
 }
