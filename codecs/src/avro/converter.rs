@@ -238,6 +238,10 @@ pub struct AvroConverter {
     encode_cache: EncodeCache,
     /// (topic, Avro schema) → the id and schema written with.
     writers: WriterCache,
+    /// Avro schema → its write plan from the Connect schema's columns.
+    write_plans: std::sync::Mutex<Vec<(Arc<AvroSchema>, Option<Arc<super::columnar_encode::WritePlan>>)>>,
+    /// Rows the encode fast path wrote.
+    fast_encoded: std::sync::atomic::AtomicUsize,
 }
 
 type WriterCache = std::sync::Mutex<Vec<(String, Arc<AvroSchema>, i32, Arc<AvroSchema>)>>;
@@ -276,7 +280,35 @@ impl AvroConverter {
             fast_rows: 0,
             encode_cache: EncodeCache::default(),
             writers: WriterCache::default(),
+            write_plans: std::sync::Mutex::default(),
+            fast_encoded: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Rows encoded by the fast path so far.
+    pub fn fast_encoded(&self) -> usize {
+        self.fast_encoded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The write plan of `avro` from columns of `s`, compiled once per Avro schema.
+    fn write_plan(
+        &self,
+        avro: &Arc<AvroSchema>,
+        s: &ConnectSchema,
+    ) -> Option<Arc<super::columnar_encode::WritePlan>> {
+        let mut plans = self
+            .write_plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, p)) = plans.iter().find(|(a, _)| Arc::ptr_eq(a, avro)) {
+            return p.clone();
+        }
+        let p = super::columnar_encode::compile(&self.cfg.data, avro, s).map(Arc::new);
+        if plans.len() >= self.cfg.data.schemas_cache_size.max(1) as usize {
+            let _evicted = plans.remove(0);
+        }
+        plans.push((avro.clone(), p.clone()));
+        p
     }
 
     /// Rows decoded by the fast path so far.
@@ -739,8 +771,48 @@ impl AvroConverter {
         let mut bytes = BinaryViewBuilder::with_capacity(column.len());
         let mut failures = Vec::new();
         let names = topics.map(|t| (t.keys(), t.values().as_string::<i32>()));
+        // The fast path: the column's Avro schema, its write plan bound to the arrays, and
+        // per topic the id to frame with (when the writer schema is that Avro schema).
+        let fast = column.schema.as_ref().and_then(|s| {
+            let avro = self.avro_schema(Some(s)).ok()?;
+            let plan = self.write_plan(&avro, s)?;
+            Some((avro, plan))
+        });
+        let bound = fast
+            .as_ref()
+            .and_then(|(_, plan)| super::columnar_encode::bind(plan, &column.array));
+        let mut framing: Option<(&str, Option<i32>)> = None;
+        let mut exact = column.exact.iter().map(|(r, _)| *r).peekable();
+        let mut buf = Vec::with_capacity(512);
         for row in 0..column.len() {
             let topic = names.map_or("", |(keys, values)| values.value(keys.value(row) as usize));
+            let is_exact = exact.next_if_eq(&row).is_some();
+            if let (Some(b), Some((avro, _)), false) = (&bound, &fast, is_exact || column.is_null(row)) {
+                buf.clear();
+                buf.extend_from_slice(&[0; 5]);
+                // The row is written before its schema is registered: a row Java fails in
+                // `fromConnectData` registers nothing (the per-record path fails it).
+                if b.write(row, &mut buf).is_ok() {
+                    let id = match framing {
+                        Some((t, id)) if t == topic => id,
+                        _ => {
+                            let id = self
+                                .writer_for(topic, avro)
+                                .ok()
+                                .filter(|(_, w)| Arc::ptr_eq(w, avro))
+                                .map(|(id, _)| id);
+                            framing = Some((topic, id));
+                            id
+                        }
+                    };
+                    if let Some(id) = id {
+                        buf[1..5].copy_from_slice(&id.to_be_bytes());
+                        bytes.append_value(&buf);
+                        self.fast_encoded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
             match self.encode_one(topic, column.schema.as_ref(), &column.value(row)) {
                 Ok(b) => bytes.append_option(b),
                 Err(e) => {
@@ -938,5 +1010,28 @@ mod tests {
             st.values[12],
             Value::Map(vec![(Value::String("k".into()), Value::I32(2))])
         );
+    }
+
+    #[test]
+    fn the_encode_fast_path_writes_what_the_per_record_path_writes() {
+        let registry = Arc::new(MockRegistry::new());
+        let main = AvroSchema::parse(SCHEMA).expect("schema");
+        assert_eq!(registry.register("orders-value", SchemaKind::Avro, &main.canonical()), Ok(1));
+        let rows: Vec<Vec<u8>> = (0..6).map(|i| framed(1, &main, &row(i, vec![("a", i)]))).collect();
+        let input = BinaryViewArray::from_iter_values(rows.iter());
+        let decoded = Converter::decode(&mut converter(&registry), &input);
+        assert_eq!(decoded.runs.len(), 1);
+        let column = &decoded.runs[0].column;
+        let enc = converter(&registry);
+        let fast = Converter::encode(&enc, column).expect("encode");
+        assert!(fast.failures.is_empty(), "{:?}", fast.failures);
+        assert_eq!(enc.fast_encoded(), 6);
+        let reference = converter(&registry);
+        for r in 0..6 {
+            let want = reference
+                .encode_one("", column.schema.as_ref(), &column.value(r))
+                .expect("per record");
+            assert_eq!(Some(fast.bytes.value(r)), want.as_deref(), "row {r}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod binary;
 mod columnar;
+mod columnar_encode;
 pub mod compatibility;
 pub mod converter;
 pub mod data;
