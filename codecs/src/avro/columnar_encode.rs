@@ -34,22 +34,40 @@ pub(crate) enum WritePlan {
     Enum(Vec<String>),
     Record(Vec<WritePlan>),
     /// A Connect optional value: the union index of null and of the value.
-    Optional { null: i64, value: i64, inner: Box<WritePlan> },
+    Optional {
+        null: i64,
+        value: i64,
+        inner: Box<WritePlan>,
+    },
     /// A Connect union struct: field i is union member `members[i]`; `null` for no field set.
-    Union { members: Vec<i64>, null: Option<i64>, plans: Vec<WritePlan> },
+    Union {
+        members: Vec<i64>,
+        null: Option<i64>,
+        plans: Vec<WritePlan>,
+    },
     Array(Box<WritePlan>),
     Map(Box<WritePlan>),
 }
 
 /// Compiles the plan writing columns of `s` as node `id` of `avro`, or `None`.
-pub(crate) fn compile(cfg: &AvroDataConfig, avro: &AvroSchema, s: &ConnectSchema) -> Option<WritePlan> {
+pub(crate) fn compile(
+    cfg: &AvroDataConfig,
+    avro: &AvroSchema,
+    s: &ConnectSchema,
+) -> Option<WritePlan> {
     if avro.has_recursion() || matches!(avro.root_node().kind, Kind::Bytes) {
         return None;
     }
     plan(cfg, avro, avro.root, s, false)
 }
 
-fn plan(cfg: &AvroDataConfig, avro: &AvroSchema, id: NodeId, s: &ConnectSchema, in_union: bool) -> Option<WritePlan> {
+fn plan(
+    cfg: &AvroDataConfig,
+    avro: &AvroSchema,
+    id: NodeId,
+    s: &ConnectSchema,
+    in_union: bool,
+) -> Option<WritePlan> {
     let node = avro.node(id);
     if s.optional && !in_union && s.name.as_deref() != Some(AVRO_TYPE_UNION) {
         // `["null", T]` (or `[T, "null"]` when the schema has a default).
@@ -59,7 +77,9 @@ fn plan(cfg: &AvroDataConfig, avro: &AvroSchema, id: NodeId, s: &ConnectSchema, 
         if types.len() != 2 {
             return None;
         }
-        let null = types.iter().position(|t| matches!(avro.node(*t).kind, Kind::Null))?;
+        let null = types
+            .iter()
+            .position(|t| matches!(avro.node(*t).kind, Kind::Null))?;
         let inner = plan(cfg, avro, types[1 - null], s, true)?;
         return Some(WritePlan::Optional {
             null: null as i64,
@@ -81,9 +101,14 @@ fn plan(cfg: &AvroDataConfig, avro: &AvroSchema, id: NodeId, s: &ConnectSchema, 
         }
         (SchemaType::Bytes, Kind::Bytes) if s.logical().is_some() => WritePlan::Decimal,
         (SchemaType::Bytes, Kind::Bytes) => WritePlan::Bytes,
-        (SchemaType::Bytes, Kind::Fixed { size, .. }) if s.logical().is_none() => WritePlan::Fixed(*size),
+        (SchemaType::Bytes, Kind::Fixed { size, .. }) if s.logical().is_none() => {
+            WritePlan::Fixed(*size)
+        }
         (SchemaType::Struct, Kind::Union(types)) if s.name.as_deref() == Some(AVRO_TYPE_UNION) => {
-            let null = types.iter().position(|t| matches!(avro.node(*t).kind, Kind::Null)).map(|n| n as i64);
+            let null = types
+                .iter()
+                .position(|t| matches!(avro.node(*t).kind, Kind::Null))
+                .map(|n| n as i64);
             let offset = usize::from(null == Some(0));
             if null.is_some_and(|n| n != 0) || types.len() != s.fields.len() + offset {
                 return None;
@@ -96,7 +121,11 @@ fn plan(cfg: &AvroDataConfig, avro: &AvroSchema, id: NodeId, s: &ConnectSchema, 
                 plans.push(plan(cfg, avro, types[i + offset], &member, true)?);
                 members.push((i + offset) as i64);
             }
-            WritePlan::Union { members, null, plans }
+            WritePlan::Union {
+                members,
+                null,
+                plans,
+            }
         }
         (SchemaType::Struct, Kind::Record { fields, .. }) => {
             if fields.len() != s.fields.len() || cfg.scrub_invalid_names {
@@ -111,12 +140,20 @@ fn plan(cfg: &AvroDataConfig, avro: &AvroSchema, id: NodeId, s: &ConnectSchema, 
             }
             WritePlan::Record(plans)
         }
-        (SchemaType::Array, Kind::Array(items)) => {
-            WritePlan::Array(Box::new(plan(cfg, avro, *items, s.value.as_deref()?, false)?))
-        }
-        (SchemaType::Map, Kind::Map(values)) => {
-            WritePlan::Map(Box::new(plan(cfg, avro, *values, s.value.as_deref()?, false)?))
-        }
+        (SchemaType::Array, Kind::Array(items)) => WritePlan::Array(Box::new(plan(
+            cfg,
+            avro,
+            *items,
+            s.value.as_deref()?,
+            false,
+        )?)),
+        (SchemaType::Map, Kind::Map(values)) => WritePlan::Map(Box::new(plan(
+            cfg,
+            avro,
+            *values,
+            s.value.as_deref()?,
+            false,
+        )?)),
         _ => return None,
     })
 }
@@ -139,8 +176,18 @@ pub(crate) enum Bound<'a> {
     Fixed(&'a BinaryViewArray, usize),
     Enum(&'a StringViewArray, &'a [String]),
     Record(&'a StructArray, Vec<Bound<'a>>),
-    Optional { array: &'a dyn Array, null: i64, value: i64, inner: Box<Bound<'a>> },
-    Union { array: &'a StructArray, members: &'a [i64], null: Option<i64>, fields: Vec<Bound<'a>> },
+    Optional {
+        array: &'a dyn Array,
+        null: i64,
+        value: i64,
+        inner: Box<Bound<'a>>,
+    },
+    Union {
+        array: &'a StructArray,
+        members: &'a [i64],
+        null: Option<i64>,
+        fields: Vec<Bound<'a>>,
+    },
     List(&'a ListArray, Box<Bound<'a>>),
     Map(&'a MapArray, &'a StringViewArray, Box<Bound<'a>>),
 }
@@ -156,9 +203,13 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
         (WritePlan::Int, DataType::Int16) => Bound::I16(a.as_primitive()),
         (WritePlan::Int, DataType::Int32) => Bound::I32(a.as_primitive()),
         (WritePlan::Int, DataType::Date32) => Bound::Date(a.as_primitive()),
-        (WritePlan::Int, DataType::Time32(arrow::datatypes::TimeUnit::Millisecond)) => Bound::Time(a.as_primitive()),
+        (WritePlan::Int, DataType::Time32(arrow::datatypes::TimeUnit::Millisecond)) => {
+            Bound::Time(a.as_primitive())
+        }
         (WritePlan::Long, DataType::Int64) => Bound::I64(a.as_primitive()),
-        (WritePlan::Long, DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, _)) => Bound::Ts(a.as_primitive()),
+        (WritePlan::Long, DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, _)) => {
+            Bound::Ts(a.as_primitive())
+        }
         (WritePlan::Float, DataType::Float32) => Bound::F32(a.as_primitive()),
         (WritePlan::Double, DataType::Float64) => Bound::F64(a.as_primitive()),
         (WritePlan::Bool, DataType::Boolean) => Bound::Bool(a.as_boolean()),
@@ -185,7 +236,14 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
             value: *value,
             inner: Box::new(bind_dyn(inner, a)?),
         },
-        (WritePlan::Union { members, null, plans }, DataType::Struct(_)) => {
+        (
+            WritePlan::Union {
+                members,
+                null,
+                plans,
+            },
+            DataType::Struct(_),
+        ) => {
             let st = a.as_struct();
             if st.num_columns() != plans.len() {
                 return None;
@@ -211,7 +269,11 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
             if m.keys().data_type() != &DataType::Utf8View {
                 return None;
             }
-            Bound::Map(m, m.keys().as_string_view(), Box::new(bind_dyn(value, m.values().as_ref())?))
+            Bound::Map(
+                m,
+                m.keys().as_string_view(),
+                Box::new(bind_dyn(value, m.values().as_ref())?),
+            )
         }
         _ => return None,
     })
@@ -288,7 +350,10 @@ impl Bound<'_> {
                 // Java writes the first `size` bytes; a shorter value fails there.
                 out.extend_from_slice(b.get(..*n).ok_or(PerRecord)?);
             }
-            Bound::Dec(a) => write_bytes(out, &crate::connect_json::i128_to_twos_complement(a.value(row))),
+            Bound::Dec(a) => write_bytes(
+                out,
+                &crate::connect_json::i128_to_twos_complement(a.value(row)),
+            ),
             Bound::Record(_, fields) => {
                 for f in fields {
                     f.write(row, out)?;

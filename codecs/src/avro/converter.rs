@@ -239,10 +239,17 @@ pub struct AvroConverter {
     /// (topic, Avro schema) → the id and schema written with.
     writers: WriterCache,
     /// Avro schema → its write plan from the Connect schema's columns.
-    write_plans: std::sync::Mutex<Vec<(Arc<AvroSchema>, Option<Arc<super::columnar_encode::WritePlan>>)>>,
+    write_plans: WritePlanCache,
     /// Rows the encode fast path wrote.
     fast_encoded: std::sync::atomic::AtomicUsize,
 }
+
+type WritePlanCache = std::sync::Mutex<
+    Vec<(
+        Arc<AvroSchema>,
+        Option<Arc<super::columnar_encode::WritePlan>>,
+    )>,
+>;
 
 type WriterCache = std::sync::Mutex<Vec<(String, Arc<AvroSchema>, i32, Arc<AvroSchema>)>>;
 
@@ -531,10 +538,11 @@ impl AvroConverter {
         // or one without a schema.
         let push_null =
             |run: &mut Option<OpenRun>, out: &mut Vec<Run>, row: usize, tombstone: bool| {
-                if tombstone && run.as_ref().is_some_and(|r| r.schema.is_some()) {
-                    if let Some(done) = run.take() {
-                        done.close_into(out);
-                    }
+                if tombstone
+                    && run.as_ref().is_some_and(|r| r.schema.is_some())
+                    && let Some(done) = run.take()
+                {
+                    done.close_into(out);
                 }
                 run.get_or_insert_with(|| OpenRun::new(row, None, rows - row))
                     .push_null();
@@ -717,7 +725,7 @@ impl AvroConverter {
             }
         };
         let canonical = if self.cfg.normalize_schemas {
-            super::normalize::normalized(&avro)
+            super::normalize::normalized(avro)
         } else {
             avro.canonical()
         };
@@ -736,8 +744,7 @@ impl AvroConverter {
                 return Err(failed());
             }
             let looked_up = Arc::new(AvroSchema::parse(&text).map_err(|_| failed())?);
-            if self.cfg.id_compatibility_strict
-                && !super::compatibility::can_read(&looked_up, &avro)
+            if self.cfg.id_compatibility_strict && !super::compatibility::can_read(&looked_up, avro)
             {
                 return Err(failed());
             }
@@ -747,7 +754,7 @@ impl AvroConverter {
             let latest = self.registry.latest(&subject).map_err(|_| failed())?;
             let looked_up = Arc::new(AvroSchema::parse(&latest.schema).map_err(|_| failed())?);
             if self.cfg.latest_compatibility_strict
-                && !super::compatibility::can_read(&looked_up, &avro)
+                && !super::compatibility::can_read(&looked_up, avro)
             {
                 return Err(failed());
             }
@@ -787,7 +794,9 @@ impl AvroConverter {
         for row in 0..column.len() {
             let topic = names.map_or("", |(keys, values)| values.value(keys.value(row) as usize));
             let is_exact = exact.next_if_eq(&row).is_some();
-            if let (Some(b), Some((avro, _)), false) = (&bound, &fast, is_exact || column.is_null(row)) {
+            if let (Some(b), Some((avro, _)), false) =
+                (&bound, &fast, is_exact || column.is_null(row))
+            {
                 buf.clear();
                 buf.extend_from_slice(&[0; 5]);
                 // The row is written before its schema is registered: a row Java fails in
@@ -808,7 +817,8 @@ impl AvroConverter {
                     if let Some(id) = id {
                         buf[1..5].copy_from_slice(&id.to_be_bytes());
                         bytes.append_value(&buf);
-                        self.fast_encoded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.fast_encoded
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         continue;
                     }
                 }
@@ -1016,8 +1026,13 @@ mod tests {
     fn the_encode_fast_path_writes_what_the_per_record_path_writes() {
         let registry = Arc::new(MockRegistry::new());
         let main = AvroSchema::parse(SCHEMA).expect("schema");
-        assert_eq!(registry.register("orders-value", SchemaKind::Avro, &main.canonical()), Ok(1));
-        let rows: Vec<Vec<u8>> = (0..6).map(|i| framed(1, &main, &row(i, vec![("a", i)]))).collect();
+        assert_eq!(
+            registry.register("orders-value", SchemaKind::Avro, &main.canonical()),
+            Ok(1)
+        );
+        let rows: Vec<Vec<u8>> = (0..6)
+            .map(|i| framed(1, &main, &row(i, vec![("a", i)])))
+            .collect();
         let input = BinaryViewArray::from_iter_values(rows.iter());
         let decoded = Converter::decode(&mut converter(&registry), &input);
         assert_eq!(decoded.runs.len(), 1);

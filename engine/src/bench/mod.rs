@@ -434,6 +434,9 @@ mod tests {
 pub enum BrokerCase {
     /// Kafka topic of standard events → Parquet (zstd) on local disk.
     P1,
+    /// P1 with the events as Avro framed for the Schema Registry (as AvroConverter writes
+    /// the Connect order schema; an in-process `mock://` registry) and AvroConverter in.
+    P2,
     /// Kafka's quickstart: FileStreamSource (a file of N event lines) → topic →
     /// FileStreamSink, with the quickstart worker's JsonConverter (schemas.enable=true).
     FS,
@@ -447,6 +450,9 @@ impl BrokerCase {
         if name.eq_ignore_ascii_case("P1") {
             return Some(BrokerCase::P1);
         }
+        if name.eq_ignore_ascii_case("P2") {
+            return Some(BrokerCase::P2);
+        }
         if name.eq_ignore_ascii_case("FS") {
             return Some(BrokerCase::FS);
         }
@@ -456,6 +462,7 @@ impl BrokerCase {
     pub fn name(self) -> &'static str {
         match self {
             BrokerCase::P1 => "P1",
+            BrokerCase::P2 => "P2",
             BrokerCase::FS => "FS",
             BrokerCase::W(c) => c.name(),
         }
@@ -473,6 +480,14 @@ impl BrokerCase {
                 ("key.converter", json),
                 ("value.converter", json),
                 ("value.converter.schemas.enable", "true"),
+            ],
+            BrokerCase::P2 => [
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.storage.StringConverter",
+                ),
+                ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+                ("value.converter.schema.registry.url", P2_REGISTRY),
             ],
             BrokerCase::W(Case::BA) => [
                 (
@@ -515,7 +530,7 @@ impl BrokerCase {
             .collect()
         };
         match self {
-            BrokerCase::P1 => parquet("zstd"),
+            BrokerCase::P1 | BrokerCase::P2 => parquet("zstd"),
             BrokerCase::W(Case::BA) => parquet("snappy"),
             BrokerCase::FS => file_sink(out),
             BrokerCase::W(c) => {
@@ -609,6 +624,87 @@ pub fn produce_events(
     Ok((produced, bytes))
 }
 
+/// P2's registry: in this process, shared by the producer and the connector.
+const P2_REGISTRY: &str = "mock://bench-p2";
+
+/// Produces `records` standard events as AvroConverter writes the Connect order schema
+/// (envelopes decoded by JsonConverter, encoded by AvroConverter, in batches), round-robin
+/// over `partitions`. Returns (records, value bytes) produced.
+fn produce_avro_events(
+    bootstrap: &str,
+    topic: &str,
+    records: u64,
+    partitions: i32,
+) -> Result<(u64, u64), String> {
+    use arrow::array::{Array, BinaryViewBuilder};
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    use sluice_codecs::{ConverterConfig, ConverterRole};
+    let converter = |class: &str, props: &[(&str, &str)]| {
+        let props: HashMap<String, String> = props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ConverterConfig::parse("value.converter", class, &props, ConverterRole::Value)
+            .map(|c| c.build())
+            .map_err(|e| e.to_string())
+    };
+    let mut json = converter("JsonConverter", &[("schemas.enable", "true")])?;
+    let avro = converter("AvroConverter", &[("schema.registry.url", P2_REGISTRY)])?;
+    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .map_err(|e| format!("producer: {e}"))?;
+    let mut events = sluice_codecs::events::OrderEvents::new();
+    let (mut produced, mut bytes) = (0u64, 0u64);
+    let mut v = Vec::with_capacity(1200);
+    while produced < records {
+        let n = (records - produced).min(8192) as usize;
+        let mut b = BinaryViewBuilder::with_capacity(n);
+        for _ in 0..n {
+            v.clear();
+            events.write_next_envelope(&mut v);
+            b.append_value(&v);
+        }
+        let decoded = json.decode(&b.finish());
+        let column = &decoded.runs.first().ok_or("no events decoded")?.column;
+        // The subject is the topic's (`<topic>-value`), as the connector will look it up.
+        let topics = arrow::array::DictionaryArray::<arrow::datatypes::Int32Type>::new(
+            arrow::array::Int32Array::from(vec![0; column.len()]),
+            std::sync::Arc::new(arrow::array::StringArray::from(vec![topic])),
+        );
+        let encoded = avro
+            .encode_for(column, &topics)
+            .map_err(|e| e.to_string())?;
+        if let Some(f) = encoded.failures.first() {
+            return Err(format!("Avro encode: {f}"));
+        }
+        for i in 0..encoded.bytes.len() {
+            let payload = encoded.bytes.value(i);
+            bytes += payload.len() as u64;
+            let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+                .payload(payload)
+                .partition((produced % partitions.max(1) as u64) as i32);
+            loop {
+                match producer.send(r) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        r = back;
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            }
+            produced += 1;
+        }
+    }
+    producer
+        .flush(std::time::Duration::from_secs(120))
+        .map_err(|e| e.to_string())?;
+    Ok((produced, bytes))
+}
+
 fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
@@ -660,6 +756,8 @@ pub fn run_against_broker(
     let source_file = out.with_extension("in.txt");
     let (records, bytes_in) = if case == BrokerCase::FS {
         write_event_lines(&source_file, records, overrides)?
+    } else if case == BrokerCase::P2 {
+        produce_avro_events(bootstrap, &name, records, partitions)?
     } else {
         produce_events(
             bootstrap,
