@@ -62,6 +62,9 @@ pub enum RegistryError {
         code: i32,
         message: String,
     },
+    /// The client's settings cannot work (an unsupported URL scheme or credential source).
+    #[error("{0}")]
+    Config(String),
     #[error("{0}")]
     Io(String),
 }
@@ -253,7 +256,7 @@ pub fn resolve(
     }
     match CLIENT_FACTORY.get() {
         Some(f) => f(urls, props),
-        None => Err(RegistryError::Io(format!(
+        None => Err(RegistryError::Config(format!(
             "no Schema Registry client in this process for {}",
             urls.join(",")
         ))),

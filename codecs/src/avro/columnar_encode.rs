@@ -220,15 +220,7 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
         (WritePlan::Decimal, DataType::Decimal128(..)) => Bound::Dec(a.as_primitive()),
         (WritePlan::Record(plans), DataType::Struct(_)) => {
             let st = a.as_struct();
-            if st.num_columns() != plans.len() {
-                return None;
-            }
-            let fields = plans
-                .iter()
-                .zip(st.columns())
-                .map(|(p, c)| bind_dyn(p, c.as_ref()))
-                .collect::<Option<Vec<_>>>()?;
-            Bound::Record(st, fields)
+            Bound::Record(st, bind_fields(plans, st)?)
         }
         (WritePlan::Optional { null, value, inner }, _) => Bound::Optional {
             array: a,
@@ -245,19 +237,11 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
             DataType::Struct(_),
         ) => {
             let st = a.as_struct();
-            if st.num_columns() != plans.len() {
-                return None;
-            }
-            let fields = plans
-                .iter()
-                .zip(st.columns())
-                .map(|(p, c)| bind_dyn(p, c.as_ref()))
-                .collect::<Option<Vec<_>>>()?;
             Bound::Union {
                 array: st,
                 members,
                 null: *null,
-                fields,
+                fields: bind_fields(plans, st)?,
             }
         }
         (WritePlan::Array(item), DataType::List(_)) => {
@@ -277,6 +261,18 @@ fn bind_dyn<'a>(plan: &'a WritePlan, a: &'a dyn Array) -> Option<Bound<'a>> {
         }
         _ => return None,
     })
+}
+
+/// Binds each field's plan to the struct's child column.
+fn bind_fields<'a>(plans: &'a [WritePlan], st: &'a StructArray) -> Option<Vec<Bound<'a>>> {
+    if st.num_columns() != plans.len() {
+        return None;
+    }
+    plans
+        .iter()
+        .zip(st.columns())
+        .map(|(p, c)| bind_dyn(p, c.as_ref()))
+        .collect()
 }
 
 /// A row the fast path leaves to the per-record path (which then writes it, or fails it, as

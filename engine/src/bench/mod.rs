@@ -607,21 +607,29 @@ pub fn produce_events(
         } else {
             r.partition((produced % partitions.max(1) as u64) as i32)
         };
-        loop {
-            match producer.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    r = back;
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-        }
+        send_waiting(&producer, r);
         produced += 1;
     }
     producer
         .flush(std::time::Duration::from_secs(120))
         .map_err(|e| e.to_string())?;
     Ok((produced, bytes))
+}
+
+/// Sends a record, waiting for room while the producer's queue is full.
+fn send_waiting(
+    producer: &rdkafka::producer::ThreadedProducer<rdkafka::producer::DefaultProducerContext>,
+    mut r: rdkafka::producer::BaseRecord<'_, [u8], [u8]>,
+) {
+    loop {
+        match producer.send(r) {
+            Ok(()) => return,
+            Err((_, back)) => {
+                r = back;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
 }
 
 /// P2's registry: in this process, shared by the producer and the connector.
@@ -684,18 +692,10 @@ fn produce_avro_events(
         for i in 0..encoded.bytes.len() {
             let payload = encoded.bytes.value(i);
             bytes += payload.len() as u64;
-            let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+            let r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
                 .payload(payload)
                 .partition((produced % partitions.max(1) as u64) as i32);
-            loop {
-                match producer.send(r) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        r = back;
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
-                }
-            }
+            send_waiting(&producer, r);
             produced += 1;
         }
     }

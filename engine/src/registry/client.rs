@@ -31,7 +31,7 @@ pub struct HttpRegistry {
 }
 
 fn config_error(m: impl Into<String>) -> RegistryError {
-    RegistryError::Io(m.into())
+    RegistryError::Config(m.into())
 }
 
 fn percent_encode(s: &str) -> String {
@@ -240,6 +240,30 @@ impl HttpRegistry {
         )))
     }
 
+    /// A (subject, schema) answer from `cache`, else from `fetch` (then kept).
+    fn cached(
+        &self,
+        cache: &Mutex<HashMap<(String, String), i32>>,
+        subject: &str,
+        schema: &str,
+        fetch: impl FnOnce() -> Result<i32, RegistryError>,
+    ) -> Result<i32, RegistryError> {
+        let key = (subject.to_string(), schema.to_string());
+        if let Some(hit) = cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(*hit);
+        }
+        let found = fetch()?;
+        cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, found);
+        Ok(found)
+    }
+
     fn schema_body(kind: SchemaKind, schema: &str) -> Json {
         let mut b = json!({"schema": schema});
         if kind != SchemaKind::Avro {
@@ -306,27 +330,16 @@ impl SchemaRegistry for HttpRegistry {
     }
 
     fn version(&self, subject: &str, schema: &str) -> Result<Option<i32>, RegistryError> {
-        let key = (subject.to_string(), schema.to_string());
-        if let Some(v) = self
-            .versions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(Some(*v));
-        }
-        let body = Self::schema_body(SchemaKind::Avro, schema);
-        let v = self.request(
-            "POST",
-            &format!("/subjects/{}", percent_encode(subject)),
-            Some(&body),
-        )?;
-        let version = int(&v, "version")?;
-        self.versions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, version);
-        Ok(Some(version))
+        let path = format!("/subjects/{}", percent_encode(subject));
+        self.cached(&self.versions, subject, schema, || {
+            let v = self.request(
+                "POST",
+                &path,
+                Some(&Self::schema_body(SchemaKind::Avro, schema)),
+            )?;
+            int(&v, "version")
+        })
+        .map(Some)
     }
 
     fn register(
@@ -335,51 +348,23 @@ impl SchemaRegistry for HttpRegistry {
         kind: SchemaKind,
         schema: &str,
     ) -> Result<i32, RegistryError> {
-        let key = (subject.to_string(), schema.to_string());
-        if let Some(id) = self
-            .ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(*id);
-        }
-        let body = Self::schema_body(kind, schema);
-        let v = self.request(
-            "POST",
-            &format!("/subjects/{}/versions", percent_encode(subject)),
-            Some(&body),
-        )?;
-        let id = int(&v, "id")?;
-        self.ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, id);
-        Ok(id)
+        let path = format!("/subjects/{}/versions", percent_encode(subject));
+        self.cached(&self.ids, subject, schema, || {
+            let v = self.request("POST", &path, Some(&Self::schema_body(kind, schema)))?;
+            int(&v, "id")
+        })
     }
 
     fn id(&self, subject: &str, schema: &str) -> Result<i32, RegistryError> {
-        let key = (subject.to_string(), schema.to_string());
-        if let Some(id) = self
-            .ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(*id);
-        }
-        let body = Self::schema_body(SchemaKind::Avro, schema);
-        let v = self.request(
-            "POST",
-            &format!("/subjects/{}", percent_encode(subject)),
-            Some(&body),
-        )?;
-        let id = int(&v, "id")?;
-        self.ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, id);
-        Ok(id)
+        let path = format!("/subjects/{}", percent_encode(subject));
+        self.cached(&self.ids, subject, schema, || {
+            let v = self.request(
+                "POST",
+                &path,
+                Some(&Self::schema_body(SchemaKind::Avro, schema)),
+            )?;
+            int(&v, "id")
+        })
     }
 
     fn latest(&self, subject: &str) -> Result<SubjectVersion, RegistryError> {
