@@ -99,6 +99,8 @@ pub enum ConverterKind {
     Number(NumberKind),
     /// Confluent's `io.confluent.connect.avro.AvroConverter`.
     Avro,
+    /// Confluent's `io.confluent.connect.protobuf.ProtobufConverter`.
+    Protobuf,
 }
 
 impl ConverterKind {
@@ -115,6 +117,7 @@ impl ConverterKind {
             "DoubleConverter" => ConverterKind::Number(NumberKind::Double),
             "BooleanConverter" => ConverterKind::Number(NumberKind::Boolean),
             "AvroConverter" => ConverterKind::Avro,
+            "ProtobufConverter" => ConverterKind::Protobuf,
             _ => return None,
         })
     }
@@ -126,6 +129,7 @@ impl ConverterKind {
             ConverterKind::String => "org.apache.kafka.connect.storage.StringConverter",
             ConverterKind::ByteArray => "org.apache.kafka.connect.converters.ByteArrayConverter",
             ConverterKind::Avro => crate::avro::converter::CLASS,
+            ConverterKind::Protobuf => crate::protobuf::converter::CLASS,
             ConverterKind::Number(k) => match k {
                 NumberKind::Short => "org.apache.kafka.connect.converters.ShortConverter",
                 NumberKind::Integer => "org.apache.kafka.connect.converters.IntegerConverter",
@@ -151,6 +155,11 @@ pub struct ConverterConfig {
     /// AvroConverter's settings and the registry its `schema.registry.url` names.
     pub avro: Option<(
         crate::avro::AvroConverterConfig,
+        Arc<dyn crate::registry::SchemaRegistry>,
+    )>,
+    /// ProtobufConverter's settings and the registry its `schema.registry.url` names.
+    pub protobuf: Option<(
+        crate::protobuf::ProtobufConverterConfig,
         Arc<dyn crate::registry::SchemaRegistry>,
     )>,
 }
@@ -184,7 +193,7 @@ impl ConverterConfig {
         if kind == ConverterKind::Avro {
             let cfg =
                 crate::avro::AvroConverterConfig::parse(props).map_err(CodecError::Configure)?;
-            let registry = crate::registry::resolve(&cfg.urls, props).map_err(|e| {
+            let registry = crate::registry::resolve(&cfg.serde.urls, props).map_err(|e| {
                 CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
             })?;
             return Ok(Self {
@@ -193,6 +202,22 @@ impl ConverterConfig {
                 json,
                 reference: None,
                 avro: Some((cfg, registry)),
+                protobuf: None,
+            });
+        }
+        if kind == ConverterKind::Protobuf {
+            let cfg = crate::protobuf::ProtobufConverterConfig::parse(props)
+                .map_err(CodecError::Configure)?;
+            let registry = crate::registry::resolve(&cfg.serde.urls, props).map_err(|e| {
+                CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
+            })?;
+            return Ok(Self {
+                kind,
+                role,
+                json,
+                reference: None,
+                avro: None,
+                protobuf: Some((cfg, registry)),
             });
         }
         let reference = RefConverter::configure(key, class.trim(), props).map_err(invalid)?;
@@ -202,12 +227,20 @@ impl ConverterConfig {
             json,
             reference: Some(reference),
             avro: None,
+            protobuf: None,
         })
     }
 
     pub fn build(&self) -> Box<dyn Converter> {
         if let Some((cfg, registry)) = &self.avro {
             return Box::new(crate::avro::AvroConverter::new(
+                cfg.clone(),
+                self.role,
+                registry.clone(),
+            ));
+        }
+        if let Some((cfg, registry)) = &self.protobuf {
+            return Box::new(crate::protobuf::ProtobufConverter::new(
                 cfg.clone(),
                 self.role,
                 registry.clone(),
@@ -233,12 +266,13 @@ impl ConverterConfig {
                 Box::new(StringConverter)
             }
             ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
-            ConverterKind::String | ConverterKind::Number(_) | ConverterKind::Avro => {
-                Box::new(RecordwiseConverter {
-                    reference,
-                    role: self.role,
-                })
-            }
+            ConverterKind::String
+            | ConverterKind::Number(_)
+            | ConverterKind::Avro
+            | ConverterKind::Protobuf => Box::new(RecordwiseConverter {
+                reference,
+                role: self.role,
+            }),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod json_columnar;
 mod json_direct;
 mod json_encode;
 mod json_text;
+pub mod protobuf;
 pub mod record;
 pub mod reference;
 pub mod registry;

@@ -240,7 +240,7 @@ impl Encoding {
 }
 
 /// Kafka's converter classes: simple and fully-qualified names.
-pub const CONVERTER_CLASSES: [(&str, &str); 11] = [
+pub const CONVERTER_CLASSES: [(&str, &str); 12] = [
     (
         "JsonConverter",
         "org.apache.kafka.connect.json.JsonConverter",
@@ -278,6 +278,10 @@ pub const CONVERTER_CLASSES: [(&str, &str); 11] = [
         "org.apache.kafka.connect.converters.BooleanConverter",
     ),
     ("AvroConverter", "io.confluent.connect.avro.AvroConverter"),
+    (
+        "ProtobufConverter",
+        "io.confluent.connect.protobuf.ProtobufConverter",
+    ),
     (
         "SimpleHeaderConverter",
         "org.apache.kafka.connect.storage.SimpleHeaderConverter",

@@ -18,144 +18,32 @@ use crate::column::ConnectColumn;
 use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
 use crate::error::{ConnectError, Result, RowFailure};
 use crate::json_columnar::{OpenRun, Run};
+use crate::registry::serde::{SerdeConfig, SubjectNameStrategy, bool_key, int_key};
 use crate::registry::{SchemaKind, SchemaRegistry};
 use crate::schema::ConnectSchema;
 use crate::value::Value;
 
 pub const CLASS: &str = "io.confluent.connect.avro.AvroConverter";
 
-/// How a subject is named for a record (`*.subject.name.strategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubjectNameStrategy {
-    /// `<topic>-key` / `<topic>-value`.
-    Topic,
-    /// The record's full name.
-    Record,
-    /// `<topic>-<record full name>`.
-    TopicRecord,
-}
-
-impl SubjectNameStrategy {
-    fn parse(key: &str, class: &str) -> std::result::Result<Self, ConnectError> {
-        let c = class.trim();
-        Ok(match c.rsplit('.').next().unwrap_or(c) {
-            "TopicNameStrategy" if c.starts_with("io.confluent.kafka.serializers.subject.") => {
-                Self::Topic
-            }
-            "RecordNameStrategy" if c.starts_with("io.confluent.kafka.serializers.subject.") => {
-                Self::Record
-            }
-            "TopicRecordNameStrategy"
-                if c.starts_with("io.confluent.kafka.serializers.subject.") =>
-            {
-                Self::TopicRecord
-            }
-            _ => {
-                return Err(ConnectError::config(format!(
-                    "Invalid value {c} for configuration {key}: Class {c} could not be found."
-                )));
-            }
-        })
-    }
-}
-
 /// The settings of one AvroConverter (un-prefixed), as parsed by `AvroConverterConfig`,
 /// `KafkaAvroSerializerConfig`, `KafkaAvroDeserializerConfig` and `AvroDataConfig`.
 #[derive(Debug, Clone)]
 pub struct AvroConverterConfig {
-    pub urls: Vec<String>,
+    /// The settings every Schema Registry serde shares.
+    pub serde: SerdeConfig,
     pub data: AvroDataConfig,
-    pub auto_register_schemas: bool,
-    pub use_latest_version: bool,
-    pub latest_compatibility_strict: bool,
-    pub use_schema_id: i32,
-    pub id_compatibility_strict: bool,
-    pub normalize_schemas: bool,
     pub remove_java_properties: bool,
     /// `schema.reflection` / `specific.avro.reader`: read named types into Java classes
     /// (which a Connect worker does not have).
     pub class_reader: Option<&'static str>,
-    pub key_strategy: SubjectNameStrategy,
-    pub value_strategy: SubjectNameStrategy,
-    /// Every setting, for the registry client (auth, TLS, timeouts).
-    pub props: HashMap<String, String>,
-}
-
-fn bool_key(
-    props: &HashMap<String, String>,
-    key: &str,
-    default: bool,
-) -> std::result::Result<bool, ConnectError> {
-    crate::connect_json::bool_config(props, key, default)
-}
-
-fn int_key(
-    props: &HashMap<String, String>,
-    key: &str,
-    default: i32,
-) -> std::result::Result<i32, ConnectError> {
-    match props.get(key).map(|v| v.trim()) {
-        None => Ok(default),
-        Some(v) => v.parse::<i32>().map_err(|_| {
-            ConnectError::config(format!(
-                "Invalid value {v} for configuration {key}: Not a number of type INT"
-            ))
-        }),
-    }
-}
-
-fn class_key(
-    props: &HashMap<String, String>,
-    key: &str,
-    known: &[&str],
-) -> std::result::Result<(), ConnectError> {
-    match props.get(key).map(|v| v.trim()) {
-        Some(v) if !known.contains(&v) => Err(ConnectError::config(format!(
-            "Invalid value {v} for configuration {key}: Class {v} could not be found."
-        ))),
-        _ => Ok(()),
-    }
 }
 
 impl AvroConverterConfig {
     /// Parses and checks the settings in Confluent's order: the serde base config, the
     /// serializer's, the deserializer's, then `AvroDataConfig`.
     pub fn parse(props: &HashMap<String, String>) -> std::result::Result<Self, ConnectError> {
-        let urls: Vec<String> = match props.get("schema.registry.url") {
-            None => {
-                return Err(ConnectError::config(
-                    "Missing required configuration \"schema.registry.url\" which has no default value.",
-                ));
-            }
-            Some(v) => v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-        };
-        int_key(props, "max.schemas.per.subject", 1000)?;
-        let normalize_schemas = bool_key(props, "normalize.schemas", false)?;
-        let auto_register_schemas = bool_key(props, "auto.register.schemas", true)?;
-        let use_schema_id = int_key(props, "use.schema.id", -1)?;
-        let id_compatibility_strict = bool_key(props, "id.compatibility.strict", true)?;
-        let use_latest_version = bool_key(props, "use.latest.version", false)?;
-        let latest_compatibility_strict = bool_key(props, "latest.compatibility.strict", true)?;
-        class_key(
-            props,
-            "context.name.strategy",
-            &["io.confluent.kafka.serializers.context.NullContextNameStrategy"],
-        )?;
-        let strategy = |key: &str| match props.get(key) {
-            None => Ok(SubjectNameStrategy::Topic),
-            Some(c) => SubjectNameStrategy::parse(key, c),
-        };
-        let key_strategy = strategy("key.subject.name.strategy")?;
-        let value_strategy = strategy("value.subject.name.strategy")?;
+        let serde = SerdeConfig::parse(props)?;
         let reflection = bool_key(props, "schema.reflection", false)?;
-        int_key(props, "proxy.port", -1)?;
-        int_key(props, "http.connect.timeout.ms", 60000)?;
-        int_key(props, "http.read.timeout.ms", 60000)?;
         bool_key(props, "avro.reflection.allow.null", false)?;
         let use_logical_type_converters =
             bool_key(props, "avro.use.logical.type.converters", false)?;
@@ -178,19 +66,10 @@ impl AvroConverterConfig {
             use_logical_type_converters,
         };
         Ok(Self {
-            urls,
+            serde,
             data,
-            auto_register_schemas,
-            use_latest_version,
-            latest_compatibility_strict,
-            use_schema_id,
-            id_compatibility_strict,
-            normalize_schemas,
             remove_java_properties,
             class_reader,
-            key_strategy,
-            value_strategy,
-            props: props.clone(),
         })
     }
 }
@@ -332,8 +211,8 @@ impl AvroConverter {
 
     fn strategy(&self) -> SubjectNameStrategy {
         match self.role {
-            ConverterRole::Key => self.cfg.key_strategy,
-            ConverterRole::Value => self.cfg.value_strategy,
+            ConverterRole::Key => self.cfg.serde.key_strategy,
+            ConverterRole::Value => self.cfg.serde.value_strategy,
         }
     }
 
@@ -724,36 +603,37 @@ impl AvroConverter {
                 }
             }
         };
-        let canonical = if self.cfg.normalize_schemas {
+        let canonical = if self.cfg.serde.normalize_schemas {
             super::normalize::normalized(avro)
         } else {
             avro.canonical()
         };
-        let (id, writer) = if self.cfg.auto_register_schemas {
+        let (id, writer) = if self.cfg.serde.auto_register_schemas {
             let id = self
                 .registry
                 .register(&subject, SchemaKind::Avro, &canonical)
                 .map_err(|_| failed())?;
             (id, avro.clone())
-        } else if self.cfg.use_schema_id >= 0 {
+        } else if self.cfg.serde.use_schema_id >= 0 {
             let (kind, text) = self
                 .registry
-                .schema_by_id(self.cfg.use_schema_id)
+                .schema_by_id(self.cfg.serde.use_schema_id)
                 .map_err(|_| failed())?;
             if kind != SchemaKind::Avro {
                 return Err(failed());
             }
             let looked_up = Arc::new(AvroSchema::parse(&text).map_err(|_| failed())?);
-            if self.cfg.id_compatibility_strict && !super::compatibility::can_read(&looked_up, avro)
+            if self.cfg.serde.id_compatibility_strict
+                && !super::compatibility::can_read(&looked_up, avro)
             {
                 return Err(failed());
             }
             // The lookup by subject and id makes the id known under the subject.
-            (self.cfg.use_schema_id, looked_up)
-        } else if self.cfg.use_latest_version {
+            (self.cfg.serde.use_schema_id, looked_up)
+        } else if self.cfg.serde.use_latest_version {
             let latest = self.registry.latest(&subject).map_err(|_| failed())?;
             let looked_up = Arc::new(AvroSchema::parse(&latest.schema).map_err(|_| failed())?);
-            if self.cfg.latest_compatibility_strict
+            if self.cfg.serde.latest_compatibility_strict
                 && !super::compatibility::can_read(&looked_up, avro)
             {
                 return Err(failed());

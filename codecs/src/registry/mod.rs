@@ -4,6 +4,8 @@
 //! real registry implements [`SchemaRegistry`] outside this crate and is installed with
 //! [`set_client_factory`].
 
+pub mod serde;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
