@@ -41,9 +41,9 @@ scripts/kafka-connect.sh install
 
 step "independent Parquet readers (pyarrow, duckdb) and Schema Registry clients (confluent-kafka)"
 export SLUICE_PYLIB=${SLUICE_PYLIB:-$HOME/.cache/sluice/pylib}
-if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz, fastavro, confluent_kafka.schema_registry.avro" 2>/dev/null; then
+if ! PYTHONPATH=$SLUICE_PYLIB python3 -c "import pyarrow, duckdb, pytz, fastavro, confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.protobuf" 2>/dev/null; then
   python3 -m pip install -q --disable-pip-version-check --target "$SLUICE_PYLIB" \
-    pyarrow duckdb pytz "confluent-kafka[avro,schemaregistry]"
+    pyarrow duckdb pytz "confluent-kafka[avro,schemaregistry,protobuf]"
 fi
 
 # Named time zones (the Parquet partitioner's `timezone`) come from the system tz database;

@@ -282,7 +282,10 @@ impl AvroConverter {
             return Ok(d.clone());
         }
         let canonical = cached.avro.canonical();
-        let version = match self.registry.version(&subject, &canonical) {
+        let version = match self
+            .registry
+            .version(&subject, SchemaKind::Avro, &canonical)
+        {
             Ok(Some(v)) => v,
             // The mock registry answers null for a schema its subject lacks; the deserializer
             // then unboxes it.
@@ -642,7 +645,7 @@ impl AvroConverter {
         } else {
             let id = self
                 .registry
-                .id(&subject, &canonical)
+                .id(&subject, SchemaKind::Avro, &canonical)
                 .map_err(|_| failed())?;
             (id, avro.clone())
         };

@@ -177,7 +177,10 @@ impl ProtobufConverter {
             return Ok((cached.clone(), d.clone()));
         }
         // The deserializer asks the registry for the schema's version under the subject.
-        let version = match self.registry.version(&subject, &cached.text) {
+        let version = match self
+            .registry
+            .version(&subject, SchemaKind::Protobuf, &cached.text)
+        {
             Ok(Some(v)) => v,
             Ok(None) | Err(_) => return Err(self.deserialize_error()),
         };

@@ -5,6 +5,7 @@
 
 pub mod converter;
 pub mod data;
+pub mod descriptor;
 pub mod schema;
 mod well_known;
 pub mod wire;

@@ -78,13 +78,18 @@ pub trait SchemaRegistry: Send + Sync + fmt::Debug {
     fn schema_by_id(&self, id: i32) -> Result<(SchemaKind, String), RegistryError>;
     /// `getVersion(subject, schema)`; `None` when the subject exists but lacks the schema
     /// and the registry answers that with no version (Confluent's mock client does).
-    fn version(&self, subject: &str, schema: &str) -> Result<Option<i32>, RegistryError>;
+    fn version(
+        &self,
+        subject: &str,
+        kind: SchemaKind,
+        schema: &str,
+    ) -> Result<Option<i32>, RegistryError>;
     /// `register(subject, schema)`: its id, registering a new version when the subject does
     /// not have it.
     fn register(&self, subject: &str, kind: SchemaKind, schema: &str)
     -> Result<i32, RegistryError>;
     /// `getId(subject, schema)` without registering.
-    fn id(&self, subject: &str, schema: &str) -> Result<i32, RegistryError>;
+    fn id(&self, subject: &str, kind: SchemaKind, schema: &str) -> Result<i32, RegistryError>;
     /// `getLatestSchemaMetadata(subject)`.
     fn latest(&self, subject: &str) -> Result<SubjectVersion, RegistryError>;
     /// Every subject version held, sorted by subject then version.
@@ -130,7 +135,12 @@ impl SchemaRegistry for MockRegistry {
             })
     }
 
-    fn version(&self, subject: &str, schema: &str) -> Result<Option<i32>, RegistryError> {
+    fn version(
+        &self,
+        subject: &str,
+        _kind: SchemaKind,
+        schema: &str,
+    ) -> Result<Option<i32>, RegistryError> {
         let e = self.lock();
         if !e.iter().any(|x| x.subject == subject) {
             return Err(RegistryError::SubjectNotFound {
@@ -191,7 +201,7 @@ impl SchemaRegistry for MockRegistry {
         Ok(id)
     }
 
-    fn id(&self, subject: &str, schema: &str) -> Result<i32, RegistryError> {
+    fn id(&self, subject: &str, _kind: SchemaKind, schema: &str) -> Result<i32, RegistryError> {
         let e = self.lock();
         if !e.iter().any(|x| x.subject == subject) {
             return Err(RegistryError::SubjectNotFound {
@@ -276,9 +286,12 @@ mod tests {
         assert_eq!(r.register("b-value", SchemaKind::Avro, "\"int\""), Ok(1));
         assert_eq!(r.register("a-value", SchemaKind::Avro, "\"long\""), Ok(2));
         assert_eq!(r.register("a-value", SchemaKind::Avro, "\"int\""), Ok(1));
-        assert_eq!(r.version("a-value", "\"long\""), Ok(Some(2)));
+        assert_eq!(
+            r.version("a-value", SchemaKind::Avro, "\"long\""),
+            Ok(Some(2))
+        );
         assert_eq!(r.latest("a-value").map(|v| v.id), Ok(2));
-        assert!(r.version("c-value", "\"int\"").is_err());
+        assert!(r.version("c-value", SchemaKind::Avro, "\"int\"").is_err());
         assert_eq!(r.contents().len(), 3);
     }
 }

@@ -329,14 +329,15 @@ impl SchemaRegistry for HttpRegistry {
         Ok(found)
     }
 
-    fn version(&self, subject: &str, schema: &str) -> Result<Option<i32>, RegistryError> {
+    fn version(
+        &self,
+        subject: &str,
+        kind: SchemaKind,
+        schema: &str,
+    ) -> Result<Option<i32>, RegistryError> {
         let path = format!("/subjects/{}", percent_encode(subject));
         self.cached(&self.versions, subject, schema, || {
-            let v = self.request(
-                "POST",
-                &path,
-                Some(&Self::schema_body(SchemaKind::Avro, schema)),
-            )?;
+            let v = self.request("POST", &path, Some(&Self::schema_body(kind, schema)))?;
             int(&v, "version")
         })
         .map(Some)
@@ -355,14 +356,10 @@ impl SchemaRegistry for HttpRegistry {
         })
     }
 
-    fn id(&self, subject: &str, schema: &str) -> Result<i32, RegistryError> {
+    fn id(&self, subject: &str, kind: SchemaKind, schema: &str) -> Result<i32, RegistryError> {
         let path = format!("/subjects/{}", percent_encode(subject));
         self.cached(&self.ids, subject, schema, || {
-            let v = self.request(
-                "POST",
-                &path,
-                Some(&Self::schema_body(SchemaKind::Avro, schema)),
-            )?;
+            let v = self.request("POST", &path, Some(&Self::schema_body(kind, schema)))?;
             int(&v, "id")
         })
     }

@@ -172,7 +172,30 @@ pub fn canonical(kind: SchemaKind, text: &str) -> Result<String, StoreError> {
         SchemaKind::Json => serde_json::from_str::<Json>(text)
             .map(|_| text.to_string())
             .map_err(|e| StoreError::invalid_schema(&format!("{text}, details: {e}"))),
-        SchemaKind::Protobuf => Ok(text.to_string()),
+        SchemaKind::Protobuf => protobuf_text(text),
+    }
+}
+
+/// A Protobuf schema as text: `.proto` text as given, or a base64 `FileDescriptorProto`
+/// (what Confluent's Python and Go serializers register) printed as `.proto` text.
+fn protobuf_text(text: &str) -> Result<String, StoreError> {
+    use sluice_codecs::protobuf::{ProtoSchema, descriptor};
+    let parsed = ProtoSchema::parse(text);
+    if parsed.is_ok() {
+        return Ok(text.to_string());
+    }
+    let from_descriptor = sluice_codecs::connect_json::base64_decode(text.trim())
+        .ok_or_else(|| descriptor::DescriptorError("not base64".into()))
+        .and_then(|bytes| descriptor::to_proto_text(&bytes));
+    match from_descriptor {
+        Ok(proto) => match ProtoSchema::parse(&proto) {
+            Ok(_) => Ok(proto),
+            Err(e) => Err(StoreError::invalid_schema(&format!("{text}, details: {e}"))),
+        },
+        Err(_) => {
+            let e = parsed.err().map(|e| e.to_string()).unwrap_or_default();
+            Err(StoreError::invalid_schema(&format!("{text}, details: {e}")))
+        }
     }
 }
 
