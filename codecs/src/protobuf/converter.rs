@@ -93,6 +93,9 @@ pub struct ProtobufConverter {
     registry: Arc<dyn SchemaRegistry>,
     topic: String,
     schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
+    /// The previous row's framing (id and message-index bytes) and topic, and what they
+    /// derived: consecutive rows of one schema skip the lookups.
+    last: Option<(Vec<u8>, String, Arc<CachedSchema>, Arc<Derived>)>,
 }
 
 impl ProtobufConverter {
@@ -107,6 +110,7 @@ impl ProtobufConverter {
             registry,
             topic: String::new(),
             schemas: HashMap::new(),
+            last: None,
         }
     }
 
@@ -212,11 +216,29 @@ impl ProtobufConverter {
             return Err(self.deserialize_error());
         }
         let id = i32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
-        // The schema is fetched before the message indexes are read.
-        self.schema(id)?;
-        let (indexes, used) =
-            wire::message_indexes(&bytes[5..]).map_err(|_| self.deserialize_error())?;
-        let (cached, derived) = self.derived(id, &indexes)?;
+        let (cached, derived, used) = match &self.last {
+            Some((framing, topic, cached, derived))
+                if *topic == self.topic
+                    && bytes.len() >= framing.len()
+                    && bytes[..framing.len()] == framing[..] =>
+            {
+                (cached.clone(), derived.clone(), framing.len() - 5)
+            }
+            _ => {
+                // The schema is fetched before the message indexes are read.
+                self.schema(id)?;
+                let (indexes, used) =
+                    wire::message_indexes(&bytes[5..]).map_err(|_| self.deserialize_error())?;
+                let (cached, derived) = self.derived(id, &indexes)?;
+                self.last = Some((
+                    bytes[..5 + used].to_vec(),
+                    self.topic.clone(),
+                    cached.clone(),
+                    derived.clone(),
+                ));
+                (cached, derived, used)
+            }
+        };
         if self.cfg.derive_type {
             // `derive.type` loads a generated class, which a Connect worker does not have.
             return Err(self.deserialize_error());

@@ -483,7 +483,7 @@ impl ValueConverter<'_> {
             | FieldType::Sint64
             | FieldType::Sfixed64
             | FieldType::Uint64
-            | FieldType::Fixed64 => PValue::I64(int(d) as i64),
+            | FieldType::Fixed64 => PValue::I64(int(d)),
             FieldType::Float => PValue::F32(d.and_then(parse_float).unwrap_or(0.0) as f32),
             FieldType::Double => PValue::F64(d.and_then(parse_float).unwrap_or(0.0)),
             FieldType::Bool => PValue::Bool(d == Some("true")),
@@ -692,11 +692,16 @@ impl ValueConverter<'_> {
                 values: uvals,
             });
         }
+        // The other fields follow the unions, in descriptor order (as `toConnectSchema`
+        // added them).
+        let mut next = desc.real_oneofs().count();
         for (fi, f) in desc.fields.iter().enumerate() {
             if desc.in_real_oneof(fi) {
                 continue;
             }
-            let Some(sf) = schema.field(&f.name) else {
+            let at = next;
+            next += 1;
+            let Some(sf) = schema.fields.get(at).filter(|sf| sf.name == f.name) else {
                 continue;
             };
             let primitive_or_repeated = !matches!(f.ty, FieldType::Message(_)) || f.is_repeated();
@@ -739,10 +744,10 @@ impl ValueConverter<'_> {
 
     /// The present (`getAllFields`) fields of a message, by name.
     fn present<'m>(
-        &self,
+        &'m self,
         value: &'m PValue,
         what: &str,
-    ) -> Result<(&'m DynMsg, Vec<(&str, &'m PValue)>), ConnectError> {
+    ) -> Result<Vec<(&'m str, &'m PValue)>, ConnectError> {
         let PValue::Msg(m) = value else {
             return Err(data(format!(
                 "Invalid type for {what}, expected Message but was {}",
@@ -759,11 +764,11 @@ impl ValueConverter<'_> {
                 _ => None,
             })
             .collect();
-        Ok((m, fields))
+        Ok(fields)
     }
 
     fn decimal(&self, value: &PValue) -> Result<Value, ConnectError> {
-        let (_, fields) = self.present(value, "Date")?;
+        let fields = self.present(value, "Date")?;
         let mut bytes: &[u8] = &[];
         let mut precision: Option<i32> = None;
         let mut scale = 0i32;
@@ -801,7 +806,7 @@ impl ValueConverter<'_> {
     }
 
     fn date(&self, value: &PValue) -> Result<Value, ConnectError> {
-        let (_, fields) = self.present(value, "Date")?;
+        let fields = self.present(value, "Date")?;
         let (mut y, mut m, mut d) = (0i32, 0i32, 0i32);
         for (name, v) in fields {
             let n = int_of(v).unwrap_or(0) as i32;
@@ -816,7 +821,7 @@ impl ValueConverter<'_> {
     }
 
     fn time(&self, value: &PValue) -> Result<Value, ConnectError> {
-        let (_, fields) = self.present(value, "Time")?;
+        let fields = self.present(value, "Time")?;
         let (mut h, mut mi, mut s, mut n) = (0i64, 0i64, 0i64, 0i64);
         for (name, v) in fields {
             let x = i64::from(int_of(v).unwrap_or(0) as i32);
@@ -849,7 +854,7 @@ impl ValueConverter<'_> {
     }
 
     fn timestamp(&self, value: &PValue) -> Result<Value, ConnectError> {
-        let (_, fields) = self.present(value, "Timestamp")?;
+        let fields = self.present(value, "Timestamp")?;
         let (mut secs, mut nanos) = (0i64, 0i32);
         for (name, v) in fields {
             match name {
@@ -949,7 +954,7 @@ fn gregorian_date_millis(year: i32, month: i32, day: i32) -> Result<i64, Connect
         exception: "java.lang.IllegalArgumentException",
         message: Some(f.to_string()),
     };
-    if year < 1 || year > 292_278_994 {
+    if !(1..=292_278_994).contains(&year) {
         return Err(bad("YEAR"));
     }
     if !(1..=12).contains(&month) {

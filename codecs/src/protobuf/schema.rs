@@ -153,6 +153,10 @@ pub struct MessageDesc {
 
 impl MessageDesc {
     pub fn field_by_number(&self, number: i32) -> Option<usize> {
+        // A scan beats hashing for the usual few fields.
+        if self.fields.len() <= 16 {
+            return self.fields.iter().position(|f| f.number == number);
+        }
         self.by_number.get(&number).copied()
     }
 
