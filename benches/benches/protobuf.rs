@@ -55,7 +55,7 @@ fn order(i: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(&device);
     varint(out, 9 << 3);
     varint(out, i % 2);
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         text(out, 10, "gift wrap");
     }
 }

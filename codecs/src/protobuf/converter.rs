@@ -95,7 +95,17 @@ pub struct ProtobufConverter {
     schemas: HashMap<i32, std::result::Result<Arc<CachedSchema>, ConnectError>>,
     /// The previous row's framing (id and message-index bytes) and topic, and what they
     /// derived: consecutive rows of one schema skip the lookups.
-    last: Option<(Vec<u8>, String, Arc<CachedSchema>, Arc<Derived>)>,
+    last: Option<LastFraming>,
+}
+
+/// The framing bytes (magic, id, message indexes) and topic of the previous row, and what
+/// they derived.
+#[derive(Debug)]
+struct LastFraming {
+    framing: Vec<u8>,
+    topic: String,
+    cached: Arc<CachedSchema>,
+    derived: Arc<Derived>,
 }
 
 impl ProtobufConverter {
@@ -217,12 +227,16 @@ impl ProtobufConverter {
         }
         let id = i32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         let (cached, derived, used) = match &self.last {
-            Some((framing, topic, cached, derived))
-                if *topic == self.topic
-                    && bytes.len() >= framing.len()
-                    && bytes[..framing.len()] == framing[..] =>
+            Some(last)
+                if last.topic == self.topic
+                    && bytes.len() >= last.framing.len()
+                    && bytes[..last.framing.len()] == last.framing[..] =>
             {
-                (cached.clone(), derived.clone(), framing.len() - 5)
+                (
+                    last.cached.clone(),
+                    last.derived.clone(),
+                    last.framing.len() - 5,
+                )
             }
             _ => {
                 // The schema is fetched before the message indexes are read.
@@ -230,12 +244,12 @@ impl ProtobufConverter {
                 let (indexes, used) =
                     wire::message_indexes(&bytes[5..]).map_err(|_| self.deserialize_error())?;
                 let (cached, derived) = self.derived(id, &indexes)?;
-                self.last = Some((
-                    bytes[..5 + used].to_vec(),
-                    self.topic.clone(),
-                    cached.clone(),
-                    derived.clone(),
-                ));
+                self.last = Some(LastFraming {
+                    framing: bytes[..5 + used].to_vec(),
+                    topic: self.topic.clone(),
+                    cached: cached.clone(),
+                    derived: derived.clone(),
+                });
                 (cached, derived, used)
             }
         };
