@@ -1,7 +1,9 @@
 //! Schema Registry data end to end: `sluice schema-registry` answered as Confluent's REST API
 //! (and durable across `kill -9`), Confluent's own Python `AvroSerializer` producing standard
 //! events that a ParquetSink with `AvroConverter` writes (checked by pyarrow and duckdb),
-//! and a FileStreamSource writing Avro that Confluent's `AvroDeserializer` reads back.
+//! and a FileStreamSource writing Avro that Confluent's `AvroDeserializer` reads back; a
+//! mid-stream schema change that the registry accepts under BACKWARD (and an incompatible one
+//! it refuses) and that the Parquet files follow as `schema.compatibility` says.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -447,4 +449,176 @@ fn file_source_writes_avro_that_confluents_deserializer_reads() {
         None,
     );
     assert_eq!(latest["schema"], json!(r#""string""#), "{latest}");
+}
+
+/// Writes `n` standard events to a JSON-lines file; returns them by id.
+fn events_file(path: &Path, events: &mut OrderEvents, n: usize) -> HashMap<i64, Value> {
+    let mut by_id = HashMap::with_capacity(n);
+    let mut lines = Vec::new();
+    for _ in 0..n {
+        let mut v = Vec::new();
+        events.write_next(&mut v);
+        let e: Value = serde_json::from_slice(&v).unwrap();
+        by_id.insert(e["id"].as_i64().unwrap(), e);
+        lines.extend_from_slice(&v);
+        lines.push(b'\n');
+    }
+    std::fs::write(path, &lines).unwrap();
+    by_id
+}
+
+#[test]
+fn a_mid_stream_schema_change_registers_under_backward_and_parquet_follows_compatibility() {
+    require_broker();
+    const N: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&dir.path().join("registry"));
+    let topic = unique("avro-evolve");
+    create_topic(&topic, 1);
+    let mut events = OrderEvents::new();
+    let first = dir.path().join("v1.jsonl");
+    let second = dir.path().join("v2.jsonl");
+    let v1_ids = events_file(&first, &mut events, N);
+    let v2_ids = events_file(&second, &mut events, N);
+    for (file, version) in [(&first, "v1"), (&second, "v2")] {
+        let produced = python_json(
+            "avro_orders.py",
+            &[
+                "produce",
+                &registry.url(),
+                &topic,
+                file.to_str().unwrap(),
+                &bootstrap(),
+                version,
+            ],
+        );
+        assert_eq!(produced["produced"], json!(N));
+    }
+    // v2 (an optional field with a default) registered as version 2 under BACKWARD.
+    let subject = format!("{topic}-value");
+    let (_, versions) = registry.call("GET", &format!("/subjects/{subject}/versions"), None);
+    assert_eq!(versions, json!([1, 2]));
+    // A required field without a default cannot read v2 data: 409 with Confluent's body.
+    let (_, v2) = registry.call("GET", &format!("/subjects/{subject}/versions/2"), None);
+    let mut bad: Value = serde_json::from_str(v2["schema"].as_str().unwrap()).unwrap();
+    bad["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "required_extra", "type": "long"}));
+    let (status, body) = registry.call(
+        "POST",
+        &format!("/subjects/{subject}/versions"),
+        Some(json!({"schema": bad.to_string()})),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error_code"], json!(409), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Schema being registered is incompatible with an earlier schema"),
+        "{body}"
+    );
+
+    // One sink per `schema.compatibility`, each into its own directory.
+    let mut configs = Vec::new();
+    for level in ["NONE", "BACKWARD"] {
+        let name = unique(&format!("evolve-{}", level.to_lowercase()));
+        let config = json!({"name": name, "config": {
+            "connector.class": "io.confluent.connect.hdfs.HdfsSinkConnector",
+            "format.class": "io.confluent.connect.hdfs.parquet.ParquetFormat",
+            "tasks.max": "1",
+            "topics": topic,
+            "store.url": format!("file://{}", dir.path().join(level).display()),
+            "flush.size": "100000",
+            "rotate.schedule.interval.ms": "3000",
+            "timezone": "UTC",
+            "schema.compatibility": level,
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url": registry.url(),
+            "consumer.override.session.timeout.ms": "6000",
+        }});
+        configs.push(write_file(
+            &dir.path().join(format!("{level}.json")),
+            &config.to_string(),
+        ));
+    }
+    let w = worker_props(dir.path(), 500);
+    let refs: Vec<&Path> = configs.iter().map(PathBuf::as_path).collect();
+    let sluice = Sluice::standalone(dir.path(), &w, &refs);
+    let count = |level: &str| {
+        python_json(
+            "read_parquet.py",
+            &[dir.path().join(level).as_os_str(), "".as_ref()],
+        )["duckdb_count"]
+            .as_u64()
+    };
+    wait_for(
+        "2,000 rows under each level",
+        Duration::from_secs(120),
+        || count("NONE") == Some(2 * N as u64) && count("BACKWARD") == Some(2 * N as u64),
+    );
+    assert!(sluice.terminate().success());
+
+    for level in ["NONE", "BACKWARD"] {
+        let got = python_json(
+            "read_parquet.py",
+            &[dir.path().join(level).as_os_str(), "id".as_ref()],
+        );
+        let files = got["files"].as_array().unwrap();
+        let mut ids_seen = 0;
+        for f in files {
+            let has_coupon = f["schema"].get("coupon").is_some();
+            let path = dir.path().join(level).join(f["path"].as_str().unwrap());
+            ids_seen += f["rows"].as_u64().unwrap();
+            if level == "NONE" {
+                // A new file on the schema change: no file mixes the versions.
+                let ids: Vec<i64> =
+                    python_json("read_parquet.py", &[path.as_os_str(), "id".as_ref()])["rows"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r[0].as_i64().unwrap())
+                        .collect();
+                let v1 = ids.iter().filter(|id| v1_ids.contains_key(id)).count();
+                let v2 = ids.iter().filter(|id| v2_ids.contains_key(id)).count();
+                assert!(
+                    v1 == 0 || v2 == 0,
+                    "{level}: {path:?} mixes {v1} v1 and {v2} v2 rows"
+                );
+                assert_eq!(has_coupon, v2 > 0, "{level}: {path:?}");
+            }
+        }
+        assert_eq!(ids_seen, 2 * N as u64, "{level}");
+        if level == "NONE" {
+            assert!(files.len() >= 2, "{level}: {files:?}");
+        }
+    }
+    // Under BACKWARD every v2 row keeps its coupon, every v1 row reads it as null.
+    let backward = python_json(
+        "read_parquet.py",
+        &[dir.path().join("BACKWARD").as_os_str(), "".as_ref()],
+    );
+    for f in backward["files"].as_array().unwrap() {
+        let path = dir
+            .path()
+            .join("BACKWARD")
+            .join(f["path"].as_str().unwrap());
+        let cols = if f["schema"].get("coupon").is_some() {
+            "id,coupon"
+        } else {
+            "id"
+        };
+        let got = python_json("read_parquet.py", &[path.as_os_str(), cols.as_ref()]);
+        for r in got["rows"].as_array().unwrap() {
+            let id = r[0].as_i64().unwrap();
+            let coupon = r.get(1).cloned().unwrap_or(Value::Null);
+            if v2_ids.contains_key(&id) {
+                assert_eq!(coupon, json!(format!("c{id}")), "BACKWARD {id}");
+            } else {
+                assert!(v1_ids.contains_key(&id), "BACKWARD: unknown id {id}");
+                assert_eq!(coupon, Value::Null, "BACKWARD {id}");
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 """Confluent's own Python clients against sluice's Schema Registry, for the Rust tests:
-`produce URL TOPIC EVENTS.jsonl` serializes each JSON event with `AvroSerializer` (the
-standard order schema) and produces it; `consume URL TOPIC N` reads N records back with
+`produce URL TOPIC EVENTS.jsonl [BOOTSTRAP] [v2]` serializes each JSON event with
+`AvroSerializer` (the standard order schema; with `v2`, that schema plus an optional `coupon`
+field, set to "c<id>") and produces it; `consume URL TOPIC N` reads N records back with
 `AvroDeserializer`. Prints one JSON summary."""
 import json
 import sys
@@ -30,17 +31,24 @@ ORDER = {
     ],
 }
 
+# Version 2: a new optional field with a default, which BACKWARD accepts.
+ORDER_V2 = dict(ORDER, fields=ORDER["fields"] + [
+    {"name": "coupon", "type": ["null", "string"], "default": None}])
+
 mode, url, topic = sys.argv[1], sys.argv[2], sys.argv[3]
 bootstrap = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1:9092"
 registry = SchemaRegistryClient({"url": url})
 
 if mode == "produce":
-    serializer = AvroSerializer(registry, json.dumps(ORDER))
+    v2 = len(sys.argv) > 6 and sys.argv[6] == "v2"
+    serializer = AvroSerializer(registry, json.dumps(ORDER_V2 if v2 else ORDER))
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     n = 0
     with open(sys.argv[4]) as f:
         for line in f:
             event = json.loads(line)
+            if v2:
+                event["coupon"] = "c%d" % event["id"]
             value = serializer(event, SerializationContext(topic, MessageField.VALUE))
             while True:
                 try:

@@ -10,13 +10,15 @@ import pyarrow.parquet as pq
 
 root = sys.argv[1]
 cols = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
-files = sorted(glob.glob(os.path.join(root, "**", "*.parquet"), recursive=True))
+# A directory (every committed file under it) or one file.
+single = os.path.isfile(root)
+files = [root] if single else sorted(glob.glob(os.path.join(root, "**", "*.parquet"), recursive=True))
 out = {"files": [], "rows": [], "duckdb_count": 0, "duckdb_rows": []}
 for f in files:
     meta = pq.ParquetFile(f).metadata
     table = pq.read_table(f)
     out["files"].append({
-        "path": os.path.relpath(f, root),
+        "path": os.path.basename(f) if single else os.path.relpath(f, root),
         "rows": table.num_rows,
         "codec": meta.row_group(0).column(0).compression if meta.num_row_groups else None,
         "schema": {field.name: str(field.type) for field in table.schema},
@@ -26,7 +28,7 @@ for f in files:
         out["rows"].extend([[r[c] for c in cols] for r in data])
 if files:
     con = duckdb.connect()
-    pattern = os.path.join(root, "**", "*.parquet")
+    pattern = root if single else os.path.join(root, "**", "*.parquet")
     out["duckdb_count"] = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
     if cols:
         q = ", ".join(f'"{c}"' for c in cols)
