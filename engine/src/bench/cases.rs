@@ -21,7 +21,13 @@ pub enum Case {
     W4,
     /// W4 with JsonConverter envelopes.
     W4E,
+    /// AvroConverter in and out (a `mock://` registry), no transforms: the Avro round trip on
+    /// the standard events as AvroConverter writes them.
+    AR,
 }
+
+/// The registry scope of the AR case.
+pub const AR_REGISTRY: &str = "mock://bench-ar";
 
 /// W4's chain, on the standard event.
 const W4_CHAIN: &[(&str, &str)] = &[
@@ -216,6 +222,7 @@ impl Case {
             "BA" => Case::BA,
             "W4" => Case::W4,
             "W4E" => Case::W4E,
+            "AR" => Case::AR,
             _ => return None,
         })
     }
@@ -228,6 +235,7 @@ impl Case {
             Case::BA => "BA",
             Case::W4 => "W4",
             Case::W4E => "W4E",
+            Case::AR => "AR",
         }
     }
 
@@ -238,6 +246,19 @@ impl Case {
 
     /// The connector config of the case.
     pub fn props(self) -> HashMap<String, String> {
+        if self == Case::AR {
+            return [
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.storage.StringConverter",
+                ),
+                ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+                ("value.converter.schema.registry.url", AR_REGISTRY),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        }
         if self == Case::BA {
             return [
                 (

@@ -10,7 +10,11 @@
 // runs. The sums of the output (value bytes, records dropped and failed) are reported so that a
 // run that did no work, or failed its way through, shows.
 //
-// usage: Bench --config CONFIG.json --records N [--envelope] [--runs R] [--warmup-records M]
+// With --avro the events are JsonConverter envelopes re-encoded (before timing) by Confluent's
+// AvroConverter into the `mock://` registry the config's value converter names, so a config
+// with AvroConverter in and out measures the Avro round trip.
+//
+// usage: Bench --config CONFIG.json --records N [--envelope | --avro] [--runs R] [--warmup-records M]
 //        Bench --print-events N [--envelope]
 // CONFIG.json is a flat JSON object of connector properties (string to string). Prints one JSON
 // object on stdout. --print-events writes events 0..N-1, a newline after each, and exits.
@@ -47,17 +51,18 @@ public final class Bench {
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     /** The command line. printEvents is -1 unless --print-events was given. */
-    private record Options(String config, int records, boolean envelope, int runs, int warmupRecords,
-                           int printEvents) {
+    private record Options(String config, int records, boolean envelope, boolean avro, int runs,
+                           int warmupRecords, int printEvents) {
         static Options parse(String[] args) {
             String config = null;
             int records = -1, runs = 3, warmup = -1, printEvents = -1;
-            boolean envelope = false;
+            boolean envelope = false, avro = false;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--config" -> config = value(args, ++i);
                     case "--records" -> records = count(args, ++i, 1);
                     case "--envelope" -> envelope = true;
+                    case "--avro" -> avro = true;
                     case "--runs" -> runs = count(args, ++i, 1);
                     case "--warmup-records" -> warmup = count(args, ++i, 0);
                     case "--print-events" -> printEvents = count(args, ++i, 0);
@@ -67,7 +72,7 @@ public final class Bench {
             if (printEvents < 0 && (config == null || records < 0)) {
                 throw new IllegalArgumentException("--config and --records are required");
             }
-            return new Options(config, records, envelope, runs,
+            return new Options(config, records, envelope || avro, avro, runs,
                     warmup >= 0 ? warmup : Math.min(records, DEFAULT_WARMUP_RECORDS), printEvents);
         }
 
@@ -106,7 +111,7 @@ public final class Bench {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("Bench: " + e.getMessage());
-            System.err.println("usage: Bench --config CONFIG.json --records N [--envelope] [--runs R] [--warmup-records M]");
+            System.err.println("usage: Bench --config CONFIG.json --records N [--envelope | --avro] [--runs R] [--warmup-records M]");
             System.err.println("       Bench --print-events N [--envelope]");
             System.exit(2);
             return;
@@ -117,6 +122,9 @@ public final class Bench {
         }
         Map<String, String> config = readConfig(options.config());
         List<ConsumerRecord<byte[], byte[]>> records = records(options.records(), options.envelope());
+        if (options.avro()) {
+            records = toAvro(records, config);
+        }
         ConnectPipeline.installPlugins();
 
         List<Pass> runs = new ArrayList<>();
@@ -240,6 +248,28 @@ public final class Bench {
                     TimestampType.CREATE_TIME, -1, value.length, null, value, new RecordHeaders(), Optional.empty()));
         }
         return records;
+    }
+
+    /** The records' envelope values as Confluent's AvroConverter writes them (not timed). */
+    private static List<ConsumerRecord<byte[], byte[]>> toAvro(List<ConsumerRecord<byte[], byte[]>> records,
+                                                              Map<String, String> config) {
+        String url = config.get("value.converter.schema.registry.url");
+        if (url == null || !url.startsWith("mock://")) {
+            throw new IllegalArgumentException("--avro needs value.converter.schema.registry.url=mock://...");
+        }
+        org.apache.kafka.connect.json.JsonConverter json = new org.apache.kafka.connect.json.JsonConverter();
+        json.configure(Map.of("schemas.enable", "true"), false);
+        io.confluent.connect.avro.AvroConverter avro =
+                new io.confluent.connect.avro.AvroConverter(ConnectPipeline.mockScope(url.substring("mock://".length())));
+        avro.configure(Map.of("schema.registry.url", url), false);
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>(records.size());
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            org.apache.kafka.connect.data.SchemaAndValue sv = json.toConnectData(r.topic(), r.value());
+            byte[] value = avro.fromConnectData(r.topic(), sv.schema(), sv.value());
+            out.add(new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), r.timestamp(),
+                    TimestampType.CREATE_TIME, -1, value.length, null, value, new RecordHeaders(), Optional.empty()));
+        }
+        return out;
     }
 
     private static void printEvents(int count, boolean envelope) throws IOException {

@@ -10,6 +10,7 @@
 // corpus records them).
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -209,10 +210,30 @@ public final class ConnectPipeline {
         return result;
     }
 
-    // Plugins.newConverter: the role's prefixed properties, un-prefixed.
+    private static final Map<String, io.confluent.kafka.schemaregistry.client.SchemaRegistryClient> MOCK_SCOPES =
+            new HashMap<>();
+
+    /** The in-process registry of a `mock://` scope, shared by every converter naming it. */
+    static synchronized io.confluent.kafka.schemaregistry.client.SchemaRegistryClient mockScope(String scope) {
+        return MOCK_SCOPES.computeIfAbsent(scope,
+                s -> new io.confluent.kafka.schemaregistry.client.MockSchemaRegistryClient());
+    }
+
+    // Plugins.newConverter: the role's prefixed properties, un-prefixed. Confluent's 7.0.16
+    // AvroConverter builds an HTTP client even for a mock:// URL, which that version does not
+    // understand; it is handed the scope's mock registry instead.
     private static Converter converter(ConnectorConfig config, String role, boolean isKey) {
-        Converter converter = Utils.newInstance(config.getClass(role), Converter.class);
-        converter.configure(config.originalsWithPrefix(role + "."), isKey);
+        Class<?> klass = config.getClass(role);
+        Map<String, Object> props = config.originalsWithPrefix(role + ".");
+        Object url = props.get("schema.registry.url");
+        Converter converter;
+        if (klass.getName().equals("io.confluent.connect.avro.AvroConverter")
+                && url != null && url.toString().startsWith("mock://")) {
+            converter = new io.confluent.connect.avro.AvroConverter(mockScope(url.toString().substring("mock://".length())));
+        } else {
+            converter = Utils.newInstance(klass, Converter.class);
+        }
+        converter.configure(props, isKey);
         return converter;
     }
 
