@@ -301,9 +301,11 @@ pub fn run_in_process(
             None => values.finish(),
         };
         for (i, ts) in stamps.into_iter().enumerate() {
-            let value = arrow::array::Array::is_valid(&values, i)
-                .then(|| values.value(i))
-                .unwrap_or_default();
+            let value: &[u8] = if arrow::array::Array::is_valid(&values, i) {
+                values.value(i)
+            } else {
+                &[]
+            };
             bytes_in += value.len() as u64;
             let index = done + i as u64;
             let keyed = keys.write(index, &mut key_state, &mut key);
