@@ -165,7 +165,9 @@ impl ProtobufConverter {
                     })
                 })
                 .map_err(|_| self.deserialize_error()),
-            Ok(_) | Err(_) => Err(self.deserialize_error()),
+            Ok(_) => Err(self.deserialize_error()),
+            // A registry that did not answer may answer the next record: not cached.
+            Err(_) => return Err(self.deserialize_error()),
         };
         self.schemas.insert(id, fetched.clone());
         fetched

@@ -393,7 +393,7 @@ impl<'a> ToConnect<'a> {
         }
         // `toStructSchema`.
         let entry = &self.proto.messages[sub];
-        if f.is_repeated() && entry.map_entry && is_map_shape(self.proto, sub) {
+        if f.is_repeated() && is_map_shape(self.proto, sub) {
             let syntax = entry.syntax;
             let key = self.field(&entry.fields[0], syntax)?;
             let value = self.field(&entry.fields[1], syntax)?;
@@ -942,7 +942,7 @@ fn round_half_up(unscaled: i128, scale: i32, precision: u32) -> (i128, i32) {
         let r = (u % p).abs();
         let half = p / 2;
         u = if r >= half { q + u.signum() } else { q };
-        s -= drop as i32;
+        s = s.saturating_sub(drop as i32);
     }
     (u, s)
 }
@@ -1000,7 +1000,9 @@ fn gregorian_date_millis(year: i32, month: i32, day: i32) -> Result<i64, Connect
     } else {
         d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045
     };
-    Ok((jdn - 2_440_588) * 86_400_000)
+    (jdn - 2_440_588)
+        .checked_mul(86_400_000)
+        .ok_or_else(|| bad("YEAR"))
 }
 
 #[cfg(test)]

@@ -758,12 +758,19 @@ fn parse_message(lx: &mut Lexer<'_>) -> Result<PMessage, ParseError> {
                                 lx.next()?;
                                 lx.skip_statement()?;
                             }
+                            Some(Tok::Ident(g)) if g == "group" => {
+                                lx.next()?;
+                                skip_group(lx)?;
+                            }
                             _ => fields.push(parse_field(lx, Label::None)?),
                         }
                     }
                     m.oneofs.push((name, fields));
                 }
-                "group" => return Err(lx.err("proto2 groups are not supported")),
+                "group" => {
+                    lx.next()?;
+                    skip_group(lx)?;
+                }
                 _ => {
                     let label = match kw.as_str() {
                         "optional" => Label::Optional,
@@ -774,6 +781,13 @@ fn parse_message(lx: &mut Lexer<'_>) -> Result<PMessage, ParseError> {
                     if label != Label::None {
                         lx.next()?;
                     }
+                    // A group (`optional group G = 1 { … }`) is dropped, as Confluent's
+                    // descriptor drops it; its data is then an unknown field.
+                    if matches!(lx.peek()?, Some(Tok::Ident(g)) if g == "group") {
+                        lx.next()?;
+                        skip_group(lx)?;
+                        continue;
+                    }
                     m.fields.push(parse_field(lx, label)?);
                 }
             },
@@ -781,6 +795,14 @@ fn parse_message(lx: &mut Lexer<'_>) -> Result<PMessage, ParseError> {
             Some(t) => return Err(lx.err(format!("unexpected {t:?} in a message"))),
         }
     }
+}
+
+/// Skips a group declaration after its `group` keyword: `Name = N [options] { … }`.
+fn skip_group(lx: &mut Lexer<'_>) -> Result<(), ParseError> {
+    while !matches!(lx.peek()?, Some(Tok::Sym('{')) | None) {
+        lx.next()?;
+    }
+    lx.skip_block()
 }
 
 fn parse_field(lx: &mut Lexer<'_>, label: Label) -> Result<PField, ParseError> {
@@ -1319,6 +1341,17 @@ mod tests {
         assert_eq!(map_entry_name("by_sku"), "BySkuEntry");
         assert_eq!(upper_camel_to_lower_underscore("BySku"), "by_sku");
         assert_eq!(upper_camel_to_lower_underscore("counts"), "counts");
+    }
+
+    #[test]
+    fn groups_are_dropped_as_confluent_drops_them() {
+        let s = ProtoSchema::parse(
+            "syntax = \"proto2\";\nmessage A {\n  optional group G = 1 { optional int32 x = 2; }\n  optional int32 b = 3;\n  oneof o { group H = 4 { optional int32 y = 5; } string c = 6; }\n}\n",
+        )
+        .unwrap();
+        let a = &s.messages[s.first_message().unwrap()];
+        let names: Vec<&str> = a.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["c", "b"]);
     }
 
     #[test]

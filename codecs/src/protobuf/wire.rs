@@ -26,6 +26,8 @@ const TOO_DEEP: WireError = WireError(
     "Protocol message had too many levels of nesting.  May be malicious.  Use CodedInputStream.setRecursionLimit() to increase the depth limit.",
 );
 
+const MISSING_REQUIRED: WireError = WireError("Message missing required fields");
+
 /// protobuf-java's default recursion limit.
 const RECURSION_LIMIT: usize = 100;
 
@@ -193,7 +195,28 @@ pub fn parse(schema: &ProtoSchema, message: usize, body: &[u8]) -> Result<DynMsg
     let mut input = Input { buf: body, pos: 0 };
     let mut msg = DynMsg::empty(schema, message);
     merge(schema, &mut msg, &mut input, 0)?;
+    if !initialized(schema, &msg) {
+        return Err(MISSING_REQUIRED);
+    }
     Ok(msg)
+}
+
+/// `isInitialized()`: every proto2 `required` field set, in nested messages too.
+fn initialized(schema: &ProtoSchema, msg: &DynMsg) -> bool {
+    let desc = &schema.messages[msg.message];
+    desc.fields.iter().zip(&msg.slots).all(|(f, slot)| {
+        if f.label == super::schema::Label::Required && matches!(slot, Slot::Unset) {
+            return false;
+        }
+        match slot {
+            Slot::One(PValue::Msg(m)) => initialized(schema, m),
+            Slot::Many(vs) => vs.iter().all(|v| match v {
+                PValue::Msg(m) => initialized(schema, m),
+                _ => true,
+            }),
+            _ => true,
+        }
+    })
 }
 
 fn merge(
@@ -205,7 +228,7 @@ fn merge(
     let desc = &schema.messages[msg.message];
     while !input.done() {
         let tag = input.varint32()? as u32;
-        if tag == 0 {
+        if tag >> 3 == 0 {
             return Err(ZERO_TAG);
         }
         let wt = tag & 7;
@@ -237,7 +260,7 @@ fn merge(
         }
         let value = match field.ty {
             FieldType::Message(sub) => {
-                if depth + 1 >= RECURSION_LIMIT {
+                if depth >= RECURSION_LIMIT {
                     return Err(TOO_DEEP);
                 }
                 let chunk = input.length_delimited()?;
@@ -257,7 +280,9 @@ fn merge(
                 match std::str::from_utf8(bytes) {
                     Ok(s) => PValue::Str(s.to_string()),
                     // proto3 checks UTF-8; proto2 decodes as Java's `new String(bytes, UTF_8)`.
-                    Err(_) if desc.syntax == Syntax::Proto3 => return Err(BAD_UTF8),
+                    Err(_) if desc.syntax == Syntax::Proto3 || desc.map_entry => {
+                        return Err(BAD_UTF8);
+                    }
                     Err(_) => PValue::Str(String::from_utf8_lossy(bytes).into_owned()),
                 }
             }
@@ -438,6 +463,23 @@ mod tests {
             parse(&s, 0, &[0x0d, 1, 2, 3, 4]).unwrap().slots[2],
             Slot::Unset
         );
+    }
+
+    #[test]
+    fn a_missing_required_field_fails_as_in_protobuf_java() {
+        let s = ProtoSchema::parse(
+            "syntax = \"proto2\";\nmessage R { required int32 id = 1; optional S s = 2; }\nmessage S { required string t = 1; }\n",
+        )
+        .unwrap();
+        assert!(parse(&s, 0, &[0x08, 0x01]).is_ok());
+        assert_eq!(parse(&s, 0, &[]), Err(MISSING_REQUIRED));
+        // Nested: s is present but lacks its required t.
+        assert_eq!(
+            parse(&s, 0, &[0x08, 0x01, 0x12, 0x00]),
+            Err(MISSING_REQUIRED)
+        );
+        // Field number 0 with any wire type is an invalid tag.
+        assert_eq!(parse(&s, 0, &[0x02, 0x00]), Err(ZERO_TAG));
     }
 
     #[test]
