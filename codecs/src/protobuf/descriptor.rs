@@ -29,7 +29,11 @@ message FieldDescriptorProto {
   optional string name = 1; optional int32 number = 3; optional int32 label = 4;
   optional int32 type = 5; optional string type_name = 6; optional string default_value = 7;
   optional int32 oneof_index = 9; optional bool proto3_optional = 17;
+  optional FieldOptions options = 8;
 }
+message FieldOptions { optional Meta field_meta = 1088; }
+message Meta { optional string doc = 1; repeated ParamsEntry params = 2; }
+message ParamsEntry { optional string key = 1; optional string value = 2; }
 message OneofDescriptorProto { optional string name = 1; }
 message EnumDescriptorProto { optional string name = 1; repeated EnumValueDescriptorProto value = 2; }
 message EnumValueDescriptorProto { optional string name = 1; optional int32 number = 2; }
@@ -188,13 +192,44 @@ fn field_line(f: &View<'_>, ty: &str, label: &str) -> String {
         f.str("name").unwrap_or(""),
         f.int("number").unwrap_or(0)
     );
+    let mut options = Vec::new();
     if let Some(d) = f.str("default_value") {
         let value = if matches!(f.int("type"), Some(9 | 12)) {
             format!("\"{}\"", escape(d))
         } else {
             d.to_string()
         };
-        line.push_str(&format!(" [default = {value}]"));
+        options.push(format!("default = {value}"));
+    }
+    // Confluent's `(confluent.field_meta)`: decimal precision/scale, `connect.type`, docs.
+    if let Some(meta) = f.child("options").and_then(|o| o.child("field_meta")) {
+        let mut parts = Vec::new();
+        if let Some(doc) = meta.str("doc") {
+            parts.push(format!("doc: \"{}\"", escape(doc)));
+        }
+        let params: Vec<String> = meta
+            .list("params")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{ key: \"{}\", value: \"{}\" }}",
+                    escape(p.str("key").unwrap_or("")),
+                    escape(p.str("value").unwrap_or(""))
+                )
+            })
+            .collect();
+        if !params.is_empty() {
+            parts.push(format!("params: [{}]", params.join(", ")));
+        }
+        if !parts.is_empty() {
+            options.push(format!(
+                "(confluent.field_meta) = {{ {} }}",
+                parts.join(", ")
+            ));
+        }
+    }
+    if !options.is_empty() {
+        line.push_str(&format!(" [{}]", options.join(", ")));
     }
     line.push(';');
     line
@@ -350,6 +385,41 @@ mod tests {
         let m = &s.messages[s.first_message().unwrap()];
         assert!(matches!(m.fields[1].ty, FieldType::Message(_)));
         assert!(m.fields[2].proto3_optional);
+    }
+
+    #[test]
+    fn confluent_field_meta_survives() {
+        fn ld(tag: &[u8], body: &[u8]) -> Vec<u8> {
+            let mut v = tag.to_vec();
+            v.push(body.len() as u8);
+            v.extend_from_slice(body);
+            v
+        }
+        // params { key: "scale" value: "2" }
+        let mut entry = ld(&[0x0a], b"scale");
+        entry.extend(ld(&[0x12], b"2"));
+        let meta = ld(&[0x12], &entry);
+        // FieldOptions.field_meta = 1088: tag (1088 << 3 | 2) = 8706 = 0x82 0x44.
+        let options = ld(&[0x82, 0x44], &meta);
+        let mut field = ld(&[0x0a], b"amount");
+        field.extend_from_slice(&[0x18, 1, 0x20, 1, 0x28, 11]);
+        field.extend(ld(&[0x32], b".confluent.type.Decimal"));
+        field.extend(ld(&[0x42], &options));
+        let mut m = ld(&[0x0a], b"P");
+        m.extend(ld(&[0x12], &field));
+        let mut file = ld(&[0x22], &m);
+        file.extend(ld(&[0x1a], b"confluent/type/decimal.proto"));
+        file.extend(ld(&[0x62], b"proto3"));
+        let text = to_proto_text(&file).unwrap();
+        assert!(
+            text.contains(
+                "[(confluent.field_meta) = { params: [{ key: \"scale\", value: \"2\" }] }]"
+            ),
+            "{text}"
+        );
+        let s = ProtoSchema::parse(&text).unwrap();
+        let f = &s.messages[s.first_message().unwrap()].fields[0];
+        assert_eq!(f.meta_params, [("scale".to_string(), "2".to_string())]);
     }
 
     #[test]
