@@ -569,7 +569,8 @@ pub fn parse_decimal(text: &str) -> Result<(i128, i32), ConnectError> {
     Ok((unscaled, frac.len() as i32 - exp))
 }
 
-fn twos_complement_to_i128(bytes: &[u8]) -> Option<i128> {
+/// Java's `new BigInteger(bytes)` (big-endian two's complement), when it fits an i128.
+pub(crate) fn twos_complement_to_i128(bytes: &[u8]) -> Option<i128> {
     if bytes.is_empty() || bytes.len() > 16 {
         return None;
     }

@@ -190,12 +190,15 @@ impl ConverterConfig {
         } else {
             JsonConfig::default()
         };
+        let registry = |urls: &[String]| {
+            crate::registry::resolve(urls, props).map_err(|e| {
+                CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
+            })
+        };
         if kind == ConverterKind::Avro {
             let cfg =
                 crate::avro::AvroConverterConfig::parse(props).map_err(CodecError::Configure)?;
-            let registry = crate::registry::resolve(&cfg.serde.urls, props).map_err(|e| {
-                CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
-            })?;
+            let registry = registry(&cfg.serde.urls)?;
             return Ok(Self {
                 kind,
                 role,
@@ -208,9 +211,7 @@ impl ConverterConfig {
         if kind == ConverterKind::Protobuf {
             let cfg = crate::protobuf::ProtobufConverterConfig::parse(props)
                 .map_err(CodecError::Configure)?;
-            let registry = crate::registry::resolve(&cfg.serde.urls, props).map_err(|e| {
-                CodecError::Configure(crate::error::ConnectError::config(e.to_string()))
-            })?;
+            let registry = registry(&cfg.serde.urls)?;
             return Ok(Self {
                 kind,
                 role,

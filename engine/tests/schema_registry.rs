@@ -318,19 +318,8 @@ fn serializer_to_parquet_every_row_typed(script: &str, converter: &str, prefix: 
     let registry = Registry::start(&dir.path().join("registry"));
     let topic = unique(prefix);
     create_topic(&topic, 2);
-    let mut events = OrderEvents::new();
-    let mut input: HashMap<i64, Value> = HashMap::with_capacity(N);
-    let mut lines = Vec::with_capacity(N * 300);
-    for _ in 0..N {
-        let mut v = Vec::new();
-        events.write_next(&mut v);
-        let e: Value = serde_json::from_slice(&v).unwrap();
-        input.insert(e["id"].as_i64().unwrap(), e);
-        lines.extend_from_slice(&v);
-        lines.push(b'\n');
-    }
     let file = dir.path().join("events.jsonl");
-    std::fs::write(&file, &lines).unwrap();
+    let input = events_file(&file, &mut OrderEvents::new(), N);
     let produced = python_json(
         script,
         &[

@@ -171,13 +171,7 @@ fn mismatch() -> Stop {
 /// Reads a decimal's unscaled bytes as an i128 (Java's `new BigInteger(bytes)`), when it fits
 /// a Decimal128(38) column.
 fn unscaled(b: &[u8]) -> Result<i128, Stop> {
-    if b.is_empty() || b.len() > 16 {
-        return Err(Stop::PerRecord);
-    }
-    let mut v: i128 = if b[0] & 0x80 != 0 { -1 } else { 0 };
-    for byte in b {
-        v = (v << 8) | i128::from(*byte);
-    }
+    let v = crate::connect_json::twos_complement_to_i128(b).ok_or(Stop::PerRecord)?;
     if v.unsigned_abs() >= 10u128.pow(38) {
         return Err(Stop::PerRecord);
     }

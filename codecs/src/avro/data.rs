@@ -1064,13 +1064,8 @@ fn to_logical(schema: &ConnectSchema, value: Value) -> Result<Value, ConnectErro
                     message: Some("Zero length BigInteger".into()),
                 });
             }
-            if b.len() > 16 {
-                return Err(data("Decimal values wider than 128 bits are not supported"));
-            }
-            let mut unscaled: i128 = if b[0] & 0x80 != 0 { -1 } else { 0 };
-            for byte in &b {
-                unscaled = (unscaled << 8) | i128::from(*byte);
-            }
+            let unscaled = crate::connect_json::twos_complement_to_i128(&b)
+                .ok_or_else(|| data("Decimal values wider than 128 bits are not supported"))?;
             Value::Decimal { unscaled, scale }
         }
         (Some(logical::DECIMAL), other) => {

@@ -80,8 +80,8 @@ struct Derived {
 
 #[derive(Debug)]
 struct CachedSchema {
-    text: String,
-    proto: ProtoSchema,
+    text: Arc<str>,
+    proto: Arc<ProtoSchema>,
     derived: Vec<Arc<Derived>>,
 }
 
@@ -159,8 +159,8 @@ impl ProtobufConverter {
             Ok((SchemaKind::Protobuf, text)) => ProtoSchema::parse(&text)
                 .map(|proto| {
                     Arc::new(CachedSchema {
-                        text,
-                        proto,
+                        text: text.into(),
+                        proto: Arc::new(proto),
                         derived: Vec::new(),
                     })
                 })
@@ -209,8 +209,8 @@ impl ProtobufConverter {
             schema,
         });
         let mut updated = CachedSchema {
-            text: cached.text.clone(),
-            proto: cached.proto.clone(),
+            text: Arc::clone(&cached.text),
+            proto: Arc::clone(&cached.proto),
             derived: cached.derived.clone(),
         };
         updated.derived.push(derived.clone());

@@ -786,13 +786,8 @@ impl ValueConverter<'_> {
                 message: Some("Zero length BigInteger".into()),
             });
         }
-        if bytes.len() > 16 {
-            return Err(data("Decimal values wider than 128 bits are not supported"));
-        }
-        let mut unscaled: i128 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
-        for b in bytes {
-            unscaled = (unscaled << 8) | i128::from(*b);
-        }
+        let mut unscaled = crate::connect_json::twos_complement_to_i128(bytes)
+            .ok_or_else(|| data("Decimal values wider than 128 bits are not supported"))?;
         if let Some(p) = precision {
             if p < 0 {
                 return Err(ConnectError {
