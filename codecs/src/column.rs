@@ -7,6 +7,17 @@ use arrow::array::{Array, ArrayRef};
 
 use crate::schema::ConnectSchema;
 
+thread_local! {
+    static ROWS_MATERIALIZED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many rows this thread has read out of columns as whole Connect values
+/// ([`ConnectColumn::value`]): a test of a path that must stay column-wise reads it before and
+/// after. Per thread, so tests running beside it do not count.
+pub fn rows_materialized() -> u64 {
+    ROWS_MATERIALIZED.with(std::cell::Cell::get)
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectColumn {
     pub schema: Option<Arc<ConnectSchema>>,
@@ -61,7 +72,9 @@ impl ConnectColumn {
     }
 
     /// The Connect value of row `row` (from the exact side table, or the Arrow cell).
+    /// Counted in [`rows_materialized`]: hot paths read the arrays instead.
     pub fn value(&self, row: usize) -> crate::value::Value {
+        ROWS_MATERIALIZED.with(|n| n.set(n.get() + 1));
         if let Some(v) = self.exact_value(row) {
             return v.clone();
         }

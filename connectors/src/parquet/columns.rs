@@ -84,8 +84,152 @@ pub fn value_batch(
         )]));
         return RecordBatch::try_new(schema, vec![taken]).map_err(|e| e.to_string());
     }
-    let values: Vec<Value> = rows.iter().map(|&r| value.value(r as usize)).collect();
-    infer_batch(&values)
+    // Schemaless values of mixed shape: the typed rows keep their arrays (cast to the type
+    // inferred over the chunk); only the rows in the exact side table are read as values.
+    let typed = pick(&value.array)?;
+    let exact: Vec<(usize, &Value)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &r)| value.exact_value(r as usize).map(|v| (i, v)))
+        .collect();
+    let ty = exact
+        .iter()
+        .map(|(_, v)| type_of(v))
+        .fold(type_of_array(typed.data_type()), widen);
+    let mut column = to_ty(&ty, &typed)?;
+    if !exact.is_empty() {
+        let refs: Vec<Option<&Value>> = exact.iter().map(|(_, v)| Some(*v)).collect();
+        let side = build(&ty, &refs);
+        let mut from_side = exact.iter().map(|(i, _)| *i).enumerate().peekable();
+        let indices: Vec<(usize, usize)> = (0..rows.len())
+            .map(|i| match from_side.next_if(|(_, at)| *at == i) {
+                Some((j, _)) => (1, j),
+                None => (0, i),
+            })
+            .collect();
+        column = arrow::compute::interleave(&[column.as_ref(), side.as_ref()], &indices)
+            .map_err(|e| e.to_string())?;
+    }
+    split_columns(&ty, column, rows.len())
+}
+
+/// The inferred type of an array's cells (a shaped schemaless column, or a typed one).
+fn type_of_array(t: &DataType) -> Ty {
+    match t {
+        DataType::Null => Ty::Null,
+        DataType::Boolean => Ty::Bool,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Ty::Int,
+        DataType::Float32 | DataType::Float64 => Ty::Float,
+        DataType::List(item) => Ty::List(Box::new(type_of_array(item.data_type()))),
+        DataType::Struct(fields) => Ty::Struct(
+            fields
+                .iter()
+                .map(|f| (f.name().clone(), type_of_array(f.data_type())))
+                .fold(BTreeMap::new(), |mut m, (k, t)| {
+                    let merged = match m.remove(&k) {
+                        Some(old) => widen(old, t),
+                        None => t,
+                    };
+                    m.insert(k, merged);
+                    m
+                }),
+        ),
+        _ => Ty::Str,
+    }
+}
+
+/// `a` as a column of type `t` (`t` is `a`'s own inferred type widened by other rows'):
+/// numbers cast, structs given the members other rows have (null here), and cells of any
+/// other type than a string written as their text where `t` says string.
+fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, String> {
+    let target = arrow_type(t);
+    if a.data_type() == &DataType::Null {
+        return Ok(new_null_array(&target, a.len()));
+    }
+    let mismatch = || format!("cannot widen a {} column to {target}", a.data_type());
+    Ok(match t {
+        Ty::Null => Arc::new(NullArray::new(a.len())),
+        Ty::Bool | Ty::Int | Ty::Float => {
+            arrow::compute::cast(a, &target).map_err(|e| e.to_string())?
+        }
+        Ty::Str => match a.data_type() {
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
+                arrow::compute::cast(a, &target).map_err(|e| e.to_string())?
+            }
+            _ => {
+                // A cell whose type conflicts with other rows' is written as its text, as
+                // a value read from it would be; only these cells are read one by one.
+                let mut b = StringBuilder::with_capacity(a.len(), a.len() * 16);
+                for row in 0..a.len() {
+                    match sluice_codecs::cells::schemaless_cell(a, row) {
+                        Value::Null => b.append_null(),
+                        v => b.append_value(json_text(&v)),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+        },
+        Ty::List(item) => {
+            let DataType::List(_) = a.data_type() else {
+                return Err(mismatch());
+            };
+            let l = a.as_list::<i32>();
+            Arc::new(ListArray::new(
+                Arc::new(Field::new("element", arrow_type(item), true)),
+                l.offsets().clone(),
+                to_ty(item, l.values())?,
+                l.nulls().cloned(),
+            ))
+        }
+        Ty::Struct(fields) => {
+            let DataType::Struct(_) = a.data_type() else {
+                return Err(mismatch());
+            };
+            let s = a.as_struct();
+            if fields.is_empty() {
+                return Ok(Arc::new(StructArray::new_empty_fields(
+                    a.len(),
+                    s.nulls().cloned(),
+                )));
+            }
+            let children = fields
+                .iter()
+                .map(|(name, t)| match s.column_by_name(name) {
+                    Some(child) => to_ty(t, child),
+                    None => Ok(new_null_array(&arrow_type(t), a.len())),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Arc::new(StructArray::new(
+                struct_fields(fields),
+                children,
+                s.nulls().cloned(),
+            ))
+        }
+    })
+}
+
+/// A column of inferred type `ty` as a file's batch: a struct's members are its columns,
+/// anything else is one column `value`.
+fn split_columns(ty: &Ty, column: ArrayRef, rows: usize) -> Result<RecordBatch, String> {
+    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match ty {
+        Ty::Struct(fields) => (
+            fields
+                .iter()
+                .map(|(k, t)| Field::new(k, arrow_type(t), true))
+                .collect(),
+            column.as_struct().columns().to_vec(),
+        ),
+        other => (
+            vec![Field::new("value", arrow_type(other), true)],
+            vec![column],
+        ),
+    };
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// `batch` with its string and binary views copied out of buffers it shares with others:
@@ -348,29 +492,7 @@ fn build(t: &Ty, values: &[Option<&Value>]) -> ArrayRef {
 pub fn infer_batch(values: &[Value]) -> Result<RecordBatch, String> {
     let ty = values.iter().map(type_of).fold(Ty::Null, widen);
     let refs: Vec<Option<&Value>> = values.iter().map(Some).collect();
-    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match &ty {
-        Ty::Struct(fields) => {
-            let arr = build(&ty, &refs);
-            let s = arr.as_struct();
-            (
-                fields
-                    .iter()
-                    .map(|(k, t)| Field::new(k, arrow_type(t), true))
-                    .collect(),
-                s.columns().to_vec(),
-            )
-        }
-        other => (
-            vec![Field::new("value", arrow_type(other), true)],
-            vec![build(other, &refs)],
-        ),
-    };
-    RecordBatch::try_new_with_options(
-        Arc::new(Schema::new(fields)),
-        columns,
-        &RecordBatchOptions::new().with_row_count(Some(values.len())),
-    )
-    .map_err(|e| e.to_string())
+    split_columns(&ty, build(&ty, &refs), values.len())
 }
 
 /// A schema every one of `schemas` can be cast to (field union; numeric widening; views
@@ -538,5 +660,44 @@ mod tests {
         assert!(c1.column_by_name("z").unwrap().is_null(0));
         let b3 = infer_batch(&[m(&[("a", Value::Bool(true))])]).unwrap();
         assert!(merge_schemas(&[merged, b3.schema()]).is_none());
+    }
+
+    /// Mixed-shape schemaless JSON: the column-wise inference gives what inference over
+    /// every row's value gives, and reads only the side table's rows as values.
+    #[test]
+    fn mixed_shapes_are_inferred_from_the_arrays_as_from_values() {
+        let lines = [
+            r#"{"a":1,"b":"x","l":[1,2],"n":{"p":true,"q":1}}"#,
+            r#"{"a":2,"b":"y","l":[3],"n":{"p":false,"q":2}}"#,
+            r#"{"a":2.5,"b":{"deep":1},"l":[],"n":{"p":true,"q":3},"extra":"e"}"#,
+            r#"{"a":3,"b":"z","l":[4.5],"n":null}"#,
+            r#"{"a":4,"b":"w","l":[5],"n":{"p":true,"q":4.25,"r":"new"}}"#,
+            r#"{"a":5,"b":"v","l":null,"n":{"p":false,"q":5}}"#,
+        ];
+        let mut conv = sluice_codecs::ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &std::collections::HashMap::from([("schemas.enable".to_string(), "false".to_string())]),
+            sluice_codecs::ConverterRole::Value,
+        )
+        .unwrap()
+        .build();
+        let input =
+            arrow::array::BinaryViewArray::from_iter_values(lines.iter().map(|l| l.as_bytes()));
+        let decoded = conv.decode(&input);
+        assert_eq!(decoded.runs.len(), 1);
+        let col = &decoded.runs[0].column;
+        assert!(!col.exact.is_empty(), "the test needs rows off the shape");
+        assert!(col.exact.len() < lines.len(), "and rows on it");
+        for rows in [&[0u32, 1, 2, 3, 4, 5][..], &[5, 2, 0], &[1, 2, 4], &[3, 4]] {
+            let values: Vec<Value> = rows.iter().map(|&r| col.value(r as usize)).collect();
+            let want = infer_batch(&values).unwrap();
+            let before = sluice_codecs::column::rows_materialized();
+            let got = value_batch(col, rows, true).unwrap();
+            let read = sluice_codecs::column::rows_materialized() - before;
+            assert_eq!(read, 0, "rows {rows:?}: whole rows were read as values");
+            assert_eq!(got.schema(), want.schema(), "rows {rows:?}");
+            assert_eq!(got, want, "rows {rows:?}");
+        }
     }
 }

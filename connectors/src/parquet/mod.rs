@@ -8,6 +8,7 @@
 //! output across crashes.
 
 pub mod columns;
+mod field_column;
 mod memory;
 pub mod partitioner;
 pub mod store;
@@ -28,6 +29,7 @@ use sluice_codecs::value::Value;
 
 use crate::task::{ErrantRecords, SinkBatch, SinkTask, TopicPartition};
 use crate::{ConnectorError, Result};
+use field_column::FieldColumn;
 use partitioner::{Partitioner, TimestampExtractor, file_name, parse_file_name};
 use store::{LocalStore, Store};
 
@@ -767,6 +769,7 @@ impl ParquetSinkTask {
     fn timestamp_of(
         &self,
         batch: &SinkBatch<'_>,
+        ts_field: Option<&FieldColumn<'_>>,
         row: usize,
         now: i64,
     ) -> std::result::Result<i64, String> {
@@ -780,36 +783,15 @@ impl ParquetSinkTask {
                     Ok(ts.value(row))
                 }
             }
-            Some(TimestampExtractor::RecordField(f)) => {
-                match field_of(&batch.value.value(row), f) {
-                    Some(Value::I64(n)) | Some(Value::Date(n)) => Ok(n),
-                    Some(Value::I32(n)) => Ok(i64::from(n)),
-                    other => Err(format!(
-                        "timestamp field {f} is {other:?}, not epoch milliseconds"
-                    )),
-                }
-            }
+            Some(TimestampExtractor::RecordField(f)) => match ts_field.and_then(|c| c.get(row)) {
+                Some(Value::I64(n)) | Some(Value::Date(n)) => Ok(n),
+                Some(Value::I32(n)) => Ok(i64::from(n)),
+                other => Err(format!(
+                    "timestamp field {f} is {other:?}, not epoch milliseconds"
+                )),
+            },
         }
     }
-}
-
-fn field_of(v: &Value, name: &str) -> Option<Value> {
-    // Dotted names reach into nested structs and maps, as Confluent's field partitioner does.
-    let mut cur = v.clone();
-    for part in name.split('.') {
-        cur = match cur {
-            Value::Struct(s) => {
-                let i = s.schema.fields.iter().position(|f| f.name == part)?;
-                s.values[i].clone()
-            }
-            Value::Map(entries) => entries
-                .into_iter()
-                .find(|(k, _)| matches!(k, Value::String(s) if s == part))
-                .map(|(_, v)| v)?,
-            _ => return None,
-        };
-    }
-    (!cur.is_null()).then_some(cur)
 }
 
 /// Why a schema'd value is not in its typed column, in Kafka's words where Kafka has them.
@@ -851,6 +833,19 @@ impl SinkTask for ParquetSinkTask {
         };
         let too_wide = types::precision_failures(&value_field, &batch.value.array);
         let mut too_wide = too_wide.into_iter().peekable();
+        // The fields the partitioner and the timestamp extractor read, found in the value
+        // column once per batch.
+        let ts_field = match self.config.partitioner.extractor() {
+            Some(TimestampExtractor::RecordField(f)) => Some(FieldColumn::resolve(batch.value, f)),
+            _ => None,
+        };
+        let partition_fields: Vec<FieldColumn<'_>> = self
+            .config
+            .partitioner
+            .field_names()
+            .iter()
+            .map(|f| FieldColumn::resolve(batch.value, f))
+            .collect();
         for (row, ts_slot) in row_ts.iter_mut().enumerate() {
             let (topic_key, partition) = (topic_keys.value(row), partitions.value(row));
             let offset = offsets.value(row);
@@ -890,7 +885,7 @@ impl SinkTask for ParquetSinkTask {
                 }
                 continue;
             }
-            let ts = match self.timestamp_of(batch, row, now) {
+            let ts = match self.timestamp_of(batch, ts_field.as_ref(), row, now) {
                 Ok(t) => t,
                 Err(e) => {
                     errant.report(row, DATA_EXCEPTION, e);
@@ -915,10 +910,14 @@ impl SinkTask for ParquetSinkTask {
                     }
                 }
             } else {
-                let value = batch.value.value(row);
                 let encoded = match self.config.partitioner.encode(
                     partition,
-                    &|f| field_of(&value, f),
+                    &|f| {
+                        partition_fields
+                            .iter()
+                            .find(|c| c.name() == f)
+                            .and_then(|c| c.get(row))
+                    },
                     ts,
                     &self.config.directory_delim,
                 ) {
@@ -1577,6 +1576,119 @@ mod task_tests {
         );
         let open: Vec<_> = task.open.values().flat_map(|f| f.offsets.clone()).collect();
         assert_eq!(open, vec![101], "102 is already in a committed file");
+    }
+
+    /// The path the P1 benchmark takes (the standard event, schemaless and as envelopes,
+    /// JsonConverter into Parquet), under each partitioner and timestamp extractor that reads
+    /// the value: no row is read out of the columns as a whole Connect value.
+    #[test]
+    fn standard_events_reach_files_without_a_value_per_row() {
+        let mut events = sluice_codecs::events::OrderEvents::new();
+        let (mut plain, mut envelopes) = (Vec::new(), Vec::new());
+        for _ in 0..2_000 {
+            let mut line = Vec::new();
+            events.write_next(&mut line);
+            plain.push(String::from_utf8(line).unwrap());
+            let mut line = Vec::new();
+            events.write_next_envelope(&mut line);
+            envelopes.push(String::from_utf8(line).unwrap());
+        }
+        let field = [
+            ("partitioner.class", "FieldPartitioner"),
+            ("partition.field.name", "country,device.os,flag"),
+        ];
+        let time = [
+            ("partitioner.class", "TimeBasedPartitioner"),
+            ("path.format", "'day'=yyyy-MM-dd/'hour'=HH"),
+            ("partition.duration.ms", "3600000"),
+            ("timezone", "UTC"),
+            ("timestamp.extractor", "RecordField"),
+            ("timestamp.field", "ts"),
+        ];
+        for (label, kv) in [
+            ("default", &[][..]),
+            ("field", &field[..]),
+            ("time", &time[..]),
+        ] {
+            for (schemas, lines) in [(false, &plain), (true, &envelopes)] {
+                let mut kv = kv.to_vec();
+                kv.push(("flush.size", "10"));
+                let (dir, mut task) = task_with(&kv);
+                let mut b = RawBatchBuilder::with_capacity(lines.len());
+                for (i, v) in lines.iter().enumerate() {
+                    b.append(
+                        "orders",
+                        1,
+                        i as i64,
+                        Some(1),
+                        0,
+                        None,
+                        Some(v.as_bytes()),
+                        std::iter::empty(),
+                    );
+                }
+                let raw = b.finish();
+                let json = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);
+                let mut conv = ConverterConfig::parse(
+                    "value.converter",
+                    "JsonConverter",
+                    &json,
+                    ConverterRole::Value,
+                )
+                .unwrap()
+                .build();
+                let decoded = conv.decode(raw.values());
+                assert_eq!(decoded.runs.len(), 1, "{label}");
+                let value = &decoded.runs[0].column;
+                assert!(
+                    value.exact.is_empty(),
+                    "{label}: every event is on the typed path"
+                );
+                let key = sluice_codecs::ConnectColumn::nulls(raw.num_rows());
+                let before = sluice_codecs::column::rows_materialized();
+                let mut errant = ErrantRecords::default();
+                task.put(
+                    &SinkBatch {
+                        raw: &raw,
+                        key: &key,
+                        value,
+                    },
+                    &mut errant,
+                )
+                .unwrap();
+                task.flush().unwrap();
+                let read = sluice_codecs::column::rows_materialized() - before;
+                assert!(errant.rows.is_empty(), "{label}: {:?}", errant.rows);
+                assert_eq!(read, 0, "{label} schemas={schemas}: rows read as values");
+                let written: usize = files(dir.path())
+                    .iter()
+                    .map(|f| {
+                        let file = std::fs::File::open(dir.path().join(f)).unwrap();
+                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                            .unwrap()
+                            .build()
+                            .unwrap()
+                            .map(|b| b.unwrap().num_rows())
+                            .sum::<usize>()
+                    })
+                    .sum();
+                let open: usize = task.open.values().map(|f| f.rows).sum();
+                assert!(
+                    written > 0,
+                    "{label}: files were committed: {:?} open {:?}",
+                    files(dir.path()),
+                    task.open.keys().take(3).collect::<Vec<_>>()
+                );
+                assert_eq!(written + open, lines.len(), "{label} schemas={schemas}");
+                if label != "default" {
+                    assert!(
+                        files(dir.path()).len() > 4,
+                        "{label}: {:?}",
+                        files(dir.path())
+                    );
+                }
+            }
+        }
     }
 
     /// A task writing under a fresh temp directory with `kv` on top of `store.url`.

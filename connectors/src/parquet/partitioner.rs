@@ -133,6 +133,14 @@ impl Partitioner {
         }
     }
 
+    /// The value fields the Field partitioner reads (none for the others).
+    pub fn field_names(&self) -> &[String] {
+        match self {
+            Partitioner::Field(fields) => fields,
+            _ => &[],
+        }
+    }
+
     /// The encoded partition of one record; `timestamp` is the extractor's value.
     pub fn encode(
         &self,

@@ -436,8 +436,11 @@ mod tests {
         // `columnar_batches` counts batches no stage ran per record: the chain touched no
         // Connect value per row.
         for case in [Case::W4, Case::W4E] {
+            let before = sluice_codecs::column::rows_materialized();
             let r = run_in_process(case, 20_000, &Overrides::default(), |_| {}).unwrap();
+            let read = sluice_codecs::column::rows_materialized() - before;
             assert_eq!(r.columnar_batches, r.batches, "{case:?}: {r:?}");
+            assert_eq!(read, 0, "{case:?}: rows read out of the columns as values");
             assert!(r.bytes_out > 0);
         }
         for (name, _) in SINGLE_SMTS {
