@@ -8,10 +8,11 @@ use arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray, BinaryViewBuilder,
 use arrow::datatypes::DataType;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_benches::BATCH_ROWS;
-use sluice_codecs::connect_json::{self, JsonConfig};
 use sluice_codecs::error::Stage;
 use sluice_codecs::events::OrderEvents;
-use sluice_codecs::json_columnar::{EnvelopeDecoder, SchemalessDecoder, encode};
+use sluice_codecs::json::columnar::{EnvelopeDecoder, SchemalessDecoder};
+use sluice_codecs::json::connect::{self, JsonConfig};
+use sluice_codecs::json::encode::encode;
 
 fn batch(envelope: bool) -> BinaryViewArray {
     let mut g = OrderEvents::new();
@@ -95,10 +96,8 @@ fn schemaless_reference(c: &mut Criterion) {
         b.iter(|| {
             for i in 0..input.len() {
                 let (s, v) =
-                    connect_json::to_connect_data(&cfg, Some(input.value(i))).expect("valid event");
-                black_box(
-                    connect_json::from_connect_data(&cfg, s.as_deref(), &v).expect("encodes"),
-                );
+                    connect::to_connect_data(&cfg, Some(input.value(i))).expect("valid event");
+                black_box(connect::from_connect_data(&cfg, s.as_deref(), &v).expect("encodes"));
             }
         })
     });

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{BooleanArray, StringArray};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_benches::{BATCH_ROWS, order_batch, order_values};
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 use sluice_codecs::{ConverterConfig, ConverterRole, RawBatchBuilder, RawHeader};
 
 fn build(c: &mut Criterion) {

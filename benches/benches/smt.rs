@@ -8,9 +8,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_benches::{BATCH_ROWS, order_batch, order_envelope_batch};
-use sluice_codecs::connect_json::JsonConfig;
 use sluice_codecs::error::Stage;
-use sluice_codecs::json_columnar::SchemalessDecoder;
+use sluice_codecs::json::columnar::SchemalessDecoder;
+use sluice_codecs::json::connect::JsonConfig;
 use sluice_smt::batch::ConnectBatch;
 use sluice_smt::{Chain, Pipeline};
 

@@ -1,7 +1,7 @@
 //! Shared fixtures for the criterion benches: batches of the standard order event.
 
 use sluice_codecs::events::OrderEvents;
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader};
 
 /// Rows per batch in every bench (the engine's default batch size).

@@ -7,15 +7,16 @@ use std::path::Path;
 
 use arrow::array::{Array, BinaryViewArray};
 use serde_json::Value as Json;
-use sluice_codecs::connect_json::{self, JsonConfig};
 use sluice_codecs::error::Stage;
-use sluice_codecs::json_columnar::{EnvelopeDecoder, SchemalessDecoder, encode};
+use sluice_codecs::json::columnar::{EnvelopeDecoder, SchemalessDecoder};
+use sluice_codecs::json::connect::{self, JsonConfig};
+use sluice_codecs::json::encode::encode;
 
 fn bytes(v: &Json) -> Option<Vec<u8>> {
     match v {
         Json::Object(m) => match (m.get("utf8"), m.get("base64")) {
             (Some(Json::String(s)), _) => Some(s.as_bytes().to_vec()),
-            (_, Some(Json::String(s))) => connect_json::base64_decode(s),
+            (_, Some(Json::String(s))) => connect::base64_decode(s),
             _ => None,
         },
         _ => None,
@@ -60,7 +61,7 @@ fn columnar_matches_reference_on_every_corpus_json_value() {
             };
             checked += 1;
             let id = case["id"].as_str().unwrap_or("?").to_string();
-            let reference = connect_json::to_connect_data(&cfg, Some(&value));
+            let reference = connect::to_connect_data(&cfg, Some(&value));
             let input = BinaryViewArray::from(vec![Some(value.as_slice())]);
             let out = if cfg.schemas_enable {
                 EnvelopeDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter)
@@ -82,7 +83,7 @@ fn columnar_matches_reference_on_every_corpus_json_value() {
                     }
                 }
                 Ok((schema, v)) => {
-                    let expected = connect_json::from_connect_data(&cfg, schema.as_deref(), &v);
+                    let expected = connect::from_connect_data(&cfg, schema.as_deref(), &v);
                     let (encoded, failures) =
                         encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
                     let got = match failures.first() {

@@ -445,7 +445,7 @@ impl SinkTask for FileStreamSinkTask {
         let values = batch.value;
         // Schemaless values (JSON maps, lists, scalars) print column-wise.
         let mut failed = None;
-        let columnar = sluice_codecs::java_text::for_each_schemaless(values, |_, text| {
+        let columnar = sluice_codecs::java::text::for_each_schemaless(values, |_, text| {
             if failed.is_none()
                 && let Err(e) = self.write_line(text)
             {

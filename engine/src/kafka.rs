@@ -98,6 +98,32 @@ pub fn source_producer_config(
     cfg
 }
 
+/// Producer settings of a sink task's dead letter queue: the source producer's settings
+/// (worker `producer.*`, connector `producer.override.*`) under Kafka's DLQ client id.
+pub fn dlq_producer_config(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    task: usize,
+) -> ClientConfig {
+    let mut cfg = source_producer_config(worker, connector, task);
+    cfg.set(
+        "client.id",
+        format!("connector-dlq-producer-{}-{task}", connector.name),
+    );
+    cfg
+}
+
+/// Admin client settings: the worker's bootstrap servers plus its `admin.*` keys.
+pub fn admin_config(worker: &WorkerConfig) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
+        .set("log_level", "4");
+    for (k, v) in worker.client_overrides("admin") {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,12 @@
 //! The sluice engine: worker and connector configuration ([`config`]), the task runtimes
 //! that move Arrow record batches between Kafka and connectors ([`runtime`]), source offset
 //! storage ([`offsets`]) and the standalone [`worker`]. The record-batch model itself is
-//! documented in `sluice_codecs::record`.
+//! documented in `sluice_codecs::model::record`.
 
 pub mod allocator;
 pub mod bench;
 pub mod config;
 pub mod differential;
-pub mod dlq;
 pub mod error;
 pub mod errors;
 pub mod kafka;
@@ -19,6 +18,7 @@ pub mod properties;
 pub mod registry;
 pub mod rest;
 pub mod runtime;
+pub mod signal;
 pub mod status;
 pub mod validate;
 pub mod worker;

@@ -20,7 +20,8 @@ use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
 use crate::error::Result;
 use crate::metrics::{ConnectorTaskCounts, Metrics, TaskKind, WorkerGauges};
 use crate::offsets::FileOffsetStore;
-use crate::runtime::{PauseSignal, StopSignal, TaskContext, sink, source};
+use crate::runtime::{TaskContext, sink, source};
+use crate::signal::{PauseSignal, StopSignal};
 use crate::status::{ActiveTopics, State, StatusBoard, TaskLabel};
 
 const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);

@@ -4,10 +4,10 @@
 
 use arrow::array::{AsArray, BooleanArray, DictionaryArray, StringArray, UInt32Array};
 use arrow::datatypes::{Int32Type, UInt32Type};
-use sluice_codecs::record::RawBatch;
+use sluice_codecs::model::record::RawBatch;
 use sluice_codecs::{CodecError, ConnectColumn};
 
-use crate::bridge::HeaderRows;
+use crate::header_rows::HeaderRows;
 use crate::record::Side;
 
 /// A batch of records: raw Kafka columns, the converted key and value, the converted

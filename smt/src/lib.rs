@@ -7,6 +7,7 @@ pub mod batch;
 pub mod bridge;
 pub mod chain;
 pub mod config;
+pub mod header_rows;
 pub mod java_regex;
 mod kernels;
 pub mod pipeline;

@@ -13,8 +13,9 @@ use sluice_codecs::reference::{RefConverter, RefHeaderConverter};
 use sluice_codecs::{CodecError, Converter, ConverterConfig, ConverterRole, RawBatch, Stage};
 
 use crate::batch::ConnectBatch;
-use crate::bridge::{EncodedHeaders, HeaderRows, run_slice, segments, stage_per_record};
+use crate::bridge::{run_slice, segments, stage_per_record};
 use crate::chain::Chain;
+use crate::header_rows::{EncodedHeaders, HeaderRows};
 use crate::record::Header;
 
 /// Kafka's default key and value converter.

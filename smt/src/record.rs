@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use sluice_codecs::schema::ConnectSchema;
-use sluice_codecs::value::Value;
+use sluice_codecs::model::schema::ConnectSchema;
+use sluice_codecs::model::value::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
@@ -71,7 +71,7 @@ impl ConnectRecord {
 
 /// `Schema.toString()`: `Schema{NAME:TYPE}` or `Schema{TYPE}`; `null` without a schema.
 pub fn schema_to_string(s: Option<&Arc<ConnectSchema>>) -> String {
-    use sluice_codecs::schema::SchemaType;
+    use sluice_codecs::model::schema::SchemaType;
     match s {
         None => "null".into(),
         // Kafka 4.x's Values parser leaves a map of keys with a common schema and values

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::{Struct, Value};
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::{Struct, Value};
 
 /// `value.getClass().getName()` (no `class ` prefix), `null` for null.
 pub fn class_name(v: &Value) -> String {
@@ -81,7 +81,7 @@ pub fn push_field(
         )));
     }
     let index = s.fields.len();
-    s.fields.push(sluice_codecs::schema::Field {
+    s.fields.push(sluice_codecs::model::schema::Field {
         name: name.to_string(),
         index,
         schema,

@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sluice_codecs::arrow_map::arrow_type;
-use sluice_codecs::connect_json::{JsonConfig, to_connect_data};
-use sluice_codecs::json_columnar::RunsBuilder;
-use sluice_codecs::schema::ConnectSchema;
-use sluice_codecs::value::Value;
+use sluice_codecs::columnar::runs::RunsBuilder;
+use sluice_codecs::json::connect::{JsonConfig, to_connect_data};
+use sluice_codecs::model::arrow_map::arrow_type;
+use sluice_codecs::model::schema::ConnectSchema;
+use sluice_codecs::model::value::Value;
 use sluice_smt::{Chain, ConnectRecord, Header};
 
 const ROW: &str = r#"{"type":"struct","optional":true,"name":"pg.public.t.Value","fields":[

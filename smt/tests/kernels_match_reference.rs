@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 use sluice_codecs::{RawBatch, RawBatchBuilder, RawHeader};
 use sluice_smt::Pipeline;
 use sluice_smt::reference::{RecordOutcome, ReferencePipeline};

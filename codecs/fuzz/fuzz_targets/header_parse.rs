@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sluice_codecs::reference::decode_utf8_like_java;
-use sluice_codecs::values;
+use sluice_codecs::reference::values;
 
 fuzz_target!(|data: &[u8]| {
     let text = decode_utf8_like_java(data);

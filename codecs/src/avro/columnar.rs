@@ -6,8 +6,8 @@
 use super::binary::{ReadError, Reader};
 use super::data::{AVRO_TYPE_UNION, AvroDataConfig};
 use super::schema::{AvroSchema, Kind, NodeId};
-use crate::col::Col;
-use crate::schema::{ConnectSchema, SchemaType, logical};
+use crate::columnar::col::Col;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
 
 /// How one Avro node is read into its column.
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ pub(crate) fn compile(
 /// A decimal column holds values at the schema's own scale.
 fn decimal_column(s: &ConnectSchema) -> Option<()> {
     let scale = s.decimal_scale()?;
-    matches!(crate::arrow_map::arrow_type(s), arrow::datatypes::DataType::Decimal128(_, sc) if i32::from(sc) == scale)
+    matches!(crate::model::arrow_map::arrow_type(s), arrow::datatypes::DataType::Decimal128(_, sc) if i32::from(sc) == scale)
         .then_some(())
 }
 
@@ -171,7 +171,7 @@ fn mismatch() -> Stop {
 /// Reads a decimal's unscaled bytes as an i128 (Java's `new BigInteger(bytes)`), when it fits
 /// a Decimal128(38) column.
 fn unscaled(b: &[u8]) -> Result<i128, Stop> {
-    let v = crate::connect_json::twos_complement_to_i128(b).ok_or(Stop::PerRecord)?;
+    let v = crate::json::connect::twos_complement_to_i128(b).ok_or(Stop::PerRecord)?;
     if v.unsigned_abs() >= 10u128.pow(38) {
         return Err(Stop::PerRecord);
     }

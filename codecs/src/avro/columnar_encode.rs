@@ -16,7 +16,7 @@ use arrow::datatypes::{
 use super::binary::{write_bytes, write_long};
 use super::data::{AVRO_TYPE_ENUM, AVRO_TYPE_UNION, AvroDataConfig};
 use super::schema::{AvroSchema, Kind, NodeId};
-use crate::schema::{ConnectSchema, SchemaType};
+use crate::model::schema::{ConnectSchema, SchemaType};
 
 /// How one Connect value is written for its Avro node.
 #[derive(Debug, Clone)]
@@ -348,7 +348,7 @@ impl Bound<'_> {
             }
             Bound::Dec(a) => write_bytes(
                 out,
-                &crate::connect_json::i128_to_twos_complement(a.value(row)),
+                &crate::json::connect::i128_to_twos_complement(a.value(row)),
             ),
             Bound::Record(_, fields) => {
                 for f in fields {

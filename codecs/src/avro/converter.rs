@@ -14,14 +14,14 @@ use super::columnar::Stop;
 use super::data::{AvroDataConfig, JavaObject, ToConnect};
 use super::from_connect::{AvroValue, FromConnect, to_avro};
 use super::schema::{AvroSchema, Kind};
-use crate::column::ConnectColumn;
-use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
+use crate::columnar::runs::{OpenRun, Run};
+use crate::converter::contract::{Converter, ConverterRole, Decoded, Encoded};
 use crate::error::{ConnectError, Result, RowFailure};
-use crate::json_columnar::{OpenRun, Run};
+use crate::model::column::ConnectColumn;
+use crate::model::schema::ConnectSchema;
+use crate::model::value::Value;
 use crate::registry::serde::{SerdeConfig, SubjectNameStrategy, bool_key, int_key};
 use crate::registry::{SchemaKind, SchemaRegistry};
-use crate::schema::ConnectSchema;
-use crate::value::Value;
 
 pub const CLASS: &str = "io.confluent.connect.avro.AvroConverter";
 

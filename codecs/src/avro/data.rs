@@ -8,9 +8,9 @@ use std::sync::Arc;
 use super::binary::Datum;
 use super::schema::{AvroSchema, Kind, NodeId, java_object_string};
 use crate::error::ConnectError;
-use crate::jackson::Node as Json;
-use crate::schema::{ConnectSchema, Field, SchemaType, logical};
-use crate::value::{Struct, Value};
+use crate::json::jackson::Node as Json;
+use crate::model::schema::{ConnectSchema, Field, SchemaType, logical};
+use crate::model::value::{Struct, Value};
 
 pub const NAMESPACE: &str = "io.confluent.connect.avro";
 pub const DEFAULT_SCHEMA_FULL_NAME: &str = "io.confluent.connect.avro.ConnectDefault";
@@ -547,7 +547,7 @@ impl<'a> ToConnect<'a> {
         if let Some(src) = default_source {
             // An invalid default is ignored (AvroData logs and goes on).
             if let Ok(Some(v)) = self.default_value(&b, id, src)
-                && (crate::connect_json::validate_value(&b, &v).is_ok()
+                && (crate::json::connect::validate_value(&b, &v).is_ok()
                     || matches!(v, Value::Struct(_)))
             {
                 b.default = Some(v);
@@ -1064,7 +1064,7 @@ fn to_logical(schema: &ConnectSchema, value: Value) -> Result<Value, ConnectErro
                     message: Some("Zero length BigInteger".into()),
                 });
             }
-            let unscaled = crate::connect_json::twos_complement_to_i128(&b)
+            let unscaled = crate::json::connect::twos_complement_to_i128(&b)
                 .ok_or_else(|| data("Decimal values wider than 128 bits are not supported"))?;
             Value::Decimal { unscaled, scale }
         }

@@ -15,9 +15,9 @@ use super::data::{
 };
 use super::schema::{AvroField, AvroSchema, Kind, Name, NodeId, SchemaNode, SchemaParseError};
 use crate::error::ConnectError;
-use crate::jackson::Node as Json;
-use crate::schema::{ConnectSchema, SchemaType, logical};
-use crate::value::Value;
+use crate::json::jackson::Node as Json;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
+use crate::model::value::Value;
 
 /// The Avro schema of schemaless Connect data (`io.confluent.connect.avro.Anything`).
 pub const ANYTHING_SCHEMA: &str = r#"{"type":"record","name":"Anything","namespace":"io.confluent.connect.avro","fields":[{"name":"boolean","type":["null","boolean"],"default":null},{"name":"bytes","type":["null","bytes"],"default":null},{"name":"double","type":["null","double"],"default":null},{"name":"float","type":["null","float"],"default":null},{"name":"int","type":["null","int"],"default":null},{"name":"long","type":["null","long"],"default":null},{"name":"string","type":["null","string"],"default":null},{"name":"array","type":["null",{"type":"array","items":"Anything"}],"default":null},{"name":"map","type":["null",{"type":"array","items":{"type":"record","name":"MapEntry","fields":[{"name":"key","type":"Anything"},{"name":"value","type":"Anything"}]}}],"default":null}]}"#;
@@ -93,7 +93,7 @@ fn validate_name(name: &str) -> Result<(), ConnectError> {
 
 fn json_string(s: &str) -> String {
     let mut out = Vec::new();
-    crate::json_text::write_string(&mut out, s);
+    crate::json::text::write_string(&mut out, s);
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -702,7 +702,7 @@ fn to_avro_logical(s: &ConnectSchema, v: &Value) -> Result<Option<Value>, Connec
                     "Decimal value has mismatching scale for given Decimal schema. Schema has scale {target}, value has scale {scale}."
                 )));
             }
-            Value::Bytes(crate::connect_json::i128_to_twos_complement(*unscaled))
+            Value::Bytes(crate::json::connect::i128_to_twos_complement(*unscaled))
         }
         (logical::DATE, Value::Date(ms)) => {
             if ms.rem_euclid(86_400_000) != 0 {

@@ -3,7 +3,7 @@
 //! registry then stores it (`AvroSchema.normalize()`, re-parsed and printed).
 
 use super::schema::{AvroSchema, Kind, SchemaNode};
-use crate::jackson::Node as Json;
+use crate::json::jackson::Node as Json;
 
 fn sorted(node: &Json) -> Json {
     match node {

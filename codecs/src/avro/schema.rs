@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::jackson::Node as Json;
+use crate::json::jackson::Node as Json;
 
 /// An index into [`AvroSchema::nodes`].
 pub type NodeId = usize;
@@ -227,7 +227,7 @@ pub struct AvroSchema {
 impl AvroSchema {
     /// `new Schema.Parser().parse(text)` (defaults not validated, as a registry client parses).
     pub fn parse(text: &str) -> Result<Self, SchemaParseError> {
-        let json = crate::jackson::parse(text.as_bytes()).map_err(|e| {
+        let json = crate::json::jackson::parse(text.as_bytes()).map_err(|e| {
             parse_error(format!("Invalid schema JSON at {}: {}", e.offset, e.reason))
         })?;
         let mut p = Parser {
@@ -716,16 +716,16 @@ struct Writer<'a> {
 }
 
 fn write_str_field(out: &mut Vec<u8>, key: &str, value: &str) {
-    crate::json_text::write_string(out, key);
+    crate::json::text::write_string(out, key);
     out.push(b':');
-    crate::json_text::write_string(out, value);
+    crate::json::text::write_string(out, value);
 }
 
 impl Writer<'_> {
     fn props(&self, out: &mut Vec<u8>, props: &[(String, Json)]) {
         for (k, v) in props {
             out.push(b',');
-            crate::json_text::write_string(out, k);
+            crate::json::text::write_string(out, k);
             out.push(b':');
             write_json(out, v);
         }
@@ -736,7 +736,7 @@ impl Writer<'_> {
     fn name_ref(&mut self, out: &mut Vec<u8>, name: &Name) -> bool {
         let full = name.full();
         if self.written.contains(&full) {
-            crate::json_text::write_string(out, &name.qualified(self.space.as_deref()));
+            crate::json::text::write_string(out, &name.qualified(self.space.as_deref()));
             return true;
         }
         self.written.push(full);
@@ -768,7 +768,7 @@ impl Writer<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            crate::json_text::write_string(out, &a.qualified(name.space.as_deref()));
+            crate::json::text::write_string(out, &a.qualified(name.space.as_deref()));
         }
         out.push(b']');
     }
@@ -822,7 +822,7 @@ impl Writer<'_> {
                             if j > 0 {
                                 out.push(b',');
                             }
-                            crate::json_text::write_string(out, a);
+                            crate::json::text::write_string(out, a);
                         }
                         out.push(b']');
                     }
@@ -857,7 +857,7 @@ impl Writer<'_> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    crate::json_text::write_string(out, s);
+                    crate::json::text::write_string(out, s);
                 }
                 out.push(b']');
                 if let Some(d) = default {
@@ -914,7 +914,7 @@ impl Writer<'_> {
             }
             _ => {
                 if node.props.is_empty() {
-                    crate::json_text::write_string(out, node.type_name());
+                    crate::json::text::write_string(out, node.type_name());
                 } else {
                     out.push(b'{');
                     write_str_field(out, "type", node.type_name());
@@ -937,8 +937,8 @@ pub fn write_json(out: &mut Vec<u8>, node: &Json) {
             let d: f64 = t.parse().unwrap_or(f64::NAN);
             crate::java::write_double(out, d);
         }
-        Json::String(s) => crate::json_text::write_string(out, s),
-        Json::Utf16(u) => crate::json_text::write_utf16(out, u),
+        Json::String(s) => crate::json::text::write_string(out, s),
+        Json::Utf16(u) => crate::json::text::write_utf16(out, u),
         Json::Array(items) => {
             out.push(b'[');
             for (i, v) in items.iter().enumerate() {
@@ -955,7 +955,7 @@ pub fn write_json(out: &mut Vec<u8>, node: &Json) {
                 if i > 0 {
                     out.push(b',');
                 }
-                crate::json_text::write_string(out, k);
+                crate::json::text::write_string(out, k);
                 out.push(b':');
                 write_json(out, v);
             }

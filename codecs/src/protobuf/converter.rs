@@ -13,14 +13,14 @@ use arrow::datatypes::Int32Type;
 use super::data::{ProtobufDataConfig, ToConnect, ValueConverter};
 use super::schema::ProtoSchema;
 use super::wire;
-use crate::column::ConnectColumn;
-use crate::converter::{Converter, ConverterRole, Decoded, Encoded};
+use crate::columnar::runs::RunsBuilder;
+use crate::converter::contract::{Converter, ConverterRole, Decoded, Encoded};
 use crate::error::{ConnectError, Result, RowFailure};
-use crate::json_columnar::RunsBuilder;
+use crate::model::column::ConnectColumn;
+use crate::model::schema::ConnectSchema;
+use crate::model::value::Value;
 use crate::registry::serde::{SerdeConfig, SubjectNameStrategy, bool_key, class_key, int_key};
 use crate::registry::{SchemaKind, SchemaRegistry};
-use crate::schema::ConnectSchema;
-use crate::value::Value;
 
 pub const CLASS: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 

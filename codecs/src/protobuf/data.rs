@@ -11,8 +11,8 @@ use super::schema::{
 };
 use super::wire::{DynMsg, PValue, Slot};
 use crate::error::ConnectError;
-use crate::schema::{ConnectSchema, Field, SchemaType, logical};
-use crate::value::{JavaMapInit, Struct, Value, java_hash_order};
+use crate::model::schema::{ConnectSchema, Field, SchemaType, logical};
+use crate::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 const TAG: &str = "io.confluent.connect.protobuf.Tag";
 const TYPE: &str = "io.confluent.connect.protobuf.Type";
@@ -786,7 +786,7 @@ impl ValueConverter<'_> {
                 message: Some("Zero length BigInteger".into()),
             });
         }
-        let mut unscaled = crate::connect_json::twos_complement_to_i128(bytes)
+        let mut unscaled = crate::json::connect::twos_complement_to_i128(bytes)
             .ok_or_else(|| data("Decimal values wider than 128 bits are not supported"))?;
         if let Some(p) = precision {
             if p < 0 {

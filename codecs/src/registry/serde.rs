@@ -46,7 +46,7 @@ pub(crate) fn bool_key(
     key: &str,
     default: bool,
 ) -> std::result::Result<bool, ConnectError> {
-    crate::connect_json::bool_config(props, key, default)
+    crate::json::connect::bool_config(props, key, default)
 }
 
 pub(crate) fn int_key(

@@ -14,7 +14,7 @@ use arrow::array::{
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::value::Value;
+use sluice_codecs::model::value::Value;
 
 /// The rows of `value` as a batch of columns. With `share`, rows that are one run of the batch
 /// are a zero-copy slice of it (a partition's records mostly arrive as one run); otherwise they
@@ -62,8 +62,9 @@ pub fn value_batch(
         && value.array.data_type() != &DataType::Null
     {
         let taken = pick(&value.array)?;
-        let field =
-            Arc::new(sluice_codecs::arrow_map::arrow_field("value", schema).with_nullable(true));
+        let field = Arc::new(
+            sluice_codecs::model::arrow_map::arrow_field("value", schema).with_nullable(true),
+        );
         let (field, column) = super::types::conform(&field, &taken)?;
         return RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])
             .map_err(|e| e.to_string());
@@ -161,7 +162,7 @@ fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, String> {
                 // a value read from it would be; only these cells are read one by one.
                 let mut b = StringBuilder::with_capacity(a.len(), a.len() * 16);
                 for row in 0..a.len() {
-                    match sluice_codecs::cells::schemaless_cell(a, row) {
+                    match sluice_codecs::model::cells::schemaless_cell(a, row) {
                         Value::Null => b.append_null(),
                         v => b.append_value(json_text(&v)),
                     }
@@ -692,9 +693,9 @@ mod tests {
         for rows in [&[0u32, 1, 2, 3, 4, 5][..], &[5, 2, 0], &[1, 2, 4], &[3, 4]] {
             let values: Vec<Value> = rows.iter().map(|&r| col.value(r as usize)).collect();
             let want = infer_batch(&values).unwrap();
-            let before = sluice_codecs::column::rows_materialized();
+            let before = sluice_codecs::model::column::rows_materialized();
             let got = value_batch(col, rows, true).unwrap();
-            let read = sluice_codecs::column::rows_materialized() - before;
+            let read = sluice_codecs::model::column::rows_materialized() - before;
             assert_eq!(read, 0, "rows {rows:?}: whole rows were read as values");
             assert_eq!(got.schema(), want.schema(), "rows {rows:?}");
             assert_eq!(got, want, "rows {rows:?}");

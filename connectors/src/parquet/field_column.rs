@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
-use sluice_codecs::value::Value;
+use sluice_codecs::model::value::Value;
 use sluice_codecs::{ConnectColumn, ConnectSchema};
 
 /// Where a field lives in the column: a struct child array (with the validity of every
@@ -63,8 +63,8 @@ impl<'a> FieldColumn<'a> {
                     return None;
                 }
                 let v = match schema.as_deref() {
-                    Some(s) => sluice_codecs::cells::cell_value(s, array, row),
-                    None => sluice_codecs::cells::schemaless_cell(array, row),
+                    Some(s) => sluice_codecs::model::cells::cell_value(s, array, row),
+                    None => sluice_codecs::model::cells::schemaless_cell(array, row),
                 };
                 (!v.is_null()).then_some(v)
             }

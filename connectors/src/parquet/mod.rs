@@ -25,7 +25,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use sluice_codecs::value::Value;
+use sluice_codecs::model::value::Value;
 
 use crate::task::{ErrantRecords, SinkBatch, SinkTask, TopicPartition};
 use crate::{ConnectorError, Result};
@@ -796,7 +796,7 @@ impl ParquetSinkTask {
 
 /// Why a schema'd value is not in its typed column, in Kafka's words where Kafka has them.
 fn misfit_reason(schema: &sluice_codecs::ConnectSchema, v: &Value) -> String {
-    if sluice_codecs::json_columnar::decimal_scale_differs(schema, v) {
+    if sluice_codecs::columnar::decimal_scale_differs(schema, v) {
         "BigDecimal has mismatching scale value for given Decimal schema".to_string()
     } else {
         format!(
@@ -826,7 +826,7 @@ impl SinkTask for ParquetSinkTask {
         // Decimals wider than their declared precision are errant (a file never holds a
         // cut value); found once per batch, column-wise.
         let value_field = match &batch.value.schema {
-            Some(s) => sluice_codecs::arrow_map::arrow_field("value", s),
+            Some(s) => sluice_codecs::model::arrow_map::arrow_field("value", s),
             None => {
                 arrow::datatypes::Field::new("value", batch.value.array.data_type().clone(), true)
             }
@@ -1645,7 +1645,7 @@ mod task_tests {
                     "{label}: every event is on the typed path"
                 );
                 let key = sluice_codecs::ConnectColumn::nulls(raw.num_rows());
-                let before = sluice_codecs::column::rows_materialized();
+                let before = sluice_codecs::model::column::rows_materialized();
                 let mut errant = ErrantRecords::default();
                 task.put(
                     &SinkBatch {
@@ -1657,7 +1657,7 @@ mod task_tests {
                 )
                 .unwrap();
                 task.flush().unwrap();
-                let read = sluice_codecs::column::rows_materialized() - before;
+                let read = sluice_codecs::model::column::rows_materialized() - before;
                 assert!(errant.rows.is_empty(), "{label}: {:?}", errant.rows);
                 assert_eq!(read, 0, "{label} schemas={schemas}: rows read as values");
                 let written: usize = files(dir.path())
@@ -1777,7 +1777,7 @@ mod task_tests {
             })
             .count();
         let mut b64 = Vec::new();
-        sluice_codecs::connect_json::base64_encode(&bytes[skip..], &mut b64);
+        sluice_codecs::json::connect::base64_encode(&bytes[skip..], &mut b64);
         format!(
             r#"{{"schema":{DEC_SCHEMA},"payload":{{"id":{id},"price":"{}"}}}}"#,
             String::from_utf8(b64).unwrap()

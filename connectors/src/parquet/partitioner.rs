@@ -1,8 +1,8 @@
 //! Confluent's storage partitioners: where a record's file goes (`encodedPartition`), and the
 //! committed file names `<topic>+<partition>+<start>+<end>.parquet` with zero-padded offsets.
 
-use sluice_codecs::simple_date_format::SimpleDateFormat;
-use sluice_codecs::value::Value;
+use sluice_codecs::java::simple_date_format::SimpleDateFormat;
+use sluice_codecs::model::value::Value;
 
 use super::timezone::Zone;
 use crate::{ConnectorError, Result};

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use sluice_codecs::java::simple_date_format::days_from_civil_lenient as days_from_civil;
 use sluice_codecs::reference::civil_from_days;
-use sluice_codecs::simple_date_format::days_from_civil_lenient as days_from_civil;
 
 /// A zone: its UTC offset at any instant.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray};
 use arrow::datatypes::{DataType, Decimal128Type, DecimalType, Field, FieldRef, Fields};
-use sluice_codecs::arrow_map::META_PARAMETERS;
+use sluice_codecs::model::arrow_map::META_PARAMETERS;
 
 /// `connect.decimal.precision`, as Confluent's `AvroData` reads it.
 pub const DECIMAL_PRECISION_PARAM: &str = "connect.decimal.precision";

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sluice_codecs::RawBatchBuilder;
 use sluice_codecs::events::Events;
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 
 use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
 use sluice_smt::Pipeline;
@@ -436,9 +436,9 @@ mod tests {
         // `columnar_batches` counts batches no stage ran per record: the chain touched no
         // Connect value per row.
         for case in [Case::W4, Case::W4E] {
-            let before = sluice_codecs::column::rows_materialized();
+            let before = sluice_codecs::model::column::rows_materialized();
             let r = run_in_process(case, 20_000, &Overrides::default(), |_| {}).unwrap();
-            let read = sluice_codecs::column::rows_materialized() - before;
+            let read = sluice_codecs::model::column::rows_materialized() - before;
             assert_eq!(r.columnar_batches, r.batches, "{case:?}: {r:?}");
             assert_eq!(read, 0, "{case:?}: rows read out of the columns as values");
             assert!(r.bytes_out > 0);

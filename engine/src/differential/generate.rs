@@ -625,7 +625,7 @@ fn payload(r: &mut Rng, s: &Schema, out: &mut String, odd: bool) {
         Ty::Bytes => {
             let bytes: Vec<u8> = (0..r.below(6)).map(|_| r.next_u64() as u8).collect();
             let mut b64 = Vec::new();
-            sluice_codecs::connect_json::base64_encode(&bytes, &mut b64);
+            sluice_codecs::json::connect::base64_encode(&bytes, &mut b64);
             write_string(&String::from_utf8_lossy(&b64), out);
         }
         Ty::Decimal(_) => {
@@ -643,7 +643,7 @@ fn payload(r: &mut Rng, s: &Schema, out: &mut String, odd: bool) {
                     start += 1;
                 }
                 let mut b64 = Vec::new();
-                sluice_codecs::connect_json::base64_encode(&be[start..], &mut b64);
+                sluice_codecs::json::connect::base64_encode(&be[start..], &mut b64);
                 write_string(&String::from_utf8_lossy(&b64), out);
             }
         }

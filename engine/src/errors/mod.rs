@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 use arrow::array::Array;
 use sluice_codecs::RawBatch;
 
-use crate::dlq::DeadLetterQueue;
 use crate::error::{EngineError, Result};
 use crate::metrics::TaskMetrics;
-use crate::runtime::StopSignal;
+use crate::signal::StopSignal;
 use crate::status::TaskLabel;
 
+pub mod dlq;
 pub mod policy;
+
+use dlq::DeadLetterQueue;
 
 pub use policy::{DlqConfig, ErrorsConfig, RetryPolicy};
 

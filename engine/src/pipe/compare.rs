@@ -3,7 +3,7 @@
 //! exact text). Shared by the conformance test and the differential run.
 
 use serde_json::Value as Json;
-use sluice_codecs::jackson::{self, Node};
+use sluice_codecs::json::jackson::{self, Node};
 
 use super::{Outcome, PipeRecord};
 

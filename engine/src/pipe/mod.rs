@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 use sluice_codecs::registry::{SchemaKind, SchemaRegistry, SubjectVersion};
 use sluice_codecs::{RawBatchBuilder, RawHeader};
 use sluice_smt::Pipeline;
@@ -59,7 +59,7 @@ pub(crate) fn bytes_to_json(b: &Option<Vec<u8>>) -> Json {
             Ok(s) => json!({"utf8": s}),
             Err(_) => {
                 let mut out = Vec::new();
-                sluice_codecs::connect_json::base64_encode(b, &mut out);
+                sluice_codecs::json::connect::base64_encode(b, &mut out);
                 json!({"base64": String::from_utf8_lossy(&out)})
             }
         },
@@ -74,7 +74,7 @@ pub fn json_to_bytes(v: &Json) -> Result<Option<Vec<u8>>, String> {
             if let Some(Json::String(s)) = m.get("utf8") {
                 Ok(Some(s.as_bytes().to_vec()))
             } else if let Some(Json::String(s)) = m.get("base64") {
-                sluice_codecs::connect_json::base64_decode(s)
+                sluice_codecs::json::connect::base64_decode(s)
                     .map(Some)
                     .ok_or_else(|| format!("invalid base64 {s:?}"))
             } else {

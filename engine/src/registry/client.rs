@@ -48,7 +48,7 @@ fn percent_encode(s: &str) -> String {
 
 fn basic(user_info: &str) -> String {
     let mut out = Vec::new();
-    sluice_codecs::connect_json::base64_encode(user_info.as_bytes(), &mut out);
+    sluice_codecs::json::connect::base64_encode(user_info.as_bytes(), &mut out);
     format!("Basic {}", String::from_utf8_lossy(&out))
 }
 

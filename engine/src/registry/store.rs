@@ -184,7 +184,7 @@ fn protobuf_text(text: &str) -> Result<String, StoreError> {
     if parsed.is_ok() {
         return Ok(text.to_string());
     }
-    let from_descriptor = sluice_codecs::connect_json::base64_decode(text.trim())
+    let from_descriptor = sluice_codecs::json::connect::base64_decode(text.trim())
         .ok_or_else(|| descriptor::DescriptorError("not base64".into()))
         .and_then(|bytes| descriptor::to_proto_text(&bytes));
     match from_descriptor {

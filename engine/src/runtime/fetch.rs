@@ -17,7 +17,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaRespErr;
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 
 /// Where newly assigned partitions are forwarded; shared between the task's [`FetchQueue`] and
 /// its consumer context. Null once the queue is gone (then partitions stay on the consumer

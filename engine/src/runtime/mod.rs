@@ -7,12 +7,11 @@ pub mod sink;
 pub mod source;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::error::Result;
 use crate::metrics::TaskMetrics;
+use crate::signal::{PauseSignal, StopSignal};
 use crate::status::{ActiveTopics, State, StatusBoard, TaskLabel};
 
 /// Everything a task thread needs from its worker.
@@ -26,21 +25,6 @@ pub struct TaskContext {
     pub board: StatusBoard,
     pub metrics: Arc<TaskMetrics>,
     pub topics: ActiveTopics,
-}
-
-/// The connector's target state PAUSED, as seen by its tasks: they stop moving records
-/// (sinks pause their partitions but stay in the group) until resumed.
-#[derive(Debug, Clone, Default)]
-pub struct PauseSignal(Arc<AtomicBool>);
-
-impl PauseSignal {
-    pub fn set(&self, paused: bool) {
-        self.0.store(paused, Ordering::SeqCst);
-    }
-
-    pub fn is_paused(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// Runs a task body, keeping its state on the board: RUNNING while it runs, STOPPED when it
@@ -74,32 +58,4 @@ pub(crate) fn report_pause(board: &StatusBoard, label: &TaskLabel, paused: bool)
         None,
     );
     tracing::info!("{label} {}", if paused { "paused" } else { "resumed" });
-}
-
-/// A stop request shared by a connector's tasks.
-#[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
-
-impl StopSignal {
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps up to `d`, waking early on stop; true when stopped.
-    pub fn sleep(&self, d: Duration) -> bool {
-        let until = Instant::now() + d;
-        while Instant::now() < until {
-            if self.is_stopped() {
-                return true;
-            }
-            std::thread::sleep(
-                Duration::from_millis(10).min(until.saturating_duration_since(Instant::now())),
-            );
-        }
-        self.is_stopped()
-    }
 }

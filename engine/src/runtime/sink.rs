@@ -18,13 +18,14 @@ use sluice_smt::batch::ConnectBatch;
 use sluice_smt::{Chain, Pipeline};
 
 use crate::config::TopicSelection;
-use crate::dlq::DeadLetterQueue;
 use crate::error::{EngineError, Result};
+use crate::errors::dlq::DeadLetterQueue;
 use crate::errors::{ErrorReporter, Failure};
 use crate::kafka;
 use crate::metrics::{PipelineStage, TaskMetrics};
+use crate::runtime::TaskContext;
 use crate::runtime::fetch::{FetchQueue, Fetched, ForwardTarget};
-use crate::runtime::{StopSignal, TaskContext};
+use crate::signal::StopSignal;
 use crate::status::TaskLabel;
 
 /// Rows per batch unless `max.poll.records` says otherwise.
@@ -208,8 +209,8 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     })?;
     let dlq = match &connector.errors.dlq {
         Some(cfg) if connector.errors.tolerate_all => Some(DeadLetterQueue::open(
-            &tc.worker,
-            connector,
+            &crate::kafka::dlq_producer_config(&tc.worker, connector, label.task),
+            &crate::kafka::admin_config(&tc.worker),
             cfg.clone(),
             label,
         )?),

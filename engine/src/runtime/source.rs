@@ -13,7 +13,7 @@ use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use sluice_codecs::record::timestamp_type;
+use sluice_codecs::model::record::timestamp_type;
 use sluice_codecs::{RawBatch, RawBatchBuilder};
 use sluice_connectors::{SourceBatch, SourceOffsets};
 use sluice_smt::Pipeline;

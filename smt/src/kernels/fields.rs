@@ -8,8 +8,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::JavaMapInit;
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::JavaMapInit;
 
 use super::{hash_ordered, no_default_nulls, rebuild, shaped, typed, typed_column};
 use crate::batch::ConnectBatch;
@@ -385,7 +385,7 @@ pub(super) fn typed_insert_field(t: &InsertField, mut b: ConnectBatch) -> Option
             return None;
         }
         let mut ts_schema = ConnectSchema::new(SchemaType::Int64, f.optional);
-        ts_schema.name = Some(sluice_codecs::schema::logical::TIMESTAMP.into());
+        ts_schema.name = Some(sluice_codecs::model::schema::logical::TIMESTAMP.into());
         ts_schema.version = Some(1);
         push_field(&mut schema, &f.name, Arc::new(ts_schema)).ok()?;
         let millis =

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, UInt32Array, new_null_array};
 use arrow::datatypes::DataType;
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::json_columnar::RunsBuilder;
-use sluice_codecs::value::JavaMapInit;
+use sluice_codecs::columnar::runs::RunsBuilder;
+use sluice_codecs::model::value::JavaMapInit;
 
 use super::{
     fields::constant_strings, hash_ordered, no_default_nulls, rebuild, shaped, typed, typed_column,
 };
 use crate::batch::ConnectBatch;
-use crate::bridge::HeaderColumn;
+use crate::header_rows::HeaderColumn;
 use crate::transforms::{DropHeaders, HeaderFrom, InsertHeader};
 use crate::util::{copy_basics, push_field};
 
@@ -26,10 +26,10 @@ pub(super) fn drop_headers(t: &DropHeaders, mut b: ConnectBatch) -> Option<Conne
 /// `n` rows of one Connect value: built once, repeated by index.
 fn constant(
     schema: Option<Arc<sluice_codecs::ConnectSchema>>,
-    value: &sluice_codecs::value::Value,
+    value: &sluice_codecs::model::value::Value,
     n: usize,
 ) -> Option<ConnectColumn> {
-    if let sluice_codecs::value::Value::String(s) = value
+    if let sluice_codecs::model::value::Value::String(s) = value
         && schema
             .as_deref()
             .is_some_and(|s| s.schema_type == sluice_codecs::SchemaType::String)

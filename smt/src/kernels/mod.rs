@@ -15,9 +15,9 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, StructArray};
 use arrow::datatypes::{DataType, Field, Fields};
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::arrow_map::arrow_field;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::{JavaMapInit, Value, java_hash_order};
+use sluice_codecs::model::arrow_map::arrow_field;
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::{JavaMapInit, Value, java_hash_order};
 
 use crate::batch::ConnectBatch;
 use crate::chain::{Chain, ChainStage};

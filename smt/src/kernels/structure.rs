@@ -11,9 +11,9 @@ use arrow::array::{
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::arrow_map::arrow_field;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::JavaMapInit;
+use sluice_codecs::model::arrow_map::arrow_field;
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::JavaMapInit;
 
 use super::fields::constant_strings;
 use super::{hash_ordered, no_default_nulls, rebuild, shaped, typed, typed_column};
@@ -385,7 +385,7 @@ pub(super) fn flatten(t: &Flatten, mut b: ConnectBatch) -> Option<ConnectBatch> 
         let mut ns = crate::util::copy_basics(s);
         ns.optional = false;
         let parent_default = match &s.default {
-            Some(sluice_codecs::value::Value::Struct(d)) => Some(d.clone()),
+            Some(sluice_codecs::model::value::Value::Struct(d)) => Some(d.clone()),
             _ => None,
         };
         t.flatten_schema(s, "", &mut ns, s.optional, parent_default.as_ref())

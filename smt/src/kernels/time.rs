@@ -10,8 +10,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMillisecondType};
 use sluice_codecs::ConnectColumn;
-use sluice_codecs::simple_date_format::DayFields;
-use sluice_codecs::value::JavaMapInit;
+use sluice_codecs::java::simple_date_format::DayFields;
+use sluice_codecs::model::value::JavaMapInit;
 
 use super::{hash_ordered, rebuild, shaped, typed, typed_column};
 use crate::batch::ConnectBatch;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType, logical};
-use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType, logical};
+use sluice_codecs::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::{Props, invalid_value};
 use crate::record::{ConnectRecord, Side};
@@ -374,10 +374,10 @@ fn cast_value(
         },
         SchemaType::String if matches!(value, Value::Utf16(_)) => value,
         SchemaType::String => Value::String(match &value {
-            Value::Date(_) => sluice_codecs::values::convert_to_string(&value),
+            Value::Date(_) => sluice_codecs::reference::values::convert_to_string(&value),
             Value::Bytes(b) => {
                 let mut out = Vec::new();
-                sluice_codecs::connect_json::base64_encode(b, &mut out);
+                sluice_codecs::json::connect::base64_encode(b, &mut out);
                 String::from_utf8_lossy(&out).into_owned()
             }
             other => sluice_codecs::reference::java_to_string(other),

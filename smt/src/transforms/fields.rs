@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType, logical};
-use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType, logical};
+use sluice_codecs::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::{Props, invalid_value};
 use crate::record::{ConnectRecord, Side};
@@ -421,7 +421,7 @@ impl MaskField {
             }),
             Some(rep) => {
                 let number = || -> Result<(i128, i32), ConnectError> {
-                    sluice_codecs::connect_json::parse_decimal(rep.trim()).map_err(|_| {
+                    sluice_codecs::json::connect::parse_decimal(rep.trim()).map_err(|_| {
                         ConnectError::data(format!(
                             "Unable to convert {rep} (class java.lang.String) to a number"
                         ))
@@ -446,7 +446,7 @@ impl MaskField {
                     Value::F64(_) => Value::F64(double()?),
                     Value::String(_) => Value::String(rep.clone()),
                     Value::Decimal { .. } => {
-                        let (unscaled, scale) = sluice_codecs::connect_json::parse_decimal(rep)
+                        let (unscaled, scale) = sluice_codecs::json::connect::parse_decimal(rep)
                             .map_err(|_| {
                                 ConnectError::data(format!(
                                     "Unable to convert {rep} (class java.lang.String) to number"

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use regex::Regex;
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::Props;
 use crate::predicates::full_match_regex;
@@ -198,7 +198,7 @@ impl InsertHeader {
         let header = p.required("header")?.to_string();
         let literal = p.required("value.literal")?;
         let (schema, value) =
-            sluice_codecs::values::parse_string(literal).unwrap_or((None, Value::Null));
+            sluice_codecs::reference::values::parse_string(literal).unwrap_or((None, Value::Null));
         Ok(Self {
             header,
             schema,
@@ -303,7 +303,7 @@ impl HoistField {
                 push_field(&mut st, &self.field, s.clone())?;
                 // Kafka's Struct.put validates the value: a null where the schema (or an
                 // element schema within) is required fails.
-                sluice_codecs::connect_json::validate_nulls(s, value, &|| {
+                sluice_codecs::json::connect::validate_nulls(s, value, &|| {
                     format!("field: \"{}\"", self.field)
                 })?;
                 let st = Arc::new(st);

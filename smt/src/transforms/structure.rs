@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType};
-use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType};
+use sluice_codecs::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::Props;
 use crate::record::{ConnectRecord, Header, Side};

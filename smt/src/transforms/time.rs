@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_codecs::error::ConnectError;
-use sluice_codecs::schema::{ConnectSchema, SchemaType, logical};
-use sluice_codecs::simple_date_format::SimpleDateFormat;
-use sluice_codecs::value::{JavaMapInit, Struct, Value, java_hash_order};
+use sluice_codecs::java::simple_date_format::SimpleDateFormat;
+use sluice_codecs::model::schema::{ConnectSchema, SchemaType, logical};
+use sluice_codecs::model::value::{JavaMapInit, Struct, Value, java_hash_order};
 
 use crate::config::Props;
 use crate::record::{ConnectRecord, Side};

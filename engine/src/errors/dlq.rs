@@ -16,9 +16,8 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientConfig, ClientContext};
 use sluice_codecs::RawBatch;
 
-use crate::config::{ConnectorConfig, WorkerConfig};
+use super::policy::DlqConfig;
 use crate::error::{EngineError, Result};
-use crate::errors::policy::DlqConfig;
 use crate::status::TaskLabel;
 use sluice_smt::Failure;
 
@@ -62,11 +61,12 @@ pub struct DeadLetterQueue {
 }
 
 impl DeadLetterQueue {
-    /// Creates the producer (Kafka Connect's DLQ producer settings plus the connector's
-    /// `producer.override.*`) and the topic if it does not exist.
+    /// Creates the topic if it does not exist (through a client made from `admin`) and the
+    /// producer from `producer`; the runtime builds both from the worker's and the
+    /// connector's client settings (`crate::kafka::dlq_producer_config`).
     pub fn open(
-        worker: &WorkerConfig,
-        connector: &ConnectorConfig,
+        producer: &ClientConfig,
+        admin: &ClientConfig,
         config: DlqConfig,
         label: &TaskLabel,
     ) -> Result<Self> {
@@ -74,19 +74,14 @@ impl DeadLetterQueue {
             context: format!("{label} dead letter queue"),
             source,
         };
-        ensure_topic(worker, &config, label).map_err(kafka_err)?;
-        let mut cfg = crate::kafka::source_producer_config(worker, connector, label.task);
-        cfg.set(
-            "client.id",
-            format!("connector-dlq-producer-{}-{}", connector.name, label.task),
-        );
+        ensure_topic(admin, &config, label).map_err(kafka_err)?;
         let acks = Arc::new(Acks::default());
-        let producer = cfg
+        let producer = producer
             .create_with_context(DlqContext(acks.clone()))
             .map_err(kafka_err)?;
         Ok(Self {
             config,
-            connector: connector.name.clone(),
+            connector: label.connector.clone(),
             producer,
             acks,
             checked_failures: 0,
@@ -206,18 +201,11 @@ pub fn context_headers(
 }
 
 fn ensure_topic(
-    worker: &WorkerConfig,
+    admin: &ClientConfig,
     config: &DlqConfig,
     label: &TaskLabel,
 ) -> std::result::Result<(), rdkafka::error::KafkaError> {
-    let mut admin_cfg = ClientConfig::new();
-    admin_cfg
-        .set("bootstrap.servers", &worker.bootstrap_servers)
-        .set("log_level", "4");
-    for (k, v) in worker.client_overrides("admin") {
-        admin_cfg.set(k, v);
-    }
-    let admin: AdminClient<DefaultClientContext> = admin_cfg.create()?;
+    let admin: AdminClient<DefaultClientContext> = admin.create()?;
     // All topics, not the one by name: a metadata request naming a missing topic may
     // auto-create it with the broker's default partition count.
     let metadata = admin.inner().fetch_metadata(None, ADMIN_TIMEOUT)?;

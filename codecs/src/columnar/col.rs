@@ -12,10 +12,10 @@ use arrow::datatypes::{
     Int64Type, Time32MillisecondType, TimestampMillisecondType,
 };
 
-use crate::arrow_map::arrow_type;
-use crate::builders::{BinCol, BoolCol, PrimCol, StrCol};
-use crate::schema::{ConnectSchema, SchemaType, logical};
-use crate::value::Value;
+use crate::columnar::builders::{BinCol, BoolCol, PrimCol, StrCol};
+use crate::model::arrow_map::arrow_type;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
+use crate::model::value::Value;
 
 /// Rows decoded (or encoded) before list and map entries (or the output block) are sized
 /// for the rest of the batch from them.

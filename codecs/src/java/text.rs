@@ -7,8 +7,8 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 
-use crate::column::ConnectColumn;
-use crate::typed_column::Scalar;
+use crate::columnar::typed_column::Scalar;
+use crate::model::column::ConnectColumn;
 
 enum Node<'a> {
     Scalar(Scalar<'a>),
@@ -101,7 +101,7 @@ impl<'a> Writer<'a> {
                 out.push(b'}');
             }
             Node::Cell(a) => out.extend_from_slice(
-                crate::reference::java_to_string(&crate::json_columnar::schemaless_cell(a, row))
+                crate::reference::java_to_string(&crate::model::cells::schemaless_cell(a, row))
                     .as_bytes(),
             ),
         }
@@ -138,10 +138,10 @@ pub fn for_each_schemaless(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connect_json::JsonConfig;
     use crate::error::Stage;
     use crate::events::{EventShape, Events};
-    use crate::json_columnar::SchemalessDecoder;
+    use crate::json::columnar::SchemalessDecoder;
+    use crate::json::connect::JsonConfig;
     use arrow::array::BinaryViewArray;
 
     #[test]

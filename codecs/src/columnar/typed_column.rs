@@ -59,7 +59,7 @@ impl<'a> Scalar<'a> {
                 } else {
                     u128::from(u64::from_le_bytes(*b"false\0\0\0"))
                 };
-                crate::json_text::put_word(out, word, 5 - usize::from(v));
+                crate::json::text::put_word(out, word, 5 - usize::from(v));
             }
             Scalar::I8(v) => crate::java::write_long(out, i64::from(v[row])),
             Scalar::I16(v) => crate::java::write_long(out, i64::from(v[row])),

@@ -24,7 +24,7 @@ fn plain_prefix(b: &[u8]) -> usize {
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     while let Some(chunk) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-        let c = crate::simd::classes16(chunk);
+        let c = crate::json::simd::classes16(chunk);
         if c.stops | c.four_byte_lead != 0 {
             break;
         }
@@ -140,7 +140,7 @@ fn copy_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
         let Some(c) = chunk(start) else {
             return false;
         };
-        let classes = crate::simd::classes16(c);
+        let classes = crate::json::simd::classes16(c);
         if classes.stops | classes.four_byte_lead != 0 {
             return false;
         }
@@ -207,7 +207,7 @@ pub(crate) fn write_inline_view(out: &mut Vec<u8>, view: u128) -> bool {
     }
     let bytes = view.to_le_bytes();
     // The string's bytes are bytes 4.. of the view.
-    let classes = crate::simd::classes16(&bytes);
+    let classes = crate::json::simd::classes16(&bytes);
     if (classes.stops | classes.four_byte_lead) & (((1u32 << len) - 1) << 4) != 0 {
         return false;
     }

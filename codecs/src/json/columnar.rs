@@ -8,7 +8,6 @@
 //! defaults, malformed JSON…) is converted by the reference model instead, so results are
 //! always Kafka's. Rows sharing a schema form a run; a batch is one run in practice.
 
-pub use crate::cells::{cell_value, schemaless_cell};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray};
@@ -16,16 +15,17 @@ use arrow::datatypes::{DataType, Field};
 use simd_json::StaticNode;
 use simd_json::value::tape::Node;
 
-use crate::arrow_map::arrow_field;
-use crate::builders::Source;
-pub use crate::col::decimal_scale_differs;
-pub(crate) use crate::col::{Col, SAMPLE_ROWS, Shape, needs_exact};
-use crate::column::ConnectColumn;
-use crate::connect_json::{self, JsonConfig};
+use crate::columnar::builders::Source;
+use crate::columnar::col::{Col, SAMPLE_ROWS, Shape};
+use crate::columnar::runs::{OpenRun, Run};
 use crate::error::{ConnectError, RowFailure, Stage};
-use crate::json_direct::ShapeProgram;
-use crate::schema::{ConnectSchema, SchemaType, logical};
-use crate::value::Value;
+use crate::json::connect::{self, JsonConfig};
+use crate::json::direct::ShapeProgram;
+use crate::model::arrow_map::arrow_field;
+use crate::model::cells::cell_value;
+use crate::model::column::ConnectColumn;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
+use crate::model::value::Value;
 
 fn node_len(tape: &[Node<'_>], i: usize) -> usize {
     match tape[i] {
@@ -264,14 +264,7 @@ struct Cached {
     schema_bytes: Vec<u8>,
     schema: Option<Arc<ConnectSchema>>,
     /// How the direct reader matches the schema's keys.
-    leads: Option<crate::json_direct::Leads>,
-}
-
-/// Rows `start..start + len` share `column`'s schema.
-#[derive(Debug)]
-pub struct Run {
-    pub start: usize,
-    pub column: ConnectColumn,
+    leads: Option<crate::json::direct::Leads>,
 }
 
 #[derive(Debug, Default)]
@@ -288,7 +281,7 @@ pub struct EnvelopeDecoder {
     cache: Vec<Cached>,
     last: Option<usize>,
     parser: TapeParser,
-    direct: crate::json_direct::DirectReader,
+    direct: crate::json::direct::DirectReader,
     /// Rows of the batch being decoded.
     batch_rows: usize,
 }
@@ -298,247 +291,6 @@ impl std::fmt::Debug for EnvelopeDecoder {
         f.debug_struct("EnvelopeDecoder")
             .field("cached_schemas", &self.cache.len())
             .finish_non_exhaustive()
-    }
-}
-
-pub(crate) struct OpenRun {
-    pub(crate) start: usize,
-    pub(crate) schema: Option<Arc<ConnectSchema>>,
-    pub(crate) col: Option<Col>,
-    pub(crate) rows: usize,
-    pub(crate) exact: Vec<(usize, Value)>,
-}
-
-impl OpenRun {
-    /// A run from row `start` on, with room for `capacity` rows (the rest of the batch:
-    /// a batch is one run in practice).
-    pub(crate) fn new(start: usize, schema: Option<Arc<ConnectSchema>>, capacity: usize) -> Self {
-        // A run opened mid-batch (after a tombstone or another schema) may be short: room for
-        // the sample rows only, then `count_row` sizes it from them. Reserving the rest of the
-        // batch for each of many short runs (deletes alternating with tombstones) allocated
-        // and zeroed the batch again per run.
-        let capacity = if start == 0 {
-            capacity
-        } else {
-            capacity.min(SAMPLE_ROWS)
-        };
-        let col = schema.as_deref().map(|s| {
-            let mut col = Col::new(s);
-            col.reserve(capacity);
-            col
-        });
-        Self {
-            start,
-            schema,
-            col,
-            rows: 0,
-            exact: Vec::new(),
-        }
-    }
-
-    /// Counts a row the fast path appended; `rows_left` more may follow in the batch.
-    pub(crate) fn count_row(&mut self, rows_left: usize) {
-        self.rows += 1;
-        if self.rows == SAMPLE_ROWS
-            && let Some(col) = self.col.as_mut()
-        {
-            col.reserve_by_sample(SAMPLE_ROWS, SAMPLE_ROWS + rows_left);
-        }
-    }
-
-    pub(crate) fn same(&self, s: Option<&Arc<ConnectSchema>>) -> bool {
-        match (&self.schema, s) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
-            _ => false,
-        }
-    }
-
-    /// The open run when it has `schema`, else a new one from `row` (the old one closed).
-    pub(crate) fn continue_or_start<'r>(
-        run: &'r mut Option<OpenRun>,
-        out: &mut Vec<Run>,
-        row: usize,
-        capacity: usize,
-        schema: &Arc<ConnectSchema>,
-    ) -> &'r mut OpenRun {
-        if !run.as_ref().is_some_and(|open| open.same(Some(schema)))
-            && let Some(done) = run.take()
-        {
-            done.close_into(out);
-        }
-        run.get_or_insert_with(|| OpenRun::new(row, Some(schema.clone()), capacity))
-    }
-
-    /// Closes the run into `out`; a run the fast path opened for a row that then took
-    /// another schema holds no rows and is dropped.
-    pub(crate) fn close_into(self, out: &mut Vec<Run>) {
-        if self.rows > 0 {
-            out.push(self.close());
-        }
-    }
-
-    fn close(mut self) -> Run {
-        let array: ArrayRef = match &mut self.col {
-            Some(c) => c.finish(),
-            None => arrow::array::new_null_array(&DataType::Null, self.rows),
-        };
-        let mut column = ConnectColumn::new(self.schema, array);
-        column.exact = self.exact;
-        Run {
-            start: self.start,
-            column,
-        }
-    }
-
-    pub(crate) fn push_null(&mut self) {
-        if let Some(c) = &mut self.col {
-            c.append_null();
-        }
-        self.rows += 1;
-    }
-
-    /// Appends a value made by a per-record stage: one that does not fit the run's schema
-    /// (or that Arrow cannot hold) is kept exact.
-    pub(crate) fn push_any(&mut self, v: Value) {
-        match self.schema.as_deref() {
-            Some(s) if !value_fits(s, &v) => self.push(v, true),
-            _ => self.push_value(v),
-        }
-    }
-
-    /// Appends a reference value, keeping it exact where Arrow cannot.
-    pub(crate) fn push_value(&mut self, v: Value) {
-        let exact = match (&self.schema, &v) {
-            (None, Value::Null) => false,
-            (None, _) => true,
-            (Some(s), _) => needs_exact(s, &v),
-        };
-        self.push(v, exact);
-    }
-
-    /// Appends a value to the column, or (`exact`) to the side table with a null cell.
-    fn push(&mut self, v: Value, exact: bool) {
-        match &mut self.col {
-            Some(c) if !exact => c.append_value(&v),
-            Some(c) => c.append_null(),
-            None => {}
-        }
-        if exact {
-            self.exact.push((self.rows, v));
-        }
-        self.rows += 1;
-    }
-}
-
-/// Typed columns from Connect values, one [`Run`] per change of schema: what a per-record
-/// stage (a transformation run on the reference model) hands back, so the schema each record
-/// carries reaches the sink as typed Arrow columns instead of being inferred from values.
-#[derive(Default)]
-pub struct RunsBuilder {
-    run: Option<OpenRun>,
-    runs: Vec<Run>,
-    rows: usize,
-    capacity: usize,
-}
-
-impl std::fmt::Debug for RunsBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunsBuilder")
-            .field("rows", &self.rows)
-            .field("runs", &self.runs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl RunsBuilder {
-    /// A builder expecting about `rows` values (builders are sized once, not per value).
-    pub fn with_capacity(rows: usize) -> Self {
-        Self {
-            capacity: rows,
-            ..Self::default()
-        }
-    }
-
-    /// Appends the next row. A value that does not fit its schema (no Kafka transformation
-    /// makes one, but a custom chain could) is kept exact rather than stored as a null.
-    pub fn push(&mut self, schema: Option<Arc<ConnectSchema>>, value: Value) {
-        if !self.run.as_ref().is_some_and(|r| r.same(schema.as_ref())) {
-            if let Some(done) = self.run.take() {
-                done.close_into(&mut self.runs);
-            }
-            let left = self.capacity.saturating_sub(self.rows);
-            self.run = Some(OpenRun::new(self.rows, schema, left));
-        }
-        if let Some(open) = self.run.as_mut() {
-            match open.schema.as_deref() {
-                Some(s) if !value_fits(s, &value) => open.push(value, true),
-                _ => open.push_value(value),
-            }
-        }
-        self.rows += 1;
-    }
-
-    /// The runs, in row order (none when no row was pushed).
-    pub fn finish(mut self) -> Vec<Run> {
-        if let Some(done) = self.run.take() {
-            done.close_into(&mut self.runs);
-        }
-        self.runs
-    }
-}
-
-/// Whether `v` has the shape [`Col`] stores for schema `s` (a null always fits at the top:
-/// the column marks it null; inside, only where the schema is optional, as the Arrow field
-/// is nullable only then).
-fn value_fits(s: &ConnectSchema, v: &Value) -> bool {
-    let inner = |s: &ConnectSchema, v: &Value| match v {
-        Value::Null => s.optional,
-        v => value_fits(s, v),
-    };
-    match (s.logical(), v) {
-        (_, Value::Null) => true,
-        (Some(logical::DECIMAL), Value::Decimal { .. }) => true,
-        (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), Value::Date(_)) => true,
-        (Some(logical::DECIMAL | logical::DATE | logical::TIME | logical::TIMESTAMP), _) => false,
-        (_, v) => match (s.schema_type, v) {
-            (SchemaType::Boolean, Value::Bool(_))
-            | (SchemaType::Int8, Value::I8(_))
-            | (SchemaType::Int16, Value::I16(_))
-            | (SchemaType::Int32, Value::I32(_))
-            | (SchemaType::Int64, Value::I64(_))
-            | (SchemaType::Float32, Value::F32(_))
-            | (SchemaType::Float64, Value::F64(_))
-            | (SchemaType::String, Value::String(_) | Value::Utf16(_))
-            | (SchemaType::Bytes, Value::Bytes(_)) => true,
-            (SchemaType::Array, Value::Array(items)) => match s.value.as_deref() {
-                Some(is) => items.iter().all(|x| inner(is, x)),
-                None => false,
-            },
-            (SchemaType::Map, Value::Map(entries)) => {
-                match (s.key.as_deref(), s.value.as_deref()) {
-                    // Arrow map keys cannot be null: a null key is kept exact.
-                    (Some(ks), Some(vs)) => entries
-                        .iter()
-                        .all(|(k, x)| !k.is_null() && inner(ks, k) && inner(vs, x)),
-                    _ => false,
-                }
-            }
-            (SchemaType::Struct, Value::Struct(st)) => {
-                st.values.len() == s.fields.len()
-                    && st
-                        .schema
-                        .fields
-                        .iter()
-                        .zip(&s.fields)
-                        .all(|(a, b)| a.name == b.name)
-                    && s.fields
-                        .iter()
-                        .zip(&st.values)
-                        .all(|(f, x)| inner(&f.schema, x))
-            }
-            _ => false,
-        },
     }
 }
 
@@ -569,16 +321,16 @@ impl EnvelopeDecoder {
             self.last = Some(i);
             return Ok(i);
         }
-        let node = crate::jackson::parse(schema_bytes)
+        let node = crate::json::jackson::parse(schema_bytes)
             .map_err(|_| ConnectError::data("unparsable schema"))?;
-        let schema = connect_json::as_connect_schema(&self.cfg, &node)?;
+        let schema = connect::as_connect_schema(&self.cfg, &node)?;
         let limit = usize::try_from(self.cfg.schemas_cache_size.max(1)).unwrap_or(1);
         if self.cache.len() >= limit {
             self.cache.remove(0);
         }
         self.cache.push(Cached {
             schema_bytes: schema_bytes.to_vec(),
-            leads: schema.as_deref().and_then(crate::json_direct::Leads::of),
+            leads: schema.as_deref().and_then(crate::json::direct::Leads::of),
             schema,
         });
         self.last = Some(self.cache.len() - 1);
@@ -658,7 +410,7 @@ impl EnvelopeDecoder {
                 && self
                     .fast(
                         b,
-                        crate::json_direct::row_source(input, row),
+                        crate::json::direct::row_source(input, row),
                         &mut run,
                         &mut out.runs,
                         row,
@@ -668,7 +420,7 @@ impl EnvelopeDecoder {
                 out.fast_rows += 1;
                 continue;
             }
-            match connect_json::to_connect_data(&self.cfg, bytes) {
+            match connect::to_connect_data(&self.cfg, bytes) {
                 Ok((schema, value)) => {
                     if !run.as_ref().is_some_and(|r| r.same(schema.as_ref())) {
                         if let Some(done) = run.take() {
@@ -699,8 +451,6 @@ impl EnvelopeDecoder {
     }
 }
 
-pub use crate::json_encode::encode;
-
 pub(crate) fn write_value(
     cfg: &JsonConfig,
     s: &ConnectSchema,
@@ -710,7 +460,7 @@ pub(crate) fn write_value(
 ) -> Result<(), ConnectError> {
     use std::io::Write;
     if a.is_null(row) {
-        return connect_json::write_json(cfg, Some(s), &Value::Null, out);
+        return connect::write_json(cfg, Some(s), &Value::Null, out);
     }
     match a.data_type() {
         DataType::Boolean => out.extend_from_slice(if a.as_boolean().value(row) {
@@ -744,16 +494,16 @@ pub(crate) fn write_value(
         .unwrap_or(()),
         DataType::Float32 => {
             let v = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
-            connect_json::write_json(cfg, Some(s), &Value::F32(v), out)?;
+            connect::write_json(cfg, Some(s), &Value::F32(v), out)?;
         }
         DataType::Float64 => {
             let v = a.as_primitive::<arrow::datatypes::Float64Type>().value(row);
-            connect_json::write_json(cfg, Some(s), &Value::F64(v), out)?;
+            connect::write_json(cfg, Some(s), &Value::F64(v), out)?;
         }
-        DataType::Utf8View => crate::json_text::write_string(out, a.as_string_view().value(row)),
+        DataType::Utf8View => crate::json::text::write_string(out, a.as_string_view().value(row)),
         DataType::BinaryView => {
             out.push(b'"');
-            connect_json::base64_encode(a.as_binary_view().value(row), out);
+            connect::base64_encode(a.as_binary_view().value(row), out);
             out.push(b'"');
         }
         DataType::Date32 => write!(
@@ -783,7 +533,7 @@ pub(crate) fn write_value(
                     .value(row),
                 scale: i32::from(*scale),
             };
-            connect_json::write_json(cfg, Some(s), &v, out)?;
+            connect::write_json(cfg, Some(s), &v, out)?;
         }
         DataType::List(_) => {
             let list = a.as_list::<i32>();
@@ -805,7 +555,7 @@ pub(crate) fn write_value(
                 if k > 0 {
                     out.push(b',');
                 }
-                crate::json_text::write_string(out, &f.name);
+                crate::json::text::write_string(out, &f.name);
                 out.push(b':');
                 write_value(cfg, &f.schema, st.column(k), row, out)?;
             }
@@ -826,7 +576,7 @@ pub(crate) fn write_value(
                     cell_value(vs, entries.column(1), j),
                 ));
             }
-            connect_json::write_json(cfg, Some(s), &Value::Map(pairs), out)?;
+            connect::write_json(cfg, Some(s), &Value::Map(pairs), out)?;
         }
         _ => {
             return Err(ConnectError::data(format!(
@@ -850,6 +600,7 @@ pub fn column_field(name: &str, c: &ConnectColumn) -> Field {
 mod tests {
     use super::*;
     use crate::events::OrderEvents;
+    use crate::json::encode::encode;
 
     fn envelopes(n: usize) -> BinaryViewArray {
         let mut g = OrderEvents::new();
@@ -891,8 +642,8 @@ mod tests {
             }
         }
         for row in [0, 1, 3] {
-            let (s, v) = connect_json::to_connect_data(&cfg, Some(rows[row].as_bytes())).unwrap();
-            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+            let (s, v) = connect::to_connect_data(&cfg, Some(rows[row].as_bytes())).unwrap();
+            let expected = connect::from_connect_data(&cfg, s.as_deref(), &v)
                 .unwrap()
                 .unwrap();
             assert_eq!(decoded[row], expected, "row {row}");
@@ -914,11 +665,11 @@ mod tests {
             // Kafka re-encodes amounts such as 5.0 as "5.0"; the generator writes "5.00".
             let expected = crate::reference::RefConverter::Json(cfg.clone())
                 .from_connect(
-                    connect_json::to_connect_data(&cfg, Some(input.value(i)))
+                    connect::to_connect_data(&cfg, Some(input.value(i)))
                         .unwrap()
                         .0
                         .as_deref(),
-                    &connect_json::to_connect_data(&cfg, Some(input.value(i)))
+                    &connect::to_connect_data(&cfg, Some(input.value(i)))
                         .unwrap()
                         .1,
                 )
@@ -1034,7 +785,7 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
         .map(|(k, n)| (Value::String(n.clone()), Value::I64(k as i64)))
         .collect();
     let order: Vec<usize> =
-        crate::value::java_hash_order(entries, crate::value::JavaMapInit::Default)
+        crate::model::value::java_hash_order(entries, crate::model::value::JavaMapInit::Default)
             .into_iter()
             .map(|(_, v)| if let Value::I64(k) = v { k as usize } else { 0 })
             .collect();
@@ -1044,7 +795,7 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
     for (child, &k) in order.iter().enumerate() {
         json_order[k] = child;
         let (s, n) = kinds[k].clone();
-        schema.fields.push(crate::schema::Field {
+        schema.fields.push(crate::model::schema::Field {
             name: names[k].clone(),
             index: child,
             schema: Arc::new(s),
@@ -1054,7 +805,7 @@ fn infer_shape(tape: &[Node<'_>], i: usize) -> Option<Shape> {
     let leads = names
         .iter()
         .enumerate()
-        .map(|(k, name)| crate::json_direct::lead(k, name))
+        .map(|(k, name)| crate::json::direct::lead(k, name))
         .collect();
     Some(Shape {
         schema,
@@ -1209,7 +960,7 @@ impl SchemalessDecoder {
             let fast_bytes = bytes.filter(|b| !may_exceed_read_constraints(b));
             if let (Some(b), Some(p), Some(c)) = (fast_bytes, program.as_mut(), col.as_mut())
                 && p.lend(c)
-                && p.read(b, crate::json_direct::row_source(input, row), row)
+                && p.read(b, crate::json::direct::row_source(input, row), row)
             {
                 out.fast_rows += 1;
                 continue;
@@ -1243,7 +994,7 @@ impl SchemalessDecoder {
                     continue;
                 }
             }
-            match connect_json::to_connect_data(&self.cfg, bytes) {
+            match connect::to_connect_data(&self.cfg, bytes) {
                 Ok((_, Value::Null)) => {}
                 Ok((_, v)) => exact.push((row, v)),
                 Err(e) => failures.push(RowFailure {
@@ -1292,12 +1043,12 @@ pub(crate) fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
             if d.is_finite() {
                 crate::java::write_double(out, d);
             } else {
-                let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F64(d), out);
+                let _ = connect::write_json(&JsonConfig::default(), None, &Value::F64(d), out);
             }
         }
         DataType::Float32 => {
             let d = a.as_primitive::<arrow::datatypes::Float32Type>().value(row);
-            let _ = connect_json::write_json(&JsonConfig::default(), None, &Value::F32(d), out);
+            let _ = connect::write_json(&JsonConfig::default(), None, &Value::F32(d), out);
         }
         DataType::Int32 => {
             let _ = write!(
@@ -1325,7 +1076,7 @@ pub(crate) fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
         } else {
             b"false"
         }),
-        DataType::Utf8View => crate::json_text::write_string(out, a.as_string_view().value(row)),
+        DataType::Utf8View => crate::json::text::write_string(out, a.as_string_view().value(row)),
         DataType::List(_) => {
             let items = a.as_list::<i32>().value(row);
             out.push(b'[');
@@ -1344,7 +1095,7 @@ pub(crate) fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
                 if k > 0 {
                     out.push(b',');
                 }
-                crate::json_text::write_string(out, f.name());
+                crate::json::text::write_string(out, f.name());
                 out.push(b':');
                 write_schemaless(st.column(k), row, out);
             }
@@ -1358,6 +1109,7 @@ pub(crate) fn write_schemaless(a: &ArrayRef, row: usize, out: &mut Vec<u8>) {
 mod schemaless_tests {
     use super::*;
     use crate::events::OrderEvents;
+    use crate::json::encode::encode;
 
     #[test]
     fn explicit_nulls_and_zeros_stay_on_the_fast_path() {
@@ -1372,10 +1124,10 @@ mod schemaless_tests {
         let out = SchemalessDecoder::new(cfg.clone()).decode(&input, Stage::ValueConverter);
         assert_eq!(out.fast_rows, 2);
         let (bytes, _) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
-        let expected = connect_json::from_connect_data(
+        let expected = connect::from_connect_data(
             &cfg,
             None,
-            &connect_json::to_connect_data(&cfg, Some(input.value(1)))
+            &connect::to_connect_data(&cfg, Some(input.value(1)))
                 .unwrap()
                 .1,
         )
@@ -1407,8 +1159,8 @@ mod schemaless_tests {
         assert_eq!(failed, vec![2, 3]);
         let (bytes, _) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
         for row in [0, 1, 4, 5] {
-            let (s, v) = connect_json::to_connect_data(&cfg, Some(rows[row])).unwrap();
-            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+            let (s, v) = connect::to_connect_data(&cfg, Some(rows[row])).unwrap();
+            let expected = connect::from_connect_data(&cfg, s.as_deref(), &v)
                 .unwrap()
                 .unwrap();
             assert_eq!(bytes.value(row), expected.as_slice(), "row {row}");
@@ -1429,8 +1181,8 @@ mod schemaless_tests {
         let (bytes, failures) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
         assert!(failures.is_empty());
         for (i, r) in rows.iter().enumerate() {
-            let (s, v) = connect_json::to_connect_data(&cfg, Some(r)).unwrap();
-            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+            let (s, v) = connect::to_connect_data(&cfg, Some(r)).unwrap();
+            let expected = connect::from_connect_data(&cfg, s.as_deref(), &v)
                 .unwrap()
                 .unwrap();
             assert_eq!(
@@ -1498,8 +1250,8 @@ mod schemaless_tests {
         let (bytes, failures) = encode(&cfg, &out.runs[0].column, Stage::ValueConverter);
         assert!(failures.is_empty());
         for (i, r) in rows.iter().enumerate().take(302) {
-            let (s, v) = connect_json::to_connect_data(&cfg, Some(r)).unwrap();
-            let expected = connect_json::from_connect_data(&cfg, s.as_deref(), &v)
+            let (s, v) = connect::to_connect_data(&cfg, Some(r)).unwrap();
+            let expected = connect::from_connect_data(&cfg, s.as_deref(), &v)
                 .unwrap()
                 .unwrap();
             assert_eq!(bytes.value(i), expected.as_slice(), "row {i}");

@@ -5,89 +5,19 @@
 //! is split into runs of rows sharing one schema (one run in practice).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, AsArray, BinaryViewArray, BinaryViewBuilder, DictionaryArray, StringViewArray,
-};
-use arrow::datatypes::{DataType, Int32Type};
+use crate::error::{CodecError, Result};
+use crate::json::connect::JsonConfig;
+use crate::reference::{Encoding, NumberKind, RefConverter};
 
-use crate::column::ConnectColumn;
-use crate::connect_json::JsonConfig;
-use crate::error::{CodecError, Result, RowFailure, Stage};
-use crate::json_columnar::RunsBuilder;
-use crate::json_columnar::{EnvelopeDecoder, Run, SchemalessDecoder};
-use crate::reference::{Encoding, NumberKind, RefConverter, java_to_string};
-use crate::schema::{ConnectSchema, SchemaType};
-use crate::value::Value;
+pub mod contract;
+pub mod simple;
 
-/// Whether a converter handles record keys or values; decides the failure stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConverterRole {
-    Key,
-    Value,
-}
+pub use contract::{Converter, ConverterRole, Decoded, Encoded};
+pub use simple::{ByteArrayConverter, RecordwiseConverter, StringConverter};
 
-impl ConverterRole {
-    pub fn stage(self) -> Stage {
-        match self {
-            ConverterRole::Key => Stage::KeyConverter,
-            ConverterRole::Value => Stage::ValueConverter,
-        }
-    }
-}
-
-/// Result of decoding a column: runs of Connect data (null where a row failed) and the
-/// failures.
-#[derive(Debug)]
-pub struct Decoded {
-    pub runs: Vec<Run>,
-    pub failures: Vec<RowFailure>,
-}
-
-impl Decoded {
-    fn single(column: ConnectColumn, failures: Vec<RowFailure>) -> Self {
-        Self {
-            runs: vec![Run { start: 0, column }],
-            failures,
-        }
-    }
-}
-
-/// Result of encoding a column: bytes (null where a row failed) and the failures.
-#[derive(Debug)]
-pub struct Encoded {
-    pub bytes: BinaryViewArray,
-    pub failures: Vec<RowFailure>,
-}
-
-/// A batch converter: `decode` is Kafka's `toConnectData`, `encode` is
-/// `fromConnectData`, both over a whole column.
-pub trait Converter: Send + fmt::Debug {
-    fn decode(&mut self, input: &BinaryViewArray) -> Decoded;
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded>;
-
-    /// `decode` of rows from the given topics (a Schema Registry subject names the topic).
-    fn decode_from(
-        &mut self,
-        input: &BinaryViewArray,
-        topics: &DictionaryArray<Int32Type>,
-    ) -> Decoded {
-        let _ = topics;
-        self.decode(input)
-    }
-
-    /// `encode` of rows bound for the given topics.
-    fn encode_for(
-        &self,
-        column: &ConnectColumn,
-        topics: &DictionaryArray<Int32Type>,
-    ) -> Result<Encoded> {
-        let _ = topics;
-        self.encode(column)
-    }
-}
+use crate::json::converter::JsonConverter;
 
 /// Which converter a config names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,12 +179,7 @@ impl ConverterConfig {
         }
         let reference = self.reference.clone().unwrap_or(RefConverter::ByteArray);
         match self.kind {
-            ConverterKind::Json => Box::new(JsonConverter {
-                role: self.role,
-                decoder: EnvelopeDecoder::new(self.json.clone()),
-                schemaless: SchemalessDecoder::new(self.json.clone()),
-                cfg: self.json.clone(),
-            }),
+            ConverterKind::Json => Box::new(JsonConverter::new(self.role, self.json.clone())),
             ConverterKind::String
                 if matches!(
                     reference,
@@ -266,253 +191,24 @@ impl ConverterConfig {
             {
                 Box::new(StringConverter)
             }
-            ConverterKind::ByteArray => Box::new(ByteArrayConverter { role: self.role }),
+            ConverterKind::ByteArray => Box::new(ByteArrayConverter::new(self.role)),
             ConverterKind::String
             | ConverterKind::Number(_)
             | ConverterKind::Avro
-            | ConverterKind::Protobuf => Box::new(RecordwiseConverter {
-                reference,
-                role: self.role,
-            }),
+            | ConverterKind::Protobuf => Box::new(RecordwiseConverter::new(reference, self.role)),
         }
-    }
-}
-
-/// A converter run value by value through the per-record model: the number converters and
-/// StringConverter with a charset other than UTF-8, whose values are small and fixed in
-/// shape. Decoded values still land in typed columns of one schema.
-#[derive(Debug)]
-pub struct RecordwiseConverter {
-    reference: RefConverter,
-    role: ConverterRole,
-}
-
-impl Converter for RecordwiseConverter {
-    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
-        let stage = self.role.stage();
-        let mut runs = RunsBuilder::with_capacity(input.len());
-        let mut failures = Vec::new();
-        let mut schema = None;
-        for row in 0..input.len() {
-            let bytes = input.is_valid(row).then(|| input.value(row));
-            match self.reference.to_connect(bytes) {
-                Ok((s, v)) => {
-                    schema.clone_from(&s);
-                    runs.push(s, v);
-                }
-                Err(e) => {
-                    failures.push(RowFailure::from_error(row, stage, e));
-                    // A failed row is a null of the run it sits in.
-                    runs.push(schema.clone(), Value::Null);
-                }
-            }
-        }
-        Decoded {
-            runs: runs.finish(),
-            failures,
-        }
-    }
-
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        let stage = self.role.stage();
-        let mut bytes = BinaryViewBuilder::with_capacity(column.len());
-        let mut failures = Vec::new();
-        for row in 0..column.len() {
-            match self
-                .reference
-                .from_connect(column.schema.as_deref(), &column.value(row))
-            {
-                Ok(b) => bytes.append_option(b),
-                Err(e) => {
-                    failures.push(RowFailure::from_error(row, stage, e));
-                    bytes.append_null();
-                }
-            }
-        }
-        Ok(Encoded {
-            bytes: bytes.finish(),
-            failures,
-        })
-    }
-}
-
-/// `org.apache.kafka.connect.storage.StringConverter` (UTF-8).
-#[derive(Debug)]
-pub struct StringConverter;
-
-impl Converter for StringConverter {
-    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
-        // Valid UTF-8 (the common case) is re-typed in place, sharing the data blocks;
-        // otherwise Java's decoder replaces malformed input.
-        let strings = match input.clone().to_string_view() {
-            Ok(s) => s,
-            Err(_) => input
-                .iter()
-                .map(|v| v.map(crate::reference::decode_utf8_like_java))
-                .collect::<StringViewArray>(),
-        };
-        Decoded::single(
-            ConnectColumn::new(Some(ConnectSchema::optional_string()), Arc::new(strings)),
-            vec![],
-        )
-    }
-
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        let array = &column.array;
-        let bytes = match (array.data_type(), column.exact.is_empty()) {
-            (DataType::Utf8View, true) => array.as_string_view().clone().to_binary_view(),
-            (DataType::Null, true) => BinaryViewArray::new_null(array.len()),
-            // A schemaless map, list or number column: `String.valueOf` written column-wise.
-            _ if column.schema.is_none() => {
-                let mut b = BinaryViewBuilder::with_capacity(array.len());
-                let written = crate::java_text::for_each_schemaless(column, |row, text| {
-                    if column.is_null(row) {
-                        b.append_null();
-                    } else {
-                        b.append_value(text);
-                    }
-                });
-                match written {
-                    Some(()) => b.finish(),
-                    None => per_row_text(column),
-                }
-            }
-            _ => per_row_text(column),
-        };
-        Ok(Encoded {
-            bytes,
-            failures: vec![],
-        })
-    }
-}
-
-/// `String.valueOf(value)` of each row, through the reference values.
-fn per_row_text(column: &ConnectColumn) -> BinaryViewArray {
-    let mut b = BinaryViewBuilder::with_capacity(column.len());
-    for row in 0..column.len() {
-        match column.value(row) {
-            Value::Null => b.append_null(),
-            v => b.append_value(java_to_string(&v)),
-        }
-    }
-    b.finish()
-}
-
-/// `org.apache.kafka.connect.converters.ByteArrayConverter`: the value column is the
-/// fetched bytes, shared, not copied.
-#[derive(Debug)]
-pub struct ByteArrayConverter {
-    role: ConverterRole,
-}
-
-impl Converter for ByteArrayConverter {
-    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
-        Decoded::single(
-            ConnectColumn::new(
-                Some(ConnectSchema::optional_bytes()),
-                Arc::new(input.clone()),
-            ),
-            vec![],
-        )
-    }
-
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        let array = &column.array;
-        let stage = self.role.stage();
-        if let Some(s) = column
-            .schema
-            .as_deref()
-            .filter(|s| s.schema_type != SchemaType::Bytes)
-        {
-            let message = format!(
-                "Invalid schema type for ByteArrayConverter: {}",
-                s.type_name()
-            );
-            // Kafka checks the schema before the value: a null with a schema fails too.
-            let failures = (0..array.len())
-                .map(|i| RowFailure::data(i, stage, message.clone()))
-                .collect();
-            return Ok(Encoded {
-                bytes: BinaryViewArray::new_null(array.len()),
-                failures,
-            });
-        }
-        if array.data_type() == &DataType::BinaryView && column.exact.is_empty() {
-            return Ok(Encoded {
-                bytes: array.as_binary_view().clone(),
-                failures: vec![],
-            });
-        }
-        let mut b = BinaryViewBuilder::with_capacity(array.len());
-        let mut failures = Vec::new();
-        for row in 0..array.len() {
-            match column.value(row) {
-                Value::Null => b.append_null(),
-                Value::Bytes(v) => b.append_value(&v),
-                other => {
-                    failures.push(RowFailure::data(
-                        row,
-                        stage,
-                        format!(
-                            "ByteArrayConverter is not compatible with objects of type {}",
-                            other.java_class()
-                        ),
-                    ));
-                    b.append_null();
-                }
-            }
-        }
-        Ok(Encoded {
-            bytes: b.finish(),
-            failures,
-        })
-    }
-}
-
-/// `org.apache.kafka.connect.json.JsonConverter`: envelopes decode through the columnar fast
-/// path; schemaless values through the reference model.
-pub struct JsonConverter {
-    role: ConverterRole,
-    cfg: JsonConfig,
-    decoder: EnvelopeDecoder,
-    schemaless: SchemalessDecoder,
-}
-
-impl fmt::Debug for JsonConverter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonConverter")
-            .field("role", &self.role)
-            .field("cfg", &self.cfg)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Converter for JsonConverter {
-    fn decode(&mut self, input: &BinaryViewArray) -> Decoded {
-        let stage = self.role.stage();
-        if self.cfg.schemas_enable {
-            let out = self.decoder.decode(input, stage);
-            return Decoded {
-                runs: out.runs,
-                failures: out.failures,
-            };
-        }
-        let out = self.schemaless.decode(input, stage);
-        Decoded {
-            runs: out.runs,
-            failures: out.failures,
-        }
-    }
-
-    fn encode(&self, column: &ConnectColumn) -> Result<Encoded> {
-        let (bytes, failures) = crate::json_columnar::encode(&self.cfg, column, self.role.stage());
-        Ok(Encoded { bytes, failures })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::simple::per_row_text;
     use super::*;
+    use crate::error::Stage;
+    use crate::model::column::ConnectColumn;
+    use crate::model::schema::{ConnectSchema, SchemaType};
+    use crate::model::value::Value;
+    use arrow::array::{Array, AsArray, BinaryViewArray, StringViewArray};
 
     fn conv(class: &str, schemas: &str, role: ConverterRole) -> Box<dyn Converter> {
         let props = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef};
 
-use crate::schema::ConnectSchema;
+use crate::model::schema::ConnectSchema;
 
 thread_local! {
     static ROWS_MATERIALIZED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -25,7 +25,7 @@ pub struct ConnectColumn {
     /// Rows whose exact Connect value the Arrow type cannot hold (schemaless values, decimals
     /// whose scale differs from the schema's), as (row, value) sorted by row; `array` is null
     /// there. Empty on the typed fast path.
-    pub exact: Vec<(usize, crate::value::Value)>,
+    pub exact: Vec<(usize, crate::model::value::Value)>,
 }
 
 impl ConnectColumn {
@@ -64,7 +64,7 @@ impl ConnectColumn {
     }
 
     /// The exact value kept for `row`, if any (binary search: the table is sorted by row).
-    pub fn exact_value(&self, row: usize) -> Option<&crate::value::Value> {
+    pub fn exact_value(&self, row: usize) -> Option<&crate::model::value::Value> {
         self.exact
             .binary_search_by_key(&row, |(r, _)| *r)
             .ok()
@@ -73,14 +73,14 @@ impl ConnectColumn {
 
     /// The Connect value of row `row` (from the exact side table, or the Arrow cell).
     /// Counted in [`rows_materialized`]: hot paths read the arrays instead.
-    pub fn value(&self, row: usize) -> crate::value::Value {
+    pub fn value(&self, row: usize) -> crate::model::value::Value {
         ROWS_MATERIALIZED.with(|n| n.set(n.get() + 1));
         if let Some(v) = self.exact_value(row) {
             return v.clone();
         }
         match self.schema.as_deref() {
-            Some(s) => crate::cells::cell_value(s, &self.array, row),
-            None => crate::cells::schemaless_cell(&self.array, row),
+            Some(s) => crate::model::cells::cell_value(s, &self.array, row),
+            None => crate::model::cells::schemaless_cell(&self.array, row),
         }
     }
 

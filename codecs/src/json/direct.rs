@@ -11,11 +11,11 @@ use arrow::array::{BinaryViewArray, NullBufferBuilder};
 
 use arrow::datatypes::{Float64Type, Int64Type};
 
-use crate::builders::{PrimCol, Source, StrCol};
-use crate::col::{Col, Shape};
-use crate::connect_json::JsonConfig;
-use crate::json_text::word;
-use crate::schema::{ConnectSchema, SchemaType, logical};
+use crate::columnar::builders::{PrimCol, Source, StrCol};
+use crate::columnar::col::{Col, Shape};
+use crate::json::connect::JsonConfig;
+use crate::json::text::word;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -32,7 +32,7 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
         .get(i..i + 16)
         .and_then(|c| <&[u8; 16]>::try_from(c).ok())
     {
-        let crate::simd::Classes16 { stops, high, .. } = crate::simd::classes16(chunk);
+        let crate::json::simd::Classes16 { stops, high, .. } = crate::json::simd::classes16(chunk);
         if stops != 0 {
             let at = stops.trailing_zeros();
             let below = (1u32 << at) - 1;
@@ -53,7 +53,7 @@ fn scan_string(rest: &[u8]) -> Option<(usize, bool)> {
     {
         // The loop above stopped within the last 16 bytes: 1 to 16 of them are scanned.
         let fresh = !((1u32 << (i - start)) - 1);
-        let crate::simd::Classes16 { stops, high, .. } = crate::simd::classes16(chunk);
+        let crate::json::simd::Classes16 { stops, high, .. } = crate::json::simd::classes16(chunk);
         let stops = stops & fresh;
         if stops == 0 {
             return None;
@@ -201,7 +201,7 @@ impl Leads {
 /// The k-th member's opener, key and colon.
 pub(crate) fn lead(k: usize, name: &str) -> Box<[u8]> {
     let mut lead = vec![if k == 0 { b'{' } else { b',' }];
-    crate::json_text::write_string(&mut lead, name);
+    crate::json::text::write_string(&mut lead, name);
     lead.push(b':');
     lead.into_boxed_slice()
 }
@@ -865,7 +865,7 @@ impl Step {
     fn new(text: &[u8], op: Op) -> Self {
         let n = text.len().min(16);
         Step {
-            lead: crate::json_text::padded_word(text),
+            lead: crate::json::text::padded_word(text),
             mask: if n == 16 {
                 u128::MAX
             } else {

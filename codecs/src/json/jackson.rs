@@ -609,11 +609,11 @@ mod tests {
             assert_eq!(got, want, "{hex}");
             // Through the converter: a record Kafka fails is never a value (FF FE 00 used to
             // become null).
-            let cfg = crate::connect_json::JsonConfig {
+            let cfg = crate::json::connect::JsonConfig {
                 schemas_enable: false,
                 ..Default::default()
             };
-            let converted = crate::connect_json::to_connect_data(&cfg, Some(&bytes));
+            let converted = crate::json::connect::to_connect_data(&cfg, Some(&bytes));
             assert_eq!(converted.is_ok(), want.is_some(), "{hex}: {converted:?}");
         }
     }

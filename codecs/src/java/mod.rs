@@ -2,7 +2,10 @@
 //! `Float.toString`, `BigDecimal.toString`, `Date.toString` and `String.valueOf` of a
 //! Connect value.
 
-use crate::value::Value;
+pub mod simple_date_format;
+pub mod text;
+
+use crate::model::value::Value;
 
 /// Appends `Double.toString(d)` without allocating in the common case: in Java's plain range
 /// [1e-3, 1e7) its output is the shortest round-trip decimal, which `ryu` writes directly
@@ -109,7 +112,7 @@ fn write_thousandths(out: &mut Vec<u8>, negative: bool, m: u64) {
         block = block << 8 | u128::from(b'-');
         len += 1;
     }
-    crate::json_text::put_word(out, block, len);
+    crate::json::text::put_word(out, block, len);
 }
 
 /// Decimals Java prints for thousandths `frac`: at least one, no trailing zeros.
@@ -150,7 +153,7 @@ pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
             len += 1;
         }
     }
-    crate::json_text::put_word(out, block, len);
+    crate::json::text::put_word(out, block, len);
 }
 
 /// The digits of `n` (below 10^8) as text in a word, first digit in the lowest byte, and
@@ -457,7 +460,7 @@ pub fn java_date_to_string(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     // Java's calendar (Julian before 1582-10-15), years of the era.
-    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
+    let (y, m, d) = crate::java::simple_date_format::hybrid_from_days(days);
     let y = if y > 0 { y } else { 1 - y };
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 
-use crate::schema::{ConnectSchema, SchemaType, logical};
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
 
 pub const META_NAME: &str = "connect.name";
 pub const META_VERSION: &str = "connect.version";
@@ -98,9 +98,9 @@ pub fn arrow_field(name: &str, s: &ConnectSchema) -> Field {
             if i > 0 {
                 out.push(b',');
             }
-            crate::json_text::write_string(&mut out, k);
+            crate::json::text::write_string(&mut out, k);
             out.push(b':');
-            crate::json_text::write_string(&mut out, v);
+            crate::json::text::write_string(&mut out, v);
         }
         out.push(b'}');
         meta.insert(
@@ -117,9 +117,9 @@ mod tests {
 
     #[test]
     fn maps_logical_and_nested_types() {
-        let cfg = crate::connect_json::JsonConfig::default();
-        let node = crate::jackson::parse(crate::events::ORDER_SCHEMA.as_bytes()).unwrap();
-        let schema = crate::connect_json::as_connect_schema(&cfg, &node)
+        let cfg = crate::json::connect::JsonConfig::default();
+        let node = crate::json::jackson::parse(crate::events::ORDER_SCHEMA.as_bytes()).unwrap();
+        let schema = crate::json::connect::as_connect_schema(&cfg, &node)
             .unwrap()
             .unwrap();
         let f = arrow_field("value", &schema);

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::java;
-use crate::schema::{ConnectSchema, SchemaType, logical};
-use crate::value::Value;
+use crate::model::schema::{ConnectSchema, SchemaType, logical};
+use crate::model::value::Value;
 
 /// A parsed value with its schema (`None` = no schema, as for null).
 pub type SchemaAndValue = (Option<Arc<ConnectSchema>>, Value);
@@ -558,8 +558,11 @@ fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
     let date = || -> Option<i64> {
         (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
         Some(
-            crate::simple_date_format::hybrid_days_from_civil(num(0..4)?, num(5..7)?, num(8..10)?)
-                * MILLIS_PER_DAY,
+            crate::java::simple_date_format::hybrid_days_from_civil(
+                num(0..4)?,
+                num(5..7)?,
+                num(8..10)?,
+            ) * MILLIS_PER_DAY,
         )
     };
     let logical_schema = |t: SchemaType, name: &str| {
@@ -603,7 +606,7 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => {
             let mut enc = Vec::new();
-            crate::connect_json::base64_encode(b, &mut enc);
+            crate::json::connect::base64_encode(b, &mut enc);
             let enc = String::from_utf8_lossy(&enc);
             if embedded {
                 out.push('"');
@@ -670,7 +673,7 @@ fn format_date(ms: i64) -> String {
         return time;
     }
     // SimpleDateFormat: Java's calendar (Julian before 1582-10-15), years of the era.
-    let (y, m, d) = crate::simple_date_format::hybrid_from_days(days);
+    let (y, m, d) = crate::java::simple_date_format::hybrid_from_days(days);
     let y = if y > 0 { y } else { 1 - y };
     let date = format!("{y:04}-{m:02}-{d:02}");
     if ms % MILLIS_PER_DAY == 0 {

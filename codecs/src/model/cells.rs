@@ -7,8 +7,8 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::DataType;
 
-use crate::schema::ConnectSchema;
-use crate::value::Value;
+use crate::model::schema::ConnectSchema;
+use crate::model::value::Value;
 
 /// One cell as a reference value (maps, which are rare on hot paths, and row-level sinks).
 pub fn cell_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
@@ -57,7 +57,7 @@ pub fn cell_value(s: &ConnectSchema, a: &ArrayRef, row: usize) -> Value {
         }
         DataType::Struct(_) => {
             let st = a.as_struct();
-            Value::Struct(crate::value::Struct {
+            Value::Struct(crate::model::value::Struct {
                 schema: Arc::new(s.clone()),
                 values: s
                     .fields

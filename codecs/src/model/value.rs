@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::schema::ConnectSchema;
+use crate::model::schema::ConnectSchema;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -69,8 +69,8 @@ impl Value {
 
     /// `ConnectSchema.schemaType(value.getClass())`: the Connect type of a schemaless value;
     /// `None` for null and for Java classes with no schema type (BigDecimal, Date).
-    pub fn schema_type(&self) -> Option<crate::schema::SchemaType> {
-        use crate::schema::SchemaType as T;
+    pub fn schema_type(&self) -> Option<crate::model::schema::SchemaType> {
+        use crate::model::schema::SchemaType as T;
         Some(match self {
             Value::Bool(_) => T::Boolean,
             Value::I8(_) => T::Int8,

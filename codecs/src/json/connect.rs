@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::ConnectError;
-use crate::jackson::{self, Node};
 use crate::java;
-use crate::json_text;
-use crate::schema::{ConnectSchema, Field, SchemaType, logical};
-use crate::value::{Struct, Value};
+use crate::json::jackson::{self, Node};
+use crate::json::text;
+use crate::model::schema::{ConnectSchema, Field, SchemaType, logical};
+use crate::model::value::{Struct, Value};
 
 /// `decimal.format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,9 +458,9 @@ pub fn convert_to_connect(
                     );
                 }
             }
-            Value::Map(crate::value::java_hash_order(
+            Value::Map(crate::model::value::java_hash_order(
                 entries,
-                crate::value::JavaMapInit::Default,
+                crate::model::value::JavaMapInit::Default,
             ))
         }
         SchemaType::Struct => {
@@ -548,9 +548,9 @@ fn schemaless_to_connect(node: &Node) -> Result<Value, ConnectError> {
                     schemaless_to_connect(v)?,
                 );
             }
-            Value::Map(crate::value::java_hash_order(
+            Value::Map(crate::model::value::java_hash_order(
                 entries,
-                crate::value::JavaMapInit::Default,
+                crate::model::value::JavaMapInit::Default,
             ))
         }
     })
@@ -703,7 +703,7 @@ pub fn write_json_schema(
     out: &mut Vec<u8>,
 ) -> Result<(), ConnectError> {
     out.extend_from_slice(b"{\"type\":");
-    json_text::write_string(out, s.schema_type.json_name());
+    text::write_string(out, s.schema_type.json_name());
     match s.schema_type {
         SchemaType::Array => {
             out.extend_from_slice(b",\"items\":");
@@ -725,7 +725,7 @@ pub fn write_json_schema(
                 // The field's own schema object, with "field" appended last.
                 out.pop();
                 out.extend_from_slice(b",\"field\":");
-                json_text::write_string(out, &f.name);
+                text::write_string(out, &f.name);
                 out.push(b'}');
             }
             out.push(b']');
@@ -739,14 +739,14 @@ pub fn write_json_schema(
     });
     if let Some(n) = &s.name {
         out.extend_from_slice(b",\"name\":");
-        json_text::write_string(out, n);
+        text::write_string(out, n);
     }
     if let Some(v) = s.version {
         out.extend_from_slice(format!(",\"version\":{v}").as_bytes());
     }
     if let Some(d) = &s.doc {
         out.extend_from_slice(b",\"doc\":");
-        json_text::write_string(out, d);
+        text::write_string(out, d);
     }
     if let Some(params) = &s.parameters {
         out.extend_from_slice(b",\"parameters\":{");
@@ -754,9 +754,9 @@ pub fn write_json_schema(
             if i > 0 {
                 out.push(b',');
             }
-            json_text::write_string(out, k);
+            text::write_string(out, k);
             out.push(b':');
-            json_text::write_string(out, v);
+            text::write_string(out, v);
         }
         out.push(b'}');
     }
@@ -893,8 +893,8 @@ pub fn write_json(
         (SchemaType::Boolean, Value::Bool(b)) => {
             out.extend_from_slice(if *b { b"true" } else { b"false" })
         }
-        (SchemaType::String, Value::String(s)) => json_text::write_string(out, s),
-        (SchemaType::String, Value::Utf16(units)) => json_text::write_utf16(out, units),
+        (SchemaType::String, Value::String(s)) => text::write_string(out, s),
+        (SchemaType::String, Value::Utf16(units)) => text::write_utf16(out, units),
         (SchemaType::Bytes, Value::Bytes(b)) => {
             out.push(b'"');
             base64_encode(b, out);
@@ -953,7 +953,7 @@ pub fn write_json(
                     if i > 0 {
                         out.push(b',');
                     }
-                    json_text::write_string(out, k);
+                    text::write_string(out, k);
                     out.push(b':');
                     out.extend_from_slice(v);
                 }
@@ -985,7 +985,7 @@ pub fn write_json(
                 if i > 0 {
                     out.push(b',');
                 }
-                json_text::write_string(out, &f.name);
+                text::write_string(out, &f.name);
                 out.push(b':');
                 write_json(cfg, Some(&f.schema), &st.values[i], out)?;
             }
@@ -1001,7 +1001,7 @@ fn write_float(out: &mut Vec<u8>, text: String, finite: bool) {
     if finite {
         out.extend_from_slice(text.as_bytes());
     } else {
-        json_text::write_string(out, &text);
+        text::write_string(out, &text);
     }
 }
 

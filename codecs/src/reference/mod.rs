@@ -2,15 +2,17 @@
 //! bytes to schema and value and back, with Kafka's exceptions. `sluice pipe` runs these;
 //! the batch converters are checked against them.
 
+pub mod values;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::connect_json::{self, JsonConfig};
 use crate::error::{ConnectError, exception};
+pub use crate::java::simple_date_format::civil_from_days;
 pub use crate::java::{java_date_to_string, java_to_string, utf16_lossy};
-use crate::schema::{ConnectSchema, SchemaType};
-pub use crate::simple_date_format::civil_from_days;
-use crate::value::Value;
+use crate::json::connect::{self, JsonConfig};
+use crate::model::schema::{ConnectSchema, SchemaType};
+use crate::model::value::Value;
 
 /// A configured converter of one of Kafka's built-in classes.
 #[derive(Debug, Clone)]
@@ -367,7 +369,7 @@ impl RefConverter {
         bytes: Option<&[u8]>,
     ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
         match self {
-            RefConverter::Json(cfg) => connect_json::to_connect_data(cfg, bytes),
+            RefConverter::Json(cfg) => connect::to_connect_data(cfg, bytes),
             RefConverter::String { decode, .. } => Ok((
                 Some(ConnectSchema::optional_string()),
                 bytes.map_or(Value::Null, |b| Value::String(decode.decode(b))),
@@ -420,7 +422,7 @@ impl RefConverter {
         value: &Value,
     ) -> Result<Option<Vec<u8>>, ConnectError> {
         match self {
-            RefConverter::Json(cfg) => connect_json::from_connect_data(cfg, schema, value),
+            RefConverter::Json(cfg) => connect::from_connect_data(cfg, schema, value),
             RefConverter::String { encode, .. } => Ok(if value.is_null() {
                 None
             } else {
@@ -525,7 +527,7 @@ impl RefHeaderConverter {
                     return Ok((None, Value::Null));
                 };
                 let text = decode_utf8_like_java(b);
-                Ok(crate::values::parse_string(&text).unwrap_or((None, Value::Null)))
+                Ok(crate::reference::values::parse_string(&text).unwrap_or((None, Value::Null)))
             }
         }
     }
@@ -541,7 +543,7 @@ impl RefHeaderConverter {
             RefHeaderConverter::Simple => Ok(if value.is_null() {
                 None
             } else {
-                Some(crate::values::convert_to_string(value).into_bytes())
+                Some(crate::reference::values::convert_to_string(value).into_bytes())
             }),
         }
     }

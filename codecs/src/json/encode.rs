@@ -14,13 +14,13 @@ use arrow::array::{
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 
-use crate::column::ConnectColumn;
-use crate::connect_json::{self, JsonConfig};
+use crate::columnar::col::SAMPLE_ROWS;
+use crate::columnar::typed_column::Scalar;
 use crate::error::{ConnectError, RowFailure, Stage};
-use crate::json_columnar::SAMPLE_ROWS;
-use crate::schema::ConnectSchema;
-use crate::typed_column::Scalar;
-use crate::value::Value;
+use crate::json::connect::{self, JsonConfig};
+use crate::model::column::ConnectColumn;
+use crate::model::schema::ConnectSchema;
+use crate::model::value::Value;
 
 /// How one column's cells are written.
 enum Node<'a> {
@@ -58,7 +58,7 @@ impl Key {
         if k > 0 {
             bytes.push(b',');
         }
-        crate::json_text::write_string(&mut bytes, name);
+        crate::json::text::write_string(&mut bytes, name);
         bytes.push(b':');
         Self::of(bytes)
     }
@@ -66,7 +66,7 @@ impl Key {
     /// The k-th member's key with its opener: `{` for the first, `,` for the others (the
     /// direct reader's lead for the same member).
     fn member(k: usize, name: &str) -> Self {
-        Self::of(crate::json_direct::lead(k, name).into_vec())
+        Self::of(crate::json::direct::lead(k, name).into_vec())
     }
 
     /// A struct's closing brace.
@@ -75,14 +75,14 @@ impl Key {
     }
 
     fn of(bytes: Vec<u8>) -> Self {
-        let word = (bytes.len() <= 16).then(|| crate::json_text::padded_word(&bytes));
+        let word = (bytes.len() <= 16).then(|| crate::json::text::padded_word(&bytes));
         Key { bytes, word }
     }
 
     #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         match self.word {
-            Some(word) => crate::json_text::put_word(out, word, self.bytes.len()),
+            Some(word) => crate::json::text::put_word(out, word, self.bytes.len()),
             None => out.extend_from_slice(&self.bytes),
         }
     }
@@ -143,8 +143,8 @@ impl<'a> Enc<'a> {
         }
         match &self.node {
             Node::Scalar(Scalar::Str(a)) => {
-                if !crate::json_text::write_inline_view(out, a.views()[row]) {
-                    crate::json_text::write_string_inline(out, a.value(row));
+                if !crate::json::text::write_inline_view(out, a.views()[row]) {
+                    crate::json::text::write_string_inline(out, a.value(row));
                 }
                 true
             }
@@ -158,7 +158,7 @@ impl<'a> Enc<'a> {
             match self.schema {
                 None => out.extend_from_slice(b"null"),
                 // Optional fields, defaults and the error for a required field: Kafka's rules.
-                Some(s) => connect_json::write_json(cfg, Some(s), &Value::Null, out)?,
+                Some(s) => connect::write_json(cfg, Some(s), &Value::Null, out)?,
             }
             return Ok(());
         }
@@ -170,15 +170,15 @@ impl<'a> Enc<'a> {
                 match scalar {
                     // NaN and infinities: Jackson writes them as strings.
                     Scalar::F32(v) => {
-                        connect_json::write_json(cfg, self.schema, &Value::F32(v[row]), out)?
+                        connect::write_json(cfg, self.schema, &Value::F32(v[row]), out)?
                     }
                     Scalar::F64(v) => {
-                        connect_json::write_json(cfg, self.schema, &Value::F64(v[row]), out)?
+                        connect::write_json(cfg, self.schema, &Value::F64(v[row]), out)?
                     }
-                    Scalar::Str(a) => crate::json_text::write_string(out, a.value(row)),
+                    Scalar::Str(a) => crate::json::text::write_string(out, a.value(row)),
                     Scalar::Bytes(a) => {
                         out.push(b'"');
-                        connect_json::base64_encode(a.value(row), out);
+                        connect::base64_encode(a.value(row), out);
                         out.push(b'"');
                     }
                     _ => {}
@@ -208,8 +208,8 @@ impl<'a> Enc<'a> {
                 out.push(b'}');
             }
             Node::Cell => match self.schema {
-                None => crate::json_columnar::write_schemaless(self.array, row, out),
-                Some(s) => crate::json_columnar::write_value(cfg, s, self.array, row, out)?,
+                None => crate::json::columnar::write_schemaless(self.array, row, out),
+                Some(s) => crate::json::columnar::write_value(cfg, s, self.array, row, out)?,
             },
         }
         Ok(())
@@ -337,8 +337,8 @@ impl<'a> FlatEnc<'a> {
                     true
                 }
                 FlatOp::Str(a, _) => {
-                    if !crate::json_text::write_inline_view(out, a.views()[row]) {
-                        crate::json_text::write_string_inline(out, a.value(row));
+                    if !crate::json::text::write_inline_view(out, a.views()[row]) {
+                        crate::json::text::write_string_inline(out, a.value(row));
                     }
                     true
                 }
@@ -364,8 +364,8 @@ impl<'a> FlatEnc<'a> {
                         }
                         if item_nulls.is_some_and(|n| n.is_null(j)) {
                             out.extend_from_slice(b"null");
-                        } else if !crate::json_text::write_inline_view(out, items.views()[j]) {
-                            crate::json_text::write_string_inline(out, items.value(j));
+                        } else if !crate::json::text::write_inline_view(out, items.views()[j]) {
+                            crate::json::text::write_string_inline(out, items.value(j));
                         }
                     }
                     out.push(b']');
@@ -531,7 +531,7 @@ pub fn encode(
             if !(shaped && array.is_valid(row)) || exact.contains_key(&row) {
                 let value = exact.get(&row).copied().unwrap_or(&Value::Null);
                 out.begin_row();
-                match connect_json::from_connect_data(cfg, None, value) {
+                match connect::from_connect_data(cfg, None, value) {
                     Ok(Some(b)) => {
                         out.data.extend_from_slice(&b);
                         out.end_row();
@@ -572,7 +572,7 @@ pub fn encode(
     let mut prefix = Vec::new();
     if cfg.schemas_enable {
         prefix.extend_from_slice(b"{\"schema\":");
-        if let Err(e) = connect_json::write_json_schema(cfg, schema, &mut prefix) {
+        if let Err(e) = connect::write_json_schema(cfg, schema, &mut prefix) {
             for row in 0..rows {
                 out.begin_row();
                 fail(row, e.clone(), &mut out);
@@ -586,7 +586,7 @@ pub fn encode(
         out.begin_row();
         out.data.extend_from_slice(&prefix);
         let written = match exact.get(&row) {
-            Some(v) => connect_json::write_json(cfg, Some(schema), v, &mut out.data),
+            Some(v) => connect::write_json(cfg, Some(schema), v, &mut out.data),
             None => enc.write(cfg, row, &mut out.data),
         };
         match written {
@@ -654,8 +654,8 @@ mod tests {
         let (bytes, failures) = encode(&cfg, &column, Stage::ValueConverter);
         assert!(failures.is_empty());
         for row in 0..array.len() {
-            let value = crate::json_columnar::schemaless_cell(&array, row);
-            let expected = connect_json::from_connect_data(&cfg, None, &value)
+            let value = crate::model::cells::schemaless_cell(&array, row);
+            let expected = connect::from_connect_data(&cfg, None, &value)
                 .unwrap()
                 .unwrap();
             assert_eq!(

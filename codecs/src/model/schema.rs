@@ -82,7 +82,7 @@ impl SchemaType {
 pub struct ConnectSchema {
     pub schema_type: SchemaType,
     pub optional: bool,
-    pub default: Option<crate::value::Value>,
+    pub default: Option<crate::model::value::Value>,
     pub name: Option<String>,
     pub version: Option<i32>,
     pub doc: Option<String>,
