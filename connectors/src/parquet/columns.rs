@@ -126,14 +126,7 @@ fn type_of_array(t: &DataType) -> Ty {
             fields
                 .iter()
                 .map(|f| (f.name().clone(), type_of_array(f.data_type())))
-                .fold(BTreeMap::new(), |mut m, (k, t)| {
-                    let merged = match m.remove(&k) {
-                        Some(old) => widen(old, t),
-                        None => t,
-                    };
-                    m.insert(k, merged);
-                    m
-                }),
+                .collect(),
         ),
         _ => Ty::Str,
     }

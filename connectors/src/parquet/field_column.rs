@@ -40,11 +40,6 @@ impl<'a> FieldColumn<'a> {
         }
     }
 
-    /// The dotted name this reads.
-    pub fn name(&self) -> &str {
-        self.name
-    }
-
     /// The field's value in `row`; `None` when it is missing or null (Confluent's
     /// partitioner treats both as "missing").
     pub fn get(&self, row: usize) -> Option<Value> {

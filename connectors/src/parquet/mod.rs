@@ -912,12 +912,7 @@ impl SinkTask for ParquetSinkTask {
             } else {
                 let encoded = match self.config.partitioner.encode(
                     partition,
-                    &|f| {
-                        partition_fields
-                            .iter()
-                            .find(|c| c.name() == f)
-                            .and_then(|c| c.get(row))
-                    },
+                    &|i| partition_fields.get(i).and_then(|c| c.get(row)),
                     ts,
                     &self.config.directory_delim,
                 ) {
@@ -1261,31 +1256,12 @@ mod task_tests {
 
     /// [`put`] with the first record at `first_offset`.
     fn put_from(task: &mut ParquetSinkTask, first_offset: i64, values: &[&str]) -> ErrantRecords {
-        let mut b = RawBatchBuilder::with_capacity(values.len());
-        for (i, v) in values.iter().enumerate() {
-            b.append(
-                "orders",
-                1,
-                first_offset + i as i64,
-                Some(1_704_116_700_000 + i as i64 * 60_000),
-                0,
-                None,
-                Some(v.as_bytes()),
-                std::iter::empty(),
-            );
-        }
-        let raw = b.finish();
-        let mut json = HashMap::new();
-        json.insert("schemas.enable".to_string(), "false".to_string());
-        let mut conv = ConverterConfig::parse(
-            "value.converter",
-            "JsonConverter",
-            &json,
-            ConverterRole::Value,
-        )
-        .unwrap()
-        .build();
-        let decoded = conv.decode(raw.values());
+        let (raw, decoded) = orders_batch(
+            values,
+            first_offset,
+            |i| 1_704_116_700_000 + i as i64 * 60_000,
+            false,
+        );
         let value = decoded.runs[0].column.clone();
         let key = sluice_codecs::ConnectColumn::nulls(raw.num_rows());
         let mut errant = ErrantRecords::default();
@@ -1299,6 +1275,41 @@ mod task_tests {
         )
         .unwrap();
         errant
+    }
+
+    /// `values` as records of `orders` partition 1 from `first_offset`, the `i`th stamped
+    /// `timestamp(i)`, with their values decoded by JsonConverter (`schemas.enable=schemas`).
+    fn orders_batch(
+        values: &[&str],
+        first_offset: i64,
+        timestamp: impl Fn(usize) -> i64,
+        schemas: bool,
+    ) -> (sluice_codecs::RawBatch, sluice_codecs::converter::Decoded) {
+        let mut b = RawBatchBuilder::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            b.append(
+                "orders",
+                1,
+                first_offset + i as i64,
+                Some(timestamp(i)),
+                0,
+                None,
+                Some(v.as_bytes()),
+                std::iter::empty(),
+            );
+        }
+        let raw = b.finish();
+        let json = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);
+        let mut conv = ConverterConfig::parse(
+            "value.converter",
+            "JsonConverter",
+            &json,
+            ConverterRole::Value,
+        )
+        .unwrap()
+        .build();
+        let decoded = conv.decode(raw.values());
+        (raw, decoded)
     }
 
     fn files(dir: &std::path::Path) -> Vec<String> {
@@ -1614,30 +1625,8 @@ mod task_tests {
                 let mut kv = kv.to_vec();
                 kv.push(("flush.size", "10"));
                 let (dir, mut task) = task_with(&kv);
-                let mut b = RawBatchBuilder::with_capacity(lines.len());
-                for (i, v) in lines.iter().enumerate() {
-                    b.append(
-                        "orders",
-                        1,
-                        i as i64,
-                        Some(1),
-                        0,
-                        None,
-                        Some(v.as_bytes()),
-                        std::iter::empty(),
-                    );
-                }
-                let raw = b.finish();
-                let json = HashMap::from([("schemas.enable".to_string(), schemas.to_string())]);
-                let mut conv = ConverterConfig::parse(
-                    "value.converter",
-                    "JsonConverter",
-                    &json,
-                    ConverterRole::Value,
-                )
-                .unwrap()
-                .build();
-                let decoded = conv.decode(raw.values());
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+                let (raw, decoded) = orders_batch(&lines, 0, |_| 1, schemas);
                 assert_eq!(decoded.runs.len(), 1, "{label}");
                 let value = &decoded.runs[0].column;
                 assert!(

@@ -141,11 +141,12 @@ impl Partitioner {
         }
     }
 
-    /// The encoded partition of one record; `timestamp` is the extractor's value.
+    /// The encoded partition of one record; `value(i)` is the record's value of the `i`th of
+    /// [`Partitioner::field_names`], `timestamp` the extractor's value.
     pub fn encode(
         &self,
         kafka_partition: i32,
-        value: &dyn Fn(&str) -> Option<Value>,
+        value: &dyn Fn(usize) -> Option<Value>,
         timestamp: i64,
         delim: &str,
     ) -> std::result::Result<String, String> {
@@ -153,8 +154,8 @@ impl Partitioner {
             Partitioner::Default => Ok(format!("partition={kafka_partition}")),
             Partitioner::Field(fields) => {
                 let mut parts = Vec::with_capacity(fields.len());
-                for f in fields {
-                    let v = value(f).ok_or_else(|| format!("field {f} is missing or null"))?;
+                for (i, f) in fields.iter().enumerate() {
+                    let v = value(i).ok_or_else(|| format!("field {f} is missing or null"))?;
                     let text = match v {
                         Value::I8(n) => n.to_string(),
                         Value::I16(n) => n.to_string(),
@@ -217,7 +218,7 @@ pub fn parse_file_name(name: &str, topic: &str, delim: &str) -> Option<(i32, i64
 mod tests {
     use super::*;
 
-    fn none(_: &str) -> Option<Value> {
+    fn none(_: usize) -> Option<Value> {
         None
     }
 
@@ -242,9 +243,9 @@ mod tests {
             TimestampExtractor::Wallclock,
         )
         .unwrap();
-        let get = |n: &str| match n {
-            "country" => Some(Value::String("DE".into())),
-            "flag" => Some(Value::Bool(true)),
+        let get = |i: usize| match i {
+            0 => Some(Value::String("DE".into())),
+            1 => Some(Value::Bool(true)),
             _ => None,
         };
         assert_eq!(f.encode(0, &get, 0, "/").unwrap(), "country=DE/flag=true");
