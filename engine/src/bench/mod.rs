@@ -12,9 +12,11 @@ use sluice_codecs::events::Events;
 use sluice_codecs::model::record::timestamp_type;
 
 use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
+pub use cpu::process_cpu_seconds;
 use sluice_smt::Pipeline;
 
 mod cases;
+mod cpu;
 pub mod plot;
 
 pub use cases::{Case, KeyDistribution, Overrides, SINGLE_SMTS};
@@ -111,21 +113,6 @@ impl Report {
             settings: Default::default(),
         }
     }
-}
-
-/// User + system CPU seconds of this process (from /proc; 0 where unavailable).
-pub fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Linux reports these in USER_HZ, which is 100 on every mainstream kernel build.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Peak resident set size of this process in bytes (VmHWM).
