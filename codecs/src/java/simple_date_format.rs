@@ -190,6 +190,28 @@ impl SimpleDateFormat {
             tod % 1000,
         );
         let pad = |out: &mut String, v: i64, n: usize| {
+            // Two to four digits of a non-negative value (every time-of-day field, months,
+            // days, four-digit years): written digit by digit, no loop over a scratch buffer.
+            if (1..=4).contains(&n) && (0..10_000).contains(&v) {
+                let v = v as u32;
+                let width = if v >= 1000 {
+                    4
+                } else if v >= 100 {
+                    3
+                } else if v >= 10 {
+                    2
+                } else {
+                    1
+                };
+                for _ in width..n {
+                    out.push('0');
+                }
+                let digit = |p: u32| char::from(b'0' + (v / p % 10) as u8);
+                for p in [1000, 100, 10, 1].into_iter().skip(4 - width.max(1)) {
+                    out.push(digit(p));
+                }
+                return;
+            }
             // `format!("{v:0n$}")` without the formatting machinery: the sign counts in `n`.
             let mut digits = [b'0'; 20];
             let mut at = digits.len();
@@ -209,8 +231,7 @@ impl SimpleDateFormat {
             for _ in (len + usize::from(v < 0))..n {
                 out.push('0');
             }
-            // Only ASCII digits were written.
-            out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+            out.extend(digits[at..].iter().map(|&b| char::from(b)));
         };
         let out = &mut *out;
         for p in &self.parts {
@@ -603,5 +624,62 @@ mod tests {
             "Unterminated quote"
         );
         assert!(SimpleDateFormat::new("yyyy-bb").is_err());
+    }
+
+    #[test]
+    fn padded_numbers_match_formats_zero_padding() {
+        // Every width from 1 to 6 (the short fields' fast path and the general one) over
+        // values of every digit count, against `format!`'s zero padding.
+        let patterns = [
+            "y-M-d H:m:s.S",
+            "yy-MM-dd HH:mm:ss.SS",
+            "yyyy-MM-dd'T'HH:mm:ss.SSS",
+            "yyyyyy-MMMM ddd HHHH:mmmmm:ssssss.SSSSSS",
+        ];
+        let fs: Vec<_> = patterns
+            .iter()
+            .map(|p| SimpleDateFormat::new(p).unwrap())
+            .collect();
+        for ms in [
+            0_i64,
+            1,
+            999,
+            59_999,
+            3_599_999,
+            86_399_999,
+            1_700_000_000_123,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // 10000-01-01
+            -62_135_596_800_000, // 0001-01-01
+            -1_000,
+        ] {
+            let day = DayFields::of(ms.div_euclid(86_400_000));
+            let tod = ms.rem_euclid(86_400_000);
+            let (h, mi, sec, milli) = (
+                tod / 3_600_000,
+                tod / 60_000 % 60,
+                tod / 1000 % 60,
+                tod % 1000,
+            );
+            let year = if day.y > 0 { day.y } else { 1 - day.y };
+            let (m, d) = (day.m, day.d);
+            let expected = [
+                format!("{year}-{m}-{d} {h}:{mi}:{sec}.{milli}"),
+                format!(
+                    "{:02}-{m:02}-{d:02} {h:02}:{mi:02}:{sec:02}.{milli:02}",
+                    year % 100
+                ),
+                format!("{year:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{sec:02}.{milli:03}"),
+                format!(
+                    "{year:06}-{} {d:03} {h:04}:{mi:05}:{sec:06}.{milli:06}",
+                    MONTHS[(m - 1) as usize]
+                ),
+            ];
+            for (f, e) in fs.iter().zip(&expected) {
+                let mut out = String::new();
+                f.format_day_into(ms, &day, &mut out);
+                assert_eq!(&out, e, "{ms}");
+            }
+        }
     }
 }
