@@ -302,7 +302,7 @@ impl ConnectorConfig {
         let value_converter = converter("value.converter")?;
         let topics = match plugin.kind() {
             ConnectorKind::Source => None,
-            ConnectorKind::Sink => Some(sink_topics(&props).map_err(err)?),
+            ConnectorKind::Sink => Some(sink_topics(&props).map_err(|e| err(e.to_string()))?),
         };
         let plugin_props: HashMap<String, String> =
             props.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -337,7 +337,22 @@ impl ConnectorConfig {
     }
 }
 
-fn sink_topics(props: &Props) -> std::result::Result<TopicSelection, String> {
+/// Why a sink connector's `topics` / `topics.regex` select nothing usable (Kafka's messages).
+#[derive(Debug, thiserror::Error)]
+enum TopicsError {
+    #[error("topics and topics.regex are mutually exclusive options, but both are set.")]
+    Both,
+    #[error("Must configure one of topics or topics.regex")]
+    Neither,
+    #[error("Invalid value {regex} for configuration topics.regex: {source}")]
+    Regex {
+        regex: String,
+        #[source]
+        source: regex::Error,
+    },
+}
+
+fn sink_topics(props: &Props) -> std::result::Result<TopicSelection, TopicsError> {
     let list: Vec<String> = props
         .get("topics")
         .map(|t| {
@@ -352,14 +367,13 @@ fn sink_topics(props: &Props) -> std::result::Result<TopicSelection, String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
     match (list.is_empty(), regex) {
-        (false, Some(_)) => {
-            Err("topics and topics.regex are mutually exclusive options, but both are set.".into())
-        }
-        (true, None) => Err("Must configure one of topics or topics.regex".into()),
+        (false, Some(_)) => Err(TopicsError::Both),
+        (true, None) => Err(TopicsError::Neither),
         (false, None) => Ok(TopicSelection::List(list)),
         (true, Some(r)) => {
-            Regex::new(&r)
-                .map_err(|e| format!("Invalid value {r} for configuration topics.regex: {e}"))?;
+            if let Err(source) = Regex::new(&r) {
+                return Err(TopicsError::Regex { regex: r, source });
+            }
             Ok(TopicSelection::Regex(r))
         }
     }

@@ -374,7 +374,7 @@ fn standalone(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = Vec::new();
     for (i, listener) in listeners.iter().enumerate() {
-        let addr = rest_address(listener).map_err(Failure::Config)?;
+        let addr = rest_address(listener)?;
         let bound = runtime
             .block_on(tokio::net::TcpListener::bind(&addr))
             .map_err(|e| Failure::Config(format!("listeners: cannot listen on {listener}: {e}")))?;
@@ -506,14 +506,16 @@ fn http_request(
 }
 
 /// `http://host:port` (Kafka's `listeners` form) to a socket address to bind.
-fn rest_address(listener: &str) -> Result<String, String> {
-    let rest = listener
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("listeners: {listener}: only http:// listeners are supported"))?;
+fn rest_address(listener: &str) -> Result<String, Failure> {
+    let rest = listener.strip_prefix("http://").ok_or_else(|| {
+        Failure::Config(format!(
+            "listeners: {listener}: only http:// listeners are supported"
+        ))
+    })?;
     let rest = rest.trim_end_matches('/');
-    let (host, port) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| format!("listeners: {listener}: expected http://host:port"))?;
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| {
+        Failure::Config(format!("listeners: {listener}: expected http://host:port"))
+    })?;
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     Ok(format!("{host}:{port}"))
 }

@@ -168,7 +168,7 @@ fn main() {
                 (Ok(run), Some(Ok(expected)))
                     if outcomes_match(&expected, &run.outcome, json) && registry_ok(&run) => {}
                 (Ok(run), Some(Ok(_))) => failing.push((id, format!("got {}", run.actual_json()))),
-                (Err(e), _) | (_, Some(Err(e))) => failing.push((id, e)),
+                (Err(e), _) | (_, Some(Err(e))) => failing.push((id, e.to_string())),
                 (_, None) => failing.push((id, "case without expect".into())),
             }
         }

@@ -40,11 +40,13 @@ message EnumValueDescriptorProto { optional string name = 1; optional int32 numb
 "#;
 
 fn descriptor_schema() -> Result<&'static ProtoSchema, DescriptorError> {
-    static SCHEMA: OnceLock<Result<ProtoSchema, String>> = OnceLock::new();
+    static SCHEMA: OnceLock<Result<ProtoSchema, DescriptorError>> = OnceLock::new();
     SCHEMA
-        .get_or_init(|| ProtoSchema::parse(DESCRIPTOR_PROTO).map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            ProtoSchema::parse(DESCRIPTOR_PROTO).map_err(|e| DescriptorError(e.to_string()))
+        })
         .as_ref()
-        .map_err(|e| DescriptorError(e.clone()))
+        .map_err(Clone::clone)
 }
 
 /// A message read against the descriptor schema, with accessors by field name.

@@ -16,6 +16,8 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use sluice_codecs::ConnectColumn;
 use sluice_codecs::model::value::Value;
 
+pub use super::column_error::ColumnError;
+
 /// The rows of `value` as a batch of columns. With `share`, rows that are one run of the batch
 /// are a zero-copy slice of it (a partition's records mostly arrive as one run); otherwise they
 /// are gathered into buffers of their own, so a small chunk does not keep the batch alive.
@@ -23,17 +25,17 @@ pub fn value_batch(
     value: &ConnectColumn,
     rows: &[u32],
     share: bool,
-) -> Result<RecordBatch, String> {
+) -> Result<RecordBatch, ColumnError> {
     let contiguous = share
         && rows
             .first()
             .is_some_and(|&first| rows.iter().zip(first..).all(|(&r, want)| r == want));
-    let pick = |array: &ArrayRef| -> Result<ArrayRef, String> {
+    let pick = |array: &ArrayRef| -> Result<ArrayRef, ColumnError> {
         if contiguous {
             Ok(array.slice(rows[0] as usize, rows.len()))
         } else {
             let indices = UInt32Array::from(rows.to_vec());
-            arrow::compute::take(array.as_ref(), &indices, None).map_err(|e| e.to_string())
+            arrow::compute::take(array.as_ref(), &indices, None).map_err(ColumnError::from)
         }
     };
     // Rows kept in the exact side table are not in the typed array; a chunk without any
@@ -53,7 +55,7 @@ pub fn value_batch(
             s.columns().to_vec(),
             &RecordBatchOptions::new().with_row_count(Some(rows.len())),
         )
-        .map_err(|e| e.to_string());
+        .map_err(ColumnError::from);
     }
     // A value with a schema that is not a struct (a number, a decimal, a list, ...) is one
     // column `value` of its own type: its schema says what it is, nothing is inferred.
@@ -67,7 +69,7 @@ pub fn value_batch(
         );
         let (field, column) = super::types::conform(&field, &taken)?;
         return RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])
-            .map_err(|e| e.to_string());
+            .map_err(ColumnError::from);
     }
     // Bytes and strings (ByteArrayConverter, StringConverter) are one column `value`, as
     // inference would name it, taken without a trip through per-record values.
@@ -83,7 +85,7 @@ pub fn value_batch(
             taken.data_type().clone(),
             true,
         )]));
-        return RecordBatch::try_new(schema, vec![taken]).map_err(|e| e.to_string());
+        return RecordBatch::try_new(schema, vec![taken]).map_err(ColumnError::from);
     }
     // Schemaless values of mixed shape: the typed rows keep their arrays (cast to the type
     // inferred over the chunk); only the rows in the exact side table are read as values.
@@ -109,7 +111,7 @@ pub fn value_batch(
             })
             .collect();
         column = arrow::compute::interleave(&[column.as_ref(), side.as_ref()], &indices)
-            .map_err(|e| e.to_string())?;
+            .map_err(ColumnError::from)?;
     }
     split_columns(&ty, column, rows.len())
 }
@@ -135,20 +137,23 @@ fn type_of_array(t: &DataType) -> Ty {
 /// `a` as a column of type `t` (`t` is `a`'s own inferred type widened by other rows'):
 /// numbers cast, structs given the members other rows have (null here), and cells of any
 /// other type than a string written as their text where `t` says string.
-fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, String> {
+fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, ColumnError> {
     let target = arrow_type(t);
     if a.data_type() == &DataType::Null {
         return Ok(new_null_array(&target, a.len()));
     }
-    let mismatch = || format!("cannot widen a {} column to {target}", a.data_type());
+    let mismatch = || ColumnError::Widen {
+        from: a.data_type().clone(),
+        to: target.clone(),
+    };
     Ok(match t {
         Ty::Null => Arc::new(NullArray::new(a.len())),
         Ty::Bool | Ty::Int | Ty::Float => {
-            arrow::compute::cast(a, &target).map_err(|e| e.to_string())?
+            arrow::compute::cast(a, &target).map_err(ColumnError::from)?
         }
         Ty::Str => match a.data_type() {
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
-                arrow::compute::cast(a, &target).map_err(|e| e.to_string())?
+                arrow::compute::cast(a, &target).map_err(ColumnError::from)?
             }
             _ => {
                 // A cell whose type conflicts with other rows' is written as its text, as
@@ -192,7 +197,7 @@ fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, String> {
                     Some(child) => to_ty(t, child),
                     None => Ok(new_null_array(&arrow_type(t), a.len())),
                 })
-                .collect::<Result<Vec<_>, String>>()?;
+                .collect::<Result<Vec<_>, ColumnError>>()?;
             Arc::new(StructArray::new(
                 struct_fields(fields),
                 children,
@@ -204,7 +209,7 @@ fn to_ty(t: &Ty, a: &ArrayRef) -> Result<ArrayRef, String> {
 
 /// A column of inferred type `ty` as a file's batch: a struct's members are its columns,
 /// anything else is one column `value`.
-fn split_columns(ty: &Ty, column: ArrayRef, rows: usize) -> Result<RecordBatch, String> {
+fn split_columns(ty: &Ty, column: ArrayRef, rows: usize) -> Result<RecordBatch, ColumnError> {
     let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match ty {
         Ty::Struct(fields) => (
             fields
@@ -223,13 +228,13 @@ fn split_columns(ty: &Ty, column: ArrayRef, rows: usize) -> Result<RecordBatch, 
         columns,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     )
-    .map_err(|e| e.to_string())
+    .map_err(ColumnError::from)
 }
 
 /// `batch` with its string and binary views copied out of buffers it shares with others:
 /// a small chunk of a fetched batch (one of many partitions' files) would otherwise keep the
 /// whole fetched input alive until every file holding a piece of it is committed.
-pub fn compact(batch: &RecordBatch) -> Result<RecordBatch, String> {
+pub fn compact(batch: &RecordBatch) -> Result<RecordBatch, ColumnError> {
     fn column(a: &ArrayRef) -> ArrayRef {
         match a.data_type() {
             DataType::Utf8View => Arc::new(a.as_string_view().gc()),
@@ -261,7 +266,7 @@ pub fn compact(batch: &RecordBatch) -> Result<RecordBatch, String> {
         columns,
         &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
     )
-    .map_err(|e| e.to_string())
+    .map_err(ColumnError::from)
 }
 
 /// An inferred column type.
@@ -483,7 +488,7 @@ fn build(t: &Ty, values: &[Option<&Value>]) -> ArrayRef {
 
 /// Types schemaless values by inference: top-level maps/structs become columns; any other
 /// top-level value goes to one column named `value`.
-pub fn infer_batch(values: &[Value]) -> Result<RecordBatch, String> {
+pub fn infer_batch(values: &[Value]) -> Result<RecordBatch, ColumnError> {
     let ty = values.iter().map(type_of).fold(Ty::Null, widen);
     let refs: Vec<Option<&Value>> = values.iter().map(Some).collect();
     split_columns(&ty, build(&ty, &refs), values.len())
@@ -534,7 +539,7 @@ fn merge_types(a: &DataType, b: &DataType) -> Option<DataType> {
 }
 
 /// `batch` cast to `schema` (missing columns all null).
-pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ColumnError> {
     if batch.schema().as_ref() == schema.as_ref() {
         return Ok(batch.clone());
     }
@@ -543,7 +548,7 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, S
         .iter()
         .map(|f| match batch.column_by_name(f.name()) {
             Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
-            Some(c) => arrow::compute::cast(c, f.data_type()).map_err(|e| e.to_string()),
+            Some(c) => arrow::compute::cast(c, f.data_type()).map_err(ColumnError::from),
             None => Ok(new_null_array(f.data_type(), batch.num_rows())),
         })
         .collect::<Result<_, _>>()?;
@@ -552,7 +557,7 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, S
         columns,
         &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
     )
-    .map_err(|e| e.to_string())
+    .map_err(ColumnError::from)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! in committed files are recovered from their names and metadata and skipped: exactly-once
 //! output across crashes.
 
+mod column_error;
 pub mod columns;
 mod field_column;
 mod memory;
@@ -30,7 +31,7 @@ use sluice_codecs::model::value::Value;
 use crate::task::{ErrantRecords, SinkBatch, SinkTask, TopicPartition};
 use crate::{ConnectorError, Result};
 use field_column::FieldColumn;
-use partitioner::{Partitioner, TimestampExtractor, file_name, parse_file_name};
+use partitioner::{PartitionError, Partitioner, TimestampExtractor, file_name, parse_file_name};
 use store::{LocalStore, Store};
 
 pub const STORE_URL: &str = "store.url";
@@ -772,13 +773,13 @@ impl ParquetSinkTask {
         ts_field: Option<&FieldColumn<'_>>,
         row: usize,
         now: i64,
-    ) -> std::result::Result<i64, String> {
+    ) -> std::result::Result<i64, PartitionError> {
         match self.config.partitioner.extractor() {
             None | Some(TimestampExtractor::Wallclock) => Ok(now),
             Some(TimestampExtractor::Record) => {
                 let ts = batch.raw.timestamps();
                 if ts.is_null(row) || ts.value(row) < 0 {
-                    Err("the record has no timestamp (timestamp.extractor=Record)".into())
+                    Err(PartitionError::NoRecordTimestamp)
                 } else {
                     Ok(ts.value(row))
                 }
@@ -786,9 +787,10 @@ impl ParquetSinkTask {
             Some(TimestampExtractor::RecordField(f)) => match ts_field.and_then(|c| c.get(row)) {
                 Some(Value::I64(n)) | Some(Value::Date(n)) => Ok(n),
                 Some(Value::I32(n)) => Ok(i64::from(n)),
-                other => Err(format!(
-                    "timestamp field {f} is {other:?}, not epoch milliseconds"
-                )),
+                other => Err(PartitionError::TimestampField {
+                    field: f.clone(),
+                    value: format!("{other:?}"),
+                }),
             },
         }
     }
@@ -888,7 +890,7 @@ impl SinkTask for ParquetSinkTask {
             let ts = match self.timestamp_of(batch, ts_field.as_ref(), row, now) {
                 Ok(t) => t,
                 Err(e) => {
-                    errant.report(row, DATA_EXCEPTION, e);
+                    errant.report(row, DATA_EXCEPTION, e.to_string());
                     continue;
                 }
             };
@@ -918,7 +920,11 @@ impl SinkTask for ParquetSinkTask {
                 ) {
                     Ok(e) => e,
                     Err(e) => {
-                        errant.report(row, "org.apache.kafka.connect.errors.PartitionException", e);
+                        errant.report(
+                            row,
+                            "org.apache.kafka.connect.errors.PartitionException",
+                            e.to_string(),
+                        );
                         continue;
                     }
                 };

@@ -7,6 +7,22 @@ use sluice_codecs::model::value::Value;
 use super::timezone::Zone;
 use crate::{ConnectorError, Result};
 
+/// Why one record has no partition path: it becomes an errant record (Confluent's
+/// `PartitionException`), the batch goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartitionError {
+    #[error("field {field} is missing or null")]
+    MissingField { field: String },
+    #[error(
+        "Error encoding partition: field {field} has type {schema_type}, not an integer, string or boolean"
+    )]
+    FieldType { field: String, schema_type: String },
+    #[error("the record has no timestamp (timestamp.extractor=Record)")]
+    NoRecordTimestamp,
+    #[error("timestamp field {field} is {value}, not epoch milliseconds")]
+    TimestampField { field: String, value: String },
+}
+
 /// Which timestamp a time-based partitioner uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimestampExtractor {
@@ -149,13 +165,14 @@ impl Partitioner {
         value: &dyn Fn(usize) -> Option<Value>,
         timestamp: i64,
         delim: &str,
-    ) -> std::result::Result<String, String> {
+    ) -> std::result::Result<String, PartitionError> {
         match self {
             Partitioner::Default => Ok(format!("partition={kafka_partition}")),
             Partitioner::Field(fields) => {
                 let mut parts = Vec::with_capacity(fields.len());
                 for (i, f) in fields.iter().enumerate() {
-                    let v = value(i).ok_or_else(|| format!("field {f} is missing or null"))?;
+                    let v = value(i)
+                        .ok_or_else(|| PartitionError::MissingField { field: f.clone() })?;
                     let text = match v {
                         Value::I8(n) => n.to_string(),
                         Value::I16(n) => n.to_string(),
@@ -164,10 +181,10 @@ impl Partitioner {
                         Value::String(s) => s,
                         Value::Bool(b) => b.to_string(),
                         other => {
-                            return Err(format!(
-                                "Error encoding partition: field {f} has type {:?}, not an integer, string or boolean",
-                                other.schema_type()
-                            ));
+                            return Err(PartitionError::FieldType {
+                                field: f.clone(),
+                                schema_type: format!("{:?}", other.schema_type()),
+                            });
                         }
                     };
                     parts.push(format!("{f}={text}"));

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray};
 use arrow::datatypes::{DataType, Decimal128Type, DecimalType, Field, FieldRef, Fields};
+use arrow::error::ArrowError;
 use sluice_codecs::model::arrow_map::META_PARAMETERS;
+
+use super::column_error::ColumnError;
 
 /// `connect.decimal.precision`, as Confluent's `AvroData` reads it.
 pub const DECIMAL_PRECISION_PARAM: &str = "connect.decimal.precision";
@@ -18,25 +21,36 @@ pub const DEFAULT_DECIMAL_PRECISION: u8 = 64;
 const MAX_PRECISION: u8 = 76;
 
 /// The precision a decimal field declares (Confluent's default when it declares none).
-fn declared_precision(field: &Field) -> Result<u8, String> {
+fn declared_precision(field: &Field) -> Result<u8, ColumnError> {
     let Some(text) = field.metadata().get(META_PARAMETERS) else {
         return Ok(DEFAULT_DECIMAL_PRECISION);
     };
     let params: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| format!("field {}: {e}", field.name()))?;
+        serde_json::from_str(text).map_err(|source| ColumnError::Parameters {
+            field: field.name().clone(),
+            source,
+        })?;
     match params.get(DECIMAL_PRECISION_PARAM) {
         None => Ok(DEFAULT_DECIMAL_PRECISION),
         Some(serde_json::Value::String(p)) => match p.trim().parse::<u8>() {
             Ok(p) if (1..=MAX_PRECISION).contains(&p) => Ok(p),
-            _ => Err(format!(
-                "field {}: {DECIMAL_PRECISION_PARAM} {p:?} is not a precision from 1 to {MAX_PRECISION}",
-                field.name()
-            )),
+            _ => Err(ColumnError::Precision {
+                field: field.name().clone(),
+                value: p.clone(),
+                max: MAX_PRECISION,
+            }),
         },
-        Some(other) => Err(format!(
-            "field {}: {DECIMAL_PRECISION_PARAM} {other} is not a number",
-            field.name()
-        )),
+        Some(other) => Err(ColumnError::PrecisionNotANumber {
+            field: field.name().clone(),
+            value: other.to_string(),
+        }),
+    }
+}
+
+fn field_error(field: &Field, source: ArrowError) -> ColumnError {
+    ColumnError::Field {
+        field: field.name().clone(),
+        source,
     }
 }
 
@@ -54,7 +68,7 @@ fn needs_conform(dt: &DataType) -> bool {
 /// `array` (of `field`) with the types a file stores. The rows given were checked by
 /// [`precision_failures`] first (a sliced list may still hold other rows' values, which the
 /// writer never reads, so they are not checked again here).
-pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef), String> {
+pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef), ColumnError> {
     if !needs_conform(field.data_type()) {
         return Ok((field.clone(), array.clone()));
     }
@@ -66,12 +80,12 @@ pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef
                     .as_primitive::<Decimal128Type>()
                     .clone()
                     .with_precision_and_scale(p, *scale)
-                    .map_err(|e| format!("field {}: {e}", field.name()))?;
+                    .map_err(|source| field_error(field, source))?;
                 (DataType::Decimal128(p, *scale), Arc::new(a))
             } else {
                 let dt = DataType::Decimal256(p, *scale);
                 let a = arrow::compute::cast(array, &dt)
-                    .map_err(|e| format!("field {}: {e}", field.name()))?;
+                    .map_err(|source| field_error(field, source))?;
                 (dt, a)
             }
         }
@@ -86,7 +100,7 @@ pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef
             }
             let fields = Fields::from(fields);
             let a = StructArray::try_new(fields.clone(), columns, s.nulls().cloned())
-                .map_err(|e| format!("field {}: {e}", field.name()))?;
+                .map_err(|source| field_error(field, source))?;
             (DataType::Struct(fields), Arc::new(a))
         }
         (DataType::List(_), DataType::List(item)) => {
@@ -98,7 +112,7 @@ pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef
                 values,
                 l.nulls().cloned(),
             )
-            .map_err(|e| format!("field {}: {e}", field.name()))?;
+            .map_err(|source| field_error(field, source))?;
             (DataType::List(item), Arc::new(a))
         }
         (DataType::Map(_, sorted), DataType::Map(entries, _)) => {
@@ -112,7 +126,7 @@ pub fn conform(field: &FieldRef, array: &ArrayRef) -> Result<(FieldRef, ArrayRef
                 m.nulls().cloned(),
                 *sorted,
             )
-            .map_err(|e| format!("field {}: {e}", field.name()))?;
+            .map_err(|source| field_error(field, source))?;
             (DataType::Map(entries, *sorted), Arc::new(a))
         }
         _ => return Ok((field.clone(), array.clone())),
@@ -143,7 +157,7 @@ fn walk(field: &Field, array: &ArrayRef, rows: Option<&[usize]>, out: &mut Vec<(
                 Ok(p) => p,
                 Err(e) => {
                     if let Some(i) = (0..array.len()).find(|&i| array.is_valid(i)) {
-                        out.push((top(i), e));
+                        out.push((top(i), e.to_string()));
                     }
                     return;
                 }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use sluice_codecs::events::EventShape;
 
+use super::error::BenchError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Case {
     /// Schemaless JSON → ReplaceField → InsertField → Cast → TimestampRouter → Filter → JSON.
@@ -375,28 +377,31 @@ impl Overrides {
             .map(|(_, v)| v.as_str())
     }
 
-    pub(super) fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, String> {
+    pub(super) fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, BenchError> {
         self.get(key)
             .map(|v| {
                 v.trim()
                     .parse()
-                    .map_err(|_| format!("{key}: '{v}' is not a valid number"))
+                    .map_err(|_| BenchError::setting(key, format!("'{v}' is not a valid number")))
             })
             .transpose()
     }
 
     /// The event variant (`event`), standard unless set.
-    pub fn event(&self) -> Result<EventShape, String> {
+    pub fn event(&self) -> Result<EventShape, BenchError> {
         match self.get("event") {
             None => Ok(EventShape::Standard),
             Some(v) => EventShape::parse(v).ok_or_else(|| {
-                format!("event: '{v}' is not one of standard, wideN (N > 10), Nk (1..1024)")
+                BenchError::setting(
+                    "event",
+                    format!("'{v}' is not one of standard, wideN (N > 10), Nk (1..1024)"),
+                )
             }),
         }
     }
 
     /// How long to generate events for (`duration`, seconds), if set.
-    pub fn duration(&self) -> Result<Option<std::time::Duration>, String> {
+    pub fn duration(&self) -> Result<Option<std::time::Duration>, BenchError> {
         Ok(self
             .number::<f64>("duration")?
             .filter(|d| *d > 0.0)
@@ -404,7 +409,7 @@ impl Overrides {
     }
 
     /// The record keys the generator writes (`keys`).
-    pub fn keys(&self) -> Result<KeyDistribution, String> {
+    pub fn keys(&self) -> Result<KeyDistribution, BenchError> {
         let Some(v) = self.get("keys") else {
             return Ok(KeyDistribution::None);
         };
@@ -417,7 +422,10 @@ impl Overrides {
                 .filter(|n| *n > 0)
                 .map(KeyDistribution::Random)
                 .ok_or_else(|| {
-                    format!("keys: '{v}' is not one of none, sequential, random:N (N > 0)")
+                    BenchError::setting(
+                        "keys",
+                        format!("'{v}' is not one of none, sequential, random:N (N > 0)"),
+                    )
                 }),
         }
     }
@@ -431,15 +439,15 @@ impl Overrides {
     }
 
     /// Records per batch (`batch.size`), if set.
-    pub fn batch_rows(&self) -> Result<Option<usize>, String> {
+    pub fn batch_rows(&self) -> Result<Option<usize>, BenchError> {
         match self.number::<usize>("batch.size")? {
-            Some(0) => Err("batch.size: must be at least 1".into()),
+            Some(0) => Err(BenchError::setting("batch.size", "must be at least 1")),
             n => Ok(n),
         }
     }
 
     /// Applies the overrides to a connector config.
-    pub fn apply(&self, props: &mut HashMap<String, String>) -> Result<(), String> {
+    pub fn apply(&self, props: &mut HashMap<String, String>) -> Result<(), BenchError> {
         for (k, v) in &self.0 {
             match k.as_str() {
                 "partitions" => {
@@ -466,9 +474,9 @@ impl Overrides {
                         .map(|t| t.split(',').map(|a| a.trim().to_string()).collect())
                         .unwrap_or_default();
                     if n > chain.len() {
-                        return Err(format!(
-                            "smt.count: the case has only {} transforms",
-                            chain.len()
+                        return Err(BenchError::setting(
+                            "smt.count",
+                            format!("the case has only {} transforms", chain.len()),
                         ));
                     }
                     props.insert("transforms".into(), chain[..n].join(","));
@@ -487,7 +495,10 @@ impl Overrides {
                             .ok_or_else(|| {
                                 let names: Vec<&str> =
                                     SINGLE_SMTS.iter().map(|(n, _)| *n).collect();
-                                format!("smt: '{v}' is not one of none, {}", names.join(", "))
+                                BenchError::setting(
+                                    "smt",
+                                    format!("'{v}' is not one of none, {}", names.join(", ")),
+                                )
                             })?;
                         props.insert("transforms".into(), "t".into());
                         for (k, x) in *config {

@@ -13,10 +13,12 @@ use sluice_codecs::model::record::timestamp_type;
 
 use crate::metrics::{LatencyHistogram, PipelineStage, StageTimes};
 pub use cpu::process_cpu_seconds;
+pub use error::BenchError;
 use sluice_smt::Pipeline;
 
 mod cases;
 mod cpu;
+mod error;
 pub mod plot;
 
 pub use cases::{Case, KeyDistribution, Overrides, SINGLE_SMTS};
@@ -159,7 +161,7 @@ struct AvroInput {
 }
 
 impl AvroInput {
-    fn for_props(props: &HashMap<String, String>) -> Result<Option<Self>, String> {
+    fn for_props(props: &HashMap<String, String>) -> Result<Option<Self>, BenchError> {
         let Some(class) = props.get("value.converter") else {
             return Ok(None);
         };
@@ -183,7 +185,6 @@ impl AvroInput {
                 sluice_codecs::ConverterRole::Value,
             )
             .map(|c| c.build())
-            .map_err(|e| e.to_string())
         };
         let json = build(
             "JsonConverter",
@@ -198,22 +199,28 @@ impl AvroInput {
     fn encode(
         &mut self,
         envelopes: &arrow::array::BinaryViewArray,
-    ) -> Result<arrow::array::BinaryViewArray, String> {
+    ) -> Result<arrow::array::BinaryViewArray, BenchError> {
         let decoded = self.json.decode(envelopes);
         if decoded.runs.len() != 1 || !decoded.failures.is_empty() {
-            return Err("the generated envelopes did not decode as one schema".into());
+            return Err(BenchError::RecordsFailed {
+                count: decoded.failures.len(),
+                first: decoded.failures.first().map_or_else(
+                    || format!("{} schemas in one batch", decoded.runs.len()),
+                    |f| f.to_string(),
+                ),
+            });
         }
         let column = &decoded.runs[0].column;
         let topics = arrow::array::DictionaryArray::<arrow::datatypes::Int32Type>::new(
             arrow::array::Int32Array::from(vec![0; column.len()]),
             std::sync::Arc::new(arrow::array::StringArray::from(vec!["orders"])),
         );
-        let encoded = self
-            .avro
-            .encode_for(column, &topics)
-            .map_err(|e| e.to_string())?;
+        let encoded = self.avro.encode_for(column, &topics)?;
         match encoded.failures.first() {
-            Some(f) => Err(format!("Avro encode: {f}")),
+            Some(f) => Err(BenchError::RecordsFailed {
+                count: encoded.failures.len(),
+                first: format!("Avro encode: {f}"),
+            }),
             None => Ok(encoded.bytes),
         }
     }
@@ -223,7 +230,7 @@ impl AvroInput {
 pub fn in_process_props(
     case: Case,
     overrides: &Overrides,
-) -> Result<HashMap<String, String>, String> {
+) -> Result<HashMap<String, String>, BenchError> {
     let mut props = case.props();
     overrides.apply(&mut props)?;
     props.remove("consumer.override.max.poll.records");
@@ -236,7 +243,7 @@ pub fn run_in_process(
     records: u64,
     overrides: &Overrides,
     mut progress: impl FnMut(u64),
-) -> Result<Report, String> {
+) -> Result<Report, BenchError> {
     let props = in_process_props(case, overrides)?;
     // Events are envelopes when the value converter expects them (the case's, or a `--set`);
     // for an AvroConverter, envelopes re-encoded as it writes them (not measured).
@@ -246,7 +253,7 @@ pub fn run_in_process(
             .get("value.converter.schemas.enable")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let batch_rows = overrides.batch_rows()?.unwrap_or(BATCH_ROWS);
-    let mut pipeline = Pipeline::configure(&props, None).map_err(|e| e.to_string())?;
+    let mut pipeline = Pipeline::configure(&props, None)?;
     let stages = StageTimes::default();
     let latency = LatencyHistogram::default();
     let event = overrides.event()?;
@@ -310,14 +317,13 @@ pub fn run_in_process(
         let raw = builder.finish();
         generate_cpu += process_cpu_seconds() - g0;
         let started = Instant::now();
-        let out = run_pipeline(&mut pipeline, &raw, &stages).map_err(|e| e.to_string())?;
+        let out = run_pipeline(&mut pipeline, &raw, &stages)?;
         latency.record(started.elapsed());
         if let Some(f) = out.failures.first() {
-            return Err(format!(
-                "{} records failed, first: {}",
-                out.failures.len(),
-                f.trace()
-            ));
+            return Err(BenchError::RecordsFailed {
+                count: out.failures.len(),
+                first: f.trace(),
+            });
         }
         bytes_out += out
             .batches
@@ -369,14 +375,19 @@ mod tests {
         assert_eq!(p["flush.size"], "7");
         let err = Overrides::one("smt.count", "9")
             .apply(&mut Case::W1.props())
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("only 5 transforms"), "{err}");
-        let err = Overrides::one("batch.size", "x").batch_rows().unwrap_err();
+        let err = Overrides::one("batch.size", "x")
+            .batch_rows()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("batch.size: 'x'"), "{err}");
         assert!(parse_sweep("batch.size=").is_err());
         let err = Overrides::one("event", "huge")
             .apply(&mut Case::W1.props())
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("event: 'huge'"), "{err}");
         assert_eq!(
             parse_sweep("smt.count=0, 5").unwrap(),
@@ -405,7 +416,10 @@ mod tests {
             "2000 draws hit all 10 keys, and no other"
         );
         assert_eq!(
-            Overrides::one("keys", "random:0").keys().unwrap_err(),
+            Overrides::one("keys", "random:0")
+                .keys()
+                .unwrap_err()
+                .to_string(),
             "keys: 'random:0' is not one of none, sequential, random:N (N > 0)"
         );
         // A duration instead of a count: the run reports what it generated in that time.
@@ -441,7 +455,8 @@ mod tests {
         }
         let err = Overrides::one("smt", "Nope")
             .apply(&mut Case::W3.props())
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("smt: 'Nope' is not one of none, Cast"),
             "{err}"
@@ -651,7 +666,7 @@ pub fn produce_events(
     partitions: i32,
     envelope: bool,
     overrides: &Overrides,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64), BenchError> {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
     let mut config = rdkafka::ClientConfig::new();
     config
@@ -664,7 +679,7 @@ pub fn produce_events(
         config.set(k, v);
     }
     let producer: ThreadedProducer<DefaultProducerContext> =
-        config.create().map_err(|e| format!("producer: {e}"))?;
+        config.create().map_err(BenchError::kafka("producer"))?;
     let mut events = Events::new(overrides.event()?);
     let keys = overrides.keys()?;
     let duration = overrides.duration()?;
@@ -699,7 +714,7 @@ pub fn produce_events(
     }
     producer
         .flush(std::time::Duration::from_secs(120))
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::kafka("producer flush"))?;
     Ok((produced, bytes))
 }
 
@@ -730,7 +745,7 @@ fn produce_avro_events(
     topic: &str,
     records: u64,
     partitions: i32,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64), BenchError> {
     use arrow::array::{Array, BinaryViewBuilder};
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
     use sluice_codecs::{ConverterConfig, ConverterRole};
@@ -741,7 +756,6 @@ fn produce_avro_events(
             .collect();
         ConverterConfig::parse("value.converter", class, &props, ConverterRole::Value)
             .map(|c| c.build())
-            .map_err(|e| e.to_string())
     };
     let mut json = converter("JsonConverter", &[("schemas.enable", "true")])?;
     let avro = converter("AvroConverter", &[("schema.registry.url", P2_REGISTRY)])?;
@@ -751,7 +765,7 @@ fn produce_avro_events(
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "500000")
         .create()
-        .map_err(|e| format!("producer: {e}"))?;
+        .map_err(BenchError::kafka("producer"))?;
     let mut events = sluice_codecs::events::OrderEvents::new();
     let (mut produced, mut bytes) = (0u64, 0u64);
     let mut v = Vec::with_capacity(1200);
@@ -764,17 +778,25 @@ fn produce_avro_events(
             b.append_value(&v);
         }
         let decoded = json.decode(&b.finish());
-        let column = &decoded.runs.first().ok_or("no events decoded")?.column;
+        let column = &decoded
+            .runs
+            .first()
+            .ok_or_else(|| BenchError::RecordsFailed {
+                count: n,
+                first: "no events decoded".into(),
+            })?
+            .column;
         // The subject is the topic's (`<topic>-value`), as the connector will look it up.
         let topics = arrow::array::DictionaryArray::<arrow::datatypes::Int32Type>::new(
             arrow::array::Int32Array::from(vec![0; column.len()]),
             std::sync::Arc::new(arrow::array::StringArray::from(vec![topic])),
         );
-        let encoded = avro
-            .encode_for(column, &topics)
-            .map_err(|e| e.to_string())?;
+        let encoded = avro.encode_for(column, &topics)?;
         if let Some(f) = encoded.failures.first() {
-            return Err(format!("Avro encode: {f}"));
+            return Err(BenchError::RecordsFailed {
+                count: encoded.failures.len(),
+                first: format!("Avro encode: {f}"),
+            });
         }
         for i in 0..encoded.bytes.len() {
             let payload = encoded.bytes.value(i);
@@ -788,29 +810,35 @@ fn produce_avro_events(
     }
     producer
         .flush(std::time::Duration::from_secs(120))
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::kafka("producer flush"))?;
     Ok((produced, bytes))
 }
 
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), BenchError> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::kafka("admin client"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| BenchError::Io {
+            context: "admin runtime".into(),
+            source,
+        })?;
     let topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let results = rt
         .block_on(admin.create_topics(
             [&topic],
             &AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10))),
         ))
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::kafka("create topics"))?;
     for r in results {
-        r.map_err(|(t, e)| format!("create topic {t}: {e}"))?;
+        r.map_err(|(t, code)| BenchError::Kafka {
+            context: format!("create topic {t}"),
+            source: rdkafka::error::KafkaError::AdminOp(code),
+        })?;
     }
     Ok(())
 }
@@ -827,7 +855,7 @@ pub fn run_against_broker(
     bootstrap: &str,
     overrides: &Overrides,
     mut progress: impl FnMut(u64),
-) -> Result<Report, String> {
+) -> Result<Report, BenchError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -869,8 +897,7 @@ pub fn run_against_broker(
         "offset.storage.file.filename".into(),
         offsets_file.display().to_string(),
     );
-    let worker_config =
-        crate::config::WorkerConfig::parse(worker_props).map_err(|e| e.to_string())?;
+    let worker_config = crate::config::WorkerConfig::parse(worker_props)?;
     let mut props = case.sink_props(&out);
     props.insert("topics".into(), name.clone());
     props.insert("name".into(), name.clone());
@@ -884,7 +911,7 @@ pub fn run_against_broker(
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let cpu0 = process_cpu_seconds();
     let wall0 = Instant::now();
-    let worker = crate::worker::Worker::new(worker_config).map_err(|e| e.to_string())?;
+    let worker = crate::worker::Worker::new(worker_config)?;
     let cleanup = || {
         let _ = std::fs::remove_dir_all(&out);
         for f in [
@@ -919,7 +946,7 @@ pub fn run_against_broker(
     if let Err(e) = started {
         let _ = worker.shutdown();
         cleanup();
-        return Err(e.to_string());
+        return Err(e.into());
     }
     let committed = |w: &crate::worker::Worker| -> u64 {
         w.offsets(&name)
@@ -959,7 +986,9 @@ pub fn run_against_broker(
             .flat_map(|s| s.tasks)
             .find(|t| t.state == crate::status::State::Failed);
         if let Some(t) = failed {
-            break Err(format!("task failed: {}", t.trace.unwrap_or_default()));
+            break Err(BenchError::TaskFailed {
+                trace: t.trace.unwrap_or_default(),
+            });
         }
         let read: u64 = task_metrics
             .iter()
@@ -975,9 +1004,7 @@ pub fn run_against_broker(
             break Ok(());
         }
         if Instant::now() > deadline {
-            break Err(format!(
-                "not all {records} records committed within 10 minutes"
-            ));
+            break Err(BenchError::Timeout { records });
         }
         std::thread::sleep(std::time::Duration::from_millis(if read >= records {
             250
@@ -988,7 +1015,7 @@ pub fn run_against_broker(
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (process_cpu_seconds() - cpu0).max(0.01);
     let peak = peak_rss_bytes();
-    let shut = worker.shutdown().map_err(|e| e.to_string());
+    let shut = worker.shutdown();
     let bytes_out = dir_size(&out) + std::fs::metadata(&sink_file).map_or(0, |m| m.len());
     cleanup();
     outcome?;
@@ -1019,9 +1046,13 @@ fn write_event_lines(
     path: &std::path::Path,
     records: u64,
     overrides: &Overrides,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64), BenchError> {
     use std::io::Write;
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let io = |source| BenchError::Io {
+        context: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut events = Events::new(overrides.event()?);
     let duration = overrides.duration()?;
@@ -1038,10 +1069,9 @@ fn write_event_lines(
         events.write_next(&mut line);
         line.push(b'\n');
         bytes += line.len() as u64;
-        w.write_all(&line)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        w.write_all(&line).map_err(io)?;
     }
-    w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
+    w.flush().map_err(io)?;
     Ok((written, bytes))
 }
 

@@ -5,14 +5,22 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::bench::Summary;
+use crate::bench::{BenchError, Summary};
 
 /// Draws records per CPU-second and records per wall second (medians) of each sweep point.
 /// Numeric settings are placed on a numeric axis (logarithmic when they span more than 16×);
 /// other settings are spaced evenly in the order given.
-pub fn sweep_chart(path: &Path, case: &str, key: &str, points: &[Summary]) -> Result<(), String> {
+pub fn sweep_chart(
+    path: &Path,
+    case: &str,
+    key: &str,
+    points: &[Summary],
+) -> Result<(), BenchError> {
     if points.is_empty() {
-        return Err("nothing to plot".into());
+        return Err(BenchError::Chart {
+            path: path.display().to_string(),
+            reason: "nothing to plot".into(),
+        });
     }
     let values: Vec<String> = points
         .iter()
@@ -38,7 +46,10 @@ pub fn sweep_chart(path: &Path, case: &str, key: &str, points: &[Summary]) -> Re
         .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     let log_x = numeric.is_some() && x_min > 0.0 && x_max / x_min > 16.0;
 
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let err = |e: &dyn std::fmt::Display| BenchError::Chart {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let caption = format!("{case}: throughput against {key}");

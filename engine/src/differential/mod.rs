@@ -32,8 +32,12 @@ pub enum DifferentialError {
     OracleStopped { answered: u64, sent: u64 },
     #[error("the oracle's answer for case {id} is unreadable: {reason}")]
     OracleAnswer { id: String, reason: String },
-    #[error("generated case {id} is unreadable: {reason}")]
-    Case { id: String, reason: String },
+    #[error("generated case {id} is unreadable: {source}")]
+    Case {
+        id: String,
+        #[source]
+        source: crate::pipe::CaseError,
+    },
 }
 
 pub struct Options {
@@ -170,9 +174,9 @@ pub fn run(
                 });
             };
             let expected =
-                expected_outcome(expect).map_err(|reason| DifferentialError::OracleAnswer {
+                expected_outcome(expect).map_err(|e| DifferentialError::OracleAnswer {
                     id: id.clone(),
-                    reason,
+                    reason: e.to_string(),
                 })?;
             summary.cases += 1;
             let json = line["compare"].as_str() == Some("json");
@@ -223,9 +227,9 @@ fn run_sluice(chunk: &[Json]) -> Result<Vec<Outcome>, DifferentialError> {
                 && l.get("out_converters") == chunk[start].get("out_converters")
         };
         let end = start + chunk[start..].iter().take_while(|l| same(l)).count();
-        let bad = |id: &Json, reason: String| DifferentialError::Case {
+        let bad = |id: &Json, source: crate::pipe::CaseError| DifferentialError::Case {
             id: id.as_str().unwrap_or("?").to_string(),
-            reason,
+            source,
         };
         let first = &chunk[start];
         let config =

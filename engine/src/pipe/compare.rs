@@ -199,7 +199,7 @@ fn as_text(b: &[u8]) -> Option<String> {
 }
 
 /// Reads a corpus `expect` object.
-pub fn expected_outcome(v: &Json) -> Result<Outcome, String> {
+pub fn expected_outcome(v: &Json) -> Result<Outcome, super::CaseError> {
     if v.get("dropped").is_some() {
         return Ok(Outcome::Dropped);
     }

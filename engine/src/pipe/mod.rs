@@ -66,8 +66,39 @@ pub(crate) fn bytes_to_json(b: &Option<Vec<u8>>) -> Json {
     }
 }
 
+/// Why a case line (the corpus format, `../shared/conformance/README.md`) cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("not a JSON case line: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// A required member is absent (`case without input`, `header without key`).
+    #[error("{within} without {member}")]
+    Missing {
+        within: &'static str,
+        member: String,
+    },
+    /// A member has another shape than the format gives it.
+    #[error("{member}: expected {expected}, found {found}")]
+    Shape {
+        member: &'static str,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("invalid base64 {0:?}")]
+    Base64(String),
+}
+
+impl CaseError {
+    fn missing(within: &'static str, member: &str) -> Self {
+        CaseError::Missing {
+            within,
+            member: member.to_string(),
+        }
+    }
+}
+
 /// Decodes a corpus `BYTES` value.
-pub fn json_to_bytes(v: &Json) -> Result<Option<Vec<u8>>, String> {
+pub fn json_to_bytes(v: &Json) -> Result<Option<Vec<u8>>, CaseError> {
     match v {
         Json::Null => Ok(None),
         Json::Object(m) => {
@@ -76,14 +107,20 @@ pub fn json_to_bytes(v: &Json) -> Result<Option<Vec<u8>>, String> {
             } else if let Some(Json::String(s)) = m.get("base64") {
                 sluice_codecs::json::connect::base64_decode(s)
                     .map(Some)
-                    .ok_or_else(|| format!("invalid base64 {s:?}"))
+                    .ok_or_else(|| CaseError::Base64(s.clone()))
             } else {
-                Err(format!(
-                    "expected {{\"utf8\"}} or {{\"base64\"}}, found {v}"
-                ))
+                Err(CaseError::Shape {
+                    member: "bytes",
+                    expected: "{\"utf8\"} or {\"base64\"}",
+                    found: v.to_string(),
+                })
             }
         }
-        other => Err(format!("expected bytes, found {other}")),
+        other => Err(CaseError::Shape {
+            member: "bytes",
+            expected: "null, {\"utf8\"} or {\"base64\"}",
+            found: other.to_string(),
+        }),
     }
 }
 
@@ -109,8 +146,12 @@ impl Outcome {
 }
 
 impl PipeRecord {
-    pub fn from_json(v: &Json) -> Result<Self, String> {
-        let o = v.as_object().ok_or("input must be an object")?;
+    pub fn from_json(v: &Json) -> Result<Self, CaseError> {
+        let o = v.as_object().ok_or_else(|| CaseError::Shape {
+            member: "input",
+            expected: "an object",
+            found: v.to_string(),
+        })?;
         let headers = match o.get("headers") {
             None | Some(Json::Null) => vec![],
             Some(Json::Array(hs)) => hs
@@ -119,13 +160,19 @@ impl PipeRecord {
                     Ok((
                         h.get("key")
                             .and_then(Json::as_str)
-                            .ok_or("header without key")?
+                            .ok_or_else(|| CaseError::missing("header", "key"))?
                             .to_string(),
                         json_to_bytes(h.get("value").unwrap_or(&Json::Null))?,
                     ))
                 })
-                .collect::<Result<_, String>>()?,
-            Some(other) => return Err(format!("headers must be an array, found {other}")),
+                .collect::<Result<_, CaseError>>()?,
+            Some(other) => {
+                return Err(CaseError::Shape {
+                    member: "headers",
+                    expected: "an array",
+                    found: other.to_string(),
+                });
+            }
         };
         let timestamp = o
             .get("timestamp")
@@ -283,8 +330,12 @@ pub(crate) fn intern(name: &str) -> &'static str {
 }
 
 /// Parses a flat string map (`connector_config`, `out_converters`).
-pub fn string_map(v: &Json) -> Result<HashMap<String, String>, String> {
-    let o: &Map<String, Json> = v.as_object().ok_or("expected an object of strings")?;
+pub fn string_map(v: &Json) -> Result<HashMap<String, String>, CaseError> {
+    let o: &Map<String, Json> = v.as_object().ok_or_else(|| CaseError::Shape {
+        member: "config",
+        expected: "an object of strings",
+        found: v.to_string(),
+    })?;
     Ok(o.iter()
         .map(|(k, v)| {
             (
@@ -348,26 +399,37 @@ pub fn registry_json(entries: &[SubjectVersion]) -> Json {
 }
 
 /// Parses a corpus `registry` list.
-pub fn registry_entries(v: &Json) -> Result<Vec<SubjectVersion>, String> {
-    let list = v.as_array().ok_or("registry is not a list")?;
+pub fn registry_entries(v: &Json) -> Result<Vec<SubjectVersion>, CaseError> {
+    let list = v.as_array().ok_or_else(|| CaseError::Shape {
+        member: "registry",
+        expected: "a list",
+        found: v.to_string(),
+    })?;
     list.iter()
         .map(|e| {
             let text = |k: &str| {
                 e.get(k)
                     .and_then(Json::as_str)
-                    .ok_or(format!("registry entry without {k}"))
+                    .ok_or_else(|| CaseError::missing("registry entry", k))
             };
             let int = |k: &str| {
                 e.get(k)
                     .and_then(Json::as_i64)
                     .and_then(|n| i32::try_from(n).ok())
-                    .ok_or(format!("registry entry without {k}"))
+                    .ok_or_else(|| CaseError::missing("registry entry", k))
             };
             Ok(SubjectVersion {
                 subject: text("subject")?.to_string(),
                 version: int("version")?,
                 id: int("id")?,
-                kind: SchemaKind::parse(text("schemaType")?).ok_or("unknown schemaType")?,
+                kind: {
+                    let kind = text("schemaType")?;
+                    SchemaKind::parse(kind).ok_or_else(|| CaseError::Shape {
+                        member: "schemaType",
+                        expected: "AVRO, PROTOBUF or JSON",
+                        found: kind.to_string(),
+                    })?
+                },
                 schema: text("schema")?.to_string(),
             })
         })
@@ -376,9 +438,8 @@ pub fn registry_entries(v: &Json) -> Result<Vec<SubjectVersion>, String> {
 
 /// Runs one corpus case line; a `registry` in the case seeds the `mock://` scopes its
 /// converters name (emptied first: each case has a registry of its own).
-pub fn run_case(line: &str) -> Result<CaseRun, String> {
-    let case: Json =
-        serde_json::from_str(line).map_err(|e| format!("not a JSON case line: {e}"))?;
+pub fn run_case(line: &str) -> Result<CaseRun, CaseError> {
+    let case: Json = serde_json::from_str(line)?;
     let id = case
         .get("id")
         .and_then(Json::as_str)
@@ -386,10 +447,13 @@ pub fn run_case(line: &str) -> Result<CaseRun, String> {
         .to_string();
     let config = string_map(
         case.get("connector_config")
-            .ok_or("case without connector_config")?,
+            .ok_or_else(|| CaseError::missing("case", "connector_config"))?,
     )?;
     let out = case.get("out_converters").map(string_map).transpose()?;
-    let input = PipeRecord::from_json(case.get("input").ok_or("case without input")?)?;
+    let input = PipeRecord::from_json(
+        case.get("input")
+            .ok_or_else(|| CaseError::missing("case", "input"))?,
+    )?;
     let scopes = mock_scopes(std::iter::once(&config).chain(out.as_ref()));
     let seed = case.get("registry").map(registry_entries).transpose()?;
     for scope in &scopes {
@@ -415,6 +479,6 @@ pub fn run_case(line: &str) -> Result<CaseRun, String> {
 }
 
 /// Runs one corpus case line: `(id, outcome)`.
-pub fn run_case_line(line: &str) -> Result<(String, Outcome), String> {
+pub fn run_case_line(line: &str) -> Result<(String, Outcome), CaseError> {
     run_case(line).map(|r| (r.id, r.outcome))
 }

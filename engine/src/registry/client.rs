@@ -12,6 +12,24 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use sluice_codecs::registry::{RegistryError, SchemaKind, SchemaRegistry, SubjectVersion};
 
+/// Why one registry URL gave no HTTP answer; the client tries the next URL.
+#[derive(Debug, thiserror::Error)]
+enum TransportError {
+    #[error("{authority}: {source}")]
+    Io {
+        authority: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{authority}: no address")]
+    NoAddress { authority: String },
+    #[error("{authority}: malformed HTTP {what}")]
+    Malformed {
+        authority: String,
+        what: &'static str,
+    },
+}
+
 /// One registry endpoint: `host:port` and the credentials its URL carries.
 #[derive(Debug, Clone)]
 struct Endpoint {
@@ -141,18 +159,23 @@ impl HttpRegistry {
         method: &str,
         path: &str,
         body: Option<&str>,
-    ) -> Result<(u16, Json), String> {
+    ) -> Result<(u16, Json), TransportError> {
+        let io = |source| TransportError::Io {
+            authority: ep.authority.clone(),
+            source,
+        };
         let addr = ep
             .authority
             .to_socket_addrs()
-            .map_err(|e| format!("{}: {e}", ep.authority))?
+            .map_err(io)?
             .next()
-            .ok_or_else(|| format!("{}: no address", ep.authority))?;
-        let mut stream = TcpStream::connect_timeout(&addr, self.connect_timeout)
-            .map_err(|e| format!("{}: {e}", ep.authority))?;
+            .ok_or_else(|| TransportError::NoAddress {
+                authority: ep.authority.clone(),
+            })?;
+        let mut stream = TcpStream::connect_timeout(&addr, self.connect_timeout).map_err(io)?;
         stream
             .set_read_timeout(Some(self.read_timeout))
-            .map_err(|e| e.to_string())?;
+            .map_err(io)?;
         let auth = self
             .authorization
             .clone()
@@ -168,22 +191,24 @@ impl HttpRegistry {
         }
         req.push_str("\r\n");
         req.push_str(body);
-        stream
-            .write_all(req.as_bytes())
-            .map_err(|e| e.to_string())?;
+        stream.write_all(req.as_bytes()).map_err(io)?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+        stream.read_to_end(&mut raw).map_err(io)?;
+        let malformed = |what| TransportError::Malformed {
+            authority: ep.authority.clone(),
+            what,
+        };
         let split = raw
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
-            .ok_or("malformed HTTP answer")?;
+            .ok_or_else(|| malformed("answer"))?;
         let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut payload = raw[split + 4..].to_vec();
         let status: u16 = head
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .ok_or("malformed HTTP status line")?;
+            .ok_or_else(|| malformed("status line"))?;
         if head
             .to_ascii_lowercase()
             .contains("transfer-encoding: chunked")
@@ -231,7 +256,7 @@ impl HttpRegistry {
                             message,
                         });
                     }
-                    Err(e) => last = e,
+                    Err(e) => last = e.to_string(),
                 }
             }
         }
