@@ -199,3 +199,22 @@ impl SchemaType {
         }
     }
 }
+
+/// `Schema.toString()`: `Schema{NAME:TYPE}` or `Schema{TYPE}`; `null` without a schema.
+pub fn schema_to_string(s: Option<&Arc<ConnectSchema>>) -> String {
+    match s {
+        None => "null".into(),
+        // Kafka 4.x's Values parser leaves a map of keys with a common schema and values
+        // without one as an unbuilt `SchemaBuilder`, which prints its identity (a hash).
+        Some(s) if s.schema_type == SchemaType::Map && s.key.is_some() && s.value.is_none() => {
+            format!(
+                "org.apache.kafka.connect.data.SchemaBuilder@{:x}",
+                Arc::as_ptr(s) as usize as u32
+            )
+        }
+        Some(s) => match &s.name {
+            Some(n) => format!("Schema{{{n}:{}}}", s.type_name()),
+            None => format!("Schema{{{}}}", s.type_name()),
+        },
+    }
+}

@@ -515,13 +515,27 @@ impl RefHeaderConverter {
         RefConverter::configure("header.converter", class, props).map(RefHeaderConverter::Converter)
     }
 
-    /// `toConnectHeader`.
+    /// `toConnectHeader`, then the check `ConnectHeaders.add` makes of what it returns: a
+    /// null value needs an optional schema (a JsonConverter envelope whose payload does not
+    /// fit its required schema decodes to null and fails here, in the header converter's
+    /// stage).
     pub fn to_connect(
         &self,
         bytes: Option<&[u8]>,
     ) -> Result<(Option<Arc<ConnectSchema>>, Value), ConnectError> {
         match self {
-            RefHeaderConverter::Converter(c) => c.to_connect(bytes),
+            RefHeaderConverter::Converter(c) => {
+                let (schema, value) = c.to_connect(bytes)?;
+                if value.is_null()
+                    && let Some(s) = schema.as_ref().filter(|s| !s.optional)
+                {
+                    return Err(ConnectError::data(format!(
+                        "A null value requires an optional schema but was {}",
+                        crate::model::schema::schema_to_string(Some(s))
+                    )));
+                }
+                Ok((schema, value))
+            }
             RefHeaderConverter::Simple => {
                 let Some(b) = bytes else {
                     return Ok((None, Value::Null));
