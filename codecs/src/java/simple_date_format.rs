@@ -420,14 +420,21 @@ fn match_name(t: &[char], names: &[&str]) -> Option<(usize, usize)> {
     best
 }
 
+/// A number from the start of `t`. An abutting field (`max`) reads only its width of
+/// characters, a sign included, and fails when fewer are left (`SimpleDateFormat.subParse`
+/// with `obeyCount`): `yyyyMMdd` reads "2024-01-05" as 2024, -0, 1.
 fn parse_number(t: &[char], max: Option<usize>) -> Option<(i64, usize)> {
+    let t = match max {
+        Some(m) => t.get(..m)?,
+        None => t,
+    };
     let mut i = 0;
     let neg = t.first() == Some(&'-');
     if neg {
         i += 1;
     }
     let start = i;
-    while i < t.len() && t[i].is_ascii_digit() && max.is_none_or(|m| i - start < m) {
+    while i < t.len() && t[i].is_ascii_digit() {
         i += 1;
     }
     if i == start {
@@ -608,6 +615,14 @@ mod tests {
         let f = SimpleDateFormat::new("yyyyMMdd").unwrap();
         assert_eq!(f.format(1_700_000_000_000), "20231114");
         assert_eq!(f.parse("20231114"), Some(1_699_920_000_000));
+        // Abutting fields read their width, a sign included: 2024, month -0, day 1 (Java's
+        // lenient 2024-00-01 is 2023-12-01); too short a text fails.
+        assert_eq!(
+            f.parse("2024-01-05"),
+            Some(days_from_civil(2023, 12, 1) * 86_400_000)
+        );
+        assert_eq!(f.parse("20231"), None);
+        assert_eq!(f.parse("2023111"), Some(1_698_796_800_000));
         let f = SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").unwrap();
         assert_eq!(f.format(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(f.parse("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));

@@ -144,8 +144,43 @@ fn java_hash(key: &Value) -> Option<i32> {
             };
             (bits ^ (bits >> 32)) as i32
         }
+        Value::Decimal { unscaled, scale } => big_decimal_hash(*unscaled, *scale),
         _ => return None,
     })
+}
+
+/// `BigDecimal.hashCode()`: from the unscaled value when it fits a `long` (its `intCompact`),
+/// else from `BigInteger.hashCode()` of it; then `31 * that + scale`.
+fn big_decimal_hash(unscaled: i128, scale: i32) -> i32 {
+    let unscaled_hash = match i64::try_from(unscaled) {
+        Ok(compact) if compact != i64::MIN => {
+            let magnitude = compact.unsigned_abs();
+            let temp = (((magnitude >> 32) as i32).wrapping_mul(31) as i64)
+                .wrapping_add((magnitude & 0xffff_ffff) as i64) as i32;
+            if compact < 0 {
+                temp.wrapping_neg()
+            } else {
+                temp
+            }
+        }
+        _ => {
+            // BigInteger.hashCode: the magnitude's 32-bit words, most significant first
+            // (without leading zero words), then times the sign.
+            let magnitude = unscaled.unsigned_abs();
+            let words = [
+                (magnitude >> 96) as u32,
+                (magnitude >> 64) as u32,
+                (magnitude >> 32) as u32,
+                magnitude as u32,
+            ];
+            let h = words
+                .iter()
+                .skip_while(|w| **w == 0)
+                .fold(0i32, |h, w| (31i64 * i64::from(h) + i64::from(*w)) as i32);
+            if unscaled < 0 { h.wrapping_neg() } else { h }
+        }
+    };
+    unscaled_hash.wrapping_mul(31).wrapping_add(scale)
 }
 
 fn table_size_for(c: usize) -> usize {
@@ -212,5 +247,16 @@ mod tests {
             keys(&java_hash_order(entries, JavaMapInit::Default)),
             ["price", "qty", "name", "id", "ok"]
         );
+    }
+
+    #[test]
+    fn big_decimal_hash_codes_are_javas() {
+        // `new BigDecimal("100").hashCode()` and the like: 31 * unscaled hash + scale.
+        assert_eq!(big_decimal_hash(100, 0), 3100);
+        assert_eq!(big_decimal_hash(-7, 0), -217);
+        assert_eq!(big_decimal_hash(15, 1), 466);
+        // Beyond a long: BigInteger's hash of the words [1, 0, 0] of 2^64 is 961.
+        assert_eq!(big_decimal_hash(1i128 << 64, 0), 29_791);
+        assert_eq!(big_decimal_hash(-(1i128 << 64), 2), -29_789);
     }
 }

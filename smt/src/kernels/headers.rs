@@ -78,20 +78,20 @@ pub(super) fn header_from(t: &HeaderFrom, mut b: ConnectBatch) -> Option<Connect
                 values: ConnectColumn::new(None, child),
             });
         }
-        if t.moving {
-            let children: Vec<(String, ArrayRef)> = st
-                .fields()
-                .iter()
-                .zip(st.columns())
-                .filter(|(fd, _)| !t.fields.iter().any(|f| f == fd.name()))
-                .map(|(fd, a)| (fd.name().clone(), a.clone()))
-                .collect();
-            let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
-            b.set_side(
-                t.side,
-                ConnectColumn::new(None, rebuild(st, fields, arrays)?),
-            );
-        }
+        // Kafka returns `new HashMap<>(value)` for copy and move alike: its table is sized
+        // for the copied map, which reorders members.
+        let children: Vec<(String, ArrayRef)> = st
+            .fields()
+            .iter()
+            .zip(st.columns())
+            .filter(|(fd, _)| !t.moving || !t.fields.iter().any(|f| f == fd.name()))
+            .map(|(fd, a)| (fd.name().clone(), a.clone()))
+            .collect();
+        let (fields, arrays) = hash_ordered(children, JavaMapInit::CopyOf(st.num_columns()))?;
+        b.set_side(
+            t.side,
+            ConnectColumn::new(None, rebuild(st, fields, arrays)?),
+        );
     } else {
         let (s, st) = typed(&column)?;
         for (f, h) in t.fields.iter().zip(&t.headers) {

@@ -379,6 +379,22 @@ impl MaskField {
     pub fn configure(side: Side, props: &HashMap<String, String>) -> Result<Self, ConnectError> {
         let p = Props(props);
         let fields = p.unique_list("fields", false)?;
+        // Kafka keeps the fields in a `HashSet` (sized for the list, 16 buckets at least), so
+        // a schemaless value gets its masked members put in that set's iteration order.
+        let capacity = ((fields.len() as f32 / 0.75) as usize + 1).max(16);
+        let fields = java_hash_order(
+            fields
+                .into_iter()
+                .map(|f| (Value::String(f), Value::Null))
+                .collect(),
+            JavaMapInit::Capacity(capacity),
+        )
+        .into_iter()
+        .filter_map(|(k, _)| match k {
+            Value::String(f) => Some(f),
+            _ => None,
+        })
+        .collect();
         let replacement = p.get("replacement").map(str::to_string);
         if replacement.as_deref() == Some("") {
             return Err(invalid_value("", "replacement", "String must be non-empty"));

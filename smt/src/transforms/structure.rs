@@ -236,11 +236,9 @@ impl HeaderFrom {
                         value: v,
                     });
                 }
-                let out = if self.moving {
-                    java_hash_order(out, JavaMapInit::CopyOf(m.len()))
-                } else {
-                    out
-                };
+                // Kafka returns `new HashMap<>(value)` for copy and move alike: its table is
+                // sized for the copied map, which reorders members.
+                let out = java_hash_order(out, JavaMapInit::CopyOf(m.len()));
                 let mut rec = r.clone().with_side(self.side, None, Value::Map(out));
                 rec.headers = headers;
                 Ok(rec)
