@@ -617,40 +617,52 @@ pub fn base64_encode(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Jackson's base64 (`binaryValue()` of a text node): standard alphabet, white space
-/// ignored, padding required (whole 4-character quanta, at most two `=` at the end).
+/// Jackson's base64 (`binaryValue()` of a text node): standard alphabet, padding required.
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let chars: Vec<u8> = s
-        .bytes()
-        .filter(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-        .collect();
-    if !chars.len().is_multiple_of(4) {
-        return None;
-    }
-    let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();
-    if pad > 2 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(chars.len() / 4 * 3);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in &chars[..chars.len() - pad] {
-        let v = match c {
+    // Jackson's `TextNode.binaryValue()`: the text trimmed, then `Base64Variant.decode` of
+    // the MIME-without-linefeeds variant: characters up to a space are skipped only before a
+    // group of four, padding is required, and a padded group may be followed by more groups.
+    let t = s.trim_matches(|c: char| c <= ' ').as_bytes();
+    let value = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
             _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
+        }))
+    };
+    let mut out = Vec::with_capacity(t.len() / 4 * 3);
+    let mut i = 0;
+    loop {
+        while i < t.len() && t[i] <= b' ' {
+            i += 1;
         }
+        if i >= t.len() {
+            return Some(out);
+        }
+        let a = value(t[i])?;
+        let b = value(*t.get(i + 1)?)?;
+        let third = *t.get(i + 2)?;
+        let fourth = *t.get(i + 3)?;
+        i += 4;
+        if third == b'=' {
+            if fourth != b'=' {
+                return None;
+            }
+            out.push(((a << 6 | b) >> 4) as u8);
+            continue;
+        }
+        let c = value(third)?;
+        if fourth == b'=' {
+            let v = ((a << 6 | b) << 6 | c) >> 2;
+            out.extend_from_slice(&[(v >> 8) as u8, v as u8]);
+            continue;
+        }
+        let v = ((a << 6 | b) << 6 | c) << 6 | value(fourth)?;
+        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
     }
-    Some(out)
 }
 
 /// How many arrays, maps and structs nest in `value`, itself included.
@@ -1010,5 +1022,23 @@ fn as_text(key: &Value, key_json: &[u8]) -> String {
     match key {
         Value::String(s) => s.clone(),
         _ => String::from_utf8_lossy(key_json).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_reads_as_jacksons_text_node_does() {
+        assert_eq!(base64_decode("YWJj"), Some(b"abc".to_vec()));
+        assert_eq!(base64_decode(" YWI= \n"), Some(b"ab".to_vec()));
+        // White space only between groups of four; a padded group may be followed by more.
+        assert_eq!(base64_decode("YQ== YWI="), Some(b"aab".to_vec()));
+        assert_eq!(base64_decode("Z9Z Z"), None);
+        assert_eq!(base64_decode("YWJ"), None);
+        assert_eq!(base64_decode("YQ=a"), None);
+        assert_eq!(base64_decode("=YWJ"), None);
+        assert_eq!(base64_decode(""), Some(Vec::new()));
     }
 }

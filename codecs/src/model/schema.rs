@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 
+use crate::model::value::Value;
+
 /// Connect's `Schema.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SchemaType {
@@ -216,5 +218,108 @@ pub fn schema_to_string(s: Option<&Arc<ConnectSchema>>) -> String {
             Some(n) => format!("Schema{{{n}:{}}}", s.type_name()),
             None => format!("Schema{{{}}}", s.type_name()),
         },
+    }
+}
+
+/// `ConnectSchema.validateValue(field, schema, value)`, worded as Kafka 4.x words it: what
+/// `Struct.put` checks of every value it is given (`field: None` checks a whole value).
+pub fn validate_put(
+    field: Option<&str>,
+    schema: &ConnectSchema,
+    value: &Value,
+) -> Result<(), crate::error::ConnectError> {
+    let location = match field {
+        Some(f) => format!("field: \"{f}\""),
+        None => "value".to_string(),
+    };
+    validate_at(schema, value, &location)
+}
+
+fn validate_at(
+    schema: &ConnectSchema,
+    value: &Value,
+    location: &str,
+) -> Result<(), crate::error::ConnectError> {
+    use crate::error::ConnectError;
+    if value.is_null() {
+        return if schema.optional {
+            Ok(())
+        } else {
+            Err(ConnectError::data(format!(
+                "Invalid value: null used for required {location}, schema type: {}",
+                schema.type_name()
+            )))
+        };
+    }
+    let class_fits = match (schema.logical(), value) {
+        (Some(logical::DECIMAL), v) => matches!(v, Value::Decimal { .. }),
+        (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), v) => {
+            matches!(v, Value::Date(_))
+        }
+        (_, v) => matches!(
+            (schema.schema_type, v),
+            (SchemaType::Int8, Value::I8(_))
+                | (SchemaType::Int16, Value::I16(_))
+                | (SchemaType::Int32, Value::I32(_))
+                | (SchemaType::Int64, Value::I64(_))
+                | (SchemaType::Float32, Value::F32(_))
+                | (SchemaType::Float64, Value::F64(_))
+                | (SchemaType::Boolean, Value::Bool(_))
+                | (SchemaType::String, Value::String(_) | Value::Utf16(_))
+                | (SchemaType::Bytes, Value::Bytes(_))
+                | (SchemaType::Array, Value::Array(_))
+                | (SchemaType::Map, Value::Map(_))
+                | (SchemaType::Struct, Value::Struct(_))
+        ),
+    };
+    if !class_fits {
+        let name = schema
+            .name
+            .as_deref()
+            .map(|n| format!(" \"{n}\""))
+            .unwrap_or_default();
+        return Err(ConnectError::data(format!(
+            "Invalid Java object for schema{name} with type {}: {} for {location}",
+            schema.type_name(),
+            value.java_class()
+        )));
+    }
+    let missing =
+        |what: &str| ConnectError::data(format!("No schema defined for {what} {location}"));
+    match value {
+        Value::Struct(s) => {
+            if *s.schema != *schema {
+                return Err(ConnectError::data("Struct schemas do not match."));
+            }
+            // `Struct.validate()`: every field against its schema.
+            for f in &s.schema.fields {
+                let v = s.values.get(f.index).unwrap_or(&Value::Null);
+                validate_at(&f.schema, v, &format!("field: \"{}\"", f.name))?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            let at = format!("element of array {location}");
+            let item = schema
+                .value
+                .as_deref()
+                .ok_or_else(|| missing("element of array"))?;
+            items.iter().try_for_each(|v| validate_at(item, v, &at))
+        }
+        Value::Map(entries) => {
+            let (key_at, value_at) = (
+                format!("key of map {location}"),
+                format!("value of map {location}"),
+            );
+            let ks = schema.key.as_deref().ok_or_else(|| missing("key of map"))?;
+            let vs = schema
+                .value
+                .as_deref()
+                .ok_or_else(|| missing("value of map"))?;
+            entries.iter().try_for_each(|(k, v)| {
+                validate_at(ks, k, &key_at).and_then(|()| validate_at(vs, v, &value_at))
+            })
+        }
+        _ => Ok(()),
     }
 }

@@ -201,7 +201,10 @@ pub fn java_hash_order(entries: Vec<(Value, Value)>, init: JavaMapInit) -> Vec<(
     let mut cap = match init {
         JavaMapInit::Default => 16,
         JavaMapInit::Capacity(c) => table_size_for(c),
-        JavaMapInit::CopyOf(n) => table_size_for((n as f64 / 0.75 + 1.0) as usize).max(1),
+        // `putMapEntries` sizes the table only for a non-empty map: a copy of an empty one
+        // starts at the default 16 on its first put.
+        JavaMapInit::CopyOf(0) => 16,
+        JavaMapInit::CopyOf(n) => table_size_for((n as f32 / 0.75 + 1.0) as usize).max(1),
     };
     for size in 1..=entries.len() {
         while size > (cap as f64 * 0.75) as usize {

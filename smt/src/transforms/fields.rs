@@ -44,15 +44,9 @@ pub(crate) fn get_with_default(
     }
 }
 
-/// `Struct.put` validation of a required field.
+/// `Struct.put`'s check of a field's value (`ConnectSchema.validateValue`).
 fn check_put(name: &str, schema: &ConnectSchema, v: &Value) -> Result<(), ConnectError> {
-    if v.is_null() && !schema.optional {
-        return Err(ConnectError::data(format!(
-            "Invalid value: null used for required field: \"{name}\", schema type: {}",
-            schema.type_name()
-        )));
-    }
-    Ok(())
+    sluice_codecs::model::schema::validate_put(Some(name), schema, v)
 }
 
 /// `ReplaceField$Key/$Value`: `exclude`, `include`, `renames` (and the deprecated
@@ -153,11 +147,9 @@ impl ReplaceField {
                     let f = st.schema.field(source).ok_or_else(|| {
                         ConnectError::data(format!("{source} is not a valid field name"))
                     })?;
-                    values.push(get_with_default(
-                        st,
-                        f.index,
-                        self.replace_null_with_default,
-                    ));
+                    let v = get_with_default(st, f.index, self.replace_null_with_default);
+                    check_put(&out.name, &out.schema, &v)?;
+                    values.push(v);
                 }
                 let ns = Arc::new(ns);
                 Ok(r.clone().with_side(
@@ -339,8 +331,16 @@ impl InsertField {
                         self.static_value.clone().map_or(Value::Null, Value::String),
                     ));
                 }
-                for (f, s, v) in extra {
+                for (f, s, _) in &extra {
                     add_field(&mut ns, &f.name, s.clone())?;
+                }
+                // Kafka builds the whole schema first, then puts the record's own fields and
+                // the insertions, each checked by `Struct.put`; a null insertion (no
+                // partition, no timestamp) is not put at all.
+                for (f, v) in st.schema.fields.iter().zip(&values) {
+                    check_put(&f.name, &f.schema, v)?;
+                }
+                for (f, s, v) in extra {
                     if !v.is_null() {
                         check_put(&f.name, &s, &v)?;
                     }
@@ -500,11 +500,13 @@ impl MaskField {
                 let mut values = Vec::with_capacity(st.values.len());
                 for f in &st.schema.fields {
                     let orig = get_with_default(st, f.index, self.replace_null_with_default);
-                    values.push(if self.fields.contains(&f.name) {
+                    let v = if self.fields.contains(&f.name) {
                         self.masked(&orig)?
                     } else {
                         orig
-                    });
+                    };
+                    check_put(&f.name, &f.schema, &v)?;
+                    values.push(v);
                 }
                 let schema = s.clone();
                 Ok(r.clone().with_side(

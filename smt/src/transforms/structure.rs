@@ -101,7 +101,14 @@ impl Flatten {
             let name = self.name(prefix, key);
             match v {
                 Value::Map(inner) => self.flatten_map(inner, &name, out)?,
-                Value::Struct(_) | Value::Decimal { .. } | Value::Date(_) => {
+                // `ConnectSchema.schemaType` knows no type for these classes.
+                Value::Decimal { .. } | Value::Date(_) => {
+                    return Err(ConnectError::data(format!(
+                        "Flatten transformation was passed a value of type {} which is not supported by Connect's data API",
+                        v.java_class()
+                    )));
+                }
+                Value::Struct(_) => {
                     return Err(ConnectError::data(format!(
                         "Flatten transformation does not support {} for record without schemas (for field {name}).",
                         v.java_class()
