@@ -310,9 +310,43 @@ pub fn float_to_string(f: f32) -> String {
     let sci = if single_digit(&sci) {
         format!("{f:.1e}")
     } else {
-        sci
+        even_on_tie(f, &sci).unwrap_or(sci)
     };
     format_shortest(&sci, f == 0.0 || (1e-3..1e7).contains(&f.abs()))
+}
+
+/// Java's choice where `f` lies exactly halfway between two shortest decimals that both
+/// read back as `f`: `FloatingDecimal` rounds its digits up only when the last one is odd,
+/// so the even one wins (Rust's `{:e}` may take the other). `None` when there is no tie.
+/// Ties only happen between 1e-3 and 1e7, where `f` times a power of ten up to 10^12 is exact
+/// in f64 (below, a float's exact decimal has far more digits than its shortest; above, it
+/// is an even integer).
+fn even_on_tie(f: f32, sci: &str) -> Option<String> {
+    let a = f.abs();
+    if !(1e-3..1e7).contains(&a) {
+        return None;
+    }
+    let (mantissa, exp) = sci.trim_start_matches('-').split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    let digits = mantissa.chars().filter(char::is_ascii_digit).count() as i32;
+    // Decimal places of the shortest digits, then one more: a tie is that digit being 5.
+    let places = (digits - 1 - exp).max(0);
+    let scaled = f64::from(a) * 10f64.powi(places + 1);
+    if scaled.fract() != 0.0 || (scaled as u64) % 10 != 5 {
+        return None;
+    }
+    let truncated = scaled as u64 / 10;
+    let even = truncated + (truncated & 1);
+    let text = even.to_string();
+    let exp = text.len() as i32 - 1 - places;
+    let (lead, rest) = text.split_at(1);
+    let rest = rest.trim_end_matches('0');
+    let sign = if f < 0.0 { "-" } else { "" };
+    Some(if rest.is_empty() {
+        format!("{sign}{lead}e{exp}")
+    } else {
+        format!("{sign}{lead}.{rest}e{exp}")
+    })
 }
 
 /// Turns Rust's shortest `{:e}` output (`-1.2345e-7`) into Java's layout.
@@ -541,7 +575,19 @@ mod tests {
             }
             checked += 1;
         }
-        for v in [0.001f32, 9_999_999.0, 1e7, 100.0, 0.1, 1234.5, 7638.58] {
+        // Halfway between two shortest decimals: Java keeps the even last digit.
+        assert_eq!(float_to_string(f32::from_bits(0xC563_8080)), "-3640.0312");
+        assert_eq!(float_to_string(f32::from_bits(0x4563_8080)), "3640.0312");
+        for v in [
+            0.001f32,
+            9_999_999.0,
+            1e7,
+            100.0,
+            0.1,
+            1234.5,
+            7638.58,
+            f32::from_bits(0x4563_8080),
+        ] {
             let mut out = Vec::new();
             write_float(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), float_to_string(v), "{v}");

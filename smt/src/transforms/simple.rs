@@ -301,11 +301,10 @@ impl HoistField {
             Some(s) => {
                 let mut st = ConnectSchema::new(SchemaType::Struct, false);
                 push_field(&mut st, &self.field, s.clone())?;
-                // Kafka's Struct.put validates the value: a null where the schema (or an
-                // element schema within) is required fails.
-                sluice_codecs::json::connect::validate_nulls(s, value, &|| {
-                    format!("field: \"{}\"", self.field)
-                })?;
+                // Kafka's Struct.put validates the value (`ConnectSchema.validateValue`): a
+                // null where the schema (or one within) is required, or a value of another
+                // class than the schema's (a Decimal-named INT64 after Cast) fails.
+                sluice_codecs::model::schema::validate_put(Some(&self.field), s, value)?;
                 let st = Arc::new(st);
                 let v = Value::Struct(Struct {
                     schema: st.clone(),
