@@ -530,62 +530,41 @@ fn parse_big_decimal(token: &str) -> Option<(i128, i32)> {
     Some((digits.parse().ok()?, frac.len() as i32 - exp))
 }
 
-/// ISO-8601 forms `HH:mm:ss.SSS'Z'`, `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`, `yyyy-MM-dd`, read
-/// leniently like `SimpleDateFormat` (out-of-range fields roll over) in UTC.
+/// `Values.parseAsTemporal`: a token of the length of an ISO-8601 time (13), timestamp (24)
+/// or date (10) is parsed with that `SimpleDateFormat` pattern, leniently and in UTC, and is
+/// that temporal when the pattern's fields all parse from its start (trailing text is
+/// ignored, as `parse(text, ParsePosition)` does): `0-0-9Z9Z09` is a date.
 fn parse_temporal(token: &str) -> Option<SchemaAndValue> {
+    use crate::java::simple_date_format::SimpleDateFormat;
+    use std::sync::OnceLock;
+    static FORMATS: OnceLock<Option<[SimpleDateFormat; 3]>> = OnceLock::new();
+    let [time, timestamp, date] = FORMATS
+        .get_or_init(|| {
+            Some([
+                SimpleDateFormat::new("HH:mm:ss.SSS'Z'").ok()?,
+                SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").ok()?,
+                SimpleDateFormat::new("yyyy-MM-dd").ok()?,
+            ])
+        })
+        .as_ref()?;
     let token = token.replace("\\:", ":");
-    let b = token.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = token.get(r)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let time = |off: usize| -> Option<i64> {
-        (b.get(off + 2) == Some(&b':')
-            && b.get(off + 5) == Some(&b':')
-            && b.get(off + 8) == Some(&b'.')
-            && b.get(off + 12) == Some(&b'Z'))
-        .then_some(())?;
-        Some(
-            num(off..off + 2)? * 3_600_000
-                + num(off + 3..off + 5)? * 60_000
-                + num(off + 6..off + 8)? * 1000
-                + num(off + 9..off + 12)?,
-        )
-    };
-    let date = || -> Option<i64> {
-        (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
-        Some(
-            crate::java::simple_date_format::hybrid_days_from_civil(
-                num(0..4)?,
-                num(5..7)?,
-                num(8..10)?,
-            ) * MILLIS_PER_DAY,
-        )
-    };
     let logical_schema = |t: SchemaType, name: &str| {
         let mut s = ConnectSchema::new(t, false);
         s.name = Some(name.into());
         s.version = Some(1);
         Some(Arc::new(s))
     };
-    match token.len() {
-        13 => Some((
-            logical_schema(SchemaType::Int32, logical::TIME),
-            Value::Date(time(0)?),
-        )),
-        24 if b.get(10) == Some(&b'T') => Some((
+    // Java's `String.length()`: UTF-16 units.
+    let (format, schema) = match token.encode_utf16().count() {
+        13 => (time, logical_schema(SchemaType::Int32, logical::TIME)),
+        24 => (
+            timestamp,
             logical_schema(SchemaType::Int64, logical::TIMESTAMP),
-            Value::Date(date()? + time(11)?),
-        )),
-        10 => Some((
-            logical_schema(SchemaType::Int32, logical::DATE),
-            Value::Date(date()?),
-        )),
-        _ => None,
-    }
+        ),
+        10 => (date, logical_schema(SchemaType::Int32, logical::DATE)),
+        _ => return None,
+    };
+    Some((schema, Value::Date(format.parse(&token)?)))
 }
 
 /// `Values.convertToString` (`append(sb, value, false)`).
@@ -728,6 +707,10 @@ mod tests {
         );
         assert_eq!(ty("2023-11-14").1, Value::Date(1_699_920_000_000));
         assert_eq!(ty("12:00:00.000Z").1, Value::Date(43_200_000));
+        // Lenient, from the start, trailing text ignored: year 0, month 0, day 9 is a date.
+        let (_, v) = ty("0-0-9Z9Z09");
+        assert!(matches!(v, Value::Date(ms) if ms < 0), "{v:?}");
+        assert_eq!(ty("0-0-9Z9Z0").1, Value::String("0-0-9Z9Z0".into()));
         assert_eq!(
             ty("[1,"),
             (Some(SchemaType::String), Value::String("[1,".into()))
