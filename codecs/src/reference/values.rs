@@ -625,6 +625,11 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
                 }
                 append(out, &Value::String(f.name.clone()), true);
                 out.push(':');
+                // `Struct.get(field)`: a null reads as the field's default.
+                let v = match (v, &f.schema.default) {
+                    (Value::Null, Some(default)) => default,
+                    (v, _) => v,
+                };
                 append(out, v, true);
             }
             out.push('}');
