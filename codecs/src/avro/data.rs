@@ -547,7 +547,7 @@ impl<'a> ToConnect<'a> {
         if let Some(src) = default_source {
             // An invalid default is ignored (AvroData logs and goes on).
             if let Ok(Some(v)) = self.default_value(&b, id, src)
-                && (crate::json::connect::validate_value(&b, &v).is_ok()
+                && (crate::model::schema::validate_put(None, &b, &v).is_ok()
                     || matches!(v, Value::Struct(_)))
             {
                 b.default = Some(v);

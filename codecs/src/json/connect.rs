@@ -227,7 +227,7 @@ pub fn as_connect_schema(
             if matches!(value, Value::Struct(_)) {
                 return Err(ConnectError::schema_builder("Invalid default value"));
             }
-            validate_value(&schema, &value)
+            crate::model::schema::validate_put(None, &schema, &value)
                 .map_err(|_| ConnectError::schema_builder("Invalid default value"))?;
             schema.default = Some(value);
         }
@@ -238,63 +238,6 @@ pub fn as_connect_schema(
 fn required_schema(s: Option<Arc<ConnectSchema>>) -> Result<Arc<ConnectSchema>, ConnectError> {
     // A null nested schema: Connect's builders reject it when building.
     s.ok_or_else(|| ConnectError::schema_builder("Invalid null schema"))
-}
-
-/// `ConnectSchema.validateValue`: does `value` fit `schema`?
-pub fn validate_value(schema: &ConnectSchema, value: &Value) -> Result<(), ConnectError> {
-    let fail = || {
-        ConnectError::data(format!(
-            "Invalid Java object for schema type {}: {}",
-            schema.type_name(),
-            value.java_class()
-        ))
-    };
-    if value.is_null() {
-        return if schema.optional {
-            Ok(())
-        } else {
-            Err(ConnectError::data(format!(
-                "Invalid value: null used for required field: \"null\", schema type: {}",
-                schema.type_name()
-            )))
-        };
-    }
-    match (schema.logical(), schema.schema_type, value) {
-        (Some(logical::DECIMAL), _, Value::Decimal { .. }) => Ok(()),
-        (Some(logical::DATE | logical::TIME | logical::TIMESTAMP), _, Value::Date(_)) => Ok(()),
-        (Some(_), _, _) => Err(fail()),
-        (None, SchemaType::Int8, Value::I8(_))
-        | (None, SchemaType::Int16, Value::I16(_))
-        | (None, SchemaType::Int32, Value::I32(_))
-        | (None, SchemaType::Int64, Value::I64(_))
-        | (None, SchemaType::Float32, Value::F32(_))
-        | (None, SchemaType::Float64, Value::F64(_))
-        | (None, SchemaType::Boolean, Value::Bool(_))
-        | (None, SchemaType::String, Value::String(_) | Value::Utf16(_))
-        | (None, SchemaType::Bytes, Value::Bytes(_)) => Ok(()),
-        (None, SchemaType::Array, Value::Array(items)) => {
-            let item_schema = schema.value.as_deref().ok_or_else(fail)?;
-            items
-                .iter()
-                .try_for_each(|v| validate_value(item_schema, v))
-        }
-        (None, SchemaType::Map, Value::Map(entries)) => {
-            let (ks, vs) = (
-                schema.key.as_deref().ok_or_else(fail)?,
-                schema.value.as_deref().ok_or_else(fail)?,
-            );
-            entries
-                .iter()
-                .try_for_each(|(k, v)| validate_value(ks, k).and_then(|()| validate_value(vs, v)))
-        }
-        (None, SchemaType::Struct, Value::Struct(s)) => {
-            if *s.schema != *schema {
-                return Err(ConnectError::data("Struct schemas do not match."));
-            }
-            Ok(())
-        }
-        _ => Err(fail()),
-    }
 }
 
 /// `convertToConnect`.

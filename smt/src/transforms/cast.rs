@@ -2,6 +2,7 @@
 //! with Kafka's parsing of `spec`, schema rebuilding (casted defaults, copied schema basics)
 //! and `castTo*` conversions.
 
+use sluice_codecs::model::schema::validate_put;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -171,14 +172,7 @@ impl Cast {
                         Some(t) => cast_value(Some(&f.schema), &orig, t)?,
                         None => orig,
                     };
-                    let target_schema = &updated.fields[f.index].schema;
-                    if v.is_null() && !target_schema.optional {
-                        return Err(ConnectError::data(format!(
-                            "Invalid value: null used for required field: \"{}\", schema type: {}",
-                            f.name,
-                            target_schema.type_name()
-                        )));
-                    }
+                    validate_put(Some(&f.name), &updated.fields[f.index].schema, &v)?;
                     values.push(v);
                 }
                 Ok(r.clone().with_side(

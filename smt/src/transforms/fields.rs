@@ -2,6 +2,7 @@
 //! ReplaceField, InsertField, MaskField. Rebuilt struct schemas start from
 //! `SchemaUtil.copySchemaBasics` (name, version, doc, parameters; not optionality).
 
+use sluice_codecs::model::schema::validate_put;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -42,11 +43,6 @@ pub(crate) fn get_with_default(
             .unwrap_or(Value::Null),
         v => v.clone(),
     }
-}
-
-/// `Struct.put`'s check of a field's value (`ConnectSchema.validateValue`).
-fn check_put(name: &str, schema: &ConnectSchema, v: &Value) -> Result<(), ConnectError> {
-    sluice_codecs::model::schema::validate_put(Some(name), schema, v)
 }
 
 /// `ReplaceField$Key/$Value`: `exclude`, `include`, `renames` (and the deprecated
@@ -148,7 +144,7 @@ impl ReplaceField {
                         ConnectError::data(format!("{source} is not a valid field name"))
                     })?;
                     let v = get_with_default(st, f.index, self.replace_null_with_default);
-                    check_put(&out.name, &out.schema, &v)?;
+                    validate_put(Some(&out.name), &out.schema, &v)?;
                     values.push(v);
                 }
                 let ns = Arc::new(ns);
@@ -338,11 +334,11 @@ impl InsertField {
                 // the insertions, each checked by `Struct.put`; a null insertion (no
                 // partition, no timestamp) is not put at all.
                 for (f, v) in st.schema.fields.iter().zip(&values) {
-                    check_put(&f.name, &f.schema, v)?;
+                    validate_put(Some(&f.name), &f.schema, v)?;
                 }
                 for (f, s, v) in extra {
                     if !v.is_null() {
-                        check_put(&f.name, &s, &v)?;
+                        validate_put(Some(&f.name), &s, &v)?;
                     }
                     values.push(v);
                 }
@@ -505,7 +501,7 @@ impl MaskField {
                     } else {
                         orig
                     };
-                    check_put(&f.name, &f.schema, &v)?;
+                    validate_put(Some(&f.name), &f.schema, &v)?;
                     values.push(v);
                 }
                 let schema = s.clone();

@@ -1,6 +1,7 @@
 //! Flatten$Key/$Value (nested structs/maps to delimiter-joined top-level fields) and
 //! HeaderFrom$Key/$Value (fields to headers, `move` or `copy`).
 
+use sluice_codecs::model::schema::validate_put;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -67,13 +68,7 @@ impl Flatten {
                         let mut values = Vec::with_capacity(ns.fields.len());
                         self.flatten_struct(st, &mut values);
                         for (f, v) in ns.fields.iter().zip(&values) {
-                            if v.is_null() && !f.schema.optional {
-                                return Err(ConnectError::data(format!(
-                                    "Invalid value: null used for required field: \"{}\", schema type: {}",
-                                    f.name,
-                                    f.schema.type_name()
-                                )));
-                            }
+                            validate_put(Some(&f.name), &f.schema, v)?;
                         }
                         Value::Struct(Struct {
                             schema: ns.clone(),

@@ -1,6 +1,7 @@
 //! TimestampRouter (topic from `topic.format` with `${topic}` and `${timestamp}`) and
 //! TimestampConverter$Key/$Value (between string, unix, Date, Time and Timestamp).
 
+use sluice_codecs::model::schema::validate_put;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -333,14 +334,7 @@ impl TimestampConverter {
             } else {
                 orig
             };
-            let target = &ns.fields[f.index].schema;
-            if v.is_null() && !target.optional {
-                return Err(ConnectError::data(format!(
-                    "Invalid value: null used for required field: \"{}\", schema type: {}",
-                    f.name,
-                    target.type_name()
-                )));
-            }
+            validate_put(Some(&f.name), &ns.fields[f.index].schema, &v)?;
             values.push(v);
         }
         Ok(Struct {
