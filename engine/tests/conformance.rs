@@ -42,6 +42,20 @@ fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The `.jsonl` files in `dir` and every folder below it.
+fn jsonl_files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(jsonl_files_under(&path)?);
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
 /// Registry contents equal as the schema-registry README says: the same entries, order ignored.
 fn same_entries(want: &Json, got: Option<&Json>) -> bool {
     let key = |v: &Json| -> Vec<String> {
@@ -93,12 +107,9 @@ fn main() {
             Some((id, l))
         })
         .collect();
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .collect(),
+    // Every corpus file, subfolders included (`schema-registry/`: Confluent's converters).
+    let mut files = match jsonl_files_under(&dir) {
+        Ok(files) => files,
         Err(e) => {
             eprintln!(
                 "conformance corpus not found at {} ({e}); set SLUICE_CONFORMANCE_DIR",
@@ -107,8 +118,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // Confluent's Schema Registry converters (Confluent 7.0.16 on Kafka 4.3; its README).
-    files.extend(jsonl_files(&dir.join("schema-registry")));
     files.sort();
     files.extend(own);
     let known: BTreeSet<String> = std::fs::read_to_string(known_failures_path())
