@@ -455,11 +455,28 @@ impl Col {
 }
 
 /// Does `v` hold what its Arrow column cannot represent exactly: a decimal of another scale
-/// than the column's, or a string with an unpaired surrogate (not UTF-8)?
+/// than the column's, a string with an unpaired surrogate (not UTF-8), or a Date/Time whose
+/// milliseconds are no whole day / fit no `Time32`?
 pub(crate) fn needs_exact(s: &ConnectSchema, v: &Value) -> bool {
     any_value(s, v, &|s, v| {
-        matches!(v, Value::Utf16(_)) || foreign_scale(s, v) || holds_required_null(s, v)
+        matches!(v, Value::Utf16(_))
+            || foreign_scale(s, v)
+            || holds_required_null(s, v)
+            || foreign_instant(s, v)
     })
+}
+
+/// A `java.util.Date` that `Date32` / `Time32` cannot hold: Kafka keeps any millisecond
+/// value (a Date truncated at the edge of the `long` range wraps to a time of day, which
+/// the output converter then refuses), so it stays exact and fails where Kafka's does.
+fn foreign_instant(s: &ConnectSchema, v: &Value) -> bool {
+    match (s.logical(), v) {
+        (Some(logical::DATE), Value::Date(ms)) => {
+            ms.rem_euclid(86_400_000) != 0 || i32::try_from(ms.div_euclid(86_400_000)).is_err()
+        }
+        (Some(logical::TIME), Value::Date(ms)) => i32::try_from(*ms).is_err(),
+        _ => false,
+    }
 }
 
 /// A null directly inside `v` where its schema is required (an array item, a map key or

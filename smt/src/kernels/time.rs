@@ -102,9 +102,18 @@ fn emit(t: &TimestampConverter, raw: &[Option<i64>], typed: bool) -> Option<Arra
         Kind::Timestamp => Arc::new(
             TimestampMillisecondArray::from_iter(raw.iter().copied()).with_timezone("+00:00"),
         ),
-        Kind::Date => Arc::new(Date32Array::from_iter(
-            raw.iter().map(|v| v.map(|ms| ms.div_euclid(DAY_MS) as i32)),
-        )),
+        Kind::Date => {
+            // A day `Date32` cannot count (beyond ±5.8 million years, where Kafka's truncation
+            // can even wrap): that stage goes per record, which keeps the exact millis.
+            let days: Option<Vec<Option<i32>>> = raw
+                .iter()
+                .map(|v| match v {
+                    Some(ms) => i32::try_from(ms.div_euclid(DAY_MS)).ok().map(Some),
+                    None => Some(None),
+                })
+                .collect();
+            Arc::new(Date32Array::from_iter(days?))
+        }
         Kind::Time => Arc::new(Time32MillisecondArray::from_iter(
             raw.iter().map(|v| v.map(|ms| ms.rem_euclid(DAY_MS) as i32)),
         )),
