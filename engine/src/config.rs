@@ -10,6 +10,7 @@ use regex::Regex;
 use sluice_codecs::{ConverterConfig, ConverterRole};
 use sluice_connectors::{ConnectorKind, ConnectorSpec, Plugin};
 
+use crate::config_provider::{CONFIG_PROVIDERS, ConfigProviders};
 use crate::error::{EngineError, Result};
 use crate::properties;
 
@@ -76,6 +77,7 @@ const WORKER_KEYS: &[&str] = &[
     "offset.flush.timeout.ms",
     "listeners",
     "plugin.path",
+    "config.providers",
 ];
 /// Prefixes of worker keys that are passed on (converters, clients).
 const WORKER_PREFIXES: &[&str] = &[
@@ -85,6 +87,7 @@ const WORKER_PREFIXES: &[&str] = &[
     "producer.",
     "consumer.",
     "admin.",
+    "config.providers.",
 ];
 
 /// Typed worker config (`connect-standalone.properties`).
@@ -94,13 +97,23 @@ pub struct WorkerConfig {
     pub offset_file: Option<PathBuf>,
     pub offset_flush_interval: Duration,
     pub listeners: Vec<String>,
+    /// The worker's properties, placeholders resolved.
     pub props: Props,
     /// Keys sluice does not know; warned about once at start.
     pub unknown_keys: Vec<String>,
+    /// `config.providers`, for the placeholders of connector configs.
+    pub providers: ConfigProviders,
 }
 
 impl WorkerConfig {
     pub fn parse(props: Props) -> Result<Self> {
+        // As Kafka's `AbstractConfig`: the worker's own placeholders resolve with the
+        // providers it defines.
+        let providers = ConfigProviders::parse(&props)?;
+        let props = providers.resolve(&props).map_err(|e| EngineError::Worker {
+            key: CONFIG_PROVIDERS.into(),
+            message: e.to_string(),
+        })?;
         let bootstrap_servers = props
             .get("bootstrap.servers")
             .cloned()
@@ -150,6 +163,7 @@ impl WorkerConfig {
             listeners,
             props,
             unknown_keys,
+            providers,
         })
     }
 
@@ -248,6 +262,12 @@ impl ConnectorConfig {
             connector: name.clone(),
             message,
         };
+        // Placeholders resolve at each start (a rotated secret is read again); the caller
+        // keeps the unresolved properties for `GET /connectors/{c}/config`.
+        let props = worker
+            .providers
+            .resolve(&props)
+            .map_err(|e| err(e.to_string()))?;
         let class = props.get("connector.class").map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or_else(|| {
             err("Missing required configuration \"connector.class\" which has no default value.".into())
         })?;

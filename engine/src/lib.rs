@@ -6,6 +6,7 @@
 pub mod allocator;
 pub mod bench;
 pub mod config;
+pub mod config_provider;
 pub mod differential;
 pub mod error;
 pub mod errors;

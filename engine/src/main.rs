@@ -339,11 +339,11 @@ fn standalone(
     let mut connectors = Vec::new();
     for path in connector_paths {
         let props = read_props(path).map_err(config_err)?;
-        let c = ConnectorConfig::parse(props, &worker, &path.display().to_string())
+        let c = ConnectorConfig::parse(props.clone(), &worker, &path.display().to_string())
             .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;
         if connectors
             .iter()
-            .any(|(o, _): &(ConnectorConfig, PathBuf)| o.name == c.name)
+            .any(|(o, _, _): &(ConnectorConfig, PathBuf, _)| o.name == c.name)
         {
             return Err(Failure::Config(format!(
                 "{}: Connector {} already exists",
@@ -351,7 +351,8 @@ fn standalone(
                 c.name
             )));
         }
-        connectors.push((c, path.clone()));
+        // The worker keeps the file's properties, placeholders unresolved.
+        connectors.push((c, path.clone(), props));
     }
     if !worker.unknown_keys.is_empty() {
         tracing::warn!(
@@ -394,8 +395,8 @@ fn standalone(
         signal_hook::consts::SIGTERM,
     ])
     .map_err(|e| Failure::Runtime(e.into()))?;
-    for (c, path) in connectors {
-        let props: Vec<(String, String)> = c.props.clone().into_iter().collect();
+    for (c, path, props) in connectors {
+        let props: Vec<(String, String)> = props.into_iter().collect();
         running
             .create(&c.name, props, sluice_engine::worker::TargetState::Started)
             .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;

@@ -927,6 +927,11 @@ async fn validate(
         )));
     }
     let worker = s.worker.config().clone();
+    // As Kafka's herder: placeholders resolve before validation (secrets show `[hidden]`).
+    let props = worker
+        .providers
+        .resolve(&props)
+        .map_err(|e| bad_body(e.to_string()))?;
     let infos = crate::validate::validate(plugin, &props, &worker);
     Ok(ok(infos))
 }

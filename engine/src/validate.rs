@@ -402,6 +402,9 @@ pub fn validate(plugin: Plugin, props: &BTreeMap<String, String>, worker: &Worke
             };
             let value = if typed_bad.contains(&d.name) {
                 None
+            } else if d.kind == "PASSWORD" {
+                // Kafka's `Password.toString()`: a secret never leaves in a validation answer.
+                props.get(d.name).map(|_| "[hidden]".to_string())
             } else {
                 props
                     .get(d.name)

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use sluice_connectors::{ConnectorKind, Plugin};
 
 use crate::config::{ConnectorConfig, TopicSelection, WorkerConfig};
+use crate::config_provider::has_placeholder;
 use crate::error::Result;
 use crate::metrics::{ConnectorTaskCounts, Metrics, TaskKind, WorkerGauges};
 use crate::offsets::FileOffsetStore;
@@ -224,11 +225,40 @@ impl Worker {
 
     fn spawn_tasks(&self, name: &str, entry: &mut Entry) -> ApiResult<()> {
         self.0.board.remove_connector(name);
+        let config = self.start_config(name, entry);
         for task in 0..entry.task_count {
-            let run = self.spawn_task(name, &entry.config, &entry.pause, task)?;
+            let run = match &config {
+                Ok(c) => self.spawn_task(name, c, &entry.pause, task)?,
+                Err(message) => self.failed_task(name, task, message),
+            };
             entry.tasks.push(run);
         }
         Ok(())
+    }
+
+    /// The config tasks start with: with placeholders, resolved again from the stored
+    /// properties, so a restart picks up a rotated secret; an error is the tasks' failure.
+    fn start_config(&self, name: &str, e: &Entry) -> Result<ConnectorConfig, String> {
+        if !e.props.iter().any(|(_, v)| has_placeholder(v)) {
+            return Ok(e.config.clone());
+        }
+        self.validate(name, &e.props).map_err(|err| err.message)
+    }
+
+    /// A task that could not start: FAILED with the reason, no thread.
+    fn failed_task(&self, name: &str, task: usize, message: &str) -> TaskRun {
+        let label = TaskLabel {
+            connector: name.to_string(),
+            task,
+        };
+        tracing::error!("task {name}-{task} cannot start: {message}");
+        self.0
+            .board
+            .set(&label, State::Failed, Some(message.to_string()));
+        TaskRun {
+            stop: StopSignal::default(),
+            thread: None,
+        }
     }
 
     fn spawn_task(
@@ -573,7 +603,10 @@ impl Worker {
     }
 
     fn respawn(&self, name: &str, e: &mut Entry, task: usize) -> ApiResult<()> {
-        e.tasks[task] = self.spawn_task(name, &e.config, &e.pause, task)?;
+        e.tasks[task] = match self.start_config(name, e) {
+            Ok(config) => self.spawn_task(name, &config, &e.pause, task)?,
+            Err(message) => self.failed_task(name, task, &message),
+        };
         Ok(())
     }
 

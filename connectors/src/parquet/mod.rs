@@ -41,6 +41,8 @@ pub const ROTATE_INTERVAL_MS: &str = "rotate.interval.ms";
 pub const ROTATE_SCHEDULE_INTERVAL_MS: &str = "rotate.schedule.interval.ms";
 pub const PARTITIONER_CLASS: &str = "partitioner.class";
 pub const PARQUET_CODEC: &str = "parquet.codec";
+pub const AWS_ACCESS_KEY_ID: &str = "aws.access.key.id";
+pub const AWS_SECRET_ACCESS_KEY: &str = "aws.secret.access.key";
 
 const STORAGE: Option<&str> = Some("Storage");
 const CONNECTOR: Option<&str> = Some("Connector");
@@ -130,6 +132,30 @@ pub const CONFIG_DEF: &[ConfigKey] = &[
         4,
         "SHORT",
         "Parquet Compression Codec",
+    ),
+    config_key(
+        AWS_ACCESS_KEY_ID,
+        "STRING",
+        false,
+        Some(""),
+        "HIGH",
+        "The AWS access key ID for an s3:// store.url; empty uses the environment's credentials.",
+        STORAGE,
+        5,
+        "LONG",
+        "AWS Access Key ID",
+    ),
+    config_key(
+        AWS_SECRET_ACCESS_KEY,
+        "PASSWORD",
+        false,
+        None,
+        "HIGH",
+        "The secret access key that goes with aws.access.key.id.",
+        STORAGE,
+        6,
+        "LONG",
+        "AWS Secret Access Key",
     ),
 ];
 
@@ -271,8 +297,8 @@ impl ParquetSinkConfig {
                 region: get(props, "s3.region").unwrap_or("us-west-2").to_string(),
                 endpoint,
                 path_style,
-                access_key: get(props, "aws.access.key.id").map(str::to_string),
-                secret_key: get(props, "aws.secret.access.key").map(str::to_string),
+                access_key: get(props, AWS_ACCESS_KEY_ID).map(str::to_string),
+                secret_key: get(props, AWS_SECRET_ACCESS_KEY).map(str::to_string),
                 part_size: part_size as usize,
             })
         } else {

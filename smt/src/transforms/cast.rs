@@ -88,10 +88,13 @@ impl Cast {
             match parts.as_slice() {
                 [t] => whole = Some(valid_output(parse_type(t)?)?),
                 [f, t] => {
-                    // Kafka keeps the casts in a map: a field named twice takes the last.
+                    // Kafka keeps the casts in a `HashMap`: a field named twice takes the
+                    // last type but keeps its first place (its bucket chain order).
                     let (field, to) = (f.trim().to_string(), valid_output(parse_type(t)?)?);
-                    casts.retain(|(named, _)| *named != field);
-                    casts.push((field, to));
+                    match casts.iter_mut().find(|(named, _)| *named == field) {
+                        Some(slot) => slot.1 = to,
+                        None => casts.push((field, to)),
+                    }
                 }
                 _ => {
                     return Err(invalid_value(

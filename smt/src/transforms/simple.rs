@@ -264,12 +264,20 @@ impl SetSchemaMetadata {
         }
         let updated = Arc::new(updated);
         let value = match value {
-            Value::Struct(s) => Value::Struct(Struct {
-                schema: updated.clone(),
-                values: (0..s.values.len())
+            Value::Struct(s) => {
+                // Kafka puts every field into a new Struct: `Struct.put` checks each (a null
+                // left in a required field by an earlier stage fails here).
+                let values: Vec<Value> = (0..s.values.len())
                     .map(|i| super::fields::get_with_default(s, i, self.replace_null_with_default))
-                    .collect(),
-            }),
+                    .collect();
+                for (f, v) in updated.fields.iter().zip(&values) {
+                    sluice_codecs::model::schema::validate_put(Some(&f.name), &f.schema, v)?;
+                }
+                Value::Struct(Struct {
+                    schema: updated.clone(),
+                    values,
+                })
+            }
             other => other.clone(),
         };
         Ok(r.with_side(self.side, Some(updated), value))
