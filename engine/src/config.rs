@@ -12,6 +12,7 @@ use sluice_connectors::{ConnectorKind, ConnectorSpec, Plugin};
 
 use crate::config_provider::{CONFIG_PROVIDERS, ConfigProviders};
 use crate::error::{EngineError, Result};
+use crate::override_policy::OverridePolicy;
 use crate::properties;
 
 pub use crate::properties::Props;
@@ -78,6 +79,8 @@ const WORKER_KEYS: &[&str] = &[
     "listeners",
     "plugin.path",
     "config.providers",
+    crate::override_policy::POLICY,
+    crate::override_policy::ALLOWLIST,
 ];
 /// Prefixes of worker keys that are passed on (converters, clients).
 const WORKER_PREFIXES: &[&str] = &[
@@ -103,6 +106,8 @@ pub struct WorkerConfig {
     pub unknown_keys: Vec<String>,
     /// `config.providers`, for the placeholders of connector configs.
     pub providers: ConfigProviders,
+    /// `connector.client.config.override.policy`.
+    pub override_policy: OverridePolicy,
 }
 
 impl WorkerConfig {
@@ -148,6 +153,7 @@ impl WorkerConfig {
                     message: e.to_string(),
                 })?;
         }
+        let override_policy = OverridePolicy::parse(&props)?;
         let unknown_keys = props
             .keys()
             .filter(|k| {
@@ -163,6 +169,7 @@ impl WorkerConfig {
             listeners,
             props,
             unknown_keys,
+            override_policy,
             providers,
         })
     }
@@ -244,6 +251,25 @@ impl ConnectorConfig {
             self.header_converter.build(),
             &self.header_converter.class,
         )
+    }
+
+    /// The `*.override.*` client settings the worker's override policy refuses, as
+    /// (connector key, Kafka's message): the consumer's of a sink (and the DLQ producer's and
+    /// admin's when it has one), the producer's of a source, as Kafka's herder checks them.
+    pub fn override_refusals(&self, worker: &WorkerConfig) -> Vec<(String, String)> {
+        let prefixes: &[&str] = match (self.spec.kind(), &self.errors.dlq) {
+            (ConnectorKind::Sink, None) => &["consumer.override."],
+            (ConnectorKind::Sink, Some(_)) => &[
+                "consumer.override.",
+                "admin.override.",
+                "producer.override.",
+            ],
+            (ConnectorKind::Source, _) => &["producer.override."],
+        };
+        prefixes
+            .iter()
+            .flat_map(|p| worker.override_policy.refusals(&self.props, p))
+            .collect()
     }
 
     /// Validates a connector's properties against the worker's; `source` names the file for

@@ -14,6 +14,7 @@ pub mod kafka;
 pub mod logging;
 pub mod metrics;
 pub mod offsets;
+pub mod override_policy;
 pub mod pipe;
 pub mod properties;
 pub mod registry;

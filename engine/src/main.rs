@@ -341,6 +341,13 @@ fn standalone(
         let props = read_props(path).map_err(config_err)?;
         let c = ConnectorConfig::parse(props.clone(), &worker, &path.display().to_string())
             .map_err(|e| Failure::Config(format!("{}: {e}", path.display())))?;
+        if let Some((key, message)) = c.override_refusals(&worker).into_iter().next() {
+            return Err(Failure::Config(format!(
+                "{}: connector {}: {key}: {message}",
+                path.display(),
+                c.name
+            )));
+        }
         if connectors
             .iter()
             .any(|(o, _, _): &(ConnectorConfig, PathBuf, _)| o.name == c.name)

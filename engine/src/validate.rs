@@ -360,13 +360,20 @@ pub fn validate(plugin: Plugin, props: &BTreeMap<String, String>, worker: &Worke
             errors.entry(d.name).or_default().push(msg);
         }
     }
+    // Client overrides the worker's policy refuses, each under its own key (Kafka's
+    // `prefixedConfigInfos`; sluice has no client `ConfigDef`, so their definition is null).
+    let mut refusals: Vec<(String, String)> = Vec::new();
     // The full parse catches what per-key checks cannot (ranges, converter classes, the
     // plugin's own rules, transformation chains); its message goes to the key it names.
     if errors.is_empty() {
         let mut full = props.clone();
         full.entry("name".into())
             .or_insert_with(|| "validate".into());
-        if let Err(e) = ConnectorConfig::parse(full, worker, "validate") {
+        let parsed = ConnectorConfig::parse(full, worker, "validate");
+        if let Ok(config) = &parsed {
+            refusals = config.override_refusals(worker);
+        }
+        if let Err(e) = parsed {
             let message = match e {
                 crate::EngineError::Connector { message, .. } => message,
                 other => other.to_string(),
@@ -424,13 +431,28 @@ pub fn validate(plugin: Plugin, props: &BTreeMap<String, String>, worker: &Worke
             })
         })
         .collect();
+    let configs: Vec<Value> = configs
+        .into_iter()
+        .chain(refusals.iter().map(|(key, message)| {
+            json!({
+                "definition": null,
+                "value": {
+                    "name": key,
+                    "value": props.get(key),
+                    "recommended_values": [],
+                    "errors": [message],
+                    "visible": true,
+                }
+            })
+        }))
+        .collect();
     let mut groups: Vec<&str> = vec!["Common", "Transforms", "Predicates", "Error Handling"];
     if own.iter().any(|d| d.group.is_some()) {
         groups.extend(own.iter().filter_map(|d| d.group));
     }
     json!({
         "name": plugin.class_name(),
-        "error_count": errors.values().map(Vec::len).sum::<usize>(),
+        "error_count": errors.values().map(Vec::len).sum::<usize>() + refusals.len(),
         "groups": groups,
         "configs": configs,
     })

@@ -345,13 +345,22 @@ impl Worker {
                 "Invalid value  for configuration name: String may not be empty".to_string(),
             ]));
         }
-        ConnectorConfig::parse(map, &self.0.config, name).map_err(|e| {
+        let config = ConnectorConfig::parse(map, &self.0.config, name).map_err(|e| {
             let message = match e {
                 crate::EngineError::Connector { message, .. } => message,
                 other => other.to_string(),
             };
             invalid_config(&[message])
-        })
+        })?;
+        let refused: Vec<String> = config
+            .override_refusals(&self.0.config)
+            .into_iter()
+            .map(|(_, message)| message)
+            .collect();
+        if !refused.is_empty() {
+            return Err(invalid_config(&refused));
+        }
+        Ok(config)
     }
 
     /// `POST /connectors`: 409 when it exists.

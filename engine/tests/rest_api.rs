@@ -38,6 +38,11 @@ impl Reply {
 
 impl Api {
     fn new() -> Self {
+        Self::with(&[])
+    }
+
+    /// A worker with `extra` worker properties on top of the tests' defaults.
+    fn with(extra: &[(&str, &str)]) -> Self {
         require_broker();
         let dir = tempfile::tempdir().unwrap();
         let props = [
@@ -61,6 +66,7 @@ impl Api {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
         let worker = Worker::new(WorkerConfig::parse(props).unwrap()).unwrap();
         let router = router(RestState::new(worker.clone(), LogLevels::detached()));
@@ -730,6 +736,73 @@ async fn put_config_creates_and_source_offsets() {
             .await
             .json()["connector"]["state"],
         "STOPPED"
+    );
+    api.worker.shutdown().unwrap();
+}
+
+/// `connector.client.config.override.policy`: a refused override fails creation and shows
+/// under its own key in validation, with Kafka's message; an allowed one passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_override_policy_refuses_with_kafkas_message() {
+    let api = Api::with(&[
+        ("connector.client.config.override.policy", "Allowlist"),
+        ("connector.client.config.override.allowlist", "client.id"),
+    ]);
+    let config = json!({
+        "connector.class": "FileStreamSink",
+        "topics": "t",
+        "file": "/tmp/policy.txt",
+        "consumer.override.max.poll.records": "10",
+        "consumer.override.client.id": "mine",
+    });
+    let r = api
+        .json(
+            "POST",
+            "/connectors",
+            &json!({"name": "pol", "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        error_body(
+            400,
+            "Connector configuration is invalid and contains the following 1 error(s):\nThe 'Allowlist' policy does not allow 'max.poll.records' to be overridden in the connector configuration.\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`"
+        )
+    );
+    let mut with_name = config.clone();
+    with_name["name"] = json!("pol");
+    let r = api
+        .json(
+            "PUT",
+            "/connector-plugins/FileStreamSink/config/validate",
+            &with_name,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let infos = r.json();
+    assert_eq!(infos["error_count"], 1);
+    let refused = infos["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == "consumer.override.max.poll.records")
+        .unwrap();
+    assert_eq!(
+        refused["value"]["errors"][0],
+        "The 'Allowlist' policy does not allow 'max.poll.records' to be overridden in the connector configuration."
+    );
+    // The allowed override alone is accepted.
+    let mut allowed = config.clone();
+    allowed
+        .as_object_mut()
+        .unwrap()
+        .remove("consumer.override.max.poll.records");
+    let r = api.json("PUT", "/connectors/pol/config", &allowed).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        api.call("DELETE", "/connectors/pol", None).await.status,
+        204
     );
     api.worker.shutdown().unwrap();
 }
