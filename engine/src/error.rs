@@ -31,6 +31,12 @@ pub enum EngineError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("Kafka client for {context}: {source}")]
+    Security {
+        context: String,
+        #[source]
+        source: crate::kafka::SecurityError,
+    },
     #[error("{context}: {source}")]
     Task {
         context: String,

@@ -439,8 +439,8 @@ async fn root(AxumState(s): AxumState<RestState>) -> Response {
     let cluster_id = match cached {
         Some(id) => Some(id),
         None => {
-            let bootstrap = s.worker.config().bootstrap_servers.clone();
-            let id = tokio::task::spawn_blocking(move || fetch_cluster_id(&bootstrap))
+            let worker = s.worker.config().clone();
+            let id = tokio::task::spawn_blocking(move || fetch_cluster_id(&worker))
                 .await
                 .ok()
                 .flatten();
@@ -458,10 +458,9 @@ async fn root(AxumState(s): AxumState<RestState>) -> Response {
     }))
 }
 
-fn fetch_cluster_id(bootstrap: &str) -> Option<String> {
-    let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("log_level", "3")
+fn fetch_cluster_id(worker: &crate::config::WorkerConfig) -> Option<String> {
+    let consumer: rdkafka::consumer::BaseConsumer = crate::kafka::worker_client_config(worker)
+        .ok()?
         .create()
         .ok()?;
     rdkafka::consumer::Consumer::client(&consumer)

@@ -702,7 +702,8 @@ impl Worker {
 
     fn group_consumer(&self, connector: &ConnectorConfig) -> ApiResult<BaseConsumer> {
         let mut cfg: ClientConfig =
-            crate::kafka::sink_consumer_config(&self.0.config, connector, 0);
+            crate::kafka::sink_consumer_config(&self.0.config, connector, 0)
+                .map_err(|e| ApiError::internal(format!("Kafka client: {e}")))?;
         cfg.set("client.id", format!("connector-offsets-{}", connector.name));
         cfg.create()
             .map_err(|e| ApiError::internal(format!("Kafka client: {e}")))
@@ -890,9 +891,8 @@ impl Worker {
     }
 
     fn delete_group(&self, connector: &str) -> ApiResult<()> {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", &self.0.config.bootstrap_servers)
-            .set("log_level", "4");
+        let cfg = crate::kafka::admin_config(&self.0.config)
+            .map_err(|e| ApiError::internal(format!("Kafka admin client: {e}")))?;
         let admin: AdminClient<DefaultClientContext> = cfg
             .create()
             .map_err(|e| ApiError::internal(format!("Kafka admin client: {e}")))?;

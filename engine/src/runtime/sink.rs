@@ -55,9 +55,21 @@ struct SinkContext {
     /// Set on assignment, so the poll loop applies the task's seeks before it reads on.
     assigned_flag: Arc<std::sync::atomic::AtomicBool>,
     label: TaskLabel,
+    client_failure: crate::kafka::ClientFailure,
 }
 
-impl ClientContext for SinkContext {}
+impl ClientContext for SinkContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if self.client_failure.observe(&error, reason) {
+            let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            shared
+                .failure
+                .get_or_insert_with(|| format!("Kafka consumer: {reason}"));
+        } else {
+            tracing::error!("{} consumer: {error}: {reason}", self.label);
+        }
+    }
+}
 
 impl ConsumerContext for SinkContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -209,8 +221,16 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     })?;
     let dlq = match &connector.errors.dlq {
         Some(cfg) if connector.errors.tolerate_all => Some(DeadLetterQueue::open(
-            &crate::kafka::dlq_producer_config(&tc.worker, connector, label.task),
-            &crate::kafka::admin_config(&tc.worker),
+            &crate::kafka::dlq_producer_config(&tc.worker, connector, label.task).map_err(
+                |source| EngineError::Security {
+                    context: format!("{ctx} (dead letter queue producer)"),
+                    source,
+                },
+            )?,
+            &crate::kafka::admin_config(&tc.worker).map_err(|source| EngineError::Security {
+                context: format!("{ctx} (dead letter queue admin)"),
+                source,
+            })?,
             cfg.clone(),
             label,
         )?),
@@ -253,12 +273,17 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     let assigned_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumer: BaseConsumer<SinkContext> =
         kafka::sink_consumer_config(&tc.worker, connector, label.task)
+            .map_err(|source| EngineError::Security {
+                context: ctx.clone(),
+                source,
+            })?
             .create_with_context(SinkContext {
                 shared: shared.clone(),
                 revoked_flag: revoked_flag.clone(),
                 forward: forward.clone(),
                 assigned_flag: assigned_flag.clone(),
                 label: label.clone(),
+                client_failure: crate::kafka::ClientFailure::default(),
             })
             .map_err(|source| EngineError::Kafka {
                 context: ctx.clone(),

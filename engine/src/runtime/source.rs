@@ -50,9 +50,16 @@ impl BatchAck {
     }
 }
 
-struct AckContext;
+/// The producer's context: delivery reports per batch, and the error retrying cannot fix.
+struct AckContext(crate::kafka::ClientFailure);
 
-impl ClientContext for AckContext {}
+impl ClientContext for AckContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if !self.0.observe(&error, reason) {
+            tracing::error!("producer: {error}: {reason}");
+        }
+    }
+}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = Arc<BatchAck>;
@@ -98,9 +105,14 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
         message: e.to_string(),
     })?;
     let pipeline = Pipeline::new(connector.converters(), chain, None);
+    let client_failure = crate::kafka::ClientFailure::default();
     let producer: ThreadedProducer<AckContext> =
         kafka::source_producer_config(worker, connector, label.task)
-            .create_with_context(AckContext)
+            .map_err(|source| EngineError::Security {
+                context: ctx.clone(),
+                source,
+            })?
+            .create_with_context(AckContext(client_failure.clone()))
             .map_err(|source| EngineError::Kafka {
                 context: ctx.clone(),
                 source,
@@ -115,6 +127,12 @@ fn run_inner(tc: &TaskContext, store: &FileOffsetStore) -> Result<()> {
     let outcome = loop {
         if stop.is_stopped() {
             break Ok(());
+        }
+        if let Some(reason) = client_failure.take() {
+            break Err(EngineError::TaskFailed {
+                context: ctx.clone(),
+                message: format!("Kafka producer: {reason}"),
+            });
         }
         if let Some(e) = in_flight.iter().find_map(|(a, _)| a.error()) {
             break Err(EngineError::TaskFailed {

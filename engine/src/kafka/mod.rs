@@ -1,12 +1,16 @@
 //! librdkafka client settings for tasks: Kafka Connect's fixed consumer/producer settings,
 //! then the worker's `consumer.*`/`producer.*` keys, then the connector's
-//! `consumer.override.*`/`producer.override.*` keys, each later layer winning.
+//! `consumer.override.*`/`producer.override.*` keys, each later layer winning; the Java
+//! security keys of the result are translated by [`security`].
 
-use std::collections::HashMap;
+pub mod security;
+
+use std::collections::{BTreeMap, HashMap};
 
 use rdkafka::ClientConfig;
 
 use crate::config::{ConnectorConfig, WorkerConfig};
+pub use security::{ClientFailure, SecurityError};
 
 /// Java client keys that have no librdkafka equivalent; passing them on would fail the
 /// client, so they are dropped with a warning.
@@ -26,17 +30,37 @@ const JAVA_ONLY: &[&str] = &[
     "exclude.internal.topics",
 ];
 
-fn apply(cfg: &mut ClientConfig, layer: &HashMap<String, String>, what: &str) {
-    let mut keys: Vec<_> = layer.keys().collect();
-    keys.sort();
-    for k in keys {
-        if JAVA_ONLY.contains(&k.as_str()) {
-            tracing::warn!(
-                "{what}{k} is a Java client setting with no librdkafka equivalent; ignored"
-            );
-            continue;
+/// Java client settings being layered, later layers winning.
+#[derive(Default)]
+struct Layers(BTreeMap<String, String>);
+
+impl Layers {
+    fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {
+        self.0.insert(k.to_string(), v.into());
+        self
+    }
+
+    fn apply(&mut self, layer: &HashMap<String, String>, what: &str) {
+        let mut keys: Vec<_> = layer.keys().collect();
+        keys.sort();
+        for k in keys {
+            if JAVA_ONLY.contains(&k.as_str()) {
+                tracing::warn!(
+                    "{what}{k} is a Java client setting with no librdkafka equivalent; ignored"
+                );
+                continue;
+            }
+            self.0.insert(k.clone(), layer[k].clone());
         }
-        cfg.set(k, &layer[k]);
+    }
+
+    /// The librdkafka config, security keys translated (keystores read).
+    fn build(&self) -> Result<ClientConfig, SecurityError> {
+        let mut cfg = ClientConfig::new();
+        for (k, v) in security::translate(&self.0)? {
+            cfg.set(k, v);
+        }
+        Ok(cfg)
     }
 }
 
@@ -45,8 +69,8 @@ pub fn sink_consumer_config(
     worker: &WorkerConfig,
     connector: &ConnectorConfig,
     task: usize,
-) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
+) -> Result<ClientConfig, SecurityError> {
+    let mut cfg = Layers::default();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("group.id", format!("connect-{}", connector.name))
         .set(
@@ -64,13 +88,12 @@ pub fn sink_consumer_config(
         // so 16 MiB keeps it fed while bounding memory (RSS of the 1,000-partition case).
         .set("queued.max.messages.kbytes", "16384")
         .set("log_level", "4");
-    apply(&mut cfg, &worker.client_overrides("consumer"), "consumer.");
-    apply(
-        &mut cfg,
+    cfg.apply(&worker.client_overrides("consumer"), "consumer.");
+    cfg.apply(
         &connector.client_overrides("consumer.override"),
         "consumer.override.",
     );
-    cfg
+    cfg.build()
 }
 
 /// Producer settings of a source task: `acks=all` with idempotence, as Kafka Connect sets.
@@ -78,20 +101,29 @@ pub fn source_producer_config(
     worker: &WorkerConfig,
     connector: &ConnectorConfig,
     task: usize,
-) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
+) -> Result<ClientConfig, SecurityError> {
+    producer_layers(
+        worker,
+        connector,
+        format!("connector-producer-{}-{task}", connector.name),
+    )
+    .build()
+}
+
+fn producer_layers(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    client_id: String,
+) -> Layers {
+    let mut cfg = Layers::default();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
-        .set(
-            "client.id",
-            format!("connector-producer-{}-{task}", connector.name),
-        )
+        .set("client.id", client_id)
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .set("log_level", "4");
-    apply(&mut cfg, &worker.client_overrides("producer"), "producer.");
-    apply(
-        &mut cfg,
+    cfg.apply(&worker.client_overrides("producer"), "producer.");
+    cfg.apply(
         &connector.client_overrides("producer.override"),
         "producer.override.",
     );
@@ -104,24 +136,45 @@ pub fn dlq_producer_config(
     worker: &WorkerConfig,
     connector: &ConnectorConfig,
     task: usize,
-) -> ClientConfig {
-    let mut cfg = source_producer_config(worker, connector, task);
-    cfg.set(
-        "client.id",
+) -> Result<ClientConfig, SecurityError> {
+    producer_layers(
+        worker,
+        connector,
         format!("connector-dlq-producer-{}-{task}", connector.name),
-    );
-    cfg
+    )
+    .build()
 }
 
-/// Admin client settings: the worker's bootstrap servers plus its `admin.*` keys.
-pub fn admin_config(worker: &WorkerConfig) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
+/// Admin client settings: as Kafka's worker, its own (unprefixed) security settings, then
+/// its `admin.*` keys.
+pub fn admin_config(worker: &WorkerConfig) -> Result<ClientConfig, SecurityError> {
+    let mut cfg = Layers::default();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("log_level", "4");
-    for (k, v) in worker.client_overrides("admin") {
-        cfg.set(k, v);
-    }
-    cfg
+    cfg.apply(&worker_security(worker), "");
+    cfg.apply(&worker.client_overrides("admin"), "admin.");
+    cfg.build()
+}
+
+/// The worker's own client settings (its internal clients: admin, cluster id, offsets):
+/// bootstrap servers and the unprefixed security keys.
+pub fn worker_client_config(worker: &WorkerConfig) -> Result<ClientConfig, SecurityError> {
+    let mut cfg = Layers::default();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
+        .set("log_level", "3");
+    cfg.apply(&worker_security(worker), "");
+    cfg.build()
+}
+
+fn worker_security(worker: &WorkerConfig) -> HashMap<String, String> {
+    worker
+        .props
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("ssl.") || k.starts_with("sasl.") || *k == "security.protocol"
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -158,7 +211,7 @@ mod tests {
             "test",
         )
         .unwrap();
-        let c = sink_consumer_config(&worker, &connector, 1);
+        let c = sink_consumer_config(&worker, &connector, 1).unwrap();
         assert_eq!(c.get("group.id"), Some("connect-c"));
         assert_eq!(c.get("enable.auto.commit"), Some("false"));
         assert_eq!(c.get("auto.offset.reset"), Some("earliest"));
@@ -177,7 +230,7 @@ mod tests {
             None,
             "Java-only key not passed to librdkafka"
         );
-        let p = source_producer_config(&worker, &connector, 0);
+        let p = source_producer_config(&worker, &connector, 0).unwrap();
         assert_eq!(p.get("acks"), Some("all"));
         assert_eq!(p.get("enable.idempotence"), Some("true"));
         assert_eq!(p.get("linger.ms"), Some("50"));
