@@ -2,6 +2,7 @@
 //! `Float.toString`, `BigDecimal.toString`, `Date.toString` and `String.valueOf` of a
 //! Connect value.
 
+mod float_decimal;
 pub mod simple_date_format;
 pub mod text;
 
@@ -303,50 +304,10 @@ pub fn float_to_string(f: f32) -> String {
             "-Infinity".into()
         };
     }
-    if let Some(s) = small_integer(f64::from(f), 24) {
-        return s;
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
     }
-    let sci = format!("{f:e}");
-    let sci = if single_digit(&sci) {
-        format!("{f:.1e}")
-    } else {
-        even_on_tie(f, &sci).unwrap_or(sci)
-    };
-    format_shortest(&sci, f == 0.0 || (1e-3..1e7).contains(&f.abs()))
-}
-
-/// Java's choice where `f` lies exactly halfway between two shortest decimals that both
-/// read back as `f`: `FloatingDecimal` rounds its digits up only when the last one is odd,
-/// so the even one wins (Rust's `{:e}` may take the other). `None` when there is no tie.
-/// Ties only happen between 1e-3 and 1e7, where `f` times a power of ten up to 10^12 is exact
-/// in f64 (below, a float's exact decimal has far more digits than its shortest; above, it
-/// is an even integer).
-fn even_on_tie(f: f32, sci: &str) -> Option<String> {
-    let a = f.abs();
-    if !(1e-3..1e7).contains(&a) {
-        return None;
-    }
-    let (mantissa, exp) = sci.trim_start_matches('-').split_once('e')?;
-    let exp: i32 = exp.parse().ok()?;
-    let digits = mantissa.chars().filter(char::is_ascii_digit).count() as i32;
-    // Decimal places of the shortest digits, then one more: a tie is that digit being 5.
-    let places = (digits - 1 - exp).max(0);
-    let scaled = f64::from(a) * 10f64.powi(places + 1);
-    if scaled.fract() != 0.0 || (scaled as u64) % 10 != 5 {
-        return None;
-    }
-    let truncated = scaled as u64 / 10;
-    let even = truncated + (truncated & 1);
-    let text = even.to_string();
-    let exp = text.len() as i32 - 1 - places;
-    let (lead, rest) = text.split_at(1);
-    let rest = rest.trim_end_matches('0');
-    let sign = if f < 0.0 { "-" } else { "" };
-    Some(if rest.is_empty() {
-        format!("{sign}{lead}e{exp}")
-    } else {
-        format!("{sign}{lead}.{rest}e{exp}")
-    })
+    float_decimal::java17_float_to_string(f)
 }
 
 /// Turns Rust's shortest `{:e}` output (`-1.2345e-7`) into Java's layout.
@@ -510,6 +471,40 @@ pub fn java_date_to_string(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `write_float`'s fast paths (thousandths, ryu's shortest in the plain range) write
+    /// what Java 17's algorithm writes, over random floats of every magnitude and the cents
+    /// and thousandths that records carry.
+    #[test]
+    fn write_float_fast_paths_agree_with_java_17() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let check = |f: f32| {
+            if !f.is_finite() || f == 0.0 {
+                return;
+            }
+            let mut out = Vec::new();
+            super::write_float(&mut out, f);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                super::float_decimal::java17_float_to_string(f),
+                "{:#x}",
+                f.to_bits()
+            );
+        };
+        for _ in 0..2_000_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            check(f32::from_bits(seed as u32));
+            // Plain-range values, where the fast paths run.
+            check(f32::from_bits(
+                0x3A80_0000 + (seed >> 40) as u32 % 0x1080_0000,
+            ));
+        }
+        for m in 0..2_000_000u32 {
+            check(m as f32 / 100.0);
+            check(m as f32 / 1000.0);
+        }
+    }
 
     #[test]
     fn dates_render_as_java_util_date_before_the_gregorian_cutover() {

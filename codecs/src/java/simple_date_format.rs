@@ -310,14 +310,27 @@ impl SimpleDateFormat {
                     }
                 }
                 Part::Field(c, n) => {
-                    // Like SimpleDateFormat.subParse, skip spaces and tabs before a field.
+                    // Like SimpleDateFormat.subParse, skip spaces and tabs before a field; the
+                    // end of the text there fails it.
+                    let start = pos;
                     while matches!(t.get(pos), Some(' ' | '\t')) {
                         pos += 1;
                     }
+                    if pos >= t.len() {
+                        return None;
+                    }
                     // Abutting numeric fields: a numeric field followed directly by another
-                    // numeric field takes exactly its width.
+                    // numeric field reads at most its width, counted from before the spaces
+                    // (`obeyCount`: `yyyyMMdd` reads "09 00" as 9, 0, 0).
                     let next_numeric = matches!(self.parts.get(idx + 1), Some(Part::Field(nc, nn)) if is_numeric(*nc, *nn));
-                    let max = if next_numeric { Some(*n) } else { None };
+                    let max = if next_numeric {
+                        Some((start + *n).checked_sub(pos)?)
+                    } else {
+                        None
+                    };
+                    if next_numeric && start + *n > t.len() {
+                        return None;
+                    }
                     match c {
                         'M' | 'L' if *n >= 3 => {
                             let (v, len) = match_name(&t[pos..], &MONTHS)?;
@@ -623,6 +636,20 @@ mod tests {
         );
         assert_eq!(f.parse("20231"), None);
         assert_eq!(f.parse("2023111"), Some(1_698_796_800_000));
+        // Spaces before a field count in an abutting field's width (Java 17's answers).
+        for (text, want) in [
+            ("09 00 ", Some(-61_886_073_600_000)),
+            ("09 00", Some(-61_886_073_600_000)),
+            ("2024 0101", Some(1_710_028_800_000)),
+            ("20 24", Some(-61_533_302_400_000)),
+            ("1 2 3", Some(-62_132_918_400_000)),
+            ("12 3456", Some(-61_744_204_800_000)),
+            ("0900", None),
+            ("09 0", None),
+            (" 9", None),
+        ] {
+            assert_eq!(f.parse(text), want, "{text:?}");
+        }
         let f = SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").unwrap();
         assert_eq!(f.format(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(f.parse("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));

@@ -233,10 +233,11 @@ fn decodings(b: &[u8]) -> [Option<String>; 4] {
 /// Bytes as text: UTF-8, or UTF-16 behind a byte-order mark (what StringConverter writes
 /// for `converter.encoding=UTF-16`), so identity hashes can be masked in either.
 fn as_text(b: &[u8]) -> Option<String> {
-    // UTF-32 (big-endian, no mark) first: its ASCII is valid UTF-8 too, with NULs between.
+    // UTF-32 (big-endian, no mark) first: its ASCII is valid UTF-8 too, with NULs between;
+    // a code point beyond the BMP has 0x01..=0x10 in its second byte.
     if !b.is_empty()
         && b.len().is_multiple_of(4)
-        && b.chunks_exact(4).all(|c| c[0] == 0 && c[1] == 0)
+        && b.chunks_exact(4).all(|c| c[0] == 0 && c[1] <= 0x10)
     {
         return b
             .chunks_exact(4)
