@@ -15,6 +15,16 @@ for tool in rustfmt clippy-driver python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool on PATH" >&2; exit 1; }
 done
 
+# Debian packages: OpenSSL headers for librdkafka's TLS, stunnel4 for the TLS test brokers.
+missing=
+command -v stunnel4 >/dev/null || missing="$missing stunnel4"
+[ -e /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
+if [ -n "$missing" ]; then
+  step "apt packages:$missing"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q $missing >/dev/null
+fi
+
 started_broker=
 if [ -z "${SLUICE_BOOTSTRAP:-}" ]; then
   step "broker"
@@ -26,9 +36,13 @@ fi
 started_pg=
 cleanup() {
   if [ -n "$started_broker" ]; then scripts/broker.sh stop >/dev/null || true; fi
+  scripts/tls-broker.sh stop >/dev/null 2>&1 || true
   if [ -n "$started_pg" ]; then scripts/postgres.sh stop >/dev/null || true; fi
 }
 trap cleanup EXIT
+
+step "TLS and mutual-TLS brokers (stunnel4 in front of Tansu) for the secured-cluster tests"
+scripts/tls-broker.sh start
 
 step "PostgreSQL for the change-data-capture tests (Debian's package, wal_level=logical)"
 export SLUICE_PG_PORT=${SLUICE_PG_PORT:-55432}

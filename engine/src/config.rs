@@ -79,6 +79,7 @@ const WORKER_KEYS: &[&str] = &[
     "listeners",
     "plugin.path",
     "config.providers",
+    "security.protocol",
     crate::override_policy::POLICY,
     crate::override_policy::ALLOWLIST,
 ];
@@ -91,6 +92,8 @@ const WORKER_PREFIXES: &[&str] = &[
     "consumer.",
     "admin.",
     "config.providers.",
+    "ssl.",
+    "sasl.",
 ];
 
 /// Typed worker config (`connect-standalone.properties`).
@@ -154,6 +157,19 @@ impl WorkerConfig {
                 })?;
         }
         let override_policy = OverridePolicy::parse(&props)?;
+        // The worker's own clients' TLS/SASL settings: a wrong keystore password or an
+        // unreadable truststore stops the worker at start (exit code 2), naming the key.
+        let own_security: std::collections::BTreeMap<String, String> = props
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("ssl.") || k.starts_with("sasl.") || *k == "security.protocol"
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        crate::kafka::security::translate(&own_security).map_err(|e| EngineError::Worker {
+            key: e.key().to_string(),
+            message: e.to_string(),
+        })?;
         let unknown_keys = props
             .keys()
             .filter(|k| {

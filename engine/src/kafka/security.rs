@@ -63,6 +63,16 @@ pub enum SecurityError {
     Jaas { reason: String },
 }
 
+impl SecurityError {
+    /// The configuration key the error is about.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Invalid { key, .. } | Self::Read { key, .. } | Self::Store { key, .. } => key,
+            Self::LoginModule { .. } | Self::Jaas { .. } => "sasl.jaas.config",
+        }
+    }
+}
+
 /// The first error of a client that retrying cannot fix (a TLS handshake refused, failed
 /// authentication): librdkafka would retry it forever, so the task fails with it instead.
 #[derive(Debug, Clone, Default)]
