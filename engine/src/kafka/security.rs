@@ -198,17 +198,13 @@ fn login_settings(
         ],
         OAUTH_MODULE => {
             if let Some(url) = java.get("sasl.oauthbearer.token.endpoint.url") {
-                // The OIDC client-credentials flow, as Kafka's OAuth login callback handler.
-                let mut s = vec![
-                    ("sasl.oauthbearer.method", "oidc".to_string()),
-                    ("sasl.oauthbearer.token.endpoint.url", url.clone()),
-                    ("sasl.oauthbearer.client.id", required("clientId")?),
-                    ("sasl.oauthbearer.client.secret", required("clientSecret")?),
-                ];
-                if let Some(scope) = opt("scope") {
-                    s.push(("sasl.oauthbearer.scope", scope));
-                }
-                s
+                // librdkafka runs the OIDC client-credentials flow only when built with
+                // libcurl; this build is not, so the flow is refused rather than half-set.
+                return Err(SecurityError::Invalid {
+                    key: "sasl.oauthbearer.token.endpoint.url",
+                    value: url.clone(),
+                    reason: "the OIDC client-credentials flow is not built into this sluice (librdkafka without libcurl); use an unsecured JWS or SASL/SCRAM".into(),
+                });
             } else {
                 // Kafka's unsecured JWS: `unsecuredLoginStringClaim_sub` names the principal.
                 let mut config =
