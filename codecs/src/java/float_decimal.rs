@@ -37,6 +37,9 @@ fn pow5(i: i32) -> u64 {
 }
 
 /// `estimateDecExp`: floor(log10(d)) estimated from the mantissa and binary exponent.
+// Java's constants as written (0.301029995663981 is not `LOG10_2`: the estimate must be
+// Java's to the last bit).
+#[allow(clippy::approx_constant)]
 fn estimate_dec_exp(fract_bits: u64, bin_exp: i32) -> i32 {
     let d2 = f64::from_bits((0x3FFu64 << 52) | (fract_bits & ((1u64 << 52) - 1)));
     let d = (d2 - 1.5) * 0.289529654 + 0.176091259 + f64::from(bin_exp) * 0.301029995663981;
