@@ -80,6 +80,7 @@ const WORKER_KEYS: &[&str] = &[
     "plugin.path",
     "config.providers",
     "security.protocol",
+    crate::rest_auth::REST_EXTENSION_CLASSES,
     crate::override_policy::POLICY,
     crate::override_policy::ALLOWLIST,
 ];
@@ -111,6 +112,8 @@ pub struct WorkerConfig {
     pub providers: ConfigProviders,
     /// `connector.client.config.override.policy`.
     pub override_policy: OverridePolicy,
+    /// Kafka's basic-auth REST extension, when `rest.extension.classes` names it.
+    pub rest_auth: Option<crate::rest_auth::BasicAuth>,
 }
 
 impl WorkerConfig {
@@ -157,6 +160,7 @@ impl WorkerConfig {
                 })?;
         }
         let override_policy = OverridePolicy::parse(&props)?;
+        let rest_auth = crate::rest_auth::BasicAuth::from_worker(&props)?;
         // The worker's own clients' TLS/SASL settings: a wrong keystore password or an
         // unreadable truststore stops the worker at start (exit code 2), naming the key.
         let own_security: std::collections::BTreeMap<String, String> = props
@@ -186,6 +190,7 @@ impl WorkerConfig {
             props,
             unknown_keys,
             override_policy,
+            rest_auth,
             providers,
         })
     }

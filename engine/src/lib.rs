@@ -19,6 +19,7 @@ pub mod pipe;
 pub mod properties;
 pub mod registry;
 pub mod rest;
+pub mod rest_auth;
 pub mod runtime;
 pub mod signal;
 pub mod status;

@@ -50,6 +50,17 @@ impl RestState {
 
 /// The router with every endpoint.
 pub fn router(state: RestState) -> Router {
+    let auth = state.worker.config().rest_auth.clone();
+    let api = routes(state);
+    match auth {
+        Some(auth) => api.layer(axum::middleware::from_fn(move |req, next| {
+            crate::rest_auth::require(auth.clone(), req, next)
+        })),
+        None => api,
+    }
+}
+
+fn routes(state: RestState) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
