@@ -163,13 +163,7 @@ impl WorkerConfig {
         let rest_auth = crate::rest_auth::BasicAuth::from_worker(&props)?;
         // The worker's own clients' TLS/SASL settings: a wrong keystore password or an
         // unreadable truststore stops the worker at start (exit code 2), naming the key.
-        let own_security: std::collections::BTreeMap<String, String> = props
-            .iter()
-            .filter(|(k, _)| {
-                k.starts_with("ssl.") || k.starts_with("sasl.") || *k == "security.protocol"
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let own_security = crate::kafka::security::security_settings(&props);
         crate::kafka::security::translate(&own_security).map_err(|e| EngineError::Worker {
             key: e.key().to_string(),
             message: e.to_string(),

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -67,20 +66,12 @@ fn placeholders_resolve_at_task_start_and_never_leave_the_worker() {
         ),
     );
 
-    let log = d.join("worker.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(d)
-        .arg("standalone")
-        .arg(&worker)
-        .arg(&source)
-        .arg(&sink)
-        .env("RUST_LOG", "debug")
-        .env("SLUICE_CP_TOPIC", &topic)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let sluice = Sluice { child, log };
+    let sluice = Sluice::standalone_with_env(
+        d,
+        &worker,
+        &[&source, &sink],
+        &[("RUST_LOG", "debug"), ("SLUICE_CP_TOPIC", &topic)],
+    );
     let url = sluice.rest_url();
 
     append_lines(&source_file, ["first".to_string()]);

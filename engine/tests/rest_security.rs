@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -45,23 +45,12 @@ fn basic_auth_extension_refuses_without_valid_credentials() {
     let text = std::fs::read_to_string(&worker).unwrap()
         + "rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n";
     write_file(&worker, &text);
-    let log = d.join("worker.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("standalone")
-        .arg(&worker)
-        .env(
-            "KAFKA_OPTS",
-            format!(
-                "-Xmx256m -Djava.security.auth.login.config={}",
-                jaas.display()
-            ),
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let sluice = Sluice { child, log };
+    let kafka_opts = format!(
+        "-Xmx256m -Djava.security.auth.login.config={}",
+        jaas.display()
+    );
+    let sluice =
+        Sluice::standalone_with_env(d, &worker, &[], &[("KAFKA_OPTS", kafka_opts.as_str())]);
     let url = sluice.rest_url();
 
     let (status, response) = get(&url, "/connectors", None);

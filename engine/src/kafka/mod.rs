@@ -5,7 +5,7 @@
 
 pub mod security;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
 
@@ -40,17 +40,17 @@ impl Layers {
         self
     }
 
-    fn apply(&mut self, layer: &HashMap<String, String>, what: &str) {
-        let mut keys: Vec<_> = layer.keys().collect();
-        keys.sort();
-        for k in keys {
+    fn apply<'a>(&mut self, layer: impl IntoIterator<Item = (&'a String, &'a String)>, what: &str) {
+        let mut pairs: Vec<_> = layer.into_iter().collect();
+        pairs.sort();
+        for (k, v) in pairs {
             if JAVA_ONLY.contains(&k.as_str()) {
                 tracing::warn!(
                     "{what}{k} is a Java client setting with no librdkafka equivalent; ignored"
                 );
                 continue;
             }
-            self.0.insert(k.clone(), layer[k].clone());
+            self.0.insert(k.clone(), v.clone());
         }
     }
 
@@ -151,7 +151,7 @@ pub fn admin_config(worker: &WorkerConfig) -> Result<ClientConfig, SecurityError
     let mut cfg = Layers::default();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("log_level", "4");
-    cfg.apply(&worker_security(worker), "");
+    cfg.apply(&security::security_settings(&worker.props), "");
     cfg.apply(&worker.client_overrides("admin"), "admin.");
     cfg.build()
 }
@@ -162,19 +162,8 @@ pub fn worker_client_config(worker: &WorkerConfig) -> Result<ClientConfig, Secur
     let mut cfg = Layers::default();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("log_level", "3");
-    cfg.apply(&worker_security(worker), "");
+    cfg.apply(&security::security_settings(&worker.props), "");
     cfg.build()
-}
-
-fn worker_security(worker: &WorkerConfig) -> HashMap<String, String> {
-    worker
-        .props
-        .iter()
-        .filter(|(k, _)| {
-            k.starts_with("ssl.") || k.starts_with("sasl.") || *k == "security.protocol"
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 #[cfg(test)]

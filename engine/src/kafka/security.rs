@@ -105,6 +105,20 @@ impl ClientFailure {
     }
 }
 
+/// Whether `key` is a Java client TLS/SASL setting (what [`translate`] turns into librdkafka's).
+pub fn is_security_key(key: &str) -> bool {
+    key.starts_with("ssl.") || key.starts_with("sasl.") || key == "security.protocol"
+}
+
+/// The TLS/SASL settings among `props` (a worker's own, unprefixed ones).
+pub fn security_settings(props: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    props
+        .iter()
+        .filter(|(k, _)| is_security_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// librdkafka settings for the Java client settings `java` (already layered: worker, then
 /// prefixed client keys, then connector overrides): security keys translated, every other
 /// key passed through as it is.
@@ -112,10 +126,7 @@ pub fn translate(java: &BTreeMap<String, String>) -> Result<Vec<(String, String)
     let get = |k: &str| java.get(k).map(String::as_str);
     let mut out: Vec<(String, String)> = Vec::new();
     let mut set = |k: &str, v: String| out.push((k.to_string(), v));
-    for (k, v) in java {
-        if k.starts_with("ssl.") || k.starts_with("sasl.") || k == "security.protocol" {
-            continue;
-        }
+    for (k, v) in java.iter().filter(|(k, _)| !is_security_key(k)) {
         set(k, v.clone());
     }
     if let Some(p) = get("security.protocol") {
@@ -329,12 +340,12 @@ fn openssl_cipher_list(java: &str) -> String {
         .join(":")
 }
 
-fn store_type(java: &BTreeMap<String, String>, key: &str, path: Option<&str>) -> String {
+fn store_type(java: &BTreeMap<String, String>, key: &str, path: &str) -> String {
     java.get(key)
         .map(|t| t.trim().to_ascii_uppercase())
         .unwrap_or_else(|| {
             // Kafka's default is JKS; a `.pem` file is plainly PEM.
-            if path.is_some_and(|p| p.ends_with(".pem")) {
+            if path.ends_with(".pem") {
                 "PEM".into()
             } else {
                 "JKS".into()
@@ -349,17 +360,33 @@ struct Store {
     key: Option<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
+/// The keys a store's errors name: the truststore's or the keystore's.
+struct StoreKeys {
+    location: &'static str,
+    password: &'static str,
+}
+
+const TRUSTSTORE: StoreKeys = StoreKeys {
+    location: "ssl.truststore.location",
+    password: "ssl.truststore.password",
+};
+const KEYSTORE: StoreKeys = StoreKeys {
+    location: "ssl.keystore.location",
+    password: "ssl.keystore.password",
+};
+
 /// Reads a JKS or PKCS12 store (certificates and keys as DER; a JKS key decrypted with
 /// `key_password`).
 fn load_store(
+    keys: &StoreKeys,
     path: &str,
     kind: &str,
     password: &str,
     key_password: &str,
 ) -> Result<Store, SecurityError> {
-    let password_key = "ssl.keystore.password";
+    let password_key = keys.password;
     let bytes = std::fs::read(Path::new(path)).map_err(|source| SecurityError::Read {
-        key: "ssl.keystore.location",
+        key: keys.location,
         path: path.to_string(),
         source,
     })?;
@@ -474,29 +501,14 @@ fn truststore(
     else {
         return Ok(Vec::new());
     };
-    let kind = store_type(java, "ssl.truststore.type", Some(path));
+    let kind = store_type(java, "ssl.truststore.type", path);
     match kind.as_str() {
         "PEM" => Ok(vec![("ssl.ca.location", path.clone())]),
         "JKS" | "PKCS12" => {
             let password = java
                 .get("ssl.truststore.password")
                 .map_or("", String::as_str);
-            let store = load_store(path, &kind, password, password).map_err(|e| match e {
-                SecurityError::Store {
-                    path, kind, cause, ..
-                } => SecurityError::Store {
-                    key: "ssl.truststore.password",
-                    path,
-                    kind,
-                    cause,
-                },
-                SecurityError::Read { path, source, .. } => SecurityError::Read {
-                    key: "ssl.truststore.location",
-                    path,
-                    source,
-                },
-                other => other,
-            })?;
+            let store = load_store(&TRUSTSTORE, path, &kind, password, password)?;
             let mut certs: String = store
                 .trusted
                 .iter()
@@ -507,7 +519,7 @@ fn truststore(
             }
             if certs.is_empty() {
                 return Err(SecurityError::Store {
-                    key: "ssl.truststore.location",
+                    key: TRUSTSTORE.location,
                     path: path.clone(),
                     kind,
                     cause: "it holds no certificate".into(),
@@ -538,7 +550,7 @@ fn keystore(java: &BTreeMap<String, String>) -> Result<Vec<(&'static str, String
     let Some(path) = java.get("ssl.keystore.location").filter(|p| !p.is_empty()) else {
         return Ok(Vec::new());
     };
-    let kind = store_type(java, "ssl.keystore.type", Some(path));
+    let kind = store_type(java, "ssl.keystore.type", path);
     match kind.as_str() {
         "PEM" => {
             // One file with the key (encrypted under ssl.key.password, if at all) and chain.
@@ -555,9 +567,9 @@ fn keystore(java: &BTreeMap<String, String>) -> Result<Vec<(&'static str, String
             let password = java.get("ssl.keystore.password").map_or("", String::as_str);
             // Java protects a JKS key with ssl.key.password, or else the store's password.
             let kp = key_password.as_deref().unwrap_or(password);
-            let store = load_store(path, &kind, password, kp)?;
+            let store = load_store(&KEYSTORE, path, &kind, password, kp)?;
             let (key, chain) = store.key.ok_or_else(|| SecurityError::Store {
-                key: "ssl.keystore.location",
+                key: KEYSTORE.location,
                 path: path.clone(),
                 kind: kind.clone(),
                 cause: "it holds no private key".into(),

@@ -251,6 +251,17 @@ pub struct Sluice {
 
 impl Sluice {
     pub fn standalone(cwd: &Path, worker: &Path, connectors: &[&Path]) -> Self {
+        Self::standalone_with_env(cwd, worker, connectors, &[])
+    }
+
+    /// As [`Sluice::standalone`], with extra environment variables (`RUST_LOG` among them
+    /// overrides the default `info`).
+    pub fn standalone_with_env(
+        cwd: &Path,
+        worker: &Path,
+        connectors: &[&Path],
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = cwd.join(format!("sluice-{}.log", unique("run")));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -259,6 +270,7 @@ impl Sluice {
             .arg(worker)
             .args(connectors)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
