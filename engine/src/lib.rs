@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod config_provider;
 pub mod differential;
+pub mod distributed;
 pub mod error;
 pub mod errors;
 pub mod kafka;

@@ -1,0 +1,7 @@
+//! Distributed mode (`sluice distributed`): workers form a group through Kafka's group
+//! coordinator ([`group`], wire format [`protocol`]), and keep connector configs, source
+//! offsets and statuses in Kafka's internal topics, as Kafka Connect's distributed herder.
+
+pub mod group;
+pub mod protocol;
+pub mod wire;
