@@ -158,5 +158,5 @@ fn b_joined_member(leader_view: &sluice_engine::distributed::group::Joined) -> S
         .iter()
         .map(|(id, _)| id.clone())
         .find(|id| *id != leader_view.member_id)
-        .unwrap()
+        .expect("the leader sees the other member")
 }
