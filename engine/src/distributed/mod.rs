@@ -2,6 +2,8 @@
 //! coordinator ([`group`], wire format [`protocol`]), and keep connector configs, source
 //! offsets and statuses in Kafka's internal topics, as Kafka Connect's distributed herder.
 
+pub mod assignor;
 pub mod group;
+pub mod java_order;
 pub mod protocol;
 pub mod wire;

@@ -4,7 +4,12 @@
 //! Classic Kafka types: STRING = i16 length + UTF-8, NULLABLE_BYTES = i32 length or -1,
 //! ARRAY = i32 count; all big-endian.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+
+use indexmap::IndexSet;
+
+use super::java_order::{cmp_str, copied_set_order};
 
 /// Task id on the wire that stands for the connector instance itself.
 pub const CONNECTOR_TASK: i32 = -1;
@@ -257,6 +262,88 @@ pub fn allocation<'a>(
             (c, tasks)
         })
         .collect()
+}
+
+/// A task of a connector (`ConnectorTaskId`), ordered as Kafka orders them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskId {
+    pub connector: String,
+    pub task: i32,
+}
+
+impl TaskId {
+    pub fn new(connector: impl Into<String>, task: i32) -> Self {
+        Self {
+            connector: connector.into(),
+            task,
+        }
+    }
+}
+
+impl Ord for TaskId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_str(&self.connector, &other.connector).then(self.task.cmp(&other.task))
+    }
+}
+
+impl PartialOrd for TaskId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.connector, self.task)
+    }
+}
+
+/// Connectors and tasks (Kafka's `ConnectorsAndTasks`), in insertion order without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Work {
+    pub connectors: IndexSet<String>,
+    pub tasks: IndexSet<TaskId>,
+}
+
+impl Work {
+    pub fn is_empty(&self) -> bool {
+        self.connectors.is_empty() && self.tasks.is_empty()
+    }
+
+    /// Connectors (entries holding -1) and tasks, entry by entry, as Kafka reads them.
+    pub fn from_allocation(a: &Allocation) -> Self {
+        let mut w = Self::default();
+        for (c, tasks) in a {
+            if tasks.contains(&CONNECTOR_TASK) {
+                w.connectors.insert(c.clone());
+            }
+        }
+        for (c, tasks) in a {
+            for t in tasks.iter().filter(|t| **t != CONNECTOR_TASK) {
+                w.tasks.insert(TaskId::new(c.clone(), *t));
+            }
+        }
+        w
+    }
+
+    /// As an assigned list is written (`Assignment.asMap`): connectors in Java `HashSet`
+    /// order, then each task appended to its connector's entry.
+    pub fn assigned_allocation(&self) -> Allocation {
+        let list: Vec<String> = self.connectors.iter().cloned().collect();
+        let ordered = copied_set_order(&list);
+        allocation(
+            ordered.iter().map(String::as_str),
+            self.tasks.iter().map(|t| (t.connector.as_str(), t.task)),
+        )
+    }
+
+    /// As a revoked list is written: connectors in list order, then the tasks.
+    pub fn revoked_allocation(&self) -> Allocation {
+        allocation(
+            self.connectors.iter().map(String::as_str),
+            self.tasks.iter().map(|t| (t.connector.as_str(), t.task)),
+        )
+    }
 }
 
 fn len_i32(n: usize) -> i32 {
