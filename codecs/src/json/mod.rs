@@ -10,3 +10,5 @@ pub mod encode;
 pub mod jackson;
 pub(crate) mod simd;
 pub(crate) mod text;
+
+pub use text::write_string;

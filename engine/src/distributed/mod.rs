@@ -6,4 +6,5 @@ pub mod assignor;
 pub mod group;
 pub mod java_order;
 pub mod protocol;
+pub mod records;
 pub mod wire;
