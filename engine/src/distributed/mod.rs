@@ -5,6 +5,8 @@
 pub mod assignor;
 pub mod group;
 pub mod java_order;
+pub mod kafka_log;
 pub mod protocol;
 pub mod records;
+pub mod watermarks;
 pub mod wire;
