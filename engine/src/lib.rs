@@ -11,6 +11,7 @@ pub mod differential;
 pub mod distributed;
 pub mod error;
 pub mod errors;
+pub mod herder;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;

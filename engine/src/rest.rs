@@ -18,6 +18,7 @@ use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 use sluice_connectors::{ConnectorKind, Plugin};
 
+use crate::herder::Herder;
 use crate::logging::LogLevels;
 use crate::status::State;
 use crate::worker::{
@@ -27,7 +28,10 @@ use crate::worker::{
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct RestState {
+    /// The local worker: its config, metrics and tasks.
     pub worker: Worker,
+    /// Who answers for connectors: the worker itself (standalone) or the cluster.
+    pub herder: Arc<dyn Herder>,
     pub logs: LogLevels,
     cluster_id: Arc<Mutex<Option<String>>>,
 }
@@ -39,9 +43,16 @@ impl std::fmt::Debug for RestState {
 }
 
 impl RestState {
+    /// A standalone worker's REST state: the worker answers for its connectors.
     pub fn new(worker: Worker, logs: LogLevels) -> Self {
+        let herder: Arc<dyn Herder> = Arc::new(worker.clone());
+        Self::with_herder(worker, herder, logs)
+    }
+
+    pub fn with_herder(worker: Worker, herder: Arc<dyn Herder>, logs: LogLevels) -> Self {
         Self {
             worker,
+            herder,
             logs,
             cluster_id: Arc::default(),
         }
@@ -376,7 +387,7 @@ fn task_state_json(t: &TaskState, worker_id: &str) -> String {
         "{{\"id\":{},\"state\":\"{}\",\"worker_id\":{}",
         t.id,
         t.state,
-        Value::from(worker_id)
+        Value::from(t.worker_id.as_deref().unwrap_or(worker_id))
     );
     if let Some(trace) = &t.trace
         && matches!(t.state, State::Failed | State::Restarting)
@@ -397,7 +408,7 @@ fn status_json(st: &ConnectorStatus, worker_id: &str) -> String {
         "{{\"name\":{},\"connector\":{{\"state\":\"{}\",\"worker_id\":{}}},\"tasks\":[{}],\"type\":\"{}\"}}",
         Value::from(st.name.as_str()),
         st.state,
-        Value::from(worker_id),
+        Value::from(st.worker_id.as_deref().unwrap_or(worker_id)),
         tasks.join(","),
         kind_name(st.kind)
     )
@@ -479,7 +490,7 @@ fn fetch_cluster_id(worker: &crate::config::WorkerConfig) -> Option<String> {
 }
 
 async fn health(AxumState(s): AxumState<RestState>) -> Response {
-    if s.worker.is_started() {
+    if s.herder.is_started() {
         ok(
             json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}),
         )
@@ -508,7 +519,7 @@ async fn list_connectors(AxumState(s): AxumState<RestState>, RawQuery(q): RawQue
         .filter(|(k, _)| k == "expand")
         .map(|(_, v)| v.as_str())
         .collect();
-    let names = s.worker.connector_names();
+    let names = s.herder.connector_names();
     if expand.is_empty() {
         return ok(json!(names));
     }
@@ -517,12 +528,12 @@ async fn list_connectors(AxumState(s): AxumState<RestState>, RawQuery(q): RawQue
     for name in names {
         let mut parts = Vec::new();
         if expand.contains(&"status")
-            && let Ok(st) = s.worker.status(&name)
+            && let Ok(st) = s.herder.status(&name)
         {
             parts.push(format!("\"status\":{}", status_json(&st, &worker_id)));
         }
         if expand.contains(&"info")
-            && let Ok(i) = s.worker.info(&name)
+            && let Ok(i) = s.herder.info(&name)
         {
             parts.push(format!("\"info\":{}", info_json(&i)));
         }
@@ -583,25 +594,25 @@ async fn create_connector(
         )));
     }
     let props = with_name(config, &name);
-    let worker = s.worker.clone();
+    let herder = s.herder.clone();
     let n = name.clone();
-    let info = blocking(move || worker.create(&n, props, initial)).await?;
+    let info = blocking(move || herder.create(&n, props, initial)).await?;
     Ok(created(&s, &headers, &info))
 }
 
 async fn get_connector(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let info = s.worker.info(&c).map_err(IntoResponse::into_response)?;
+    let info = s.herder.info(&c).map_err(IntoResponse::into_response)?;
     Ok(json_response(StatusCode::OK, info_json(&info)))
 }
 
 async fn delete_connector(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    blocking(move || worker.delete(&c)).await?;
+    let herder = s.herder.clone();
+    blocking(move || herder.delete(&c)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 async fn get_config(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let props = s.worker.props(&c).map_err(IntoResponse::into_response)?;
+    let props = s.herder.props(&c).map_err(IntoResponse::into_response)?;
     Ok(json_response(StatusCode::OK, ordered_object(&props)))
 }
 
@@ -619,8 +630,8 @@ async fn put_config(
         return Err(name_mismatch(n, &c));
     }
     let props = with_name(config, &c);
-    let worker = s.worker.clone();
-    let (was_created, info) = blocking(move || worker.put_config(&c, props)).await?;
+    let herder = s.herder.clone();
+    let (was_created, info) = blocking(move || herder.put_config(&c, props)).await?;
     if was_created {
         Ok(created(&s, &headers, &info))
     } else {
@@ -636,7 +647,7 @@ async fn patch_config(
 ) -> Handled {
     let req = parse_body(&headers, &body)?;
     let patch = config_members(&req, "connector config patch")?;
-    let mut props = s.worker.props(&c).map_err(IntoResponse::into_response)?;
+    let mut props = s.herder.props(&c).map_err(IntoResponse::into_response)?;
     for (k, v) in patch {
         if k == "name" && v.as_deref() != Some(c.as_str()) {
             return Err(name_mismatch(v.as_deref().unwrap_or("null"), &c));
@@ -649,13 +660,13 @@ async fn patch_config(
             },
         }
     }
-    let worker = s.worker.clone();
-    let (_, info) = blocking(move || worker.put_config(&c, props)).await?;
+    let herder = s.herder.clone();
+    let (_, info) = blocking(move || herder.put_config(&c, props)).await?;
     Ok(json_response(StatusCode::OK, info_json(&info)))
 }
 
 async fn connector_status(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let st = s.worker.status(&c).map_err(IntoResponse::into_response)?;
+    let st = s.herder.status(&c).map_err(IntoResponse::into_response)?;
     Ok(json_response(
         StatusCode::OK,
         status_json(&st, &s.worker.worker_id()),
@@ -664,7 +675,7 @@ async fn connector_status(AxumState(s): AxumState<RestState>, Path(c): Path<Stri
 
 async fn task_configs(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
     let tasks = s
-        .worker
+        .herder
         .task_configs(&c)
         .map_err(IntoResponse::into_response)?;
     let items: Vec<String> = tasks
@@ -693,7 +704,7 @@ async fn task_status(
 ) -> Handled {
     let t = task_id(&t)?;
     let st = s
-        .worker
+        .herder
         .task_status(&c, t)
         .map_err(IntoResponse::into_response)?;
     Ok(json_response(
@@ -707,8 +718,8 @@ async fn restart_task(
     Path((c, t)): Path<(String, String)>,
 ) -> Handled {
     let t = task_id(&t)?;
-    let worker = s.worker.clone();
-    blocking(move || worker.restart_task(&c, t)).await?;
+    let herder = s.herder.clone();
+    blocking(move || herder.restart_task(&c, t)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -720,8 +731,8 @@ async fn restart_connector(
     let params = query_params(&q);
     let include_tasks = query_bool(&params, "includeTasks")?;
     let only_failed = query_bool(&params, "onlyFailed")?;
-    let worker = s.worker.clone();
-    let result = blocking(move || worker.restart_connector(&c, include_tasks, only_failed)).await?;
+    let herder = s.herder.clone();
+    let result = blocking(move || herder.restart_connector(&c, include_tasks, only_failed)).await?;
     Ok(match result {
         None => empty(StatusCode::NO_CONTENT),
         Some(st) => json_response(
@@ -732,26 +743,26 @@ async fn restart_connector(
 }
 
 async fn pause(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    blocking(move || worker.pause(&c)).await?;
+    let herder = s.herder.clone();
+    blocking(move || herder.pause(&c)).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
 async fn resume(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    blocking(move || worker.resume(&c)).await?;
+    let herder = s.herder.clone();
+    blocking(move || herder.resume(&c)).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
 async fn stop(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    blocking(move || worker.stop_connector(&c)).await?;
+    let herder = s.herder.clone();
+    blocking(move || herder.stop_connector(&c)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 async fn topics(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
     let t = s
-        .worker
+        .herder
         .active_topics(&c)
         .map_err(IntoResponse::into_response)?;
     let mut body = Map::new();
@@ -767,8 +778,8 @@ async fn reset_topics(AxumState(s): AxumState<RestState>, Path(c): Path<String>)
 }
 
 async fn get_offsets(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    let offsets = blocking(move || worker.offsets(&c)).await?;
+    let herder = s.herder.clone();
+    let offsets = blocking(move || herder.offsets(&c)).await?;
     // `partition` before `offset`, and (sorted) kafka_partition before kafka_topic, as Kafka.
     let items: Vec<String> = offsets
         .into_iter()
@@ -812,14 +823,14 @@ async fn alter_offsets(
         };
         entries.push((partition, offset));
     }
-    let worker = s.worker.clone();
-    let message = blocking(move || worker.alter_offsets(&c, entries)).await?;
+    let herder = s.herder.clone();
+    let message = blocking(move || herder.alter_offsets(&c, entries)).await?;
     Ok(ok(json!({ "message": message })))
 }
 
 async fn reset_offsets(AxumState(s): AxumState<RestState>, Path(c): Path<String>) -> Handled {
-    let worker = s.worker.clone();
-    let message = blocking(move || worker.reset_offsets(&c)).await?;
+    let herder = s.herder.clone();
+    let message = blocking(move || herder.reset_offsets(&c)).await?;
     Ok(ok(json!({ "message": message })))
 }
 

@@ -118,12 +118,16 @@ pub struct TaskState {
     pub id: usize,
     pub state: State,
     pub trace: Option<String>,
+    /// The worker running it (distributed mode); `None`: this worker.
+    pub worker_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ConnectorStatus {
     pub name: String,
     pub state: State,
+    /// The worker running the connector (distributed mode); `None`: this worker.
+    pub worker_id: Option<String>,
     pub tasks: Vec<TaskState>,
     pub kind: ConnectorKind,
 }
@@ -501,6 +505,7 @@ impl Worker {
                         id,
                         state: s.as_ref().map_or(State::Unassigned, |s| s.state),
                         trace: s.and_then(|s| s.trace),
+                        worker_id: None,
                     }
                 })
                 .collect()
@@ -508,6 +513,7 @@ impl Worker {
         ConnectorStatus {
             name: name.to_string(),
             state: e.target.state(),
+            worker_id: None,
             tasks,
             kind: e.config.spec.kind(),
         }

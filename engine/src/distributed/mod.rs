@@ -3,7 +3,10 @@
 //! offsets and statuses in Kafka's internal topics, as Kafka Connect's distributed herder.
 
 pub mod assignor;
+pub mod config;
+pub mod config_state;
 pub mod group;
+pub mod http;
 pub mod java_order;
 pub mod kafka_log;
 pub mod protocol;
