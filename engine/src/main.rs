@@ -31,6 +31,16 @@ enum Command {
         /// Connector configs, as .properties or .json (more can be created over REST).
         connectors: Vec<PathBuf>,
     },
+    /// Run a distributed worker, like connect-distributed.sh: it joins the group named by
+    /// `group.id`, keeps configs, offsets and statuses in the internal topics, and takes
+    /// connectors over REST (no connector files, as in Kafka).
+    Distributed {
+        /// Worker properties (e.g. connect-distributed.properties).
+        worker: PathBuf,
+        /// Not accepted in distributed mode (Kafka takes connectors over REST only).
+        #[arg(hide = true)]
+        connectors: Vec<PathBuf>,
+    },
     /// Run a named benchmark case and report throughput per CPU-second, peak RSS, batch
     /// latency and where the time goes per stage.
     ///
@@ -305,6 +315,30 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::Distributed { worker, connectors } => {
+            if !connectors.is_empty() {
+                eprintln!(
+                    "error: distributed mode takes connectors over REST only; connector files on the command line ({}) are not accepted",
+                    connectors
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            match distributed(&worker, logs) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(Failure::Config(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                Err(Failure::Runtime(e)) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Standalone { worker, connectors } => {
             match standalone(&worker, &connectors, logs) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -324,6 +358,87 @@ fn main() -> ExitCode {
 enum Failure {
     Config(String),
     Runtime(anyhow::Error),
+}
+
+fn distributed(worker_path: &Path, logs: sluice_engine::logging::LogLevels) -> Result<(), Failure> {
+    use sluice_engine::distributed::config::{DistributedConfig, KEYS, PREFIXES};
+    use sluice_engine::distributed::herder::DistributedHerder;
+    let config_err = |e: sluice_engine::EngineError| Failure::Config(e.to_string());
+    let worker_props = read_props(worker_path).map_err(config_err)?;
+    let mut worker = WorkerConfig::parse(worker_props)
+        .map_err(|e| Failure::Config(format!("{}: {e}", worker_path.display())))?;
+    let dconfig = DistributedConfig::parse(&worker)
+        .map_err(|e| Failure::Config(format!("{}: {e}", worker_path.display())))?;
+    worker
+        .unknown_keys
+        .retain(|k| !KEYS.contains(&k.as_str()) && !PREFIXES.iter().any(|p| k.starts_with(p)));
+    if !worker.unknown_keys.is_empty() {
+        tracing::warn!(
+            "worker config {}: ignoring keys sluice does not use: {}",
+            worker_path.display(),
+            worker.unknown_keys.join(", ")
+        );
+    }
+    let listeners = worker.listeners.clone();
+    let running = Worker::new(worker).map_err(config_err)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    let mut bound = Vec::new();
+    for listener in &listeners {
+        let addr = rest_address(listener)?;
+        let l = runtime
+            .block_on(tokio::net::TcpListener::bind(&addr))
+            .map_err(|e| Failure::Config(format!("listeners: cannot listen on {listener}: {e}")))?;
+        bound.push(l);
+    }
+    let first = bound
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .ok_or_else(|| Failure::Config("listeners: no REST listener".into()))?;
+    let url = dconfig.advertised_url(listeners.first().map(String::as_str).unwrap_or(""), first);
+    let herder = DistributedHerder::start(running.clone(), dconfig, url.clone())
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    let state = sluice_engine::rest::RestState::with_herder(
+        running.clone(),
+        std::sync::Arc::new(herder.clone()),
+        logs,
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    for l in bound {
+        let mut rx = stop_rx.clone();
+        let shutdown = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        if let Ok(local) = l.local_addr() {
+            tracing::info!("REST server listening at http://{local}/");
+        }
+        servers.push(runtime.spawn(sluice_engine::rest::serve(l, state.clone(), shutdown)));
+    }
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| Failure::Runtime(e.into()))?;
+    tracing::info!(
+        "sluice distributed worker {} started, advertising {url}",
+        herder.worker_id()
+    );
+    if let Some(sig) = signals.forever().next() {
+        tracing::info!(
+            "received signal {sig}, stopping: tasks commit, then the worker leaves the group"
+        );
+    }
+    herder.stop();
+    let _ = stop_tx.send(true);
+    running.shutdown().map_err(|e| Failure::Runtime(e.into()))?;
+    for s in servers {
+        let _ = runtime.block_on(s);
+    }
+    Ok(())
 }
 
 fn standalone(

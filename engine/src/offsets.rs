@@ -1,4 +1,6 @@
-//! Source offsets stored in `offset.storage.file.filename`, as standalone Kafka Connect does.
+//! Source offsets stored in `offset.storage.file.filename`, as standalone Kafka Connect does,
+//! or, in distributed mode, in the offsets topic (each flush writes what changed, keyed
+//! `["<connector>",{partition}]` as Kafka's workers write it).
 //!
 //! Format (ours; Kafka's is a Java-serialized map): one JSON document
 //! `{"format":"sluice-offsets-v1","offsets":[{"connector":C,"partition":{..},"offset":{..}}]}`,
@@ -8,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value, json};
 use sluice_connectors::task::OffsetReader;
@@ -19,18 +21,24 @@ const FORMAT: &str = "sluice-offsets-v1";
 
 type Key = (String, String); // (connector, canonical partition JSON)
 type Entry = (Map<String, Value>, Map<String, Value>); // (partition, offset)
+/// A change not yet written to the offsets topic: (partition, offset or removed).
+type Change = (Map<String, Value>, Option<Map<String, Value>>);
 
 #[derive(Debug, Default)]
 struct Inner {
     offsets: BTreeMap<Key, Entry>,
     dirty: bool,
+    /// Changed since the last flush, for the offsets topic (`None` offset: removed).
+    changed: BTreeMap<Key, Change>,
 }
 
-/// A shared, file-backed offset store for all source tasks of a worker.
+/// A shared offset store for all source tasks of a worker: a file, memory only, or the
+/// offsets topic.
 #[derive(Debug, Clone)]
 pub struct FileOffsetStore {
     path: Option<PathBuf>,
     inner: Arc<Mutex<Inner>>,
+    topic: Arc<OnceLock<crate::distributed::kafka_log::LogWriter>>,
 }
 
 impl FileOffsetStore {
@@ -54,7 +62,40 @@ impl FileOffsetStore {
         Ok(Self {
             path,
             inner: Arc::new(Mutex::new(inner)),
+            topic: Arc::default(),
         })
+    }
+
+    /// From now on flushes write to the offsets topic (distributed mode).
+    pub fn write_to_topic(&self, writer: crate::distributed::kafka_log::LogWriter) {
+        let _ = self.topic.set(writer);
+    }
+
+    /// Takes an offset read from the offsets topic (`None`: a tombstone) without marking
+    /// it to be written again.
+    pub fn load(
+        &self,
+        connector: &str,
+        partition: Map<String, Value>,
+        offset: Option<Map<String, Value>>,
+    ) {
+        let key = (
+            connector.to_string(),
+            Value::Object(partition.clone()).to_string(),
+        );
+        let mut inner = self.lock();
+        if inner.changed.contains_key(&key) {
+            // Our own newer write is not flushed yet.
+            return;
+        }
+        match offset {
+            Some(o) => {
+                inner.offsets.insert(key, (partition, o));
+            }
+            None => {
+                inner.offsets.remove(&key);
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -85,6 +126,9 @@ impl FileOffsetStore {
                 connector.to_string(),
                 Value::Object(partition.clone()).to_string(),
             );
+            inner
+                .changed
+                .insert(key.clone(), (partition.clone(), Some(offset.clone())));
             inner.offsets.insert(key, (partition, offset));
             inner.dirty = true;
         }
@@ -100,6 +144,7 @@ impl FileOffsetStore {
         if inner.offsets.remove(&key).is_some() {
             inner.dirty = true;
         }
+        inner.changed.insert(key, (partition.clone(), None));
     }
 
     /// All offsets of one connector.
@@ -117,6 +162,28 @@ impl FileOffsetStore {
 
     /// Writes the store if anything changed since the last flush.
     pub fn flush(&self) -> Result<()> {
+        if let Some(writer) = self.topic.get() {
+            let changed: Vec<_> = std::mem::take(&mut self.lock().changed)
+                .into_iter()
+                .collect();
+            for (i, ((connector, _), (partition, offset))) in changed.iter().enumerate() {
+                let key = crate::distributed::records::offset_key(connector, partition);
+                let value = crate::distributed::records::offset_value(offset.as_ref());
+                if let Err(e) = writer.send(&key, value.as_deref()) {
+                    // Kept for the next flush, unless a newer offset came meanwhile.
+                    let mut inner = self.lock();
+                    for (k, v) in changed.into_iter().skip(i) {
+                        inner.changed.entry(k).or_insert(v);
+                    }
+                    return Err(EngineError::Offsets {
+                        path: PathBuf::from(writer.topic()),
+                        message: e.to_string(),
+                    });
+                }
+            }
+            return Ok(());
+        }
+        self.lock().changed.clear();
         let Some(path) = &self.path else {
             return Ok(());
         };

@@ -62,7 +62,7 @@ impl RestState {
 /// The router with every endpoint.
 pub fn router(state: RestState) -> Router {
     let auth = state.worker.config().rest_auth.clone();
-    let api = routes(state);
+    let api = routes(state).layer(axum::middleware::from_fn(forwarding));
     match auth {
         Some(auth) => api.layer(axum::middleware::from_fn(move |req, next| {
             crate::rest_auth::require(auth.clone(), req, next)
@@ -86,7 +86,10 @@ fn routes(state: RestState) -> Router {
             get(get_config).put(put_config).patch(patch_config),
         )
         .route("/connectors/{c}/status", get(connector_status))
-        .route("/connectors/{c}/tasks", get(task_configs))
+        .route(
+            "/connectors/{c}/tasks",
+            get(task_configs).post(put_task_configs),
+        )
         .route("/connectors/{c}/tasks/{t}/status", get(task_status))
         .route("/connectors/{c}/tasks/{t}/restart", post(restart_task))
         .route("/connectors/{c}/restart", post(restart_connector))
@@ -142,10 +145,100 @@ fn empty(status: StatusCode) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(
+        let mut r = json_response(
             status,
             json!({"error_code": self.status, "message": self.message}).to_string(),
+        );
+        if let Some(url) = self.forward {
+            r.extensions_mut().insert(ForwardTo(url));
+        }
+        r
+    }
+}
+
+/// A handler's answer that the request belongs to another worker (distributed mode).
+#[derive(Debug, Clone)]
+struct ForwardTo(String);
+
+/// Kafka's forwarding of leader-only requests: the same method, path and body to the
+/// leader, `forward=true` on the first hop and `forward=false` on a second; a third hop is
+/// a conflict. The remote answer is passed through unchanged.
+async fn forwarding(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return ApiError::new(400, "request body too large").into_response();
+    };
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+    let resp = next.run(req).await;
+    let Some(ForwardTo(url)) = resp.extensions().get::<ForwardTo>().cloned() else {
+        return resp;
+    };
+    let mut params = query_params(&uri.query().map(str::to_string));
+    let hop = params
+        .iter()
+        .find(|(k, _)| k == "forward")
+        .map(|(_, v)| v.clone());
+    let next_hop = match hop.as_deref() {
+        None => "true",
+        Some("true") => "false",
+        Some(_) => {
+            return ApiError::new(
+                409,
+                "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
+            )
+            .into_response();
+        }
+    };
+    params.retain(|(k, _)| k != "forward");
+    params.push(("forward".into(), next_hop.into()));
+    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let target =
+        crate::distributed::http::join(&url, &format!("{}?{}", uri.path(), query.join("&")));
+    let body = (!bytes.is_empty()).then(|| bytes.to_vec());
+    let answer = tokio::task::spawn_blocking(move || {
+        let headers: Vec<(&str, &str)> = authorization
+            .as_deref()
+            .map(|a| vec![("Authorization", a)])
+            .unwrap_or_default();
+        crate::distributed::http::request(
+            method.as_str(),
+            &target,
+            &headers,
+            body.as_deref(),
+            std::time::Duration::from_secs(90),
         )
+    })
+    .await;
+    match answer {
+        Ok(Ok(r)) => {
+            let status =
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let keep: Vec<(header::HeaderName, HeaderValue)> =
+                [header::CONTENT_TYPE, header::LOCATION]
+                    .into_iter()
+                    .filter_map(|name| {
+                        let v = r.header(name.as_str())?;
+                        Some((name, HeaderValue::from_str(v).ok()?))
+                    })
+                    .collect();
+            let mut out = (status, r.body).into_response();
+            for (name, v) in keep {
+                out.headers_mut().insert(name, v);
+            }
+            out
+        }
+        Ok(Err(e)) => ApiError::new(500, format!("IO Error trying to forward REST request: {e}"))
+            .into_response(),
+        Err(e) => {
+            ApiError::new(500, format!("Error trying to forward REST request: {e}")).into_response()
+        }
     }
 }
 
@@ -692,6 +785,34 @@ async fn task_configs(AxumState(s): AxumState<RestState>, Path(c): Path<String>)
         StatusCode::OK,
         format!("[{}]", items.join(",")),
     ))
+}
+
+/// `POST /connectors/{c}/tasks`: task configs from the worker running the connector, to
+/// the leader (distributed mode; signed under the `sessioned` protocol).
+async fn put_task_configs(
+    AxumState(s): AxumState<RestState>,
+    Path(c): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Handled {
+    let signature = headers
+        .get("X-Connect-Authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let algorithm = headers
+        .get("X-Connect-Request-Signature-Algorithm")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let herder = s.herder.clone();
+    blocking(move || {
+        let sig = match (&algorithm, &signature) {
+            (Some(a), Some(s)) => Some((a.as_str(), s.as_str())),
+            _ => None,
+        };
+        herder.put_task_configs(&c, &body, sig)
+    })
+    .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 fn task_id(t: &str) -> Result<usize, Response> {

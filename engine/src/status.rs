@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -48,20 +48,42 @@ impl fmt::Display for TaskLabel {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct StatusBoard(Arc<Mutex<BTreeMap<(String, usize), TaskStatus>>>);
+/// Told of every task state change (distributed mode writes them to the status topic).
+pub type StatusListener = Arc<dyn Fn(&TaskLabel, State, Option<&str>) + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct StatusBoard {
+    tasks: Arc<Mutex<BTreeMap<(String, usize), TaskStatus>>>,
+    listener: Arc<OnceLock<StatusListener>>,
+}
+
+impl fmt::Debug for StatusBoard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusBoard")
+            .field("tasks", &self.tasks)
+            .finish_non_exhaustive()
+    }
+}
 
 impl StatusBoard {
     pub fn set(&self, label: &TaskLabel, state: State, trace: Option<String>) {
-        let mut board = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(l) = self.listener.get() {
+            l(label, state, trace.as_deref());
+        }
+        let mut board = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         board.insert(
             (label.connector.clone(), label.task),
             TaskStatus { state, trace },
         );
     }
 
+    /// Installs the listener (once; later calls are ignored).
+    pub fn listen(&self, listener: StatusListener) {
+        let _ = self.listener.set(listener);
+    }
+
     pub fn get(&self, connector: &str, task: usize) -> Option<TaskStatus> {
-        self.0
+        self.tasks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(connector.to_string(), task))
@@ -72,7 +94,7 @@ impl StatusBoard {
 impl StatusBoard {
     /// Forgets every task of a connector (deleted, stopped, or before new tasks start).
     pub fn remove_connector(&self, connector: &str) {
-        self.0
+        self.tasks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(c, _), _| c != connector);

@@ -33,6 +33,9 @@ const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ApiError {
     pub status: u16,
     pub message: String,
+    /// Distributed mode: the request is for the worker at this REST URL (the leader, or
+    /// the owner of a connector); the REST layer forwards it there.
+    pub forward: Option<String>,
 }
 
 impl ApiError {
@@ -40,6 +43,16 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            forward: None,
+        }
+    }
+
+    /// To be forwarded to `url` (Kafka's `NotLeaderException`/`NotAssignedException`).
+    pub fn forward_to(url: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: 409,
+            message: message.into(),
+            forward: Some(url.into()),
         }
     }
 
@@ -92,6 +105,15 @@ pub type OrderedProps = Vec<(String, String)>;
 struct TaskRun {
     stop: StopSignal,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A task started outside this worker's own connectors (distributed mode's assignment).
+pub struct RunningTask(TaskRun);
+
+impl std::fmt::Debug for RunningTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningTask").finish_non_exhaustive()
+    }
 }
 
 struct Entry {
@@ -308,6 +330,46 @@ impl Worker {
             stop,
             thread: Some(thread),
         })
+    }
+
+    /// Validates a connector config as `POST /connectors` does.
+    pub fn validate_config(&self, name: &str, props: &OrderedProps) -> ApiResult<ConnectorConfig> {
+        self.validate(name, props)
+    }
+
+    /// Starts one task of a connector on its own thread (distributed mode).
+    pub fn start_task(
+        &self,
+        name: &str,
+        config: &ConnectorConfig,
+        pause: &PauseSignal,
+        task: usize,
+    ) -> ApiResult<RunningTask> {
+        self.spawn_task(name, config, pause, task).map(RunningTask)
+    }
+
+    /// Stops tasks started by [`Worker::start_task`] and waits for them.
+    pub fn stop_tasks(name: &str, tasks: Vec<RunningTask>) {
+        Self::join_tasks(name, tasks.into_iter().map(|t| t.0).collect());
+    }
+
+    /// Topics this worker's tasks of a connector have used (distributed mode).
+    pub fn status_topics(&self, name: &str) -> Vec<String> {
+        self.0.topics.get(name)
+    }
+
+    pub fn reset_status_topics(&self, name: &str) {
+        self.0.topics.reset(name);
+    }
+
+    /// The worker's source offset store (distributed mode loads it from the offsets topic).
+    pub fn offset_store(&self) -> &FileOffsetStore {
+        &self.0.store
+    }
+
+    /// `GET /connectors/{c}/offsets` of a sink connector: its consumer group's offsets.
+    pub fn sink_offsets_of(&self, connector: &ConnectorConfig) -> ApiResult<Vec<OffsetEntry>> {
+        self.sink_offsets(connector)
     }
 
     /// Stops the given tasks and waits for them (sinks flush and commit first).

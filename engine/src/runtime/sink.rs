@@ -56,6 +56,36 @@ struct SinkContext {
     assigned_flag: Arc<std::sync::atomic::AtomicBool>,
     label: TaskLabel,
     client_failure: crate::kafka::ClientFailure,
+    /// Completed assignments (empty ones too) and revocations seen, to tell a consumer
+    /// stuck joining its group from one that is idle with no partitions.
+    rounds: Arc<GroupRounds>,
+}
+
+#[derive(Debug, Default)]
+struct GroupRounds {
+    assigned: std::sync::atomic::AtomicU64,
+    revoked: std::sync::atomic::AtomicU64,
+}
+
+impl GroupRounds {
+    /// Between a revocation (or the start) and the next assignment.
+    fn joining(&self) -> bool {
+        let a = self.assigned.load(std::sync::atomic::Ordering::Acquire);
+        a == 0 || self.revoked.load(std::sync::atomic::Ordering::Acquire) >= a
+    }
+}
+
+/// A sink consumer that has not completed a group join in this long starts over as a new
+/// member. Works around the test broker's consumer groups that keep a departed member as
+/// leader after quick task restarts and then never answer SyncGroup (broker.md); a new
+/// member's join ends that state. Kafka's own groups complete a join far sooner.
+const GROUP_JOIN_STALL: Duration = Duration::from_secs(45);
+
+/// How a sink task's consumer loop ended.
+enum SinkEnd {
+    Stopped,
+    /// The group join stalled; the task runs again with a new consumer.
+    GroupStalled,
 }
 
 impl ClientContext for SinkContext {
@@ -73,6 +103,11 @@ impl ClientContext for SinkContext {
 
 impl ConsumerContext for SinkContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(_) = rebalance {
+            self.rounds
+                .revoked
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         let tpl = match rebalance {
             Rebalance::Revoke(tpl) => tpl,
             Rebalance::Assign(tpl) => {
@@ -126,6 +161,11 @@ impl ConsumerContext for SinkContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(_) = rebalance {
+            self.rounds
+                .assigned
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         if let Rebalance::Assign(tpl) = rebalance {
             let tps: Vec<Tp> = tpl
                 .elements()
@@ -185,7 +225,17 @@ fn commit(
 
 /// Runs one sink task until `stop`; failures are reported on the board, never panics.
 pub fn run(ctx: TaskContext) {
-    super::supervise(&ctx.label, &ctx.board, || run_inner(&ctx));
+    super::supervise(&ctx.label, &ctx.board, || {
+        loop {
+            match run_inner(&ctx)? {
+                SinkEnd::Stopped => return Ok(()),
+                SinkEnd::GroupStalled => tracing::warn!(
+                    "{} the consumer group did not complete a join within {GROUP_JOIN_STALL:?}; rejoining as a new member (a known defect of the test broker)",
+                    ctx.label
+                ),
+            }
+        }
+    });
 }
 
 /// The per-batch processing state of a sink task: the pipeline and error routing.
@@ -196,7 +246,7 @@ pub(crate) struct Deliverer {
     pub ctx: String,
 }
 
-fn run_inner(tc: &TaskContext) -> Result<()> {
+fn run_inner(tc: &TaskContext) -> Result<SinkEnd> {
     let (connector, label, stop) = (&tc.connector, &tc.label, &tc.stop);
     let ctx = label.to_string();
     let task = connector
@@ -271,6 +321,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     let revoked_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let forward = Arc::new(ForwardTarget::default());
     let assigned_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rounds = Arc::new(GroupRounds::default());
     let consumer: BaseConsumer<SinkContext> =
         kafka::sink_consumer_config(&tc.worker, connector, label.task)
             .map_err(|source| EngineError::Security {
@@ -284,6 +335,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
                 assigned_flag: assigned_flag.clone(),
                 label: label.clone(),
                 client_failure: crate::kafka::ClientFailure::default(),
+                rounds: rounds.clone(),
             })
             .map_err(|source| EngineError::Kafka {
                 context: ctx.clone(),
@@ -318,9 +370,18 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
     let mut first_fetched = Instant::now();
     let mut paused = false;
     let flush_interval = tc.worker.offset_flush_interval;
+    let mut joining_since: Option<Instant> = None;
     let result = loop {
         if stop.is_stopped() {
-            break Ok(());
+            break Ok(SinkEnd::Stopped);
+        }
+        if rounds.joining() {
+            let since = *joining_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > GROUP_JOIN_STALL {
+                break Ok(SinkEnd::GroupStalled);
+            }
+        } else {
+            joining_since = None;
         }
         if tc.pause.is_paused() != paused {
             paused = !paused;
@@ -458,7 +519,7 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
         }
     };
     match result {
-        Ok(()) => {
+        Ok(end) => {
             flush_and_commit(
                 &consumer,
                 &mut lock(),
@@ -470,7 +531,8 @@ fn run_inner(tc: &TaskContext) -> Result<()> {
             lock().task.stop().map_err(|source| EngineError::Task {
                 context: ctx,
                 source,
-            })
+            })?;
+            Ok(end)
         }
         Err(e) => {
             consumer.unsubscribe();

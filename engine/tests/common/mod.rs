@@ -262,11 +262,26 @@ impl Sluice {
         connectors: &[&Path],
         env: &[(&str, &str)],
     ) -> Self {
+        Self::spawn(cwd, "standalone", worker, connectors, env)
+    }
+
+    /// `sluice distributed WORKER` (connectors come over REST).
+    pub fn distributed(cwd: &Path, worker: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(cwd, "distributed", worker, &[], env)
+    }
+
+    fn spawn(
+        cwd: &Path,
+        mode: &str,
+        worker: &Path,
+        connectors: &[&Path],
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = cwd.join(format!("sluice-{}.log", unique("run")));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .current_dir(cwd)
-            .arg("standalone")
+            .arg(mode)
             .arg(worker)
             .args(connectors)
             .env("RUST_LOG", "info")
