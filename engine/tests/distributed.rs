@@ -115,6 +115,13 @@ fn wait_status(url: &str, c: &str, what: &str, cond: impl Fn(&Value) -> bool) ->
     last
 }
 
+/// Distinct lines of the sink file (at-least-once delivery may repeat some after a move).
+fn distinct_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().collect::<BTreeSet<_>>().len())
+        .unwrap_or(0)
+}
+
 fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .map(|t| t.lines().count())
@@ -243,49 +250,7 @@ fn three_workers_share_a_sink_through_a_non_leader() {
     let plan: Value = serde_json::from_str(&resp).unwrap();
     assert_eq!(plan["connector"]["state"], "RESTARTING");
 
-    // kill -9 of a worker running a task: the task runs elsewhere after the delay.
-    let s = status(&urls[0], &sink).unwrap();
-    let victim = task_workers(&s)
-        .into_iter()
-        .map(|(_, w)| w)
-        .find(|w| *w != format!("127.0.0.1:{}", ports[0]))
-        .unwrap();
-    let (dead, alive): (Vec<_>, Vec<_>) = [a, b, c]
-        .into_iter()
-        .zip(&ports)
-        .partition(|(_, p)| format!("127.0.0.1:{p}") == victim);
-    let alive_url = format!("http://127.0.0.1:{}", alive[0].1);
-    for (w, _) in dead {
-        w.kill9();
-    }
-    let started = std::time::Instant::now();
-    wait_status(
-        &alive_url,
-        &sink,
-        "tasks moved off the killed worker",
-        |s| {
-            let t = task_workers(s);
-            t.len() == 2 && t.iter().all(|(st, w)| st == "RUNNING" && *w != victim)
-        },
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "took {:?}",
-        started.elapsed()
-    );
-    common::produce(
-        &topic,
-        (600..900).map(|i| {
-            (
-                Some(format!("k{i}").into_bytes()),
-                format!("v{i}").into_bytes(),
-            )
-        }),
-    );
-    wait_for("900 lines after the move", Duration::from_secs(150), || {
-        lines(&out) >= 900
-    });
-
+    let alive_url = urls[1].clone();
     // Stop, then delete, through whichever worker is alive.
     assert_eq!(
         http("PUT", &format!("{alive_url}/connectors/{sink}/stop"), None).0,
@@ -369,6 +334,116 @@ fn three_workers_share_a_sink_through_a_non_leader() {
             .any(|(_, k, v)| *k == format!("status-connector-{sink}") && v.is_none()),
         "tombstoned on delete"
     );
+    for w in [a, b, c] {
+        let s = w.terminate();
+        assert!(s.success(), "{s:?}");
+    }
+}
+
+/// Starts three workers and a 3-task FileStreamSink on a fresh 6-partition topic; returns
+/// (workers, their ports, urls, sink name, topic, output file) once every task runs.
+fn sink_on_three_workers(
+    cluster: &Cluster,
+) -> ([Sluice; 3], [u16; 3], Vec<String>, String, String, PathBuf) {
+    let ports = [free_port(), free_port(), free_port()];
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let topic = format!("{}-in", cluster.group);
+    common::create_topic(&topic, 6);
+    let a = cluster.start(1, ports[0]);
+    wait_for("worker 1 answers", Duration::from_secs(60), || {
+        answers(&urls[0])
+    });
+    let b = cluster.start(2, ports[1]);
+    let c = cluster.start(3, ports[2]);
+    for u in &urls[1..] {
+        wait_for("worker answers", Duration::from_secs(60), || answers(u));
+    }
+    let sink = unique("sink");
+    let out = cluster.dir.path().join("sink.out");
+    let body = format!(
+        r#"{{"name":"{sink}","config":{{"connector.class":"FileStreamSink","tasks.max":"3","topics":"{topic}","file":"{}"}}}}"#,
+        out.display()
+    );
+    let (code, _, resp) = http("POST", &format!("{}/connectors", urls[2]), Some(&body));
+    assert_eq!(code, 201, "{resp}");
+    wait_status(&urls[0], &sink, "one task per worker", |s| {
+        let t = task_workers(s);
+        t.len() == 3
+            && t.iter().all(|(st, _)| st == "RUNNING")
+            && t.iter()
+                .map(|(_, w)| w.clone())
+                .collect::<BTreeSet<_>>()
+                .len()
+                == 3
+    });
+    ([a, b, c], ports, urls, sink, topic, out)
+}
+
+#[test]
+fn a_killed_worker_s_tasks_run_elsewhere_and_no_record_is_lost() {
+    common::require_broker();
+    let cluster = Cluster::new();
+    let ([a, b, c], ports, urls, sink, topic, out) = sink_on_three_workers(&cluster);
+    common::produce(
+        &topic,
+        (0..600).map(|i| {
+            (
+                Some(format!("k{i}").into_bytes()),
+                format!("v{i}").into_bytes(),
+            )
+        }),
+    );
+    wait_for(
+        "600 lines in the sink file",
+        Duration::from_secs(120),
+        || lines(&out) == 600,
+    );
+    // kill -9 of a worker running a task: the task runs elsewhere after the delay.
+    let s = status(&urls[0], &sink).unwrap();
+    let victim = task_workers(&s)
+        .into_iter()
+        .map(|(_, w)| w)
+        .find(|w| *w != format!("127.0.0.1:{}", ports[0]))
+        .unwrap();
+    let (dead, alive): (Vec<_>, Vec<_>) = [a, b, c]
+        .into_iter()
+        .zip(&ports)
+        .partition(|(_, p)| format!("127.0.0.1:{p}") == victim);
+    let alive_url = format!("http://127.0.0.1:{}", alive[0].1);
+    for (w, _) in dead {
+        w.kill9();
+    }
+    let started = std::time::Instant::now();
+    wait_status(
+        &alive_url,
+        &sink,
+        "tasks moved off the killed worker",
+        |s| {
+            let t = task_workers(s);
+            t.len() == 3 && t.iter().all(|(st, w)| st == "RUNNING" && *w != victim)
+        },
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    common::produce(
+        &topic,
+        (600..900).map(|i| {
+            (
+                Some(format!("k{i}").into_bytes()),
+                format!("v{i}").into_bytes(),
+            )
+        }),
+    );
+    wait_for("900 lines after the move", Duration::from_secs(150), || {
+        distinct_lines(&out) == 900
+    });
+
     for (w, _) in alive {
         let s = w.terminate();
         assert!(s.success(), "{s:?}");
