@@ -449,3 +449,97 @@ fn a_killed_worker_s_tasks_run_elsewhere_and_no_record_is_lost() {
         assert!(s.success(), "{s:?}");
     }
 }
+
+/// The values of a topic's records, as text.
+fn values(topic: &str, partitions: i32) -> BTreeSet<String> {
+    common::read_topic(topic, partitions)
+        .into_iter()
+        .filter_map(|(_, _, _, v)| v.map(|v| String::from_utf8(v).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_source_moves_off_a_killed_leader_without_losing_a_line() {
+    common::require_broker();
+    let cluster = Cluster::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let a = cluster.start(1, ports[0]);
+    wait_for("worker 1 answers", Duration::from_secs(60), || {
+        answers(&urls[0])
+    });
+    let b = cluster.start(2, ports[1]);
+    let c = cluster.start(3, ports[2]);
+    for u in &urls[1..] {
+        wait_for("worker answers", Duration::from_secs(60), || answers(u));
+    }
+    let topic = format!("{}-out", cluster.group);
+    common::create_topic(&topic, 1);
+    let input = cluster.dir.path().join("src.in");
+    common::append_lines(&input, (0..100).map(|i| format!("line-{i}")));
+    let src = unique("src");
+    let body = format!(
+        r#"{{"name":"{src}","config":{{"connector.class":"FileStreamSource","tasks.max":"1","topic":"{topic}","file":"{}"}}}}"#,
+        input.display()
+    );
+    let (code, _, resp) = http("POST", &format!("{}/connectors", urls[1]), Some(&body));
+    assert_eq!(code, 201, "{resp}");
+    let s = wait_status(&urls[2], &src, "the source task runs", |s| {
+        let t = task_workers(s);
+        t.len() == 1 && t[0].0 == "RUNNING"
+    });
+    let first_owner = task_workers(&s)[0].1.clone();
+    wait_for("100 lines in the topic", Duration::from_secs(60), || {
+        values(&topic, 1).len() == 100
+    });
+    // The source's offsets are in the offsets topic, in Kafka's key format.
+    let (code, _, offsets) = http(
+        "GET",
+        &format!("{}/connectors/{src}/offsets", urls[2]),
+        None,
+    );
+    assert_eq!(code, 200, "{offsets}");
+    let o: Value = serde_json::from_str(&offsets).unwrap();
+    assert_eq!(
+        o["offsets"][0]["partition"]["filename"],
+        input.display().to_string(),
+        "{offsets}"
+    );
+
+    // kill -9 of the leader (worker 1); the new leader finds no previous assignment, so the
+    // lost work is assigned at once.
+    a.kill9();
+    let leader_id = format!("127.0.0.1:{}", ports[0]);
+    let started = std::time::Instant::now();
+    let s = wait_status(&urls[1], &src, "everything off the killed leader", |s| {
+        s["connector"]["state"] == "RUNNING"
+            && s["connector"]["worker_id"] != leader_id.as_str()
+            && task_workers(s)
+                .iter()
+                .all(|(st, w)| st == "RUNNING" && *w != leader_id)
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    common::append_lines(&input, (100..200).map(|i| format!("line-{i}")));
+    wait_for(
+        "all 200 lines in the topic",
+        Duration::from_secs(90),
+        || values(&topic, 1).len() == 200,
+    );
+    let expected: BTreeSet<String> = (0..200).map(|i| format!("line-{i}")).collect();
+    assert_eq!(
+        values(&topic, 1),
+        expected,
+        "task moved from {first_owner}: {s}"
+    );
+    for w in [b, c] {
+        let s = w.terminate();
+        assert!(s.success(), "{s:?}");
+    }
+}
