@@ -44,6 +44,26 @@ impl Cluster {
         common::write_file(&self.dir.path().join(format!("w{n}.properties")), &text)
     }
 
+    /// Three workers on free ports, the first started alone so it leads; returns them with
+    /// their ports and REST URLs once all answer.
+    fn start_three(&self) -> ([Sluice; 3], [u16; 3], Vec<String>) {
+        let ports = [free_port(), free_port(), free_port()];
+        let urls: Vec<String> = ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
+        let a = self.start(1, ports[0]);
+        wait_for("worker 1 answers", Duration::from_secs(60), || {
+            answers(&urls[0])
+        });
+        let b = self.start(2, ports[1]);
+        let c = self.start(3, ports[2]);
+        for u in &urls[1..] {
+            wait_for("worker answers", Duration::from_secs(60), || answers(u));
+        }
+        ([a, b, c], ports, urls)
+    }
+
     fn start(&self, n: u16, port: u16) -> Sluice {
         let props = self.worker_props(n, port);
         Sluice::distributed(self.dir.path(), &props, &[])
@@ -132,23 +152,9 @@ fn lines(path: &Path) -> usize {
 fn three_workers_share_a_sink_through_a_non_leader() {
     common::require_broker();
     let cluster = Cluster::new();
-    let ports = [free_port(), free_port(), free_port()];
-    let urls: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
     let topic = format!("{}-in", cluster.group);
     common::create_topic(&topic, 6);
-    // The first worker leads; the others join it.
-    let a = cluster.start(1, ports[0]);
-    wait_for("worker 1 answers", Duration::from_secs(60), || {
-        answers(&urls[0])
-    });
-    let b = cluster.start(2, ports[1]);
-    let c = cluster.start(3, ports[2]);
-    for u in &urls[1..] {
-        wait_for("worker answers", Duration::from_secs(60), || answers(u));
-    }
+    let ([a, b, c], ports, urls) = cluster.start_three();
     // A fresh name: the sink's consumer group `connect-<name>` is new on the broker (the
     // test broker keeps departed members of a group for minutes: broker.md).
     let sink = unique("sink");
@@ -345,22 +351,9 @@ fn three_workers_share_a_sink_through_a_non_leader() {
 fn sink_on_three_workers(
     cluster: &Cluster,
 ) -> ([Sluice; 3], [u16; 3], Vec<String>, String, String, PathBuf) {
-    let ports = [free_port(), free_port(), free_port()];
-    let urls: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
     let topic = format!("{}-in", cluster.group);
     common::create_topic(&topic, 6);
-    let a = cluster.start(1, ports[0]);
-    wait_for("worker 1 answers", Duration::from_secs(60), || {
-        answers(&urls[0])
-    });
-    let b = cluster.start(2, ports[1]);
-    let c = cluster.start(3, ports[2]);
-    for u in &urls[1..] {
-        wait_for("worker answers", Duration::from_secs(60), || answers(u));
-    }
+    let ([a, b, c], ports, urls) = cluster.start_three();
     let sink = unique("sink");
     let out = cluster.dir.path().join("sink.out");
     let body = format!(
@@ -462,20 +455,7 @@ fn values(topic: &str, partitions: i32) -> BTreeSet<String> {
 fn a_source_moves_off_a_killed_leader_without_losing_a_line() {
     common::require_broker();
     let cluster = Cluster::new();
-    let ports = [free_port(), free_port(), free_port()];
-    let urls: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
-    let a = cluster.start(1, ports[0]);
-    wait_for("worker 1 answers", Duration::from_secs(60), || {
-        answers(&urls[0])
-    });
-    let b = cluster.start(2, ports[1]);
-    let c = cluster.start(3, ports[2]);
-    for u in &urls[1..] {
-        wait_for("worker answers", Duration::from_secs(60), || answers(u));
-    }
+    let ([a, b, c], ports, urls) = cluster.start_three();
     let topic = format!("{}-out", cluster.group);
     common::create_topic(&topic, 1);
     let input = cluster.dir.path().join("src.in");

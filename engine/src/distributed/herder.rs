@@ -21,7 +21,8 @@ use super::http;
 use super::kafka_log::{KafkaLog, LogError, LogSpec, LogWriter};
 use super::protocol::{Assignment, CONFIG_MISMATCH, Protocol, TaskId, Work, WorkerMetadata};
 use super::records::{
-    ConfigRecord, Props, Target, base64, parse_offset_key, task_props_in_java_order,
+    ConfigRecord, Props, PropsInOrder, Target, base64, parse_offset_key, props_json,
+    task_props_in_java_order,
 };
 use super::status_store::{StatusStore, parse_state};
 use crate::herder::Herder;
@@ -433,6 +434,37 @@ impl DistributedHerder {
         Ok(())
     }
 
+    /// Kafka's routing of a single restart: done here by its owner; the leader sends it to
+    /// the owner; anyone else sends it to the leader. `task` -1 is the connector.
+    #[allow(clippy::too_many_arguments)]
+    fn route_restart(
+        &self,
+        name: &str,
+        task: i32,
+        mine: bool,
+        leader: bool,
+        owner: Option<String>,
+        not_assigned: &str,
+        unknown: String,
+    ) -> ApiResult<()> {
+        if mine {
+            self.0.restart_requests(name, u32::try_from(task).ok());
+            return Ok(());
+        }
+        if leader {
+            return match owner {
+                Some(url) => Err(ApiError::forward_to(url, not_assigned)),
+                None => Err(ApiError::new(404, unknown)),
+            };
+        }
+        self.0
+            .leader_or_forward("Only the leader can process restart requests.")?;
+        Err(ApiError::new(
+            409,
+            "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
+        ))
+    }
+
     fn verify_signature(&self, body: &[u8], signature: Option<(&str, &str)>) -> ApiResult<()> {
         if self.0.view().protocol != Some(Protocol::Sessioned) {
             return Ok(());
@@ -506,54 +538,19 @@ fn task_class(props: &Props) -> &'static str {
 
 /// JSON of task configs as a worker posts them to the leader (`[{...},...]`).
 fn task_configs_json(tasks: &[Props]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.push(b'[');
+    let mut out = vec![b'['];
     for (i, props) in tasks.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.push(b'{');
-        for (j, (k, v)) in props.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            sluice_codecs::json::write_string(&mut out, k);
-            out.push(b':');
-            sluice_codecs::json::write_string(&mut out, v);
-        }
-        out.push(b'}');
+        props_json(&mut out, props);
     }
     out.push(b']');
     out
 }
 
 fn parse_task_configs(body: &[u8]) -> Option<Vec<Props>> {
-    #[derive(serde::Deserialize)]
-    struct Ordered(#[serde(with = "ordered")] Props);
-    mod ordered {
-        use super::Props;
-        pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Props, D::Error> {
-            struct V;
-            impl<'de> serde::de::Visitor<'de> for V {
-                type Value = Props;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a map of strings")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut m: A,
-                ) -> Result<Props, A::Error> {
-                    let mut out = Vec::new();
-                    while let Some((k, v)) = m.next_entry::<String, String>()? {
-                        out.push((k, v));
-                    }
-                    Ok(out)
-                }
-            }
-            d.deserialize_map(V)
-        }
-    }
-    serde_json::from_slice::<Vec<Ordered>>(body)
+    serde_json::from_slice::<Vec<PropsInOrder>>(body)
         .ok()
         .map(|v| v.into_iter().map(|o| o.0).collect())
 }
@@ -725,25 +722,15 @@ impl Herder for DistributedHerder {
                 v.owners.get(&(name.to_string(), t)).cloned(),
             )
         };
-        if mine {
-            self.0.restart_requests(name, Some(t));
-            return Ok(());
-        }
-        if leader {
-            return match owner {
-                Some(url) => Err(ApiError::forward_to(
-                    url,
-                    "Cannot restart task since it is not assigned to this member",
-                )),
-                None => Err(ApiError::new(404, format!("Unknown task: {name}-{task}"))),
-            };
-        }
-        self.0
-            .leader_or_forward("Only the leader can process restart requests.")?;
-        Err(ApiError::new(
-            409,
-            "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
-        ))
+        self.route_restart(
+            name,
+            t,
+            mine,
+            leader,
+            owner,
+            "Cannot restart task since it is not assigned to this member",
+            format!("Unknown task: {name}-{task}"),
+        )
     }
 
     fn restart_connector(
@@ -762,25 +749,16 @@ impl Herder for DistributedHerder {
                     v.owners.get(&(name.to_string(), -1)).cloned(),
                 )
             };
-            if mine {
-                self.0.restart_requests(name, None);
-                return Ok(None);
-            }
-            if leader {
-                return match owner {
-                    Some(url) => Err(ApiError::forward_to(
-                        url,
-                        "Cannot restart connector since it is not assigned to this member",
-                    )),
-                    None => Err(ApiError::new(404, format!("Unknown connector: {name}"))),
-                };
-            }
-            self.0
-                .leader_or_forward("Only the leader can process restart requests.")?;
-            return Err(ApiError::new(
-                409,
-                "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
-            ));
+            self.route_restart(
+                name,
+                -1,
+                mine,
+                leader,
+                owner,
+                "Cannot restart connector since it is not assigned to this member",
+                format!("Unknown connector: {name}"),
+            )?;
+            return Ok(None);
         }
         self.0
             .leader_or_forward("Only the leader can process restart requests.")?;
@@ -823,28 +801,13 @@ impl Herder for DistributedHerder {
             let config = self.0.worker.validate_config(name, &props)?;
             return self.0.worker.sink_offsets_of(&config);
         }
-        let mut log = self
-            .0
-            .offsets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let records = log.read_to_end(LOG_TIMEOUT).map_err(|e| {
+        self.0.load_offsets().map_err(|e| {
             ApiError::new(
                 500,
                 format!("Failed to retrieve offsets for source connector {name}: {e}"),
             )
         })?;
-        let store = self.0.worker.offset_store();
-        for r in records {
-            if let Some((c, p)) = r.key.as_deref().and_then(parse_offset_key) {
-                let o = r
-                    .value
-                    .as_deref()
-                    .and_then(|v| serde_json::from_slice::<Map<String, Value>>(v).ok());
-                store.load(&c, p, o);
-            }
-        }
-        Ok(store.connector_offsets(name))
+        Ok(self.0.worker.offset_store().connector_offsets(name))
     }
 
     fn alter_offsets(&self, name: &str, entries: OffsetPatch) -> ApiResult<String> {
@@ -899,11 +862,28 @@ impl Herder for DistributedHerder {
 
 impl Shared {
     /// A restart of an owned connector (`task` None) or task, done by the herder thread.
-    fn restart_requests(&self, connector: &str, task: Option<i32>) {
+    fn restart_requests(&self, connector: &str, task: Option<u32>) {
         self.wake(Wake::Restart {
             connector: connector.to_string(),
-            task: task.and_then(|t| u32::try_from(t).ok()),
+            task,
         });
+    }
+
+    /// Reads the offsets topic to its end into the worker's offset store (source tasks
+    /// may have run elsewhere).
+    fn load_offsets(&self) -> Result<(), LogError> {
+        let mut log = self.offsets.lock().unwrap_or_else(PoisonError::into_inner);
+        let store = self.worker.offset_store();
+        for r in log.read_to_end(LOG_TIMEOUT)? {
+            if let Some((c, p)) = r.key.as_deref().and_then(parse_offset_key) {
+                let o = r
+                    .value
+                    .as_deref()
+                    .and_then(|v| serde_json::from_slice::<Map<String, Value>>(v).ok());
+                store.load(&c, p, o);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1032,12 +1012,7 @@ impl Loop {
             Change::TargetState(c) => self.apply_target(&c),
             Change::TasksCommitted(c, _) => {
                 // Tasks of this connector restart with their new configs after the rebalance.
-                let mine: Vec<u32> = self
-                    .tasks
-                    .keys()
-                    .filter(|(tc, _)| *tc == c)
-                    .map(|(_, t)| *t)
-                    .collect();
+                let mine = self.tasks_of(&c);
                 for t in mine {
                     self.stop_task(&c, t);
                 }
@@ -1083,12 +1058,7 @@ impl Loop {
             }
         }
         if target == Some(Target::Stopped) {
-            let mine: Vec<u32> = self
-                .tasks
-                .keys()
-                .filter(|(tc, _)| tc == c)
-                .map(|(_, t)| *t)
-                .collect();
+            let mine = self.tasks_of(c);
             for t in mine {
                 self.stop_task(c, t);
             }
@@ -1107,12 +1077,7 @@ impl Loop {
             return;
         }
         let statuses: BTreeMap<u32, _> = self.shared.status.tasks(c).into_iter().collect();
-        let mine: Vec<u32> = self
-            .tasks
-            .keys()
-            .filter(|(tc, _)| tc == c)
-            .map(|(_, t)| *t)
-            .collect();
+        let mine = self.tasks_of(c);
         for t in mine {
             if only_failed && !failed(statuses.get(&t).cloned()) {
                 continue;
@@ -1124,12 +1089,7 @@ impl Loop {
     }
 
     fn stop_connector_work(&mut self, c: &str) {
-        let mine: Vec<u32> = self
-            .tasks
-            .keys()
-            .filter(|(tc, _)| tc == c)
-            .map(|(_, t)| *t)
-            .collect();
+        let mine = self.tasks_of(c);
         for t in mine {
             self.stop_task(c, t);
         }
@@ -1295,26 +1255,18 @@ impl Loop {
 
     /// Source tasks start from the offsets topic's latest (they may have run elsewhere).
     fn load_offsets(&self) {
-        let mut log = self
-            .shared
-            .offsets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match log.read_to_end(LOG_TIMEOUT) {
-            Ok(records) => {
-                let store = self.shared.worker.offset_store();
-                for r in records {
-                    if let Some((c, p)) = r.key.as_deref().and_then(parse_offset_key) {
-                        let o = r
-                            .value
-                            .as_deref()
-                            .and_then(|v| serde_json::from_slice::<Map<String, Value>>(v).ok());
-                        store.load(&c, p, o);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("reading the offsets topic: {e}"),
+        if let Err(e) = self.shared.load_offsets() {
+            tracing::warn!("reading the offsets topic: {e}");
         }
+    }
+
+    /// This worker's tasks of connector `c`.
+    fn tasks_of(&self, c: &str) -> Vec<u32> {
+        self.tasks
+            .keys()
+            .filter(|(tc, _)| tc == c)
+            .map(|(_, t)| *t)
+            .collect()
     }
 
     fn stop_task(&mut self, c: &str, t: u32) {

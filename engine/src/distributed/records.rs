@@ -89,7 +89,8 @@ pub enum ConfigRecord {
     },
 }
 
-fn props_json(out: &mut Vec<u8>, props: &Props) {
+/// `{"k":"v",...}` in the given order.
+pub(crate) fn props_json(out: &mut Vec<u8>, props: &Props) {
     out.push(b'{');
     for (i, (k, v)) in props.iter().enumerate() {
         if i > 0 {
@@ -105,12 +106,6 @@ fn props_json(out: &mut Vec<u8>, props: &Props) {
 /// A task's config as Kafka's worker builds it (a `HashMap` of the connector's task
 /// properties plus `task.class`): the `HashMap`'s iteration order.
 pub fn task_props_in_java_order(props: &Props) -> Props {
-    let n = {
-        let mut keys: Vec<&String> = props.iter().map(|(k, _)| k).collect();
-        keys.sort();
-        keys.dedup();
-        keys.len()
-    };
     // Last value wins for a repeated key, at the key's first place, as `HashMap.put` does.
     let mut merged: Props = Vec::with_capacity(props.len());
     for (k, v) in props {
@@ -119,6 +114,7 @@ pub fn task_props_in_java_order(props: &Props) -> Props {
             None => merged.push((k.clone(), v.clone())),
         }
     }
+    let n = merged.len();
     hash_order(
         &merged,
         |(k, _)| k.clone(),
@@ -355,27 +351,28 @@ fn int_field(o: &Map<String, Value>, f: &str) -> Option<u32> {
 fn properties(raw: &[u8]) -> Option<Props> {
     #[derive(serde::Deserialize)]
     struct Wrapper {
-        properties: OrderedProps,
+        properties: PropsInOrder,
     }
     serde_json::from_slice::<Wrapper>(raw)
         .ok()
         .map(|w| w.properties.0)
 }
 
-struct OrderedProps(Props);
+/// A JSON object of strings read in its written order (serde_json's map would sort it).
+pub(crate) struct PropsInOrder(pub(crate) Props);
 
-impl<'de> serde::Deserialize<'de> for OrderedProps {
+impl<'de> serde::Deserialize<'de> for PropsInOrder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit;
         impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = OrderedProps;
+            type Value = PropsInOrder;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a map of string properties")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<OrderedProps, A::Error> {
+            ) -> Result<PropsInOrder, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Option<String>>()? {
                     match v {
@@ -383,7 +380,7 @@ impl<'de> serde::Deserialize<'de> for OrderedProps {
                         None => tracing::warn!("config record property {k} is null; left out"),
                     }
                 }
-                Ok(OrderedProps(out))
+                Ok(PropsInOrder(out))
             }
         }
         d.deserialize_map(Visit)
